@@ -1,0 +1,226 @@
+"""The ``nepocr`` command: no arguments opens the app; subcommands work without a display.
+
+Each subcommand is registered by ``_add_<name>(subparsers)`` and runs in ``_cmd_<name>(args)``,
+which returns the exit code: 0 success, 1 a failure (message on stderr), 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from typing import TypeVar
+
+from . import __version__
+
+PROG = "nepocr"
+CHUNK = 256  # images handed to the recognizer at a time (bounds memory, streams output)
+MAX_LISTED_ERRORS = 100
+
+T = TypeVar("T")
+
+
+class CliError(Exception):
+    """A failure to report as one line on stderr with exit code 1."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", metavar="PATH", help="model file (default: the bundled model)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                   help="where to run the model (default: auto = CUDA if available)")
+    p.add_argument("--beam", type=_positive_int, default=1, metavar="N",
+                   help="beam width; 1 = greedy decoding (default: 1)")
+    p.add_argument("--lexicon", action="store_true",
+                   help="favour words from the Nepali word list where the image is ambiguous")
+
+
+def _add_recognize(sub) -> None:
+    p = sub.add_parser("recognize", help="read handwritten words or lines from image files",
+                       description="Print the text read from each image, one line per image.")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
+    p.add_argument("--json", action="store_true", help="one JSON object per image and line")
+    _add_model_options(p)
+    p.set_defaults(func=_cmd_recognize)
+
+
+def _add_eval(sub) -> None:
+    p = sub.add_parser("eval", help="measure accuracy on a labelled folder",
+                       description="Character and word error rates on DIR, which holds labels.tsv "
+                                   "(relative/path<TAB>text) or x.png + x.gt.txt pairs.")
+    p.add_argument("dir", metavar="DIR", help="labelled image folder")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--limit", type=_positive_int, metavar="N", help="use only the first N samples")
+    _add_model_options(p)
+    p.set_defaults(func=_cmd_eval)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Offline handwritten Nepali recognition. Without a command, opens the app.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_recognize(sub)
+    _add_eval(sub)
+    return parser
+
+
+def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _recognizer(args: argparse.Namespace):
+    from .recognizer import Recognizer
+
+    return Recognizer(args.model, device=args.device, beam=args.beam, lexicon=args.lexicon)
+
+
+def _err(message: str) -> None:
+    print(f"{PROG}: {message}", file=sys.stderr, flush=True)
+
+
+def _recognition_json(path: str, r) -> dict:
+    return {
+        "path": path,
+        "text": r.text,
+        "confidence": round(r.confidence, 4),
+        "chars": [{"char": c.char, "confidence": round(c.confidence, 4)} for c in r.chars],
+        "graphemes": [{"text": g.text, "confidence": round(g.confidence, 4)} for g in r.graphemes],
+        "alternatives": [{"text": a.text, "score": round(a.score, 4)} for a in r.alternatives],
+        "device": r.device,
+        "ms": round(r.ms, 2),
+    }
+
+
+def _cmd_recognize(args: argparse.Namespace) -> int:
+    from .recognizer import RecognitionFailure
+
+    rec = _recognizer(args)
+    several = len(args.images) > 1
+    failed = 0
+    for chunk in _chunks(args.images):
+        for path, r in zip(chunk, rec.recognize(list(chunk))):
+            if isinstance(r, RecognitionFailure):
+                failed += 1
+                _err(r.message)
+                if args.json:
+                    print(json.dumps({"path": path, "error": r.message}, ensure_ascii=False))
+            elif args.json:
+                print(json.dumps(_recognition_json(path, r), ensure_ascii=False))
+            else:
+                print(f"{path}\t{r.text}" if several else r.text)
+        sys.stdout.flush()
+    return 1 if failed else 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from .lib.charset import normalize_text
+    from .lib.dataset import read_dataset
+    from .lib.metrics import error_rates
+    from .recognizer import RecognitionFailure
+
+    samples = read_dataset(args.dir)
+    if args.limit:
+        samples = samples[: args.limit]
+    rec = _recognizer(args)
+    pairs: list[tuple[str, str]] = []
+    errors: list[dict] = []
+    skipped: list[dict] = []
+    n_wrong = words = 0
+    t0 = time.perf_counter()
+    for chunk in _chunks(samples):
+        for s, r in zip(chunk, rec.recognize([s.path for s in chunk])):
+            if isinstance(r, RecognitionFailure):
+                _err(f"skipped: {r.message}")
+                skipped.append({"path": str(s.path), "error": r.message})
+                continue
+            ref, pred = normalize_text(s.text), normalize_text(r.text)
+            pairs.append((pred, ref))
+            words += max(1, len(ref.split()))
+            if pred != ref:
+                n_wrong += 1
+                if len(errors) < MAX_LISTED_ERRORS:
+                    errors.append({"path": str(s.path), "ref": ref, "pred": pred})
+    elapsed = time.perf_counter() - t0
+    if not pairs:
+        raise CliError(f"{args.dir}: none of the {len(samples)} images could be read")
+    cer, wer = error_rates(pairs)
+    ms_per_word = elapsed * 1000.0 / words
+    if args.json:
+        print(json.dumps({
+            "n": len(pairs), "cer": round(cer, 6), "wer": round(wer, 6),
+            "ms_per_word": round(ms_per_word, 3), "n_wrong": n_wrong, "errors": errors,
+            "skipped": skipped, "model": str(rec.model_path), "device": rec.device_name,
+            "beam": rec.beam, "lexicon": rec.lexicon is not None,
+        }, ensure_ascii=False))
+    else:
+        print(f"n        {len(pairs)}")
+        print(f"CER      {cer * 100:.2f}%")
+        print(f"WER      {wer * 100:.2f}%")
+        print(f"ms/word  {ms_per_word:.2f}")
+        if skipped:
+            print(f"skipped  {len(skipped)}")
+    return 0
+
+
+def _utf8_output() -> None:
+    """Make sure Devanagari can be printed (e.g. on a Windows console)."""
+    for stream in (sys.stdout, sys.stderr):
+        enc = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if enc != "utf8" and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(encoding="utf-8", errors="replace")
+            except (ValueError, OSError):
+                pass
+
+
+def _run_gui(argv: list[str]) -> int:
+    try:
+        from .gui.app import run
+    except ImportError as exc:
+        _err(f"error: the app cannot start ({exc})")
+        return 1
+    return run(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``nepocr`` command; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:
+        return _run_gui(argv)
+    _utf8_output()
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version or a usage error (code 2)
+        return int(exc.code or 0)
+    if args.command is None:
+        parser.print_usage(sys.stderr)
+        return 2
+    from .lib.dataset import DatasetError
+    from .lib.lexicon import LexiconError
+    from .lib.modelio import ModelError
+    from .recognizer import DeviceError
+
+    try:
+        return args.func(args)
+    except (CliError, ModelError, DeviceError, LexiconError, DatasetError) as exc:
+        _err(f"error: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,97 @@
+"""``nepocr finetune``: adapt a model to one person's handwriting from a labelled folder."""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+from pathlib import Path
+
+from .lib.charset import DEFAULT_CHARSET, LabelError
+from .lib.dataset import DatasetError, read_dataset
+from .lib.finetune import FinetuneConfig, finetune, save_finetuned
+from .lib.modelio import ModelError, load_model
+from .lib.preprocess import ImageError, load_gray
+from .lib.train import EpochReport
+from .paths import bundled_model_path, resources_dir
+
+
+def replay_material(max_words: int = 40000) -> tuple[list[str], list[Path]]:
+    """Words (bundled lexicon) and fonts (bundled faces) for replay and the general check set."""
+    words: list[str] = []
+    with gzip.open(resources_dir() / "lexicon" / "words.txt.gz", "rt", encoding="utf-8") as f:
+        for line in f:
+            w = line.strip()
+            if 2 <= len(w) <= 12 and " " not in w and not DEFAULT_CHARSET.unknown(w):
+                words.append(w)
+    step = max(1, len(words) // max_words)
+    fonts = sorted((resources_dir() / "fonts").glob("*.ttf"))
+    return words[::step], fonts
+
+
+def load_pairs(folder: Path) -> tuple[list, list[str]]:
+    """(image, label) pairs from a dataset folder, and one message per skipped row."""
+    pairs, problems = [], []
+    for s in read_dataset(folder):
+        try:
+            pairs.append((load_gray(s.path), DEFAULT_CHARSET.normalize_label(s.text)))
+        except (ImageError, LabelError) as exc:
+            problems.append(str(exc))
+    return pairs, problems
+
+
+def add_finetune_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", type=Path, help="folder with labels.tsv or x.png + x.gt.txt pairs")
+    p.add_argument("--out", type=Path, required=True, help="where the fine-tuned model is written")
+    p.add_argument("--base", type=Path, default=None, help="model to start from (default: bundled)")
+    p.add_argument("--epochs", type=int, default=FinetuneConfig.epochs)
+    p.add_argument("--lr", type=float, default=FinetuneConfig.lr)
+    p.add_argument("--replay", type=float, default=FinetuneConfig.replay,
+                   help="share of replayed synthetic words in each batch (0-0.9)")
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print one JSON object with the scores")
+
+
+def run_finetune(args: argparse.Namespace) -> int:
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        base = load_model(args.base or bundled_model_path())
+        pairs, problems = load_pairs(args.dir)
+    except (ModelError, DatasetError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for msg in problems:
+        print(f"skipped: {msg}", file=sys.stderr)
+    if len(pairs) < 2:
+        print(f"error: {args.dir}: at least 2 usable samples are needed, found {len(pairs)}", file=sys.stderr)
+        return 1
+    if not 0 <= args.replay < 1:
+        print("error: --replay must be between 0 and 0.9", file=sys.stderr)
+        return 2
+    words, fonts = replay_material()
+
+    def on_epoch(r: EpochReport) -> None:
+        print(f"epoch {r.epoch}: loss {r.loss:.3f} held-back CER {100 * r.val_cer:.2f}%", file=sys.stderr, flush=True)
+
+    cfg = FinetuneConfig(epochs=args.epochs, lr=args.lr, replay=args.replay)
+    res = finetune(base, pairs, words, fonts, cfg, on_epoch=on_epoch)
+    try:
+        save_finetuned(res, args.out)
+    except OSError as exc:
+        print(f"error: could not write {args.out}: {exc}", file=sys.stderr)
+        return 1
+    out = {"cer_before": res.user_cer_before, "cer_after": res.user_cer_after,
+           "general_cer_before": res.general_cer_before, "general_cer_after": res.general_cer_after,
+           "train_samples": res.train_samples, "heldout_samples": res.heldout_samples,
+           "seconds": round(res.seconds, 2), "out": str(args.out)}
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(f"held-back CER {100 * res.user_cer_before:.2f}% -> {100 * res.user_cer_after:.2f}%, general "
+              f"{100 * res.general_cer_before:.2f}% -> {100 * res.general_cer_after:.2f}% in {res.seconds:.0f}s; "
+              f"wrote {args.out}")
+    return 0

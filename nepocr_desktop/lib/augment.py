@@ -1,0 +1,131 @@
+"""Augmentation that makes clean or real word images look handwritten and photographed.
+
+All functions take and return uint8 grayscale images with dark ink on a light background.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def _to_ink(gray: np.ndarray) -> np.ndarray:
+    """Ink in [0, 1]; light-on-dark images (e.g. DHCD) are inverted first."""
+    ink = 1.0 - gray.astype(np.float32) / 255.0
+    return 1.0 - ink if np.median(ink) > 0.5 else ink
+
+
+def _to_gray(ink: np.ndarray) -> np.ndarray:
+    return np.clip(255.0 * (1.0 - ink), 0, 255).astype(np.uint8)
+
+
+def affine(ink: np.ndarray, rng: np.random.Generator, rot: float = 3.0, shear: float = 0.35,
+           stretch: float = 0.2) -> np.ndarray:
+    """Rotation, slant (shear) and horizontal stretch, keeping all ink in the frame."""
+    h, w = ink.shape
+    a = np.deg2rad(rng.uniform(-rot, rot))
+    sh = rng.uniform(-shear, shear)
+    sx = np.exp(rng.uniform(-stretch, stretch))
+    m = np.array([[np.cos(a) * sx, -np.sin(a) + sh, 0.0], [np.sin(a) * sx, np.cos(a), 0.0]])
+    corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64) @ m.T
+    lo, hi = corners.min(0), corners.max(0)
+    m[:, 2] -= lo
+    size = (int(np.ceil(hi[0] - lo[0])) + 1, int(np.ceil(hi[1] - lo[1])) + 1)
+    return cv2.warpAffine(ink, m, size, flags=cv2.INTER_LINEAR, borderValue=0.0)
+
+
+def elastic(ink: np.ndarray, rng: np.random.Generator, amp: float = 0.04, cell: float = 0.5) -> np.ndarray:
+    """Smooth random displacement (relative to the height): wobbly strokes and baseline."""
+    h, w = ink.shape
+    gh, gw = 3, max(3, int(w / (cell * h)) + 2)
+    dx = cv2.resize(rng.normal(0, amp * h, (gh, gw)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+    dy = cv2.resize(rng.normal(0, amp * h, (gh, gw)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return cv2.remap(ink, xs + dx, ys + dy, cv2.INTER_LINEAR, borderValue=0.0)
+
+
+def stroke_width(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Thinner or thicker strokes."""
+    k = int(rng.integers(1, 3)) + 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    return cv2.dilate(ink, kernel) if rng.random() < 0.6 else cv2.erode(ink, kernel)
+
+
+def pen_strokes(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Redraw glyphs as strokes of a round pen: the look of a mouse or tablet drawing."""
+    mask = (ink > 0.5).astype(np.uint8)
+    if not mask.any():
+        return ink
+    dist = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
+    ridge = (dist >= cv2.dilate(dist, np.ones((3, 3), np.uint8)) - 0.5) & (mask > 0)
+    h = ink.shape[0]
+    radius = max(1, int(round(h * rng.uniform(0.02, 0.06))))
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    out = cv2.dilate(ridge.astype(np.uint8), disk).astype(np.float32)
+    return cv2.GaussianBlur(out, (3, 3), 0.7)
+
+
+def cut_edges(ink: np.ndarray, rng: np.random.Generator, frac: float = 0.06) -> np.ndarray:
+    """Crop a little off the sides, as a loose word crop from a page does."""
+    h, w = ink.shape
+    t, b = (int(rng.uniform(0, frac) * h) for _ in range(2))
+    left, r = (int(rng.uniform(0, frac / 2) * w) for _ in range(2))
+    return ink[t:h - b or h, left:w - r or w]
+
+
+def paper(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Compose ink on paper with uneven lighting, shadow, texture, blur, noise, JPEG."""
+    h, w = ink.shape
+    bg = rng.uniform(150, 250)
+    fg = rng.uniform(0, min(110, bg - 50))
+    # low-frequency lighting gradient and texture
+    light = cv2.resize(rng.normal(0, rng.uniform(3, 18), (3, 4)).astype(np.float32), (w, h),
+                       interpolation=cv2.INTER_CUBIC)
+    if rng.random() < 0.25:  # a shadow band
+        x = np.linspace(-1, 1, w)[None, :] * rng.choice([-1, 1])
+        light -= rng.uniform(10, 50) * np.clip(x + rng.uniform(-0.5, 0.8), 0, 1)
+    tex = rng.normal(0, rng.uniform(1, 7), (h, w)).astype(np.float32)
+    img = (bg + light + tex) * (1 - ink) + (fg + tex) * ink
+    if rng.random() < 0.15:  # ruled line
+        y = int(rng.uniform(0.7, 1.0) * (h - 1))
+        img[y:y + 1, :] -= rng.uniform(20, 60)
+    sigma = rng.uniform(0, 1.2)
+    if sigma > 0.3:
+        img = cv2.GaussianBlur(img, (0, 0), sigma)
+    img = np.clip(img + rng.normal(0, rng.uniform(0, 6), img.shape), 0, 255).astype(np.uint8)
+    if rng.random() < 0.5:
+        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(25, 90))])
+        if ok:
+            img = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
+    if rng.random() < 0.2:
+        img = 255 - img  # light ink on dark: the preprocessing must detect polarity
+    return img
+
+
+def augment_synthetic(gray: np.ndarray, rng: np.random.Generator, pen: float = 0.3) -> np.ndarray:
+    """Heavy augmentation for font-rendered or composed words."""
+    ink = _to_ink(gray)
+    if rng.random() < pen:
+        ink = pen_strokes(ink, rng)
+    elif rng.random() < 0.5:
+        ink = stroke_width(ink, rng)
+    ink = affine(ink, rng)
+    ink = elastic(ink, rng, amp=rng.uniform(0.01, 0.05))
+    if rng.random() < 0.3:
+        ink = cut_edges(ink, rng)
+    if pen > 0 and rng.random() < 0.3:
+        return _to_gray(np.clip(ink, 0, 1))  # clean canvas-like drawing
+    return paper(np.clip(ink, 0, 1), rng)
+
+
+def augment_real(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Light augmentation for real handwriting: small warps, slant, width, blur and contrast."""
+    ink = _to_ink(gray)
+    ink = affine(ink, rng, rot=2.0, shear=0.2, stretch=0.12)
+    if rng.random() < 0.5:
+        ink = elastic(ink, rng, amp=rng.uniform(0.005, 0.02))
+    g = _to_gray(np.clip(ink, 0, 1)).astype(np.float32)
+    if rng.random() < 0.5:
+        g = cv2.GaussianBlur(g, (0, 0), rng.uniform(0.3, 1.0))
+    g = g * rng.uniform(0.7, 1.1) + rng.uniform(-20, 30)
+    return np.clip(g, 0, 255).astype(np.uint8)

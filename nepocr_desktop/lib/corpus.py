@@ -1,0 +1,132 @@
+"""The training collections: real word crops, handwritten glyphs and vocabulary.
+
+The real word crops are split by word (not by image): a word's every image is either in
+training or in validation, decided by a hash of its text, so validation measures words the
+model never saw written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .charset import DEFAULT_CHARSET, Charset, LabelError, normalize_text
+from .dataset import Sample, read_labels_tsv
+from .preprocess import load_gray
+
+# Typing slips seen in real labels (letters Nepali does not use) mapped to the intended ones.
+LABEL_FIXES = str.maketrans({"ऎ": "ए", "ऒ": "ओ", "ॆ": "े", "ॊ": "ो", "ॄ": "ृ"})
+
+
+def bucket(text: str, n: int = 100) -> int:
+    """Stable hash bucket of a string in [0, n)."""
+    return int.from_bytes(hashlib.sha1(text.encode("utf-8")).digest()[:4], "big") % n
+
+
+def is_validation_word(text: str, percent: int = 15) -> bool:
+    return bucket("val:" + text) < percent
+
+
+@dataclass
+class WordSplit:
+    train: list[Sample]
+    val: list[Sample]
+    skipped: int
+
+
+def clean_label(text: str, charset: Charset = DEFAULT_CHARSET) -> str | None:
+    """Normalised label, or None when it holds characters outside the charset."""
+    try:
+        return charset.normalize_label(normalize_text(text).translate(LABEL_FIXES))
+    except LabelError:
+        return None
+
+
+def lens_words(root: Path, charset: Charset = DEFAULT_CHARSET, val_percent: int = 15) -> WordSplit:
+    """Real word crops (``nepali_lens_words``), split by word into train and validation."""
+    rows = read_labels_tsv(Path(root) / "labels_devanagari_only.tsv")
+    train, val, skipped = [], [], 0
+    for s in rows:
+        text = clean_label(s.text, charset)
+        if not text or text == "-":
+            skipped += 1
+            continue
+        (val if is_validation_word(text, val_percent) else train).append(Sample(s.path, text))
+    return WordSplit(train, val, skipped)
+
+
+@dataclass
+class GlyphSet:
+    """Handwritten glyph images (uint8 gray, any polarity) with their text."""
+
+    images: list[np.ndarray]
+    texts: list[str]
+    held_out: np.ndarray  # bool per image: kept for evaluation, never trained on
+
+
+def _dhcd(root: Path) -> tuple[list[np.ndarray], list[str], list[bool]]:
+    labels = {}
+    for line in (root / "labels.tsv").read_text(encoding="utf-8").splitlines():
+        if "\t" in line:
+            p, t = line.split("\t", 1)
+            labels[p] = normalize_text(t)
+    imgs, texts, held = [], [], []
+    with tarfile.open(root / "dhcd_images.tar.gz") as tar:
+        for m in tar:
+            if not m.isfile() or m.name not in labels:
+                continue
+            data = tar.extractfile(m).read()
+            imgs.append(load_gray(data))
+            texts.append(labels[m.name])
+            held.append(bucket("dhcd:" + m.name) < 10)
+    return imgs, texts, held
+
+
+def load_glyphs(data_root: Path, cache: Path | None = None) -> GlyphSet:
+    """DHCD (10% held out by file hash), NHCD and CALAM syllables, cached as one .npz."""
+    if cache and cache.exists():
+        z = np.load(cache, allow_pickle=False)
+        offsets = z["offsets"]
+        flat, shapes = z["pixels"], z["shapes"]
+        images = [flat[offsets[i]:offsets[i + 1]].reshape(shapes[i]) for i in range(len(shapes))]
+        return GlyphSet(images, [str(t) for t in z["texts"]], z["held_out"])
+    images, texts, held = _dhcd(data_root / "dhcd")
+    for name in ("nhcd", "calam_syllables"):
+        for s in read_labels_tsv(data_root / name / "labels.tsv"):
+            text = clean_label(s.text)
+            if text:
+                images.append(load_gray(s.path))
+                texts.append(text)
+                held.append(False)
+    gs = GlyphSet(images, texts, np.array(held))
+    if cache:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        shapes = np.array([im.shape for im in images])
+        offsets = np.concatenate([[0], np.cumsum([im.size for im in images])])
+        np.savez(cache, pixels=np.concatenate([im.ravel() for im in images]), shapes=shapes,
+                 offsets=offsets, texts=np.array(texts), held_out=gs.held_out)
+    return gs
+
+
+SUFFIXES = ("को", "का", "की", "मा", "लाई", "ले", "बाट", "हरू", "हरूको", "हरूले", "सँग", "देखि",
+            "सम्म", "मै", "नै", "भन्दा", "तिर", "पछि", "का लागि")
+
+
+def vocabulary(data_root: Path, exclude: set[str], charset: Charset = DEFAULT_CHARSET,
+               max_len: int = 18) -> list[str]:
+    """Dictionary headwords and names, minus ``exclude`` (validation words), encodable only."""
+    words: set[str] = set()
+    wl = data_root / "nepali_wordlist_bisug" / "words.txt"
+    names = data_root / "nepali_names_prabinzz" / "names.tsv"
+    lines = wl.read_text(encoding="utf-8").splitlines()
+    if names.exists():
+        lines += [ln.split("\t")[-1] for ln in names.read_text(encoding="utf-8").splitlines()]
+    for ln in lines:
+        t = clean_label(ln, charset)
+        if t and 1 <= len(t) <= max_len and t not in exclude:
+            words.add(t)
+    return sorted(words)

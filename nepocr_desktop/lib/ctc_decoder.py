@@ -1,0 +1,214 @@
+"""CTC decoding: greedy best path, prefix beam search with an optional word-list nudge,
+per-code-point confidences and their roll-up to aksharas.
+
+All functions take one (T, C) matrix of natural-log posteriors with the blank at index 0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from .charset import DEFAULT_CHARSET, Charset, split_aksharas
+from .results import GraphemeConfidence
+
+NEG_INF = float("-inf")
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """Label indices (blank-free), their confidences in [0, 1] and the sequence log-score."""
+
+    labels: list[int]
+    confidences: list[float]
+    score: float
+
+
+class WordScorer(Protocol):
+    """What the beam search needs from a word list (see :class:`lexicon.Lexicon`)."""
+
+    def bonus(self, text: str, final: bool) -> float:
+        """How many words of ``text`` are known; an unfinished last word counts if it can
+        still become one (``final`` false)."""
+        ...
+
+
+def greedy_decode(logprobs: np.ndarray) -> Decoded:
+    """Best-path decoding of one (T, C) log-probability matrix; blank is index 0.
+
+    A code point's confidence is the highest posterior among the frames it was read from.
+    """
+    best = logprobs.argmax(axis=1)
+    probs = np.exp(logprobs.max(axis=1))
+    labels: list[int] = []
+    confs: list[float] = []
+    prev = 0
+    for t, k in enumerate(best):
+        k = int(k)
+        if k != 0 and k != prev:
+            labels.append(k)
+            confs.append(float(probs[t]))
+        elif k != 0 and k == prev:
+            confs[-1] = max(confs[-1], float(probs[t]))
+        prev = k
+    return Decoded(labels, confs, float(logprobs.max(axis=1).sum()))
+
+
+def _lse(a: float, b: float) -> float:
+    """log(exp(a) + exp(b)) without overflow."""
+    if a == NEG_INF:
+        return b
+    if b == NEG_INF:
+        return a
+    if a > b:
+        return a + math.log1p(math.exp(b - a))
+    return b + math.log1p(math.exp(a - b))
+
+
+@dataclass
+class _Beam:
+    text: str
+    blank: float = NEG_INF      # log P(prefix, path ends in blank)
+    nonblank: float = NEG_INF   # log P(prefix, path ends in its last label)
+
+    @property
+    def total(self) -> float:
+        return _lse(self.blank, self.nonblank)
+
+
+def beam_decode(logprobs: np.ndarray, beam: int = 8, lexicon: WordScorer | None = None,
+                alpha: float = 1.0, charset: Charset = DEFAULT_CHARSET,
+                cutoff: float = 1e-3) -> list[Decoded]:
+    """CTC prefix beam search; returns up to ``beam`` hypotheses, best first.
+
+    ``score`` is each hypothesis' log-probability under the model (summed over alignments).
+    With a ``lexicon``, hypotheses are ranked by ``score + alpha * known_words`` so a word
+    from the list wins only where the image is ambiguous; unknown words (inflected forms,
+    names) are still read when the evidence for them is clear. At each frame only labels
+    with posterior >= ``cutoff`` (at most ``beam`` of them) are tried.
+    """
+    lp = np.asarray(logprobs, dtype=np.float64)
+    if lp.ndim != 2 or lp.shape[1] < 2:
+        raise ValueError(f"expected a (T, C) matrix, got shape {lp.shape}")
+    beam = max(1, int(beam))
+    log_cut = math.log(cutoff) if cutoff > 0 else NEG_INF
+    chars = charset.chars
+    if lexicon is not None and lp.shape[1] != charset.num_classes:
+        raise ValueError(f"posteriors have {lp.shape[1]} classes, charset {charset.num_classes}")
+    bonus_cache: dict[tuple[str, bool], float] = {}
+
+    def bonus(text: str, final: bool) -> float:
+        if lexicon is None:
+            return 0.0
+        key = (text, final)
+        if key not in bonus_cache:
+            bonus_cache[key] = alpha * lexicon.bonus(text, final)
+        return bonus_cache[key]
+
+    beams: dict[tuple[int, ...], _Beam] = {(): _Beam("", blank=0.0)}
+    for t in range(lp.shape[0]):
+        row = lp[t]
+        cand = np.argpartition(-row[1:], min(beam, row.shape[0] - 2))[:beam] + 1
+        cand = [int(c) for c in cand if row[c] >= log_cut]
+        p_blank = float(row[0])
+        nxt: dict[tuple[int, ...], _Beam] = {}
+
+        def entry(prefix: tuple[int, ...], text: str) -> _Beam:
+            b = nxt.get(prefix)
+            if b is None:
+                b = nxt[prefix] = _Beam(text)
+            return b
+
+        for prefix, b in beams.items():
+            total = b.total
+            stay = entry(prefix, b.text)
+            stay.blank = _lse(stay.blank, total + p_blank)
+            if prefix:
+                stay.nonblank = _lse(stay.nonblank, b.nonblank + float(row[prefix[-1]]))
+            for c in cand:
+                p = float(row[c])
+                ext = entry(prefix + (c,), b.text + chars[c - 1] if lexicon is not None else "")
+                if prefix and c == prefix[-1]:
+                    ext.nonblank = _lse(ext.nonblank, b.blank + p)  # a repeat needs a blank between
+                else:
+                    ext.nonblank = _lse(ext.nonblank, total + p)
+        live = [kv for kv in nxt.items() if kv[1].total > NEG_INF]  # a repeat with no blank between
+        ranked = sorted(live, key=lambda kv: kv[1].total + bonus(kv[1].text, False), reverse=True)
+        beams = dict(ranked[:beam])
+
+    final = sorted(beams.items(), key=lambda kv: kv[1].total + bonus(kv[1].text, True), reverse=True)
+    if not final:  # every path impossible (posteriors of exactly zero): fall back to best path
+        return [greedy_decode(lp)]
+    out = []
+    for prefix, b in final:
+        labels = list(prefix)
+        out.append(Decoded(labels, label_confidences(lp, labels), b.total))
+    return out
+
+
+def align(logprobs: np.ndarray, labels: Sequence[int]) -> list[list[int]]:
+    """Most likely CTC alignment (Viterbi) of ``labels``: the frames emitting each label."""
+    lp = np.asarray(logprobs, dtype=np.float64)
+    n_t, n_l = lp.shape[0], len(labels)
+    if n_l == 0:
+        return []
+    ext = [0]
+    for k in labels:
+        ext += [int(k), 0]
+    s = len(ext)
+    ext_arr = np.array(ext)
+    emit = lp[:, ext_arr]  # T, S
+    # a state may skip the blank before it when its label differs from the label two back
+    skip = np.zeros(s, bool)
+    skip[3::2] = ext_arr[3::2] != ext_arr[1:-2:2]
+    score = np.full(s, NEG_INF)
+    score[0] = emit[0, 0]
+    if s > 1:
+        score[1] = emit[0, 1]
+    back = np.zeros((n_t, s), np.int8)  # 0 stay, 1 from s-1, 2 from s-2
+    for t in range(1, n_t):
+        prev1 = np.concatenate(([NEG_INF], score[:-1]))
+        prev2 = np.concatenate(([NEG_INF, NEG_INF], score[:-2]))
+        prev2 = np.where(skip, prev2, NEG_INF)
+        stacked = np.stack([score, prev1, prev2])
+        choice = stacked.argmax(axis=0)
+        score = stacked[choice, np.arange(s)] + emit[t]
+        back[t] = choice
+    end = s - 1 if s < 2 or score[s - 1] >= score[s - 2] else s - 2
+    if score[end] == NEG_INF:
+        raise ValueError("the labels do not fit in the frames")
+    frames: list[list[int]] = [[] for _ in range(n_l)]
+    state = end
+    for t in range(n_t - 1, -1, -1):
+        if state % 2 == 1:
+            frames[state // 2].insert(0, t)
+        state -= int(back[t, state])
+    return frames
+
+
+def label_confidences(logprobs: np.ndarray, labels: Sequence[int]) -> list[float]:
+    """Per-label confidence: the highest posterior of the label over its aligned frames."""
+    if not labels:
+        return []
+    frames = align(logprobs, labels)
+    return [float(np.exp(max(logprobs[t, k] for t in fr))) for fr, k in zip(frames, labels)]
+
+
+def akshara_confidences(text: str, confidences: Sequence[float]) -> list[GraphemeConfidence]:
+    """Roll code-point confidences up to aksharas (min over each akshara's code points).
+
+    ``text`` has one code point per confidence; the aksharas joined give back ``text``.
+    """
+    if len(text) != len(confidences):
+        raise ValueError(f"{len(text)} code points but {len(confidences)} confidences")
+    out: list[GraphemeConfidence] = []
+    i = 0
+    for ak in split_aksharas(text):
+        conf = min(confidences[i:i + len(ak)])
+        out.append(GraphemeConfidence(ak, float(conf)))
+        i += len(ak)
+    return out

@@ -1,0 +1,213 @@
+"""Image loading and normalisation shared by training and inference.
+
+Every input (file, numpy array, PIL image; canvas drawing, photo crop, 32x32 character)
+goes through :func:`prepare`: grayscale, polarity detected, contrast stretched, cropped to
+ink, scaled to a fixed height with the aspect ratio kept, padded. The result is float32 with
+ink = 1 and background = 0, so batches can be zero-padded on the right.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Union
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_PIXELS = 60_000_000  # larger images are refused (decompression bombs, 20000x20000 scans)
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+ImageSource = Union[str, os.PathLike, bytes, np.ndarray, Image.Image]
+
+
+class ImageError(ValueError):
+    """An input that cannot be read as an image; the message is fit to show a user."""
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    height: int = 48
+    pad: int = 4            # background columns added left and right, in output pixels
+    max_width: int = 2048   # longer lines are squeezed to this width
+    min_width: int = 8
+
+    def to_dict(self) -> dict:
+        return {"height": self.height, "pad": self.pad, "max_width": self.max_width,
+                "min_width": self.min_width}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "PreprocessConfig":
+        return cls(**{k: int(v) for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+def _pil_to_gray(img: Image.Image) -> np.ndarray:
+    img = ImageOps.exif_transpose(img)
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        img = img.convert("RGBA")
+        bg = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(bg, img)
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        lo, hi = float(arr.min()), float(arr.max())
+        return ((arr - lo) / max(hi - lo, 1.0) * 255).astype(np.uint8)
+    if img.mode == "F":
+        arr = np.asarray(img, dtype=np.float64)
+        lo, hi = float(arr.min()), float(arr.max())
+        return ((arr - lo) / max(hi - lo, 1e-9) * 255).astype(np.uint8)
+    return np.asarray(img.convert("L"), dtype=np.uint8)
+
+
+def load_gray(src: ImageSource) -> np.ndarray:
+    """Read any supported source into a 2-D uint8 array; raise :class:`ImageError` otherwise.
+
+    EXIF rotation is honoured; transparency is composited onto white; 16-bit and float
+    images are scaled to 8 bits; of an animated or multi-page file the first frame is used.
+    """
+    if isinstance(src, np.ndarray):
+        return array_to_gray(src)
+    if isinstance(src, Image.Image):
+        return _pil_to_gray(src)
+    try:
+        if isinstance(src, bytes):
+            img = Image.open(io.BytesIO(src))
+            name = "image data"
+        else:
+            path = Path(src)
+            name = path.name
+            if not path.exists():
+                raise ImageError(f"{src}: no such file")
+            if path.is_dir():
+                raise ImageError(f"{src}: is a folder, not an image")
+            if path.stat().st_size == 0:
+                raise ImageError(f"{src}: the file is empty")
+            img = Image.open(path)
+        with img:
+            w, h = img.size
+            if w * h > MAX_PIXELS:
+                raise ImageError(f"{name}: image is too large ({w}x{h}); the limit is "
+                                 f"{MAX_PIXELS // 1_000_000} megapixels")
+            img.seek(0)
+            gray = _pil_to_gray(img)
+    except ImageError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"{src}: image is too large to open safely ({exc})") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{src}: not an image file (or a format that is not supported)") from None
+    except PermissionError:
+        raise ImageError(f"{src}: permission denied") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageError(f"{src}: the image is damaged or truncated ({exc})") from None
+    if gray.size == 0:
+        raise ImageError(f"{src}: the image has no pixels")
+    return gray
+
+
+def array_to_gray(arr: np.ndarray) -> np.ndarray:
+    """Numpy image (H,W), (H,W,1), (H,W,3) RGB or (H,W,4) RGBA of any dtype to uint8 gray."""
+    a = np.asarray(arr)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.ndim == 3 and a.shape[2] == 4:
+        alpha = a[:, :, 3:4].astype(np.float64) / (np.iinfo(a.dtype).max if a.dtype.kind in "ui" else 1.0)
+        rgb = a[:, :, :3].astype(np.float64)
+        white = np.iinfo(a.dtype).max if a.dtype.kind in "ui" else 1.0
+        a = rgb * alpha + white * (1 - alpha)
+        a = a.astype(arr.dtype) if arr.dtype.kind in "ui" else a
+    if a.ndim == 3 and a.shape[2] == 3:
+        a = a.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    if a.ndim != 2 or a.size == 0:
+        raise ImageError(f"unsupported array shape {tuple(np.shape(arr))}")
+    if a.dtype == np.uint8:
+        return a
+    a = a.astype(np.float64)
+    if not np.isfinite(a).all():
+        a = np.nan_to_num(a)
+    if arr.dtype.kind in "ui":
+        hi = float(np.iinfo(arr.dtype).max)
+        return np.clip(a / hi * 255.0, 0, 255).astype(np.uint8)
+    lo, hi = float(a.min()), float(a.max())
+    if hi <= 1.0 and lo >= 0.0:
+        return (a * 255.0).astype(np.uint8)
+    return ((a - lo) / max(hi - lo, 1e-9) * 255.0).astype(np.uint8)
+
+
+def ink_map(gray: np.ndarray) -> np.ndarray:
+    """uint8 gray to float32 ink in [0, 1] (1 = ink), whatever the polarity.
+
+    The background is the majority tone: if the median is darker than the midpoint of the
+    extremes, the image is light ink on dark and is inverted. Contrast is stretched between
+    the background level and the darkest ink percentile.
+    """
+    g = gray.astype(np.float32)
+    lo, hi = np.percentile(g, [1, 99]) if g.size > 16 else (float(g.min()), float(g.max()))
+    med = float(np.median(g))
+    if med < (lo + hi) / 2.0:
+        g = 255.0 - g
+        lo, hi, med = 255.0 - hi, 255.0 - lo, 255.0 - med
+    bg = max(med, float(np.percentile(g, 75)) if g.size > 16 else med)
+    ink_level = min(lo, float(g.min()) + 0.25 * (med - float(g.min())))
+    span = bg - ink_level
+    if span < 12.0:  # flat image: no ink
+        return np.zeros_like(g, dtype=np.float32)
+    ink = (bg - g) / span
+    return np.clip(ink, 0.0, 1.0).astype(np.float32)
+
+
+def ink_bbox(ink: np.ndarray, thresh: float = 0.35) -> tuple[int, int, int, int] | None:
+    """Bounding box (x0, y0, x1, y1) of ink pixels, ignoring specks; None if there is none."""
+    mask = (ink > thresh).astype(np.uint8)
+    if not mask.any():
+        return None
+    h, w = mask.shape
+    # drop isolated specks (area < 0.05% of the image) that would stretch the box
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    min_area = max(2, int(0.0005 * h * w))
+    keep = [i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= min_area]
+    if not keep:
+        keep = list(range(1, n))
+    x0 = min(stats[i, cv2.CC_STAT_LEFT] for i in keep)
+    y0 = min(stats[i, cv2.CC_STAT_TOP] for i in keep)
+    x1 = max(stats[i, cv2.CC_STAT_LEFT] + stats[i, cv2.CC_STAT_WIDTH] for i in keep)
+    y1 = max(stats[i, cv2.CC_STAT_TOP] + stats[i, cv2.CC_STAT_HEIGHT] for i in keep)
+    return int(x0), int(y0), int(x1), int(y1)
+
+
+def prepare(src: ImageSource, cfg: PreprocessConfig = PreprocessConfig()) -> np.ndarray:
+    """Any image to a float32 (height, width) ink map ready for the model."""
+    gray = load_gray(src)
+    ink = ink_map(gray)
+    box = ink_bbox(ink)
+    if box is None:
+        return np.zeros((cfg.height, cfg.min_width + 2 * cfg.pad), np.float32)
+    x0, y0, x1, y1 = box
+    h, w = y1 - y0, x1 - x0
+    m = max(1, int(round(0.06 * h)))  # a little margin above and below
+    y0, y1 = max(0, y0 - m), min(ink.shape[0], y1 + m)
+    crop = ink[y0:y1, x0:x1]
+    h, w = crop.shape
+    inner = cfg.height - 2
+    scale = inner / h
+    new_w = int(round(w * scale))
+    new_w = max(cfg.min_width, min(cfg.max_width, new_w))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    resized = cv2.resize(crop, (new_w, inner), interpolation=interp)
+    out = np.zeros((cfg.height, new_w + 2 * cfg.pad), np.float32)
+    out[1:1 + inner, cfg.pad:cfg.pad + new_w] = resized
+    return out
+
+
+def batch(images: list[np.ndarray], multiple: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Stack prepared images, zero-padding on the right; returns (N,1,H,W) and widths."""
+    h = images[0].shape[0]
+    widths = np.array([im.shape[1] for im in images], dtype=np.int64)
+    w = int(widths.max())
+    w = (w + multiple - 1) // multiple * multiple
+    out = np.zeros((len(images), 1, h, w), np.float32)
+    for i, im in enumerate(images):
+        out[i, 0, :, : im.shape[1]] = im
+    return out, widths

@@ -1,0 +1,187 @@
+"""Training sample sources and their weighted mixture.
+
+A source is a callable ``rng -> (gray uint8 image, text)``. :class:`MixedStream` draws from
+several sources by weight, runs every image through the same :func:`prepare` used at
+inference, encodes the text and yields ready tensors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import IterableDataset, get_worker_info
+
+from .augment import augment_real, augment_synthetic
+from .charset import Charset, LabelError, split_aksharas
+from .corpus import SUFFIXES, GlyphSet
+from .dataset import Sample
+from .preprocess import PreprocessConfig, ink_bbox, ink_map, load_gray, prepare
+from .synth import FontSampler, render_text
+
+Source = Callable[[np.random.Generator], tuple[np.ndarray, str]]
+
+
+class RealWords:
+    """Real labelled images (lightly augmented); images are decoded once and kept in memory."""
+
+    def __init__(self, samples: Sequence[Sample], augment: bool = True):
+        self.items = [(load_gray(s.path), s.text) for s in samples]
+        self.augment = augment
+
+    def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+        img, text = self.items[int(rng.integers(len(self.items)))]
+        return (augment_real(img, rng) if self.augment and rng.random() < 0.8 else img), text
+
+
+class ArrayWords:
+    """In-memory (image, text) pairs, e.g. a user's corrected samples."""
+
+    def __init__(self, pairs: Sequence[tuple[np.ndarray, str]], augment: bool = True):
+        self.items = list(pairs)
+        self.augment = augment
+
+    def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+        img, text = self.items[int(rng.integers(len(self.items)))]
+        return (augment_real(img, rng) if self.augment and rng.random() < 0.7 else img), text
+
+
+def _inflect(word: str, rng: np.random.Generator) -> str:
+    return word + SUFFIXES[int(rng.integers(len(SUFFIXES)))] if rng.random() < 0.3 else word
+
+
+def _pseudo_word(words: Sequence[str], rng: np.random.Generator) -> str:
+    """Random aksharas from random words: open-vocabulary text."""
+    parts: list[str] = []
+    for _ in range(int(rng.integers(2, 6))):
+        aks = split_aksharas(words[int(rng.integers(len(words)))])
+        parts.append(aks[int(rng.integers(len(aks)))])
+    return "".join(parts).strip()
+
+
+class SynthWords:
+    """Font-rendered words from a vocabulary, heavily augmented (a share as pen strokes)."""
+
+    def __init__(self, words: Sequence[str], fonts: FontSampler, pen: float = 0.3):
+        self.words, self.fonts, self.pen = list(words), fonts, pen
+
+    def text(self, rng: np.random.Generator) -> str:
+        if rng.random() < 0.12:
+            return _pseudo_word(self.words, rng)
+        return _inflect(self.words[int(rng.integers(len(self.words)))], rng)
+
+    def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+        text = self.text(rng)
+        img = render_text(text, self.fonts.pick(rng), size=int(rng.integers(36, 64)))
+        return augment_synthetic(img, rng, pen=self.pen), text
+
+
+class GlyphWords:
+    """Words composed from real handwritten characters and syllables, joined by a head line."""
+
+    def __init__(self, glyphs: GlyphSet, words: Sequence[str]):
+        self.index: dict[str, list[int]] = {}
+        for i, (t, held) in enumerate(zip(glyphs.texts, glyphs.held_out)):
+            if not held:
+                self.index.setdefault(t, []).append(i)
+        self.images = glyphs.images
+        self.keys = sorted(self.index)
+        self.words = [w for w in words if " " not in w and all(a in self.index for a in split_aksharas(w))]
+
+    def _glyph(self, text: str, rng: np.random.Generator, height: int) -> np.ndarray:
+        ids = self.index[text]
+        ink = ink_map(self.images[ids[int(rng.integers(len(ids)))]])
+        box = ink_bbox(ink)
+        if box is None:
+            return np.zeros((height, height // 2), np.float32)
+        x0, y0, x1, y1 = box
+        crop = ink[y0:y1, x0:x1]
+        scale = height * rng.uniform(0.85, 1.1) / crop.shape[0]
+        return cv2.resize(crop, (max(2, int(crop.shape[1] * scale)), max(2, int(crop.shape[0] * scale))))
+
+    def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+        if self.words and rng.random() < 0.6:
+            text = self.words[int(rng.integers(len(self.words)))]
+            aks = split_aksharas(text)
+        else:
+            aks = [self.keys[int(rng.integers(len(self.keys)))] for _ in range(int(rng.integers(1, 5)))]
+            text = "".join(aks)
+        h = 40
+        parts = [self._glyph(a, rng, h) for a in aks]
+        width = sum(p.shape[1] for p in parts) + 4 * len(parts) + 8
+        canvas = np.zeros((int(h * 1.4) + 8, width), np.float32)
+        x = 4
+        for p in parts:
+            y = 4 + int(rng.integers(0, 4))
+            ph, pw = min(p.shape[0], canvas.shape[0] - y), p.shape[1]
+            canvas[y:y + ph, x:x + pw] = np.maximum(canvas[y:y + ph, x:x + pw], p[:ph])
+            x += pw + int(rng.integers(-3, 4))
+        if len(parts) > 1 and rng.random() < 0.8:
+            y = 4 + int(rng.integers(2, 6))
+            canvas[y:y + int(rng.integers(2, 4)), 4:x] = 1.0
+        gray = np.clip(255 * (1 - canvas), 0, 255).astype(np.uint8)
+        return augment_synthetic(gray, rng, pen=0.0), text
+
+
+class Glyphs:
+    """Single handwritten characters/syllables read as one-character words."""
+
+    def __init__(self, glyphs: GlyphSet):
+        self.ids = np.flatnonzero(~glyphs.held_out)
+        self.glyphs = glyphs
+
+    def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+        i = int(self.ids[int(rng.integers(len(self.ids)))])
+        img = self.glyphs.images[i]
+        return (augment_real(img, rng) if rng.random() < 0.5 else img), self.glyphs.texts[i]
+
+
+@dataclass
+class Batch:
+    images: torch.Tensor    # N,1,H,W
+    widths: torch.Tensor    # N
+    targets: torch.Tensor   # sum(L)
+    lengths: torch.Tensor   # N
+    texts: list[str]
+
+
+def collate(items: list[tuple[np.ndarray, list[int], str]]) -> Batch:
+    h = items[0][0].shape[0]
+    w = max(x[0].shape[1] for x in items)
+    w = (w + 3) // 4 * 4
+    imgs = torch.zeros(len(items), 1, h, w)
+    for i, (im, _, _) in enumerate(items):
+        imgs[i, 0, :, : im.shape[1]] = torch.from_numpy(im)
+    return Batch(imgs, torch.tensor([x[0].shape[1] for x in items]),
+                 torch.tensor([c for x in items for c in x[1]], dtype=torch.long),
+                 torch.tensor([len(x[1]) for x in items]), [x[2] for x in items])
+
+
+class MixedStream(IterableDataset):
+    """Endless stream of prepared, encoded samples drawn from weighted sources."""
+
+    def __init__(self, sources: Sequence[tuple[Source, float]], charset: Charset,
+                 cfg: PreprocessConfig, seed: int = 0, rank: int = 0, max_width: int = 640):
+        self.sources = [s for s, _ in sources]
+        w = np.array([wt for _, wt in sources], dtype=np.float64)
+        self.p = w / w.sum()
+        self.charset, self.cfg, self.seed, self.rank, self.max_width = charset, cfg, seed, rank, max_width
+
+    def __iter__(self):
+        info = get_worker_info()
+        wid = info.id if info else 0
+        rng = np.random.default_rng([self.seed, self.rank, wid])
+        while True:
+            src = self.sources[int(rng.choice(len(self.sources), p=self.p))]
+            try:
+                img, text = src(rng)
+                ids = self.charset.encode(text)
+                x = prepare(img, self.cfg)
+            except (LabelError, ValueError, cv2.error):
+                continue
+            if not ids or x.shape[1] > self.max_width or x.shape[1] // 4 < len(ids) + 1:
+                continue
+            yield x, ids, text

@@ -1,0 +1,225 @@
+"""Training loop shared by ``nepocr train`` and fine-tuning.
+
+Checkpoints (model, optimiser, schedule, step, best score) are written atomically after every
+epoch and resumed from; the best model by validation CER is exported as TorchScript. Under
+``torchrun`` the same loop runs data-parallel (DDP; gloo on CPU, nccl on GPU), each rank
+drawing its own data stream, rank 0 validating and writing files.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.utils.data import DataLoader
+
+from .charset import Charset
+from .crnn import CRNN
+from .ctc_decoder import greedy_decode
+from .metrics import error_rates
+from .modelio import ModelInfo, atomic_write, save_model
+from .preprocess import PreprocessConfig, batch, prepare
+from .sources import Batch, MixedStream, Source, collate
+
+
+@dataclass
+class TrainConfig:
+    out_dir: Path
+    epochs: int = 30
+    steps_per_epoch: int = 500
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup: int = 300
+    seed: int = 0
+    workers: int = 1
+    freeze_bn: bool = False
+    patience: int = 0          # stop after this many epochs without improvement (0: never)
+    export: Path | None = None  # where the best model is written (TorchScript)
+    resume: bool = True
+    checkpoint: bool = True     # write OUT/last.ckpt each epoch (resume after a crash)
+
+
+@dataclass
+class EpochReport:
+    epoch: int
+    step: int
+    loss: float
+    val_cer: float
+    val_wer: float
+    best_cer: float
+    seconds: float
+    lr: float
+
+
+@dataclass
+class TrainResult:
+    best_cer: float
+    epochs: list[EpochReport] = field(default_factory=list)
+    cancelled: bool = False
+    seconds: float = 0.0
+    best_state: dict | None = None  # weights of the best epoch (a copy, on the CPU)
+
+
+class Cancelled(Exception):
+    pass
+
+
+def prepare_validation(items: Sequence[tuple[object, str]], cfg: PreprocessConfig) -> list[tuple[np.ndarray, str]]:
+    """Preprocess validation images once."""
+    return [(prepare(img, cfg), text) for img, text in items]
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, charset: Charset, val: Sequence[tuple[np.ndarray, str]],
+             device: torch.device, batch_size: int = 64) -> tuple[float, float]:
+    """Greedy CER and WER of ``model`` on prepared (image, text) pairs."""
+    if not val:
+        return float("nan"), float("nan")
+    was = model.training
+    model.eval()
+    order = sorted(range(len(val)), key=lambda i: val[i][0].shape[1])
+    pairs = []
+    for k in range(0, len(order), batch_size):
+        idx = order[k:k + batch_size]
+        x, w = batch([val[i][0] for i in idx])
+        lp, lengths = model(torch.from_numpy(x).to(device), torch.from_numpy(w).to(device))
+        lp = lp.cpu().numpy()
+        for j, i in enumerate(idx):
+            d = greedy_decode(lp[: int(lengths[j]), j])
+            pairs.append((charset.decode(d.labels), val[i][1]))
+    model.train(was)
+    return error_rates(pairs)
+
+
+def _dist_info() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def init_distributed(device: torch.device) -> tuple[int, int]:
+    """Join the process group when started by torchrun (WORLD_SIZE > 1)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return _dist_info()
+
+
+def _lr_lambda(cfg: TrainConfig, total: int) -> Callable[[int], float]:
+    def f(step: int) -> float:
+        if step < cfg.warmup:
+            return (step + 1) / cfg.warmup
+        p = min(1.0, (step - cfg.warmup) / max(1, total - cfg.warmup))
+        return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * p))
+    return f
+
+
+def freeze_batchnorm(model: nn.Module) -> None:
+    """Keep BatchNorm running statistics and affine parameters fixed."""
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.eval()
+            for p in m.parameters():
+                p.requires_grad_(False)
+
+
+def fit(model: CRNN, info: ModelInfo, sources: Sequence[tuple[Source, float]],
+        val: Sequence[tuple[np.ndarray, str]], cfg: TrainConfig, device: torch.device | str = "cpu",
+        on_epoch: Callable[[EpochReport], None] | None = None,
+        on_step: Callable[[int, int, float], None] | None = None,
+        should_stop: Callable[[], bool] | None = None) -> TrainResult:
+    """Train ``model`` on the weighted ``sources``; validate, checkpoint and export each epoch.
+
+    ``on_step(step, total, loss)`` and ``on_epoch(report)`` report progress; ``should_stop()``
+    cancels (raising nothing: the result says ``cancelled``, no file is replaced mid-epoch).
+    """
+    device = torch.device(device)
+    rank, world = init_distributed(device)
+    cfg.out_dir.mkdir(parents=True, exist_ok=True)
+    model.to(device)
+    net: nn.Module = model
+    if world > 1:
+        net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    total = cfg.epochs * cfg.steps_per_epoch
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg, total))
+    ctc = nn.CTCLoss(blank=0, zero_infinity=True)
+    ckpt = cfg.out_dir / "last.ckpt"
+    step, start_epoch, best = 0, 0, float("inf")
+    result = TrainResult(best_cer=best)
+    if cfg.resume and ckpt.exists():
+        state = torch.load(ckpt, map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        sched.load_state_dict(state["sched"])
+        step, start_epoch, best = state["step"], state["epoch"], state["best"]
+    stream = MixedStream(sources, info.charset, info.preprocess, seed=cfg.seed + 1000 * start_epoch, rank=rank)
+    loader = DataLoader(stream, batch_size=cfg.batch_size, collate_fn=collate, num_workers=cfg.workers,
+                        persistent_workers=cfg.workers > 0)
+    batches = iter(loader)
+    t_start = time.time()
+    patience_left = cfg.patience
+    for epoch in range(start_epoch, cfg.epochs):
+        model.train()
+        if cfg.freeze_bn:
+            freeze_batchnorm(model)
+        t0, losses = time.time(), []
+        for _ in range(cfg.steps_per_epoch):
+            if should_stop and should_stop():
+                result.cancelled = True
+                result.seconds = time.time() - t_start
+                return result
+            b: Batch = next(batches)
+            lp, lengths = net(b.images.to(device), b.widths.to(device))
+            loss = ctc(lp, b.targets.to(device), lengths, b.lengths.to(device))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(params, 5.0)
+            opt.step()
+            sched.step()
+            step += 1
+            losses.append(float(loss.detach()))
+            if on_step:
+                on_step(step, total, losses[-1])
+        cer, wer = (evaluate(model, info.charset, val, device) if rank == 0 else (float("nan"),) * 2)
+        improved = rank == 0 and (cer < best or (math.isnan(best) or best == float("inf")))
+        if rank == 0:
+            if improved:
+                best = cer
+                result.best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+                if cfg.export:
+                    info.metadata.update({"val_cer": cer, "val_wer": wer, "epoch": epoch + 1, "step": step})
+                    save_model(model, info, cfg.export)
+            state = {"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                     "step": step, "epoch": epoch + 1, "best": best}
+            if cfg.checkpoint:
+                atomic_write(ckpt, lambda tmp: torch.save(state, tmp))
+        rep = EpochReport(epoch + 1, step, float(np.mean(losses)), cer, wer, best, time.time() - t0,
+                          sched.get_last_lr()[0])
+        result.epochs.append(rep)
+        if on_epoch:
+            on_epoch(rep)
+        if world > 1:
+            dist.barrier()
+        if cfg.patience:
+            patience_left = cfg.patience if improved else patience_left - 1
+            if patience_left <= 0:
+                break
+    result.best_cer = best
+    result.seconds = time.time() - t_start
+    return result
+
+
+def new_model(charset: Charset, spec) -> tuple[CRNN, ModelInfo]:
+    info = ModelInfo(charset, PreprocessConfig(height=spec.height), spec, {})
+    return CRNN(charset.num_classes, spec), info

@@ -1,0 +1,39 @@
+"""Where the app finds its bundled files and keeps the user's data (no Qt needed)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+APP_NAME = "nepocr"
+
+
+def app_root() -> Path:
+    """The folder holding ``model/`` and ``resources/``: the source tree or the PyInstaller bundle."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle:
+        return Path(bundle)
+    return Path(__file__).resolve().parent.parent
+
+
+def resources_dir() -> Path:
+    return app_root() / "resources"
+
+
+def bundled_model_path() -> Path:
+    return app_root() / "model" / "nepocr.pt"
+
+
+def user_data_dir() -> Path:
+    """Per-user data folder (sample store, fine-tuned models); ``NEPOCR_DATA_DIR`` overrides it."""
+    override = os.environ.get("NEPOCR_DATA_DIR")
+    if override:
+        return Path(override)
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / APP_NAME

@@ -1,0 +1,218 @@
+"""Recognition of word and line images with a loaded model (no Qt needed).
+
+A :class:`Recognizer` loads a model once and reads any number of images: they are
+preprocessed one by one, sorted by width and run through the network in batches, then
+decoded (greedy, or beam search with an optional word-list nudge). A bad image yields a
+:class:`RecognitionFailure` in its place instead of stopping the batch.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from .lib.ctc_decoder import Decoded, akshara_confidences, beam_decode, greedy_decode
+from .lib.lexicon import Lexicon, default_lexicon
+from .lib.modelio import LoadedModel, ModelInfo, load_model
+from .lib.preprocess import ImageError, ImageSource, batch, prepare
+from .lib.results import Alternative, CharConfidence, Recognition
+from .paths import bundled_model_path
+
+LEXICON_BEAM = 8        # beam width used when a lexicon is asked for with beam 1
+MAX_BATCH = 64          # images per forward pass
+MAX_COLUMNS = 16_384    # batch size x padded width per forward pass (bounds memory)
+# Blank columns added right of every batch, wider than the network's receptive field, so an
+# image is read the same whether it is the widest of its batch, padded, or alone.
+RIGHT_MARGIN = 64
+
+
+class DeviceError(ValueError):
+    """A device name that cannot be used here; the message is for users."""
+
+
+@dataclass(frozen=True)
+class RecognitionFailure:
+    """Why one input could not be read (a one-line message naming the input)."""
+
+    message: str
+
+
+def select_device(name: str = "auto") -> torch.device:
+    """``auto`` (CUDA if available, else CPU), ``cpu``, ``cuda`` or ``cuda:N``."""
+    name = (name or "auto").strip().lower()
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "cuda" or name.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise DeviceError(f"device '{name}' was asked for, but no CUDA GPU is available "
+                              "(use --device cpu or auto)")
+        dev = torch.device(name)
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise DeviceError(f"device '{name}' does not exist ({torch.cuda.device_count()} GPU(s) found)")
+        return dev
+    raise DeviceError(f"unknown device '{name}' (use auto, cpu or cuda)")
+
+
+def device_label(device: torch.device) -> str:
+    """``cpu`` or the CUDA device's name."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return device.type
+
+
+def source_name(src: ImageSource) -> str:
+    """How an input is named in messages."""
+    if isinstance(src, (str, os.PathLike)):
+        return str(src)
+    if isinstance(src, bytes):
+        return "image data"
+    return type(src).__name__
+
+
+class Recognizer:
+    """Reads handwritten Nepali from images with one model on one device.
+
+    ``confidence`` of a result is the lowest code-point confidence (the weakest character;
+    0 for an empty reading); each code point's confidence is the highest posterior of its
+    label over the frames aligned to it. ``alternatives`` lists the decoder's hypotheses,
+    best first (the reading itself included) with their log-probabilities. A lexicon needs
+    beam search: with ``beam=1`` it raises the beam to ``LEXICON_BEAM``. Thread-safe.
+    """
+
+    def __init__(self, model_path: str | os.PathLike | None = None, device: str = "auto",
+                 beam: int = 1, lexicon: bool | Lexicon = False, alternatives: int = 5):
+        dev = select_device(device)
+        path = Path(model_path) if model_path is not None else bundled_model_path()
+        self._setup(load_model(path, dev), dev, beam, lexicon, alternatives)
+
+    @classmethod
+    def from_loaded(cls, loaded: LoadedModel, device: str | torch.device = "cpu", beam: int = 1,
+                    lexicon: bool | Lexicon = False, alternatives: int = 5) -> "Recognizer":
+        """Wrap a model that is already loaded (e.g. just fine-tuned) without reading it again."""
+        dev = device if isinstance(device, torch.device) else select_device(device)
+        self = cls.__new__(cls)
+        self._setup(loaded, dev, beam, lexicon, alternatives)
+        return self
+
+    def _setup(self, loaded: LoadedModel, device: torch.device, beam: int,
+               lexicon: bool | Lexicon, alternatives: int) -> None:
+        if int(beam) < 1:
+            raise ValueError(f"beam must be at least 1 (got {beam})")
+        self.loaded = loaded
+        self.device = device
+        self.device_name = device_label(device)
+        self.lexicon: Lexicon | None = default_lexicon() if lexicon is True else (lexicon or None)
+        self.beam = max(int(beam), LEXICON_BEAM) if self.lexicon is not None else int(beam)
+        self.alternatives = max(1, int(alternatives))
+        self._module = loaded.module.to(device)
+        self._lock = threading.Lock()
+
+    @property
+    def info(self) -> ModelInfo:
+        return self.loaded.info
+
+    @property
+    def model_path(self) -> Path:
+        return Path(self.loaded.path)
+
+    def recognize_one(self, image: ImageSource) -> Recognition:
+        """Read one image; raise :class:`ImageError` if it cannot be read."""
+        result = self.recognize([image])[0]
+        if isinstance(result, RecognitionFailure):
+            raise ImageError(result.message)
+        return result
+
+    def recognize(self, images: Sequence[ImageSource]) -> list[Recognition | RecognitionFailure]:
+        """Read many images in batches; the output is in input order, one entry per input."""
+        results: list[Recognition | RecognitionFailure | None] = [None] * len(images)
+        prepared: list[tuple[int, np.ndarray, float]] = []
+        for i, src in enumerate(images):
+            t0 = time.perf_counter()
+            try:
+                arr = prepare(src, self.info.preprocess)
+            except ImageError as exc:
+                results[i] = RecognitionFailure(_one_line(str(exc)))
+                continue
+            except (ValueError, OSError, MemoryError, cv2.error) as exc:
+                results[i] = RecognitionFailure(_one_line(f"{source_name(src)}: cannot be read ({exc})"))
+                continue
+            prepared.append((i, arr, time.perf_counter() - t0))
+        prepared.sort(key=lambda item: item[1].shape[1])
+        for chunk in _chunks(prepared):
+            t0 = time.perf_counter()
+            logprobs = self._forward([arr for _, arr, _ in chunk])
+            shared = (time.perf_counter() - t0) / len(chunk)
+            for (i, _, t_prep), lp in zip(chunk, logprobs):
+                t1 = time.perf_counter()
+                rec = self._decode(lp)
+                ms = (t_prep + shared + time.perf_counter() - t1) * 1000.0
+                results[i] = Recognition(rec.text, rec.confidence, rec.chars, rec.graphemes,
+                                         rec.alternatives, self.device_name, round(ms, 3))
+        return results  # type: ignore[return-value]
+
+    def _forward(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        x, widths = batch(arrays)
+        x = np.pad(x, ((0, 0), (0, 0), (0, 0), (0, RIGHT_MARGIN)))
+        with self._lock, torch.inference_mode():
+            lp, lengths = self._module(torch.from_numpy(x).to(self.device),
+                                       torch.from_numpy(widths).to(self.device))
+            lp = lp.float().cpu().numpy()
+            lengths = lengths.cpu().numpy()
+        return [lp[: int(n), j] for j, n in enumerate(lengths)]
+
+    def _decode(self, logprobs: np.ndarray) -> Recognition:
+        if self.beam > 1:
+            hyps = beam_decode(logprobs, self.beam, self.lexicon, charset=self.info.charset)
+        else:
+            hyps = [greedy_decode(logprobs)]
+        chars = self.info.charset.chars
+        best = _strip_spaces(hyps[0], chars)
+        text = "".join(chars[k - 1] for k in best.labels)
+        alts = []
+        for h in hyps[: self.alternatives]:
+            alt = "".join(chars[k - 1] for k in h.labels).strip()
+            if all(a.text != alt for a in alts):
+                alts.append(Alternative(alt, round(h.score, 4)))
+        return Recognition(
+            text=text,
+            confidence=min(best.confidences, default=0.0),
+            chars=[CharConfidence(c, conf) for c, conf in zip(text, best.confidences)],
+            graphemes=akshara_confidences(text, best.confidences),
+            alternatives=alts,
+        )
+
+
+def _strip_spaces(d: Decoded, chars: tuple[str, ...]) -> Decoded:
+    """Drop leading and trailing space labels (with their confidences)."""
+    keep = [j for j, k in enumerate(d.labels) if chars[k - 1] != " "]
+    if not keep:
+        return Decoded([], [], d.score)
+    a, b = keep[0], keep[-1] + 1
+    return Decoded(d.labels[a:b], d.confidences[a:b], d.score)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(line.strip() for line in message.splitlines() if line.strip())
+
+
+def _chunks(items: list[tuple[int, np.ndarray, float]]):
+    """Consecutive runs (sorted by width) within the batch and column limits."""
+    chunk: list[tuple[int, np.ndarray, float]] = []
+    for item in items:
+        width = item[1].shape[1]
+        if chunk and (len(chunk) >= MAX_BATCH or (len(chunk) + 1) * (width + RIGHT_MARGIN) > MAX_COLUMNS):
+            yield chunk
+            chunk = []
+        chunk.append(item)
+    if chunk:
+        yield chunk

@@ -1,0 +1,124 @@
+"""``nepocr train``: train a recognizer from the real and synthetic data sources."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from .lib.charset import DEFAULT_CHARSET
+from .lib.corpus import lens_words, load_glyphs, vocabulary
+from .lib.crnn import SPECS, count_parameters
+from .lib.sources import GlyphWords, Glyphs, RealWords, SynthWords
+from .lib.synth import FontSampler, find_fonts
+from .lib.train import EpochReport, TrainConfig, fit, new_model, prepare_validation
+
+DEFAULT_WEIGHTS = "real=0.35,synth=0.35,glyphwords=0.15,glyphs=0.15"
+
+
+def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", type=Path, default=Path("../shared/data"),
+                   help="folder with nepali_lens_words/, dhcd/, nhcd/, calam_syllables/ and word lists")
+    p.add_argument("--out", type=Path, default=Path("runs/train"), help="checkpoint folder")
+    p.add_argument("--export", type=Path, default=None, help="best model file (default OUT/model.pt)")
+    p.add_argument("--spec", choices=sorted(SPECS), default="base", help="model size")
+    p.add_argument("--epochs", type=int, default=14)
+    p.add_argument("--steps", type=int, default=400, help="steps per epoch")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--weights", default=DEFAULT_WEIGHTS,
+                   help="source mixture, e.g. " + DEFAULT_WEIGHTS)
+    p.add_argument("--workers", type=int, default=1, help="data loader processes")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-resume", action="store_true")
+    p.add_argument("--val-percent", type=int, default=15, help="share of distinct words held out")
+    p.add_argument("--cache", type=Path, default=Path("data_cache"), help="folder for decoded glyph images")
+    p.add_argument("--json", action="store_true", help="one JSON object per epoch on stdout")
+
+
+def parse_weights(text: str) -> dict[str, float]:
+    out = {}
+    for part in text.split(","):
+        k, _, v = part.partition("=")
+        out[k.strip()] = float(v)
+    unknown = set(out) - {"real", "synth", "glyphwords", "glyphs"}
+    if unknown:
+        raise ValueError(f"unknown sources in --weights: {', '.join(sorted(unknown))}")
+    return out
+
+
+def run_train(args: argparse.Namespace) -> int:
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    weights = parse_weights(args.weights)
+    data = args.data
+    if not (data / "nepali_lens_words").exists():
+        print(f"error: {data} does not hold nepali_lens_words/", file=sys.stderr)
+        return 1
+    t0 = time.time()
+    split = lens_words(data / "nepali_lens_words", val_percent=args.val_percent)
+    val_words = {s.text for s in split.val}
+    sources = []
+    if weights.get("real"):
+        sources.append((RealWords(split.train), weights["real"]))
+    vocab = None
+    if weights.get("synth") or weights.get("glyphwords"):
+        vocab = vocabulary(data, exclude=val_words)
+    if weights.get("synth"):
+        sources.append((SynthWords(vocab, FontSampler(find_fonts())), weights["synth"]))
+    if weights.get("glyphwords") or weights.get("glyphs"):
+        glyphs = load_glyphs(data, cache=args.cache / "glyphs.npz")
+        if weights.get("glyphwords"):
+            sources.append((GlyphWords(glyphs, vocab or []), weights["glyphwords"]))
+        if weights.get("glyphs"):
+            sources.append((Glyphs(glyphs), weights["glyphs"]))
+    spec = SPECS[args.spec]
+    model, info = new_model(DEFAULT_CHARSET, spec)
+    val = prepare_validation([(s.path, s.text) for s in split.val], info.preprocess)
+    info.metadata.update({
+        "name": f"nepocr-{args.spec}", "trained": time.strftime("%Y-%m-%d"), "spec_name": args.spec,
+        "data": {"real_train_images": len(split.train), "real_val_images": len(split.val),
+                 "val_words": len(val_words), "weights": weights},
+        "command": "nepocr train " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "nepocr train",
+    })
+    export = args.export or args.out / "model.pt"
+    cfg = TrainConfig(out_dir=args.out, epochs=args.epochs, steps_per_epoch=args.steps, batch_size=args.batch,
+                      lr=args.lr, seed=args.seed, workers=args.workers, export=export,
+                      resume=not args.no_resume)
+    print(f"model {args.spec}: {count_parameters(model):,} parameters; real train {len(split.train)} "
+          f"images, validation {len(split.val)} images of {len(val_words)} unseen words; "
+          f"data ready in {time.time() - t0:.0f}s", file=sys.stderr, flush=True)
+
+    def on_epoch(r: EpochReport) -> None:
+        if args.json:
+            print(json.dumps(r.__dict__), flush=True)
+        print(f"epoch {r.epoch}/{args.epochs} step {r.step} loss {r.loss:.3f} val CER {100 * r.val_cer:.2f}% "
+              f"WER {100 * r.val_wer:.2f}% best {100 * r.best_cer:.2f}% ({r.seconds:.0f}s, lr {r.lr:.2e})",
+              file=sys.stderr, flush=True)
+
+    last = [time.time()]
+
+    def on_step(step: int, total: int, loss: float) -> None:
+        if time.time() - last[0] > 60:
+            last[0] = time.time()
+            print(f"  step {step}/{total} loss {loss:.3f}", file=sys.stderr, flush=True)
+
+    res = fit(model, info, sources, val, cfg, device=args.device, on_epoch=on_epoch, on_step=on_step)
+    print(f"done: best validation CER {100 * res.best_cer:.2f}%, model {export}", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="nepocr train")
+    add_train_arguments(p)
+    return run_train(p.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,136 @@
+"""The recognizer: batching, per-item failures, result fields, device selection."""
+
+from __future__ import annotations
+
+import io
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import torch
+
+from nepocr_desktop import recognizer as rmod
+from nepocr_desktop.lib.lexicon import Lexicon
+from nepocr_desktop.lib.modelio import ModelError, load_model
+from nepocr_desktop.lib.preprocess import ImageError
+from nepocr_desktop.recognizer import (DeviceError, RecognitionFailure, Recognizer, device_label,
+                                       select_device)
+
+WORDS = ["नमस्ते", "घर", "क्षत्रिय", "विद्यालयमा जानुहोस्", "पानी", "नेपाल"]
+
+
+@pytest.fixture(scope="module")
+def rec(tiny_model_path) -> Recognizer:
+    return Recognizer(tiny_model_path, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def images(render_word) -> list:
+    """Words of different widths, as PIL images, arrays and encoded bytes."""
+    imgs: list = [render_word(w) for w in WORDS]
+    imgs[1] = np.asarray(imgs[1])
+    buf = io.BytesIO()
+    imgs[2].save(buf, format="PNG")
+    imgs[2] = buf.getvalue()
+    return imgs
+
+
+def test_batch_reads_like_one_by_one(rec, images, monkeypatch):
+    batched = [r.text for r in rec.recognize(images)]
+    single = [rec.recognize_one(im).text for im in images]
+    assert batched == single
+    assert len(set(single)) > 2  # the model's readings depend on the image
+    monkeypatch.setattr(rmod, "MAX_BATCH", 2)
+    assert [r.text for r in rec.recognize(images)] == single
+
+
+def test_result_fields(rec, images):
+    r = rec.recognize_one(images[0])
+    assert r.text and r.device == "cpu" and r.ms > 0
+    assert "".join(c.char for c in r.chars) == r.text
+    assert "".join(g.text for g in r.graphemes) == r.text
+    assert r.confidence == pytest.approx(min(c.confidence for c in r.chars))
+    assert all(0.0 <= c.confidence <= 1.0 for c in r.chars)
+    assert r.alternatives[0].text == r.text
+    assert r.text == r.text.strip()
+
+
+def test_beam_gives_ranked_alternatives(tiny_model_path, images):
+    rec = Recognizer(tiny_model_path, device="cpu", beam=6)
+    r = rec.recognize_one(images[3])
+    texts = [a.text for a in r.alternatives]
+    assert 1 < len(texts) <= 5 and len(set(texts)) == len(texts)
+    assert texts[0] == r.text
+
+
+def test_lexicon_raises_beam(tiny_model_path, images):
+    rec = Recognizer(tiny_model_path, device="cpu", lexicon=Lexicon(["घर"]))
+    assert rec.beam == rmod.LEXICON_BEAM and rec.lexicon is not None
+    assert isinstance(rec.recognize_one(images[0]).text, str)
+    assert Recognizer(tiny_model_path, device="cpu").lexicon is None
+
+
+def test_bad_inputs_do_not_stop_the_batch(rec, images, tmp_path, word_image):
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.png"
+    text.write_text("not an image", encoding="utf-8")
+    truncated = tmp_path / "cut.png"
+    truncated.write_bytes(word_image.read_bytes()[:120])
+    inputs = [images[0], tmp_path / "missing.png", empty, text, tmp_path, truncated,
+              np.zeros((2, 2, 7)), word_image]
+    out = rec.recognize(inputs)
+    assert len(out) == len(inputs)
+    assert not isinstance(out[0], RecognitionFailure) and not isinstance(out[-1], RecognitionFailure)
+    for r in out[1:-1]:
+        assert isinstance(r, RecognitionFailure)
+        assert r.message and "\n" not in r.message
+    assert "missing.png" in out[1].message and "empty" in out[2].message
+    with pytest.raises(ImageError):
+        rec.recognize_one(empty)
+    assert rec.recognize([]) == []
+
+
+def test_concurrent_use(rec, images):
+    expected = [r.text for r in rec.recognize(images)]
+    with ThreadPoolExecutor(4) as pool:
+        runs = list(pool.map(lambda _: [r.text for r in rec.recognize(images)], range(4)))
+    assert all(run == expected for run in runs)
+
+
+def test_from_loaded_and_properties(tiny_model_path, rec, images):
+    other = Recognizer.from_loaded(load_model(tiny_model_path), device="cpu")
+    assert other.model_path == tiny_model_path == rec.model_path
+    assert other.info.preprocess.height == 32
+    assert other.recognize_one(images[0]).text == rec.recognize_one(images[0]).text
+
+
+def test_missing_model(tmp_path):
+    with pytest.raises(ModelError, match="not found"):
+        Recognizer(tmp_path / "none.pt", device="cpu")
+    with pytest.raises(ValueError):
+        Recognizer.from_loaded(None, device="cpu", beam=0)  # type: ignore[arg-type]
+
+
+def test_select_device_without_cuda(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert select_device("auto") == torch.device("cpu")
+    assert select_device("CPU") == torch.device("cpu")
+    with pytest.raises(DeviceError, match="no CUDA GPU"):
+        select_device("cuda")
+    with pytest.raises(DeviceError, match="unknown device"):
+        select_device("tpu")
+    with pytest.raises(DeviceError):
+        Recognizer("whatever.pt", device="cuda")
+
+
+def test_select_device_with_cuda(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda dev=None: "Test GPU 9000")
+    assert select_device("auto") == torch.device("cuda")
+    assert select_device("cuda:0") == torch.device("cuda:0")
+    with pytest.raises(DeviceError, match="does not exist"):
+        select_device("cuda:3")
+    assert device_label(torch.device("cuda")) == "Test GPU 9000"
+    assert device_label(torch.device("cpu")) == "cpu"

@@ -1,0 +1,97 @@
+"""Training loop: tiny end-to-end run, checkpoint/resume, data-parallel run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nepocr_desktop.lib.charset import DEFAULT_CHARSET
+from nepocr_desktop.lib.corpus import SUFFIXES
+from nepocr_desktop.lib.crnn import ModelSpec
+from nepocr_desktop.lib.modelio import load_model, read_info
+from nepocr_desktop.lib.sources import MixedStream, SynthWords
+from nepocr_desktop.lib.synth import FontSampler, find_fonts, render_text
+from nepocr_desktop.lib.train import TrainConfig, evaluate, fit, new_model, prepare_validation
+from nepocr_desktop.recognizer import Recognizer
+
+SPEC = ModelSpec(height=32, channels=(8, 16, 16, 24), double=(False,) * 4, hidden=32, layers=1, dropout=0.0)
+WORDS = ["नेपाल", "घर", "पानी", "किताब", "माया"]
+
+
+def _source():
+    fonts = [f for f in find_fonts() if "Kalam-Regular" in f.name]
+    return SynthWords(WORDS, FontSampler(fonts), pen=0.0), fonts[0]
+
+
+def test_stream_yields_encoded_prepared_samples():
+    src, _ = _source()
+    model, info = new_model(DEFAULT_CHARSET, SPEC)
+    it = iter(MixedStream([(src, 1.0)], DEFAULT_CHARSET, info.preprocess))
+    for _ in range(10):
+        x, ids, text = next(it)
+        assert x.shape[0] == 32 and x.dtype == np.float32
+        assert DEFAULT_CHARSET.decode(ids) == text
+        assert set(text) <= set("".join(WORDS) + "".join(SUFFIXES))  # words, inflections, pseudo-words
+
+
+def test_tiny_train_export_load_recognise(tmp_path):
+    torch.manual_seed(0)
+    src, font = _source()
+    model, info = new_model(DEFAULT_CHARSET, SPEC)
+    val = prepare_validation([(render_text(w, font), w) for w in WORDS], info.preprocess)
+    cfg = TrainConfig(out_dir=tmp_path / "run", epochs=3, steps_per_epoch=25, batch_size=8, lr=3e-3, warmup=5,
+                      workers=0, export=tmp_path / "model.pt")
+    res = fit(model, info, [(src, 1.0)], val, cfg)
+    assert len(res.epochs) == 3
+    assert res.epochs[-1].loss < res.epochs[0].loss  # it learns
+    assert (tmp_path / "run" / "last.ckpt").exists()
+    meta = read_info(tmp_path / "model.pt").metadata
+    assert meta["epoch"] >= 1 and 0 <= meta["val_cer"] <= 1.5
+    loaded = load_model(tmp_path / "model.pt")
+    cer, _ = evaluate(loaded.module, info.charset, val, torch.device("cpu"))
+    assert abs(cer - res.best_cer) < 1e-6  # the exported file is the best epoch
+    rec = Recognizer(tmp_path / "model.pt", device="cpu")
+    out = rec.recognize([render_text("घर", font)])
+    assert out[0].text == "" or not DEFAULT_CHARSET.unknown(out[0].text)
+
+
+def test_resume_continues_from_checkpoint(tmp_path):
+    src, _ = _source()
+    model, info = new_model(DEFAULT_CHARSET, SPEC)
+    cfg = TrainConfig(out_dir=tmp_path, epochs=1, steps_per_epoch=3, batch_size=4, workers=0)
+    fit(model, info, [(src, 1.0)], [], cfg)
+    model2, _ = new_model(DEFAULT_CHARSET, SPEC)
+    cfg2 = TrainConfig(out_dir=tmp_path, epochs=2, steps_per_epoch=3, batch_size=4, workers=0)
+    res = fit(model2, info, [(src, 1.0)], [], cfg2)
+    assert [r.epoch for r in res.epochs] == [2]  # epoch 1 was not run again
+    assert res.epochs[0].step == 6
+
+
+def test_cancel_stops_without_writing(tmp_path):
+    src, _ = _source()
+    model, info = new_model(DEFAULT_CHARSET, SPEC)
+    calls = []
+    cfg = TrainConfig(out_dir=tmp_path, epochs=2, steps_per_epoch=5, batch_size=4, workers=0,
+                      export=tmp_path / "m.pt")
+    res = fit(model, info, [(src, 1.0)], [], cfg, should_stop=lambda: calls.append(1) or len(calls) > 2)
+    assert res.cancelled
+    assert not (tmp_path / "m.pt").exists() and not (tmp_path / "last.ckpt").exists()
+
+
+def test_data_parallel_two_cpu_processes(tmp_path):
+    script = Path(__file__).parent / "helpers" / "ddp_train.py"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                           "--master_port", "29533", str(script), str(tmp_path)],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    a = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    b = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    for k in a:
+        assert torch.allclose(a[k].float(), b[k].float()), k  # gradients were averaged across ranks
+    assert (tmp_path / "model.pt").exists()
