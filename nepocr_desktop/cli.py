@@ -73,7 +73,41 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_recognize(sub)
     _add_eval(sub)
+    _add_train(sub)
+    _add_finetune(sub)
     return parser
+
+
+def _add_train(sub) -> None:
+    from .training import add_train_arguments
+
+    p = sub.add_parser("train", help="train a recognizer from real and synthetic data",
+                       description="Train a model (resumes from OUT/last.ckpt); the best epoch is exported "
+                                   "as TorchScript. Runs data-parallel under torchrun.")
+    add_train_arguments(p)
+    p.set_defaults(func=_cmd_train)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .training import run_train
+
+    return run_train(args)
+
+
+def _add_finetune(sub) -> None:
+    from .finetuning import add_finetune_arguments
+
+    p = sub.add_parser("finetune", help="adapt a model to one person's handwriting",
+                       description="Fine-tune on DIR (labels.tsv or x.png + x.gt.txt) and write the result to "
+                                   "--out; prints held-back and general CER before and after.")
+    add_finetune_arguments(p)
+    p.set_defaults(func=_cmd_finetune)
+
+
+def _cmd_finetune(args: argparse.Namespace) -> int:
+    from .finetuning import run_finetune
+
+    return run_finetune(args)
 
 
 def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
@@ -84,7 +118,9 @@ def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
 def _recognizer(args: argparse.Namespace):
     from .recognizer import Recognizer
 
-    return Recognizer(args.model, device=args.device, beam=args.beam, lexicon=args.lexicon)
+    rec = Recognizer(args.model, device=args.device, beam=args.beam, lexicon=args.lexicon)
+    rec.warmup()  # so that reported times are those of steady use
+    return rec
 
 
 def _err(message: str) -> None:
@@ -198,8 +234,8 @@ def _run_gui(argv: list[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``nepocr`` command; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv:
-        return _run_gui(argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+        return _run_gui(argv)  # the app, with its own options (--model, --device, --self-test)
     _utf8_output()
     parser = build_parser()
     try:

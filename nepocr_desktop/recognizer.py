@@ -8,16 +8,18 @@ decoded (greedy, or beam search with an optional word-list nudge). A bad image y
 
 from __future__ import annotations
 
+import io
 import os
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
+from PIL import Image
 
 from .lib.ctc_decoder import Decoded, akshara_confidences, beam_decode, greedy_decode
 from .lib.lexicon import Lexicon, default_lexicon
@@ -97,7 +99,7 @@ class Recognizer:
 
     @classmethod
     def from_loaded(cls, loaded: LoadedModel, device: str | torch.device = "cpu", beam: int = 1,
-                    lexicon: bool | Lexicon = False, alternatives: int = 5) -> "Recognizer":
+                    lexicon: bool | Lexicon = False, alternatives: int = 5) -> Recognizer:
         """Wrap a model that is already loaded (e.g. just fine-tuned) without reading it again."""
         dev = device if isinstance(device, torch.device) else select_device(device)
         self = cls.__new__(cls)
@@ -124,6 +126,17 @@ class Recognizer:
     @property
     def model_path(self) -> Path:
         return Path(self.loaded.path)
+
+    def warmup(self, runs: int = 2) -> None:
+        """Read a synthetic image so the first real one is not slowed by one-time set-up
+        (image plugins, TorchScript optimisation); call it from a worker thread in an app."""
+        page = np.full((60, 240), 255, np.uint8)
+        page[20:40, 20:220] = 0
+        buf = io.BytesIO()
+        Image.fromarray(page).save(buf, format="PNG")
+        arr = prepare(buf.getvalue(), self.info.preprocess)
+        for _ in range(runs):
+            self._forward([arr])
 
     def recognize_one(self, image: ImageSource) -> Recognition:
         """Read one image; raise :class:`ImageError` if it cannot be read."""
@@ -156,8 +169,7 @@ class Recognizer:
                 t1 = time.perf_counter()
                 rec = self._decode(lp)
                 ms = (t_prep + shared + time.perf_counter() - t1) * 1000.0
-                results[i] = Recognition(rec.text, rec.confidence, rec.chars, rec.graphemes,
-                                         rec.alternatives, self.device_name, round(ms, 3))
+                results[i] = replace(rec, device=self.device_name, ms=round(ms, 3))
         return results  # type: ignore[return-value]
 
     def _forward(self, arrays: list[np.ndarray]) -> list[np.ndarray]:

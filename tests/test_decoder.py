@@ -11,8 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nepocr_desktop.lib.charset import DEFAULT_CHARSET, NEPALI_CHARS, split_aksharas
-from nepocr_desktop.lib.ctc_decoder import (akshara_confidences, align, beam_decode, greedy_decode,
-                                            label_confidences)
+from nepocr_desktop.lib.ctc_decoder import (
+    akshara_confidences,
+    align,
+    beam_decode,
+    greedy_decode,
+    label_confidences,
+)
 from nepocr_desktop.lib.lexicon import Lexicon
 
 CS = DEFAULT_CHARSET
@@ -93,7 +98,8 @@ def test_beam_scores_are_exact_label_probabilities():
 
 def test_beam_returns_unique_alternatives_best_first():
     lp = frames([{"क": 0.5, "ख": 0.4}, {}, {"र": 0.6, "द": 0.35}])
-    hyps = beam_decode(lp, beam=4)
+    hyps = beam_decode(lp, beam=4, aligned=2)
+    assert [len(h.confidences) for h in hyps] == [2, 2, 0, 0]
     texts = [text_of(h.labels) for h in hyps]
     assert texts[:3] == ["कर", "खर", "कद"] and len(set(texts)) == len(texts) == 4
 

@@ -13,8 +13,7 @@ from nepocr_desktop import recognizer as rmod
 from nepocr_desktop.lib.lexicon import Lexicon
 from nepocr_desktop.lib.modelio import ModelError, load_model
 from nepocr_desktop.lib.preprocess import ImageError
-from nepocr_desktop.recognizer import (DeviceError, RecognitionFailure, Recognizer, device_label,
-                                       select_device)
+from nepocr_desktop.recognizer import DeviceError, RecognitionFailure, Recognizer, device_label, select_device
 
 WORDS = ["नमस्ते", "घर", "क्षत्रिय", "विद्यालयमा जानुहोस्", "पानी", "नेपाल"]
 
@@ -45,6 +44,7 @@ def test_batch_reads_like_one_by_one(rec, images, monkeypatch):
 
 
 def test_result_fields(rec, images):
+    rec.warmup()
     r = rec.recognize_one(images[0])
     assert r.text and r.device == "cpu" and r.ms > 0
     assert "".join(c.char for c in r.chars) == r.text

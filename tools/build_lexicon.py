@@ -19,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nepocr_desktop.lib.charset import DEFAULT_CHARSET, normalize_text  # noqa: E402
-from nepocr_desktop.lib.lexicon import LETTERS, WORDS_FILE, core  # noqa: E402
+from nepocr_desktop.lib.charset import DEFAULT_CHARSET, normalize_text
+from nepocr_desktop.lib.lexicon import LETTERS, WORDS_FILE, core
 
 DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "nepali_wordlist_bisug"
 _COLON_VISARGA = re.compile(r"(?<=[\u0900-\u097f]):")

@@ -80,16 +80,25 @@ class _Beam:
         return _lse(self.blank, self.nonblank)
 
 
+def _entry(table: dict[tuple[int, ...], _Beam], prefix: tuple[int, ...], text: str) -> _Beam:
+    b = table.get(prefix)
+    if b is None:
+        b = table[prefix] = _Beam(text)
+    return b
+
+
 def beam_decode(logprobs: np.ndarray, beam: int = 8, lexicon: WordScorer | None = None,
                 alpha: float = 1.0, charset: Charset = DEFAULT_CHARSET,
-                cutoff: float = 1e-3) -> list[Decoded]:
+                cutoff: float = 1e-3, aligned: int = 1) -> list[Decoded]:
     """CTC prefix beam search; returns up to ``beam`` hypotheses, best first.
 
     ``score`` is each hypothesis' log-probability under the model (summed over alignments).
     With a ``lexicon``, hypotheses are ranked by ``score + alpha * known_words`` so a word
     from the list wins only where the image is ambiguous; unknown words (inflected forms,
     names) are still read when the evidence for them is clear. At each frame only labels
-    with posterior >= ``cutoff`` (at most ``beam`` of them) are tried.
+    with posterior >= ``cutoff`` (at most ``beam`` of them) are tried. Per-label confidences
+    (see :func:`label_confidences`) are computed for the first ``aligned`` hypotheses only;
+    the others carry an empty list.
     """
     lp = np.asarray(logprobs, dtype=np.float64)
     if lp.ndim != 2 or lp.shape[1] < 2:
@@ -116,22 +125,15 @@ def beam_decode(logprobs: np.ndarray, beam: int = 8, lexicon: WordScorer | None 
         cand = [int(c) for c in cand if row[c] >= log_cut]
         p_blank = float(row[0])
         nxt: dict[tuple[int, ...], _Beam] = {}
-
-        def entry(prefix: tuple[int, ...], text: str) -> _Beam:
-            b = nxt.get(prefix)
-            if b is None:
-                b = nxt[prefix] = _Beam(text)
-            return b
-
         for prefix, b in beams.items():
             total = b.total
-            stay = entry(prefix, b.text)
+            stay = _entry(nxt, prefix, b.text)
             stay.blank = _lse(stay.blank, total + p_blank)
             if prefix:
                 stay.nonblank = _lse(stay.nonblank, b.nonblank + float(row[prefix[-1]]))
             for c in cand:
                 p = float(row[c])
-                ext = entry(prefix + (c,), b.text + chars[c - 1] if lexicon is not None else "")
+                ext = _entry(nxt, prefix + (c,), b.text + chars[c - 1] if lexicon is not None else "")
                 if prefix and c == prefix[-1]:
                     ext.nonblank = _lse(ext.nonblank, b.blank + p)  # a repeat needs a blank between
                 else:
@@ -144,9 +146,10 @@ def beam_decode(logprobs: np.ndarray, beam: int = 8, lexicon: WordScorer | None 
     if not final:  # every path impossible (posteriors of exactly zero): fall back to best path
         return [greedy_decode(lp)]
     out = []
-    for prefix, b in final:
+    for rank, (prefix, b) in enumerate(final):
         labels = list(prefix)
-        out.append(Decoded(labels, label_confidences(lp, labels), b.total))
+        conf = label_confidences(lp, labels) if rank < aligned else []
+        out.append(Decoded(labels, conf, b.total))
     return out
 
 

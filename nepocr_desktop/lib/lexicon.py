@@ -89,7 +89,7 @@ class Lexicon:
         return word in self._set
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None) -> "Lexicon":
+    def load(cls, path: str | os.PathLike | None = None) -> Lexicon:
         """Read a gzip (or plain) UTF-8 list, one word per line."""
         path = Path(path) if path is not None else resources_dir() / "lexicon" / WORDS_FILE
         try:
@@ -138,10 +138,12 @@ class Lexicon:
             if not token:
                 continue
             w = core(token)
-            if not w or not any(c in LETTERS for c in w):
+            if not any(c in LETTERS for c in w):
                 n += 1.0
-            elif (self.is_prefix(w) if open_last and k == len(tokens) - 1 else self.is_word(w)):
-                n += 1.0
+            elif open_last and k == len(tokens) - 1:
+                n += self.is_prefix(w)
+            else:
+                n += self.is_word(w)
         return n
 
 

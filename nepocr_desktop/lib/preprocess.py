@@ -67,10 +67,10 @@ def load_gray(src: ImageSource) -> np.ndarray:
     EXIF rotation is honoured; transparency is composited onto white; 16-bit and float
     images are scaled to 8 bits; of an animated or multi-page file the first frame is used.
     """
-    if isinstance(src, np.ndarray):
-        return array_to_gray(src)
-    if isinstance(src, Image.Image):
-        return _pil_to_gray(src)
+    if isinstance(src, (np.ndarray, Image.Image)):
+        if 0 in np.shape(src) or (isinstance(src, Image.Image) and 0 in src.size):
+            raise ImageError("the image has no pixels")
+        return array_to_gray(src) if isinstance(src, np.ndarray) else _pil_to_gray(src)
     try:
         if isinstance(src, bytes):
             img = Image.open(io.BytesIO(src))
@@ -94,8 +94,8 @@ def load_gray(src: ImageSource) -> np.ndarray:
             gray = _pil_to_gray(img)
     except ImageError:
         raise
-    except Image.DecompressionBombError as exc:
-        raise ImageError(f"{src}: image is too large to open safely ({exc})") from None
+    except Image.DecompressionBombError:
+        raise ImageError(f"{src}: image is too large (over {MAX_PIXELS // 1_000_000} megapixels)") from None
     except UnidentifiedImageError:
         raise ImageError(f"{src}: not an image file (or a format that is not supported)") from None
     except PermissionError:
@@ -129,10 +129,10 @@ def array_to_gray(arr: np.ndarray) -> np.ndarray:
         a = np.nan_to_num(a)
     if arr.dtype.kind in "ui":
         hi = float(np.iinfo(arr.dtype).max)
-        return np.clip(a / hi * 255.0, 0, 255).astype(np.uint8)
+        return np.clip(np.rint(a / hi * 255.0), 0, 255).astype(np.uint8)
     lo, hi = float(a.min()), float(a.max())
     if hi <= 1.0 and lo >= 0.0:
-        return (a * 255.0).astype(np.uint8)
+        return np.rint(a * 255.0).astype(np.uint8)
     return ((a - lo) / max(hi - lo, 1e-9) * 255.0).astype(np.uint8)
 
 

@@ -1,0 +1,157 @@
+"""Image loading and normalisation: polarity, aspect, odd sizes and formats."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nepocr_desktop.lib.preprocess import (
+    MAX_PIXELS,
+    ImageError,
+    PreprocessConfig,
+    batch,
+    ink_map,
+    load_gray,
+    prepare,
+)
+
+CFG = PreprocessConfig()
+
+
+def bar(width: int, height: int, canvas=(400, 200), ink: int = 0, paper: int = 255) -> np.ndarray:
+    """A solid ink rectangle centred on a plain page."""
+    w, h = canvas
+    a = np.full((h, w), paper, np.uint8)
+    y, x = (h - height) // 2, (w - width) // 2
+    a[y:y + height, x:x + width] = ink
+    return a
+
+
+def test_output_is_float_ink_of_fixed_height(render_word):
+    out = prepare(render_word("नमस्ते"))
+    assert out.dtype == np.float32 and out.shape[0] == CFG.height
+    assert out.min() >= 0.0 and out.max() == pytest.approx(1.0)
+    assert out[:, : CFG.pad].max() == 0 and out[:, -CFG.pad:].max() == 0  # padding is background
+    assert out.mean() < 0.5  # ink is the minority
+
+
+def test_polarity_light_on_dark_equals_dark_on_light(render_word):
+    dark_on_light = prepare(render_word("क्षत्रिय", ink=20, paper=235))
+    light_on_dark = prepare(render_word("क्षत्रिय", ink=235, paper=20))
+    assert dark_on_light.shape == light_on_dark.shape
+    assert np.abs(dark_on_light - light_on_dark).max() < 0.02
+
+
+def test_aspect_ratio_is_kept():
+    w1 = prepare(bar(100, 20)).shape[1] - 2 * CFG.pad
+    w2 = prepare(bar(200, 20)).shape[1] - 2 * CFG.pad
+    assert w2 / w1 == pytest.approx(2.0, rel=0.03)
+    big = np.kron(bar(100, 20), np.ones((3, 3), np.uint8))  # the same page scanned 3x larger
+    assert prepare(big).shape[1] - 2 * CFG.pad == pytest.approx(w1, rel=0.04)  # margin rounding
+
+
+def test_word_scale_does_not_matter(render_word):
+    small, large = prepare(render_word("घर", size=30)), prepare(render_word("घर", size=90))
+    assert abs(small.shape[1] - large.shape[1]) <= 3
+
+
+def test_tiny_and_blank_inputs_give_empty_ink():
+    for img in (np.zeros((1, 1), np.uint8), np.full((1, 1), 255, np.uint8), np.full((300, 500), 255, np.uint8),
+                np.full((50, 50), 128, np.uint8)):
+        out = prepare(img)
+        assert out.shape == (CFG.height, CFG.min_width + 2 * CFG.pad) and out.max() == 0
+
+
+def test_thin_stroke_keeps_minimum_width():
+    out = prepare(bar(1, 150))
+    assert out.shape[0] == CFG.height and out.shape[1] >= CFG.min_width + 2 * CFG.pad and out.max() > 0.5
+
+
+def test_very_wide_line_is_capped():
+    out = prepare(bar(11_000, 20, canvas=(12_000, 60)))
+    assert out.shape == (CFG.height, CFG.max_width + 2 * CFG.pad)
+
+
+def test_rgba_transparent_background_equals_white(render_word):
+    gray = render_word("नेपाल")
+    rgba = Image.new("RGBA", gray.size, (0, 0, 0, 0))
+    rgba.putalpha(Image.eval(gray, lambda v: 255 - v))  # black ink, transparent paper
+    np.testing.assert_allclose(prepare(rgba), prepare(gray), atol=0.02)
+    arr = np.asarray(rgba)
+    np.testing.assert_allclose(prepare(arr), prepare(gray), atol=0.02)
+
+
+def test_16_bit_png(render_word, tmp_path):
+    gray = np.asarray(render_word("पानी"))
+    path = tmp_path / "deep.png"
+    Image.fromarray(gray.astype(np.uint16) * 257).save(path)
+    assert Image.open(path).mode.startswith("I")
+    np.testing.assert_allclose(prepare(path), prepare(gray), atol=0.02)
+    np.testing.assert_allclose(prepare(gray.astype(np.uint16) * 257), prepare(gray), atol=0.02)
+
+
+def test_exif_rotation_is_honoured(render_word, tmp_path):
+    upright = render_word("विद्यालय").convert("RGB")
+    stored = upright.transpose(Image.Transpose.ROTATE_90)  # as a phone held sideways stores it
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees clockwise to display
+    path = tmp_path / "photo.jpg"
+    stored.save(path, quality=95, exif=exif)
+    assert load_gray(path).shape == (upright.height, upright.width)
+    assert np.abs(prepare(path) - prepare(upright)).mean() < 0.02
+
+
+def test_float_and_channel_arrays(render_word):
+    gray = np.asarray(render_word("घर"))
+    ref = prepare(gray)
+    np.testing.assert_allclose(prepare(gray.astype(np.float32) / 255.0), ref, atol=0.02)
+    np.testing.assert_allclose(prepare(np.stack([gray] * 3, axis=2)), ref, atol=0.02)
+    np.testing.assert_allclose(prepare(gray[:, :, None]), ref, atol=0.02)
+    with pytest.raises(ImageError):
+        prepare(np.zeros((4, 4, 7)))
+    with pytest.raises(ImageError):
+        prepare(np.zeros((0, 5)))
+
+
+def test_bad_files_raise_image_error(tmp_path, word_image):
+    cases = {"missing.png": None, "empty.png": b"", "text.png": b"hello",
+             "cut.png": word_image.read_bytes()[:100]}
+    for name, data in cases.items():
+        p = tmp_path / name
+        if data is not None:
+            p.write_bytes(data)
+        with pytest.raises(ImageError) as exc:
+            load_gray(p)
+        assert name in str(exc.value) and "\n" not in str(exc.value)
+    with pytest.raises(ImageError, match="folder"):
+        load_gray(tmp_path)
+    with pytest.raises(ImageError):
+        load_gray(b"\x89PNG\r\n\x1a\nrubbish")
+
+
+def test_huge_image_is_refused_before_decoding(tmp_path):
+    side = int(MAX_PIXELS ** 0.5) + 100
+    img = Image.new("1", (side, side), 1)
+    path = tmp_path / "scan.png"
+    img.save(path)
+    with pytest.raises(ImageError, match="too large"):
+        load_gray(path)
+    buf = io.BytesIO()
+    Image.new("1", (side * 2, side), 1).save(buf, format="PNG")
+    with pytest.raises(ImageError, match="too large"):
+        load_gray(buf.getvalue())
+
+
+def test_ink_map_contrast():
+    ink = ink_map(bar(50, 20, ink=100, paper=180))
+    assert ink.max() == pytest.approx(1.0) and ink.min() == 0.0
+
+
+def test_batch_pads_right_to_a_multiple_of_four():
+    a, b = np.ones((48, 10), np.float32), np.ones((48, 21), np.float32)
+    x, widths = batch([a, b])
+    assert x.shape == (2, 1, 48, 24) and widths.tolist() == [10, 21]
+    assert x[0, 0, :, 10:].max() == 0 and x[1, 0, :, :21].min() == 1

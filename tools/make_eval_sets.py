@@ -1,0 +1,75 @@
+"""Write the evaluation folders the model card's scores are measured on.
+
+    python tools/make_eval_sets.py --data ../shared/data --out data_cache/eval
+
+- ``lens_val``: the word-disjoint validation split of the real word crops (never trained on)
+- ``dhcd_heldout``: the 10% of DHCD Train held out by file hash, as one-character words
+- ``synth_heldout_fonts``: validation words rendered in fonts never used in training
+Each folder holds ``images/`` and ``labels.tsv`` for ``nepocr eval``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from nepocr_desktop.lib.augment import augment_synthetic
+from nepocr_desktop.lib.corpus import lens_words, load_glyphs
+from nepocr_desktop.lib.synth import find_fonts, render_text
+
+
+def _write(folder: Path, rows: list[tuple[str, str]]) -> None:
+    (folder / "labels.tsv").write_text("".join(f"{p}\t{t}\n" for p, t in rows), encoding="utf-8")
+    print(f"{folder}: {len(rows)} samples")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=Path("../shared/data"))
+    ap.add_argument("--out", type=Path, default=Path("data_cache/eval"))
+    ap.add_argument("--synth", type=int, default=400, help="synthetic test words")
+    args = ap.parse_args()
+
+    split = lens_words(args.data / "nepali_lens_words")
+    lens = args.out / "lens_val"
+    (lens / "images").mkdir(parents=True, exist_ok=True)
+    rows = []
+    for s in split.val:
+        dst = lens / "images" / s.path.name
+        shutil.copyfile(s.path, dst)
+        rows.append((f"images/{s.path.name}", s.text))
+    _write(lens, rows)
+
+    glyphs = load_glyphs(args.data, cache=Path("data_cache/glyphs.npz"))
+    dh = args.out / "dhcd_heldout"
+    (dh / "images").mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i in np.flatnonzero(glyphs.held_out):
+        name = f"images/{i}.png"
+        cv2.imwrite(str(dh / name), glyphs.images[i])
+        rows.append((name, glyphs.texts[i]))
+    _write(dh, rows)
+
+    syn = args.out / "synth_heldout_fonts"
+    (syn / "images").mkdir(parents=True, exist_ok=True)
+    fonts = find_fonts(held_out=True)
+    words = sorted({s.text for s in split.val})
+    rng = np.random.default_rng(7)
+    rows = []
+    for k in range(args.synth):
+        w = words[k % len(words)]
+        img = render_text(w, fonts[k % len(fonts)], size=int(rng.integers(36, 60)))
+        img = augment_synthetic(img, rng, pen=0.2)
+        name = f"images/{k:04d}.png"
+        cv2.imwrite(str(syn / name), img)
+        rows.append((name, w))
+    _write(syn, rows)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
