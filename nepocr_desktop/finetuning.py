@@ -6,6 +6,7 @@ import argparse
 import gzip
 import json
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 from .lib.charset import DEFAULT_CHARSET, LabelError
@@ -17,6 +18,7 @@ from .lib.train import EpochReport
 from .paths import bundled_model_path, resources_dir
 
 
+@lru_cache(maxsize=2)
 def replay_material(max_words: int = 40000) -> tuple[list[str], list[Path]]:
     """Words (bundled lexicon) and fonts (bundled faces) for replay and the general check set."""
     words: list[str] = []

@@ -13,7 +13,7 @@ import torch
 from .lib.charset import DEFAULT_CHARSET
 from .lib.corpus import lens_words, load_glyphs, vocabulary
 from .lib.crnn import SPECS, count_parameters
-from .lib.sources import GlyphWords, Glyphs, RealWords, SynthWords
+from .lib.sources import Glyphs, GlyphWords, RealWords, SynthWords
 from .lib.synth import FontSampler, find_fonts
 from .lib.train import EpochReport, TrainConfig, fit, new_model, prepare_validation
 

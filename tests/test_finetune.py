@@ -94,7 +94,7 @@ def test_pointer_survives_a_failed_write(tiny_model_path, tmp_path, monkeypatch)
     lib = ModelLibrary(tmp_path / "models", tiny_model_path)
     loaded = load_model(tiny_model_path)
     first = lib.add(loaded.module, loaded.info)
-    import nepocr_desktop.lib.modelio as modelio
+    from nepocr_desktop.lib import modelio
 
     def boom(src, dst):
         raise OSError("disk full")

@@ -9,7 +9,8 @@
 #   --check       afterwards run `dist/nepocr/nepocr recognize` on a sample and `--self-test`
 #
 # Needs: pip install -e ".[bundle]". The model shipped is model/nepocr.pt, or the file named by
-# NEPOCR_BUNDLE_MODEL. The last lines printed are "key: value" figures, e.g. "build_seconds: 212".
+# NEPOCR_BUNDLE_MODEL. The last lines printed are "key: value" figures, e.g. "build_seconds: 212"
+# (sizes in MiB, as `du -sh` shows them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -72,13 +73,13 @@ if [ "$check" = 1 ]; then
     QT_QPA_PLATFORM=offscreen "$exe" --self-test
 fi
 
-mb() { python -c "print(f'{$1 / 1e6:.1f}')"; }
+mib() { python -c "print(f'{$1 / 2**20:.1f}')"; }
 echo
 echo "bundle: $bundle"
 echo "build_seconds: $build_seconds"
-echo "size_on_disk_mb: $(mb "$size_bytes")"
+echo "size_on_disk_mib: $(mib "$size_bytes")"
 if [ -n "$archive_path" ]; then
     echo "archive: $archive_path"
-    echo "archive_mb: $(mb "$archive_bytes")"
+    echo "archive_mib: $(mib "$archive_bytes")"
     echo "archive_seconds: $archive_seconds"
 fi

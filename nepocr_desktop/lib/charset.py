@@ -92,7 +92,7 @@ class Charset:
         return json.dumps({"chars": "".join(self.chars)}, ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, data: str | bytes) -> "Charset":
+    def from_json(cls, data: str | bytes) -> Charset:
         obj = json.loads(data)
         return cls(tuple(obj["chars"]))
 

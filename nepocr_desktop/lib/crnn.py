@@ -6,7 +6,7 @@ file, so a saved model can be rebuilt for fine-tuning.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
@@ -28,7 +28,7 @@ class ModelSpec:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ModelSpec":
+    def from_dict(cls, d: dict) -> ModelSpec:
         d = dict(d)
         d["channels"] = tuple(d["channels"])
         d["double"] = tuple(bool(x) for x in d["double"])
@@ -87,6 +87,7 @@ def count_parameters(model: nn.Module) -> int:
 
 SPECS = {
     "small": ModelSpec(height=32, channels=(32, 64, 96, 128), double=(False, False, False, True), hidden=128),
+    "medium": ModelSpec(height=32),
     "base": ModelSpec(),
     "large": ModelSpec(height=64, channels=(32, 64, 128, 256), double=(False, True, True, True), hidden=256),
 }

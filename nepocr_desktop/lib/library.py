@@ -42,7 +42,7 @@ class ModelLibrary:
         """The bundled model first, then the user's models, newest first."""
         out = [self._entry(BUNDLED, self.bundled)]
         if self.folder.exists():
-            for p in sorted(self.folder.glob("*.pt"), reverse=True):
+            for p in sorted(self.folder.glob("*.pt"), key=lambda f: (f.stat().st_mtime_ns, f.name), reverse=True):
                 out.append(self._entry(p.name, p))
         return out
 

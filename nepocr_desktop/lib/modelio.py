@@ -48,7 +48,7 @@ class ModelInfo:
         }, ensure_ascii=False, indent=1)
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> "ModelInfo":
+    def from_json(cls, text: str | bytes) -> ModelInfo:
         obj = json.loads(text)
         if obj.get("format") != FORMAT:
             raise ModelError("not a nepocr model (unknown format)")

@@ -40,7 +40,7 @@ class PreprocessConfig:
                 "min_width": self.min_width}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "PreprocessConfig":
+    def from_dict(cls, d: dict) -> PreprocessConfig:
         return cls(**{k: int(v) for k, v in d.items() if k in cls.__dataclass_fields__})
 
 

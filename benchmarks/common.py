@@ -1,0 +1,147 @@
+"""Shared pieces of the benchmarks: word images, machine facts and the RESULTS.md sections."""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import re
+import shlex
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+LENS_WORDS = ROOT.parent / "shared" / "data" / "nepali_lens_words"
+
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+@dataclass(frozen=True)
+class WordImage:
+    path: Path
+    text: str
+
+
+def lens_words(folder: Path, n: int, seed: int = 0) -> list[WordImage]:
+    """``n`` labelled real word crops from ``folder`` (a fixed random sample), Devanagari only."""
+    from nepocr_desktop.lib.charset import DEFAULT_CHARSET, normalize_text
+
+    tsv = folder / "labels_devanagari_only.tsv"
+    if not tsv.exists():
+        tsv = folder / "labels.tsv"
+    rows = []
+    for line in tsv.read_text(encoding="utf-8").splitlines():
+        rel, _, text = line.partition("\t")
+        text = normalize_text(text)
+        if text and text != "-" and not DEFAULT_CHARSET.unknown(text) and (folder / rel).is_file():
+            rows.append(WordImage(folder / rel, text))
+    random.Random(seed).shuffle(rows)
+    return rows[:n]
+
+
+def rendered_words(n: int, out_dir: Path, seed: int = 0) -> list[WordImage]:
+    """``n`` words from the bundled word list rendered with the bundled handwriting font."""
+    import gzip
+
+    from PIL import Image
+
+    from nepocr_desktop.lib.charset import DEFAULT_CHARSET
+    from nepocr_desktop.lib.synth import render_text
+    from nepocr_desktop.paths import resources_dir
+
+    with gzip.open(resources_dir() / "lexicon" / "words.txt.gz", "rt", encoding="utf-8") as f:
+        words = [w.strip() for w in f if 2 <= len(w.strip()) <= 10 and not DEFAULT_CHARSET.unknown(w.strip())]
+    fonts = sorted((resources_dir() / "fonts").glob("*.ttf"))
+    rng = random.Random(seed)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    items = []
+    for i in range(n):
+        word = rng.choice(words)
+        path = out_dir / f"{i:04d}.png"
+        Image.fromarray(render_text(word, fonts[i % len(fonts)], size=44)).save(path)
+        items.append(WordImage(path, word))
+    return items
+
+
+def word_images(n: int, data: Path | None) -> tuple[list[WordImage], str]:
+    """Real word crops if the data folder exists, else rendered words; and a description."""
+    folder = data or LENS_WORDS
+    if folder.is_dir():
+        items = lens_words(folder, n)
+        if items:
+            return items, f"{len(items)} real word crops from {folder.name}/ (fixed random sample)"
+    tmp = Path(tempfile.mkdtemp(prefix="nepocr-bench-"))
+    return rendered_words(n, tmp), f"{n} rendered words (bundled font and word list; {folder} not found)"
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100) by linear interpolation."""
+    s = sorted(values)
+    if not s:
+        return float("nan")
+    k = (len(s) - 1) * q / 100.0
+    lo, hi = int(k), min(int(k) + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def machine() -> str:
+    """CPU model, cores and OS, for the record."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} logical cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def model_description(path: Path) -> str:
+    from nepocr_desktop.lib.modelio import read_info
+
+    info = read_info(path)
+    name = info.metadata.get("name") or path.name
+    size = path.stat().st_size / 1e6
+    return f"{name} ({path}, {size:.1f} MB, input height {info.preprocess.height})"
+
+
+def command_line() -> str:
+    """The command that is running, as it would be typed from the project root."""
+    script = Path(sys.argv[0]).resolve()
+    try:
+        script_s = str(script.relative_to(ROOT))
+    except ValueError:
+        script_s = str(script)
+    return shlex.join(["python", script_s, *sys.argv[1:]])
+
+
+def update_results(key: str, title: str, body: str) -> None:
+    """Replace (or append) the section ``key`` of RESULTS.md, keeping the others."""
+    start, end = f"<!-- {key}:start -->", f"<!-- {key}:end -->"
+    stamp = time.strftime("%Y-%m-%d %H:%M %Z")
+    section = (f"{start}\n## {title}\n\n{stamp}, {machine()}\n\n```\n{command_line()}\n```\n\n"
+               f"{body.strip()}\n{end}")
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else (
+        "# Benchmark results\n\nWritten by the scripts in this folder; each section shows the command "
+        "that produced it. See README.md for what is measured.\n")
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
+    if pattern.search(text):
+        text = pattern.sub(lambda _m: section, text)
+    else:
+        text = text.rstrip() + "\n\n" + section + "\n"
+    RESULTS.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+
+
+def table(rows: Sequence[Sequence[object]]) -> str:
+    """A Markdown table; the first row is the header."""
+    head, *rest = [[str(c) for c in r] for r in rows]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rest]
+    return "\n".join(lines)

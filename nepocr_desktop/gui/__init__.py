@@ -1,0 +1,1 @@
+"""The desktop app: main window, drawing canvas, image view, result panel and workers."""

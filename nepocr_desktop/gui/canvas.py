@@ -1,0 +1,388 @@
+"""The writing canvas: mouse, pen tablet and touch input with smoothed strokes and undo."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QColor,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QPen,
+    QTabletEvent,
+    QTouchEvent,
+    QTransform,
+)
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from .imaging import qimage_to_gray
+from .style import devanagari_font
+
+HEADLINE = 0.36  # head-line (shirorekha) guide, as a fraction of the height
+BASELINE = 0.74  # baseline guide
+CROP_MARGIN = 24  # white pixels kept around the ink in to_image()
+PAGE_WIDTH, PAGE_HEIGHT = 1200, 440  # the writing area in its own units, shown scaled to fit
+PAPER = QColor("#fffdf8")
+DESK = QColor("#e7e3da")
+INK = QColor("#1c2541")
+
+
+@dataclass
+class Stroke:
+    """One pen-down to pen-up trace: points and the pen width at each point."""
+
+    points: list[QPointF] = field(default_factory=list)
+    widths: list[float] = field(default_factory=list)
+
+    def add(self, point: QPointF, width: float) -> bool:
+        """Append a point unless it is too close to the last one; True if added."""
+        if self.points:
+            last = self.points[-1]
+            if (point.x() - last.x()) ** 2 + (point.y() - last.y()) ** 2 < 1.0:
+                return False
+        self.points.append(QPointF(point))
+        self.widths.append(width)
+        return True
+
+    def bounds(self) -> QRectF:
+        xs = [p.x() for p in self.points]
+        ys = [p.y() for p in self.points]
+        pad = max(self.widths) / 2 + 1
+        return QRectF(min(xs) - pad, min(ys) - pad, max(xs) - min(xs) + 2 * pad,
+                      max(ys) - min(ys) + 2 * pad)
+
+
+def paint_stroke(painter: QPainter, stroke: Stroke, color: QColor) -> None:
+    """Quadratic curves through the midpoints of successive points (smooth, no corners)."""
+    pts, widths = stroke.points, stroke.widths
+    if not pts:
+        return
+    if len(pts) == 1 or len(set(widths)) == 1 and len(pts) > 1:
+        pen = QPen(color, widths[0], Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap,
+                   Qt.PenJoinStyle.RoundJoin)
+        painter.setPen(pen)
+        if len(pts) == 1:
+            painter.drawPoint(pts[0])
+            return
+        painter.drawPath(smooth_path(pts))
+        return
+    # varying pressure: one curve piece per point, each with its own width
+    start = pts[0]
+    for i in range(1, len(pts)):
+        end = (pts[i] + pts[i + 1]) / 2 if i + 1 < len(pts) else pts[i]
+        piece = QPainterPath(start)
+        piece.quadTo(pts[i], end)
+        painter.setPen(QPen(color, (widths[i - 1] + widths[i]) / 2, Qt.PenStyle.SolidLine,
+                            Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin))
+        painter.drawPath(piece)
+        start = end
+
+
+def smooth_path(pts: list[QPointF]) -> QPainterPath:
+    path = QPainterPath(pts[0])
+    if len(pts) == 2:
+        path.lineTo(pts[1])
+        return path
+    for i in range(1, len(pts) - 1):
+        path.quadTo(pts[i], (pts[i] + pts[i + 1]) / 2)
+    path.lineTo(pts[-1])
+    return path
+
+
+class DrawingCanvas(QWidget):
+    """Where the user writes one word; emits :attr:`recognizeRequested` after a pause."""
+
+    recognizeRequested = Signal()
+    changed = Signal()      # strokes added, removed or cleared
+    cleared = Signal()
+    historyChanged = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._strokes: list[Stroke] = []
+        self._undo: list[tuple[str, list[Stroke]]] = []  # ("add" | "clear", strokes)
+        self._redo: list[tuple[str, list[Stroke]]] = []
+        self._current: Stroke | None = None
+        self._pen_width = 5.0
+        self._tablet_down = False
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(600)
+        self._timer.timeout.connect(self._auto_recognize)
+        self._auto = True
+        self.setAttribute(Qt.WidgetAttribute.WA_AcceptTouchEvents)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setAttribute(Qt.WidgetAttribute.WA_TabletTracking, False)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(320, 180)
+        self.setToolTip("")
+        self.setAccessibleName("Writing area")
+
+    # -- settings --
+
+    def sizeHint(self) -> QSize:
+        return QSize(PAGE_WIDTH * 3 // 4, PAGE_HEIGHT * 3 // 4)
+
+    @property
+    def pen_width(self) -> float:
+        return self._pen_width
+
+    def set_pen_width(self, width: float) -> None:
+        self._pen_width = max(1.0, min(40.0, float(width)))
+
+    @property
+    def auto_delay(self) -> int:
+        """Milliseconds after the pen stops before recognition starts; 0 = only on request."""
+        return self._timer.interval() if self._auto else 0
+
+    def set_auto_delay(self, ms: int) -> None:
+        self._auto = ms > 0
+        if self._auto:
+            self._timer.setInterval(int(ms))
+        else:
+            self._timer.stop()
+
+    # -- content --
+
+    def is_empty(self) -> bool:
+        return not self._strokes
+
+    def strokes(self) -> list[Stroke]:
+        return list(self._strokes)
+
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def undo(self) -> None:
+        if not self._undo:
+            return
+        kind, strokes = self._undo.pop()
+        if kind == "add":
+            self._strokes.pop()
+        else:
+            self._strokes = list(strokes)
+        self._redo.append((kind, strokes))
+        self._after_edit()
+
+    def redo(self) -> None:
+        if not self._redo:
+            return
+        kind, strokes = self._redo.pop()
+        if kind == "add":
+            self._strokes.extend(strokes)
+        else:
+            self._strokes = []
+        self._undo.append((kind, strokes))
+        self._after_edit()
+
+    def clear(self) -> None:
+        """Remove all strokes (undoable)."""
+        if not self._strokes:
+            return
+        self._undo.append(("clear", list(self._strokes)))
+        self._redo.clear()
+        self._strokes = []
+        self._after_edit()
+
+    def _after_edit(self) -> None:
+        self.update()
+        self.changed.emit()
+        self.historyChanged.emit()
+        if self._strokes:
+            self._restart_timer()
+        else:
+            self._timer.stop()
+            self.cleared.emit()
+
+    def _restart_timer(self) -> None:
+        if self._auto:
+            self._timer.start()
+
+    def _auto_recognize(self) -> None:
+        if self._strokes and self._current is None:
+            self.recognizeRequested.emit()
+
+    # -- image --
+
+    def ink_rect(self) -> QRectF:
+        rect = QRectF()
+        for s in self._strokes:
+            rect = rect.united(s.bounds())
+        return rect
+
+    def page_transform(self) -> QTransform:
+        """Page units to widget pixels: the page scaled to fit, centred."""
+        scale = min(self.width() / PAGE_WIDTH, self.height() / PAGE_HEIGHT)
+        dx = (self.width() - PAGE_WIDTH * scale) / 2
+        dy = (self.height() - PAGE_HEIGHT * scale) / 2
+        return QTransform(scale, 0, 0, scale, dx, dy)
+
+    def to_page(self, pos: QPointF) -> QPointF:
+        """Widget pixels to page units."""
+        inverse, _ok = self.page_transform().inverted()
+        return inverse.map(pos)
+
+    def to_image(self, crop: bool = True) -> np.ndarray:
+        """The writing as a uint8 gray array: black ink on white, no guides.
+
+        The page is drawn at its own size (``PAGE_WIDTH`` x ``PAGE_HEIGHT``) whatever the
+        window size. With ``crop`` the image is cut to the ink plus a white margin (the whole
+        page when empty); the recognizer does its own normalisation either way.
+        """
+        w, h = PAGE_WIDTH, PAGE_HEIGHT
+        image = QImage(w, h, QImage.Format.Format_Grayscale8)
+        image.fill(QColor("white"))
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        for stroke in self._strokes:
+            paint_stroke(painter, stroke, QColor("black"))
+        painter.end()
+        arr = qimage_to_gray(image)
+        if crop and self._strokes:
+            r = self.ink_rect().toAlignedRect().adjusted(-CROP_MARGIN, -CROP_MARGIN,
+                                                          CROP_MARGIN, CROP_MARGIN)
+            x0, y0 = max(0, r.left()), max(0, r.top())
+            x1, y1 = min(w, r.right() + 1), min(h, r.bottom() + 1)
+            if x1 > x0 and y1 > y0:
+                arr = arr[y0:y1, x0:x1].copy()
+        return arr
+
+    # -- painting --
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.fillRect(self.rect(), DESK)
+        transform = self.page_transform()
+        page = transform.mapRect(QRectF(0, 0, PAGE_WIDTH, PAGE_HEIGHT))
+        painter.fillRect(page, PAPER)
+        if self.hasFocus():
+            painter.setPen(QPen(QColor(179, 23, 58, 90), 2))
+            painter.drawRect(page.adjusted(1, 1, -1, -1))
+        painter.setTransform(transform)
+        self._paint_guides(painter)
+        for stroke in self._strokes:
+            paint_stroke(painter, stroke, INK)
+        if self._current is not None:
+            paint_stroke(painter, self._current, INK)
+        if not self._strokes and self._current is None:
+            self._paint_hint(painter)
+
+    def _paint_guides(self, painter: QPainter) -> None:
+        w, h = PAGE_WIDTH, PAGE_HEIGHT
+        margin = 24
+        head = QPen(QColor(200, 90, 90, 110), 1.5, Qt.PenStyle.DashLine)
+        painter.setPen(head)
+        painter.drawLine(QPointF(margin, h * HEADLINE), QPointF(w - margin, h * HEADLINE))
+        painter.setPen(QPen(QColor(90, 120, 200, 90), 1.2, Qt.PenStyle.DashLine))
+        painter.drawLine(QPointF(margin, h * BASELINE), QPointF(w - margin, h * BASELINE))
+
+    def _paint_hint(self, painter: QPainter) -> None:
+        painter.setPen(QColor(120, 120, 120, 150))
+        font = devanagari_font(15)
+        font.setPixelSize(22)  # page units
+        painter.setFont(font)
+        rect = QRectF(0, PAGE_HEIGHT * (BASELINE + 0.03), PAGE_WIDTH, PAGE_HEIGHT * 0.22)
+        painter.drawText(rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
+                         "यहाँ एउटा शब्द लेख्नुहोस् · Write a word here, hanging it from the red line")
+
+    # -- input --
+
+    def _begin(self, pos: QPointF, width: float) -> None:
+        self._timer.stop()
+        self._current = Stroke()
+        self._current.add(self.to_page(pos), width)
+        self.update()
+
+    def _extend(self, pos: QPointF, width: float) -> None:
+        if self._current is None:
+            return
+        before = self._current.bounds() if self._current.points else QRectF()
+        if self._current.add(self.to_page(pos), width):
+            changed = self.page_transform().mapRect(before.united(self._current.bounds()))
+            self.update(changed.toAlignedRect().adjusted(-4, -4, 4, 4))
+
+    def _end(self) -> None:
+        stroke, self._current = self._current, None
+        if stroke is None or not stroke.points:
+            return
+        self._strokes.append(stroke)
+        self._undo.append(("add", [stroke]))
+        self._redo.clear()
+        self.update()
+        self.changed.emit()
+        self.historyChanged.emit()
+        self._restart_timer()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and not self._tablet_down:
+            self._begin(event.position(), self._pen_width)
+            event.accept()
+        else:
+            super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._current is not None and not self._tablet_down:
+            self._extend(event.position(), self._pen_width)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and not self._tablet_down:
+            if self._current is not None:
+                self._extend(event.position(), self._pen_width)
+            self._end()
+
+    def tabletEvent(self, event: QTabletEvent) -> None:
+        width = self._pen_width * (0.35 + 1.3 * max(0.0, min(1.0, event.pressure())))
+        kind = event.type()
+        if kind == QEvent.Type.TabletPress:
+            self._tablet_down = True
+            self._begin(event.position(), width)
+        elif kind == QEvent.Type.TabletMove and self._tablet_down:
+            self._extend(event.position(), width)
+        elif kind == QEvent.Type.TabletRelease and self._tablet_down:
+            self._tablet_down = False
+            self._end()
+        event.accept()  # no synthesised mouse events for the pen
+
+    def event(self, event: QEvent) -> bool:
+        kind = event.type()
+        if kind in (QEvent.Type.TouchBegin, QEvent.Type.TouchUpdate, QEvent.Type.TouchEnd,
+                    QEvent.Type.TouchCancel):
+            self._touch(event)  # type: ignore[arg-type]
+            return True
+        return super().event(event)
+
+    def _touch(self, event: QTouchEvent) -> None:
+        points = event.points()
+        if not points:
+            if event.type() in (QEvent.Type.TouchEnd, QEvent.Type.TouchCancel):
+                self._end()
+            return
+        pos = points[0].position()
+        if event.type() == QEvent.Type.TouchBegin:
+            self._begin(pos, self._pen_width)
+        elif event.type() == QEvent.Type.TouchUpdate:
+            self._extend(pos, self._pen_width)
+        else:
+            self._extend(pos, self._pen_width)
+            self._end()
+        event.accept()
+
+    def focusInEvent(self, event) -> None:
+        super().focusInEvent(event)
+        self.update()
+
+    def focusOutEvent(self, event) -> None:
+        super().focusOutEvent(event)
+        self.update()
+

@@ -1,0 +1,150 @@
+"""Preferences, keyboard shortcuts and About dialogs."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QMessageBox,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .. import __version__
+from .settings import DEVICES, Settings
+from .style import app_icon
+from .workers import ModelSummary
+
+
+class PreferencesDialog(QDialog):
+    """Pen width, auto-recognition delay and decoding options."""
+
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Preferences")
+        self.pen = QDoubleSpinBox(self)
+        self.pen.setRange(1.0, 40.0)
+        self.pen.setSingleStep(0.5)
+        self.pen.setSuffix(" px")
+        self.pen.setValue(settings.pen_width)
+        self.delay = QSpinBox(self)
+        self.delay.setRange(0, 10_000)
+        self.delay.setSingleStep(100)
+        self.delay.setSuffix(" ms")
+        self.delay.setSpecialValueText("off (press Ctrl+R)")
+        self.delay.setValue(settings.auto_delay)
+        self.beam = QSpinBox(self)
+        self.beam.setRange(1, 64)
+        self.beam.setValue(settings.beam)
+        self.beam.setToolTip("1 reads fastest; wider beams also offer alternative readings")
+        self.lexicon = QCheckBox("Prefer words from the Nepali word list", self)
+        self.lexicon.setChecked(settings.lexicon)
+        self.device = QComboBox(self)
+        for name, title in zip(DEVICES, ("Automatic (GPU if available)", "CPU", "GPU (CUDA)")):
+            self.device.addItem(title, name)
+        self.device.setCurrentIndex(max(0, self.device.findData(settings.device)))
+        form = QFormLayout()
+        form.addRow("Pen width:", self.pen)
+        form.addRow("Read the drawing after:", self.delay)
+        form.addRow("Beam width:", self.beam)
+        form.addRow("", self.lexicon)
+        form.addRow("Run the model on:", self.device)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel, self)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+
+    def apply(self, settings: Settings) -> bool:
+        """Store the choices; True when the model must be reloaded or reconfigured."""
+        reload = (settings.beam != self.beam.value() or settings.lexicon != self.lexicon.isChecked()
+                  or settings.device != self.device.currentData())
+        settings.pen_width = self.pen.value()
+        settings.auto_delay = self.delay.value()
+        settings.beam = self.beam.value()
+        settings.lexicon = self.lexicon.isChecked()
+        settings.device = str(self.device.currentData())
+        settings.sync()
+        return reload
+
+
+def shortcuts_dialog(actions: list[QAction], parent: QWidget | None = None) -> QDialog:
+    """A table of every action that has a shortcut."""
+    dialog = QDialog(parent)
+    dialog.setWindowTitle("Keyboard shortcuts")
+    rows = [(a.text().replace("&", "").rstrip("…").rstrip("."),
+             ",  ".join(s.toString(s.SequenceFormat.NativeText) for s in a.shortcuts()))
+            for a in actions if a.shortcuts()]
+    table = QTableWidget(len(rows), 2, dialog)
+    table.setHorizontalHeaderLabels(["Action", "Shortcut"])
+    for i, (name, keys) in enumerate(rows):
+        table.setItem(i, 0, QTableWidgetItem(name))
+        table.setItem(i, 1, QTableWidgetItem(keys))
+    table.verticalHeader().hide()
+    table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+    table.resizeColumnsToContents()
+    table.horizontalHeader().setStretchLastSection(True)
+    note = QLabel("On the canvas: draw with the mouse, a pen (pressure sets the width) or a finger. "
+                  "In the image: Ctrl+wheel zooms, drag selects a region, middle button or "
+                  "Space+drag pans.", dialog)
+    note.setWordWrap(True)
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, dialog)
+    buttons.rejected.connect(dialog.reject)
+    layout = QVBoxLayout(dialog)
+    layout.addWidget(table)
+    layout.addWidget(note)
+    layout.addWidget(buttons)
+    dialog.resize(520, 560)
+    return dialog
+
+
+def about_text(summary: ModelSummary | None, samples: int | None) -> str:
+    """Rich text for the About box: version, model facts and where data is kept."""
+    from ..paths import user_data_dir
+
+    lines = [f"<h3>nepocr {__version__}</h3>",
+             "<p>Handwritten Nepali (Devanagari) to Unicode text, entirely on this computer.</p>"]
+    if summary is None:
+        lines.append("<p><b>Model:</b> not loaded</p>")
+    else:
+        lines.append(f"<p><b>Model:</b> {html.escape(summary.title)}<br>"
+                     f"<b>File:</b> {html.escape(summary.path)}<br>"
+                     f"<b>Running on:</b> {html.escape(summary.device_title)}</p>")
+        facts = {k: v for k, v in summary.metadata.items()
+                 if isinstance(v, (str, int, float)) and k not in ("name", "command")}
+        if facts:
+            rows = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(_fmt(v))}</td></tr>"
+                           for k, v in sorted(facts.items()))
+            lines.append(f"<table cellspacing='4'>{rows}</table>")
+    if samples is not None:
+        lines.append(f"<p><b>Saved samples:</b> {samples}</p>")
+    lines.append(f"<p><b>Your data:</b> {html.escape(str(user_data_dir()))}</p>"
+                 "<p>Font: Noto Sans Devanagari (SIL Open Font License 1.1).</p>")
+    return "".join(lines)
+
+
+def _fmt(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def show_about(parent: QWidget, summary: ModelSummary | None, samples: int | None) -> None:
+    box = QMessageBox(parent)
+    box.setWindowTitle("About nepocr")
+    box.setIconPixmap(app_icon().pixmap(64, 64))
+    box.setTextFormat(Qt.TextFormat.RichText)
+    box.setText(about_text(summary, samples))
+    box.exec()

@@ -1,0 +1,73 @@
+"""Turning exceptions into plain messages, and the app-wide exception hook."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from collections.abc import Callable
+from types import TracebackType
+
+log = logging.getLogger("nepocr")
+
+# Exceptions whose messages are already written for users.
+_USER_FACING: tuple[type[BaseException], ...] = ()
+
+
+def _user_facing() -> tuple[type[BaseException], ...]:
+    global _USER_FACING
+    if not _USER_FACING:
+        from ..lib.modelio import ModelError
+        from ..lib.preprocess import ImageError
+        from ..lib.store import StoreError
+        _USER_FACING = (ModelError, ImageError, StoreError)
+    return _USER_FACING
+
+
+def plain_message(exc: BaseException) -> str:
+    """One or two sentences for a person, never a traceback."""
+    if isinstance(exc, _user_facing()) or type(exc).__name__ == "DeviceError":
+        return sentence(str(exc)) or type(exc).__name__
+    if isinstance(exc, MemoryError):
+        return "There is not enough memory for this. Close other programs or try a smaller image."
+    if isinstance(exc, PermissionError):
+        return f"Permission denied: {exc.filename or exc}."
+    if isinstance(exc, FileNotFoundError):
+        return f"File not found: {exc.filename or exc}."
+    if isinstance(exc, OSError):
+        return f"The operating system reported a problem: {exc.strerror or exc}."
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"Something went wrong ({detail}). Your work is kept; you can carry on."
+
+
+def sentence(text: str) -> str:
+    """One line, starting with a capital (unless it starts with a file name), ending with a stop."""
+    text = " ".join(text.split())
+    if not text:
+        return ""
+    first = text.split(" ", 1)[0]
+    if not any(c in first for c in "./\\:"):
+        text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?…" else text + "."
+
+
+def install_excepthook(show: Callable[[str], None]) -> Callable[[], None]:
+    """Route uncaught exceptions to ``show(message)`` and the log; returns an undo function."""
+    previous = sys.excepthook
+
+    def hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            previous(kind, exc, tb)
+            return
+        log.error("unexpected error\n%s", "".join(traceback.format_exception(kind, exc, tb)))
+        try:
+            show(plain_message(exc))
+        except Exception:  # noqa: BLE001 - the window may be gone while quitting
+            previous(kind, exc, tb)
+
+    sys.excepthook = hook
+
+    def restore() -> None:
+        sys.excepthook = previous
+
+    return restore

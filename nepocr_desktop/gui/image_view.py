@@ -1,0 +1,382 @@
+"""The Import view: an image with zoom, pan and a rectangle to read just one region."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QMimeData, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QDragEnterEvent,
+    QDropEvent,
+    QImage,
+    QImageReader,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPen,
+    QPixmap,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QGraphicsPixmapItem,
+    QGraphicsRectItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QHBoxLayout,
+    QLabel,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..lib.preprocess import ImageError, load_gray
+from .imaging import gray_to_qimage, qimage_to_gray
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp);;All files (*)"
+MIN_ZOOM, MAX_ZOOM = 0.05, 16.0
+MIN_SELECTION = 6  # image pixels; smaller drags count as a click
+
+
+def mime_image(mime: QMimeData) -> QImage | Path | None:
+    """The first local image file or image data carried by a drop or the clipboard."""
+    for url in mime.urls() if mime.hasUrls() else []:
+        if url.isLocalFile():
+            return Path(url.toLocalFile())
+    if mime.hasImage():
+        image = QImage(mime.imageData())
+        if not image.isNull():
+            return image
+    return None
+
+
+def colour_image(path: Path, shape: tuple[int, ...]) -> QImage | None:
+    """The file in colour for display (EXIF rotation applied), if Qt reads it at the same size."""
+    reader = QImageReader(str(path))
+    reader.setAutoTransform(True)
+    image = reader.read()
+    if image.isNull() or (image.height(), image.width()) != tuple(shape[:2]):
+        return None
+    return image
+
+
+class ImageView(QGraphicsView):
+    """Shows one gray image; drag with the left button to select, middle button to pan."""
+
+    selectionChanged = Signal(object)  # QRect in image pixels, or None for the whole image
+    dropped = Signal(object)           # Path or QImage
+    zoomChanged = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setScene(QGraphicsScene(self))
+        self._pixmap = QGraphicsPixmapItem()
+        self._pixmap.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        self.scene().addItem(self._pixmap)
+        self._band = QGraphicsRectItem()
+        self._band.setPen(QPen(QColor("#b3173a"), 0, Qt.PenStyle.DashLine))
+        self._band.setBrush(QColor(179, 23, 58, 40))
+        self._band.setZValue(2)
+        self._band.hide()
+        self.scene().addItem(self._band)
+        self._boxes: list[QGraphicsRectItem] = []
+        self._drag_start: QPointF | None = None
+        self._pan_from: QPointF | None = None
+        self._fit = True
+        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setBackgroundBrush(QColor("#eceff1"))
+        self.setAcceptDrops(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setAccessibleName("Image")
+
+    # -- image --
+
+    def has_image(self) -> bool:
+        return not self._pixmap.pixmap().isNull()
+
+    def set_image(self, image: QImage) -> None:
+        self._pixmap.setPixmap(QPixmap.fromImage(image))
+        self.scene().setSceneRect(QRectF(image.rect()))
+        self.clear_selection()
+        self.show_boxes([])
+        self.fit()
+
+    def show_boxes(self, boxes: list[QRectF], colors: list[QColor] | None = None) -> None:
+        """Outline regions of the image (e.g. the words found on a page)."""
+        for item in self._boxes:
+            self.scene().removeItem(item)
+        self._boxes = []
+        for i, rect in enumerate(boxes):
+            item = QGraphicsRectItem(rect)
+            color = colors[i] if colors and i < len(colors) else QColor("#1d3f8f")
+            pen = QPen(color, 2)
+            pen.setCosmetic(True)  # the same width at any zoom
+            item.setPen(pen)
+            item.setZValue(1)
+            self.scene().addItem(item)
+            self._boxes.append(item)
+
+    # -- selection --
+
+    def selection(self) -> QRect | None:
+        if not self._band.isVisible():
+            return None
+        return self._band.rect().toAlignedRect()
+
+    def set_selection(self, rect: QRect | None) -> None:
+        bounds = self.scene().sceneRect().toAlignedRect()
+        rect = rect.intersected(bounds) if rect is not None else None
+        if rect is None or rect.width() < MIN_SELECTION or rect.height() < MIN_SELECTION:
+            was = self._band.isVisible()
+            self._band.hide()
+            if was:
+                self.selectionChanged.emit(None)
+            return
+        self._band.setRect(QRectF(rect))
+        self._band.show()
+        self.selectionChanged.emit(rect)
+
+    def clear_selection(self) -> None:
+        self.set_selection(None)
+
+    # -- zoom --
+
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def set_zoom(self, factor: float) -> None:
+        factor = max(MIN_ZOOM, min(MAX_ZOOM, factor))
+        self._fit = False
+        self.resetTransform()
+        self.scale(factor, factor)
+        self.zoomChanged.emit(factor)
+
+    def zoom_in(self) -> None:
+        self.set_zoom(self.zoom() * 1.25)
+
+    def zoom_out(self) -> None:
+        self.set_zoom(self.zoom() / 1.25)
+
+    def actual_size(self) -> None:
+        self.set_zoom(1.0)
+
+    def fit(self) -> None:
+        if self.has_image():
+            self.fitInView(self.scene().sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+            if self.zoom() > 4.0:  # a small crop: do not blow it up past 4x
+                self.resetTransform()
+                self.scale(4.0, 4.0)
+        self._fit = True
+        self.zoomChanged.emit(self.zoom())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self._fit:
+            self.fit()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            steps = event.angleDelta().y() / 120.0
+            if steps:
+                self.set_zoom(self.zoom() * (1.25 ** steps))
+            event.accept()
+        else:
+            super().wheelEvent(event)
+
+    # -- mouse: select with the left button, pan with the middle one or Space+drag --
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        pan = (event.button() == Qt.MouseButton.MiddleButton
+               or self.dragMode() == QGraphicsView.DragMode.ScrollHandDrag)
+        if pan and event.button() != Qt.MouseButton.RightButton:
+            self._pan_from = event.position()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+        elif event.button() == Qt.MouseButton.LeftButton and self.has_image():
+            self._drag_start = self.mapToScene(event.position().toPoint())
+            event.accept()
+        else:
+            super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None:
+            delta = event.position() - self._pan_from
+            self._pan_from = event.position()
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - int(delta.x()))
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - int(delta.y()))
+        elif self._drag_start is not None:
+            end = self.mapToScene(event.position().toPoint())
+            rect = QRectF(self._drag_start, end).normalized().intersected(self.scene().sceneRect())
+            self._band.setRect(rect)
+            self._band.setVisible(rect.width() >= 1 and rect.height() >= 1)
+        else:
+            super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None:
+            self._pan_from = None
+            self.viewport().unsetCursor()
+        elif self._drag_start is not None and event.button() == Qt.MouseButton.LeftButton:
+            end = self.mapToScene(event.position().toPoint())
+            rect = QRectF(self._drag_start, end).normalized().toAlignedRect()
+            self._drag_start = None
+            self.set_selection(rect)
+        else:
+            super().mouseReleaseEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self.setDragMode(QGraphicsView.DragMode.NoDrag)
+        super().keyReleaseEvent(event)
+
+    # -- drag and drop --
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if mime_image(event.mimeData()) is not None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        item = mime_image(event.mimeData())
+        if item is not None:
+            event.acceptProposedAction()
+            self.dropped.emit(item)
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        if self.has_image():
+            return
+        painter.save()
+        painter.resetTransform()
+        painter.setPen(QColor("#607d8b"))
+        font = painter.font()
+        font.setPointSizeF(font.pointSizeF() * 1.2)
+        painter.setFont(font)
+        painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter,
+                         "Open a scanned or photographed word (Ctrl+O),\n"
+                         "drop an image file here, or paste one (Ctrl+V).\n\n"
+                         "Drag a rectangle over the image to read just that part.")
+        painter.restore()
+
+
+class ImportPanel(QWidget):
+    """Toolbar + :class:`ImageView`; emits the image (or selected region) to read."""
+
+    recognizeRequested = Signal(object, dict)  # uint8 gray array, context
+    imageLoaded = Signal(str)                  # name shown to the user
+    droppedItem = Signal(object)               # Path or QImage; the window loads it
+
+    source_name = "import"
+
+    def __init__(self, actions: dict[str, QAction] | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._gray: np.ndarray | None = None
+        self._name = ""
+        self._context: dict = {}
+        self.view = ImageView(self)
+        self.view.selectionChanged.connect(lambda _rect: self.request_recognition())
+        self.view.dropped.connect(self.droppedItem)
+        self.view.zoomChanged.connect(self._show_zoom)
+        self.info = QLabel("No image", self)
+        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.zoom_label = QLabel("", self)
+        self.mode = QComboBox(self)
+        self.mode.addItem("Read as one word", "words")
+        self.mode.setToolTip("How the image is read")
+        self.mode.currentIndexChanged.connect(lambda _i: self.request_recognition())
+        bar = QHBoxLayout()
+        bar.setContentsMargins(6, 4, 6, 4)
+        for name in ("open", "paste", None, "zoom_out", "zoom_in", "zoom_fit"):
+            if name is None:
+                bar.addSpacing(12)
+            elif actions and name in actions:
+                button = QToolButton(self)
+                button.setDefaultAction(actions[name])
+                button.setAutoRaise(True)
+                bar.addWidget(button)
+        bar.addWidget(self.zoom_label)
+        bar.addSpacing(12)
+        bar.addWidget(self.info, 1)
+        bar.addWidget(self.mode)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(bar)
+        layout.addWidget(self.view, 1)
+
+    def enable_page_mode(self) -> None:
+        """Offer whole-page reading (word boxes are shown with :meth:`ImageView.show_boxes`)."""
+        if self.mode.findData("page") < 0:
+            self.mode.addItem("Read as a page", "page")
+
+    def read_mode(self) -> str:
+        return str(self.mode.currentData())
+
+    def has_image(self) -> bool:
+        return self._gray is not None
+
+    def image(self) -> np.ndarray | None:
+        return self._gray
+
+    def load_file(self, path: str | Path) -> None:
+        """Show an image file and read it; raises :class:`ImageError` if it cannot be read."""
+        path = Path(path)
+        gray = load_gray(path)  # EXIF rotation honoured, transparency on white
+        self.set_gray(gray, path.name, {"file": str(path)}, display=colour_image(path, gray.shape))
+
+    def load_qimage(self, image: QImage, name: str = "pasted image") -> None:
+        if image.isNull():
+            raise ImageError("the clipboard holds no image")
+        self.set_gray(qimage_to_gray(image), name, {})
+
+    def set_gray(self, gray: np.ndarray, name: str, context: dict | None = None,
+                 display: QImage | None = None) -> None:
+        """Show an image and read it; ``display`` is what is shown (the gray image by default)."""
+        if gray.ndim != 2 or 0 in gray.shape:
+            raise ImageError(f"{name}: the image has no pixels")
+        self._gray = gray
+        self._name = name
+        self._context = dict(context or {})
+        self.view.set_image(display if display is not None else gray_to_qimage(gray))
+        h, w = gray.shape
+        self.info.setText(f"{name} — {w} × {h} px")
+        self.imageLoaded.emit(name)
+        self.request_recognition()
+
+    def region(self) -> tuple[np.ndarray, QRect | None] | None:
+        """The selected region (or the whole image) as a gray array, and the selection."""
+        if self._gray is None:
+            return None
+        rect = self.view.selection()
+        if rect is None:
+            return self._gray, None
+        crop = self._gray[rect.top():rect.bottom() + 1, rect.left():rect.right() + 1]
+        return (crop.copy(), rect) if crop.size else (self._gray, None)
+
+    def request_recognition(self) -> None:
+        region = self.region()
+        if region is None:
+            return
+        gray, rect = region
+        context = dict(self._context, name=self._name, mode=self.read_mode())
+        if rect is not None:
+            context["region"] = (rect.x(), rect.y(), rect.width(), rect.height())
+        self.recognizeRequested.emit(gray, context)
+
+    def _show_zoom(self, factor: float) -> None:
+        self.zoom_label.setText(f"{round(factor * 100)} %")

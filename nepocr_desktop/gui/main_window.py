@@ -1,0 +1,536 @@
+"""The main window: Write and Import tabs over a shared result panel, menus and status bar."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QIcon, QImage, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QProgressBar,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..lib.preprocess import ImageError
+from ..lib.store import SampleStore, StoreError
+from .banner import Banner
+from .dialogs import PreferencesDialog, shortcuts_dialog, show_about
+from .errors import plain_message
+from .image_view import IMAGE_FILTER, ImportPanel, mime_image
+from .result_view import ResultPanel, page_recognition
+from .settings import Settings
+from .style import app_icon, confidence_color, devanagari_font, icon
+from .workers import PAGE, ModelSummary, RecognitionService, Request, page_reading_available
+from .write_view import WritePanel
+
+log = logging.getLogger("nepocr")
+
+STYLESHEET = """
+QPushButton#chip { border: 1px solid #c5cae9; border-radius: 14px; padding: 3px 14px;
+                   background: #f3f5fb; }
+QPushButton#chip:hover { background: #e3e8f8; border-color: #7986cb; }
+QTabWidget::pane { border-top: 1px solid #cfd8dc; }
+"""
+
+
+class MainWindow(QMainWindow):
+    """Ties the views to the recognition service and the sample store.
+
+    More views are added with :meth:`add_tab`; :meth:`store` is the shared sample store,
+    :attr:`sampleSaved` tells other views about new samples and :meth:`start_model` switches
+    to another model file.
+    """
+
+    sampleSaved = Signal(int)  # id of the new sample
+
+    def __init__(self, service: RecognitionService, settings: Settings | None = None,
+                 store_factory: Any = None) -> None:
+        super().__init__()
+        self.service = service
+        self.settings = settings or Settings()
+        self._store_factory = store_factory
+        self._store: Any = None
+        self._results: dict[str, tuple[Request, Any]] = {}
+        self._labels: dict[str, str] = {}
+        self._shown: str | None = "canvas"
+        self._model_args: tuple[str | None, str] = (None, self.settings.device)
+        self.setWindowTitle("nepocr — handwritten Nepali to text")
+        self.setWindowIcon(app_icon())
+        self.setStyleSheet(STYLESHEET)
+        self.actions: dict[str, QAction] = {}
+        self._make_actions()
+
+        self.banner = Banner(self)
+        self.write = WritePanel(self.actions, self)
+        self.importer = ImportPanel(self.actions, self)
+        if page_reading_available():
+            self.importer.enable_page_mode()
+        self.tabs = QTabWidget(self)
+        self.tabs.setDocumentMode(True)
+        # Devanagari-first font, so the tab height leaves room for vowel signs above the line
+        self.tabs.tabBar().setFont(devanagari_font(self.font().pointSizeF() + 0.5))
+        self.add_tab(self.write, "Write  ·  लेख्नुहोस्", icon("pen"))
+        self.add_tab(self.importer, "Import  ·  तस्बिर", icon("open"))
+        self.result = ResultPanel(self)
+        self.splitter = QSplitter(Qt.Orientation.Vertical, self)
+        self.splitter.addWidget(self.tabs)
+        self.splitter.addWidget(self.result)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 0)
+        self.splitter.setChildrenCollapsible(False)
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(6, 6, 6, 0)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
+        self._make_menus()
+        self._make_status_bar()
+        self._connect()
+        self._restore_settings()
+        self._update_actions()
+
+    # -- construction --
+
+    def _action(self, name: str, text: str, shortcuts: list[str] | QKeySequence.StandardKey,
+                slot: Any, icon_name: str | None = None, tip: str = "") -> QAction:
+        action = QAction(icon(icon_name) if icon_name else QIcon(), text, self)
+        if isinstance(shortcuts, QKeySequence.StandardKey):
+            action.setShortcuts(shortcuts)
+        else:
+            action.setShortcuts([QKeySequence(s) for s in shortcuts])
+        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        action.setToolTip(f"{tip or text.replace('&', '').rstrip('…')} ({keys})" if keys else tip)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        self.actions[name] = action
+        return action
+
+    def _make_actions(self) -> None:
+        a = self._action
+        a("open", "&Open image…", ["Ctrl+O"], self.open_image, "open", "Open an image file")
+        a("paste", "&Paste image", ["Ctrl+V"], self.paste_image, "paste", "Paste an image")
+        a("load_model", "Load &model…", ["Ctrl+Shift+O"], self.choose_model)
+        a("save", "&Save sample", ["Ctrl+S"], self.save_sample, "save",
+          "Save the image with the corrected text as a training sample")
+        a("quit", "&Quit", ["Ctrl+Q"], self.close)
+        a("undo", "&Undo stroke", ["Ctrl+Z"], lambda: self.write.canvas.undo(), "undo", "Undo")
+        a("redo", "&Redo stroke", ["Ctrl+Shift+Z", "Ctrl+Y"], lambda: self.write.canvas.redo(),
+          "redo", "Redo")
+        a("clear", "C&lear drawing", ["Esc"], self.clear_drawing, "clear", "Clear the drawing")
+        a("copy", "&Copy text", ["Ctrl+Shift+C"], self._copy, "copy")
+        a("edit_text", "Correct the &text", ["F2"], self.edit_text, None,
+          "Put the cursor in the correction field")
+        a("recognize", "&Read now", ["Ctrl+R", "F5"], self.recognize_now, "recognize",
+          "Read the writing now")
+        a("thinner", "&Thinner pen", ["Ctrl+["], lambda: self._step_pen(-0.5))
+        a("thicker", "T&hicker pen", ["Ctrl+]"], lambda: self._step_pen(0.5))
+        a("preferences", "Pr&eferences…", ["Ctrl+,"], self.edit_preferences, "settings")
+        a("zoom_in", "Zoom &in", ["Ctrl++", "Ctrl+="], lambda: self.importer.view.zoom_in(), "zoom-in")
+        a("zoom_out", "Zoom &out", ["Ctrl+-"], lambda: self.importer.view.zoom_out(), "zoom-out")
+        a("zoom_fit", "&Fit to window", ["Ctrl+0"], lambda: self.importer.view.fit(), "zoom-fit")
+        a("zoom_actual", "&Actual size", ["Ctrl+Alt+0"], lambda: self.importer.view.actual_size())
+        a("palette", "Devanagari &letters", ["Ctrl+K"], self.toggle_palette, "keyboard",
+          "Show or hide the Devanagari letters")
+        self.actions["palette"].setCheckable(True)
+        a("tab_write", "&Write", ["Ctrl+1"], lambda: self.tabs.setCurrentWidget(self.write), "pen")
+        a("tab_import", "&Import", ["Ctrl+2"], lambda: self.tabs.setCurrentWidget(self.importer), "open")
+        a("shortcuts", "&Keyboard shortcuts", ["F1"], self.show_shortcuts, "help")
+        a("about", "&About nepocr", ["Shift+F1"], self.show_about, "info")
+
+    def _copy(self) -> None:
+        self.result.copy_text()
+
+    def _make_menus(self) -> None:
+        bar = self.menuBar()
+        groups = {
+            "&File": ["open", "paste", None, "save", None, "load_model", None, "quit"],
+            "&Edit": ["undo", "redo", "clear", None, "copy", "edit_text", "recognize", None, "thinner", "thicker",
+                      None, "preferences"],
+            "&View": ["tab_write", "tab_import", None, "zoom_in", "zoom_out", "zoom_fit", "zoom_actual",
+                      None, "palette"],
+            "&Help": ["shortcuts", "about"],
+        }
+        self.menus = {}
+        for title, names in groups.items():
+            menu = bar.addMenu(title)
+            for name in names:
+                if name is None:
+                    menu.addSeparator()
+                else:
+                    menu.addAction(self.actions[name])
+            self.menus[title.replace("&", "")] = menu
+
+    def _make_status_bar(self) -> None:
+        status = self.statusBar()
+        self.busy = QProgressBar(self)
+        self.busy.setRange(0, 0)
+        self.busy.setFixedWidth(90)
+        self.busy.setMaximumHeight(14)
+        self.busy.setTextVisible(False)
+        self.busy.hide()
+        self.samples_label = QLabel("", self)
+        self.device_label = QLabel("", self)
+        self.model_label = QLabel("Loading model…", self)
+        for widget in (self.busy, self.samples_label, self.device_label, self.model_label):
+            status.addPermanentWidget(widget)
+
+    def _connect(self) -> None:
+        s = self.service
+        s.modelLoading.connect(self._on_model_loading)
+        s.modelReady.connect(self._on_model_ready)
+        s.modelFailed.connect(self._on_model_failed)
+        s.recognized.connect(self._on_recognized)
+        s.failed.connect(self._on_failed)
+        s.busyChanged.connect(self._on_busy)
+        canvas = self.write.canvas
+        canvas.recognizeRequested.connect(self.recognize_canvas)
+        canvas.cleared.connect(self._on_canvas_cleared)
+        canvas.historyChanged.connect(self._update_actions)
+        self.importer.recognizeRequested.connect(self._recognize_import)
+        self.importer.droppedItem.connect(self._load_item)
+        self.result.saveRequested.connect(self.save_sample)
+        self.result.copied.connect(lambda t: self.statusBar().showMessage(f"Copied “{t}”", 4000))
+        self.result.paletteToggled.connect(self._on_palette_toggled)
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+
+    def add_tab(self, widget: QWidget, title: str, tab_icon: QIcon | None = None) -> int:
+        """Add a view; views with a ``source_name`` attribute read images and use the result panel."""
+        return self.tabs.addTab(widget, tab_icon or QIcon(), title)
+
+    # -- settings --
+
+    def _restore_settings(self) -> None:
+        s = self.settings
+        geometry = s.geometry()
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1120, 800)
+        splitter = s.splitter()
+        if splitter is not None:
+            self.splitter.restoreState(splitter)
+        self.write.set_pen_width(s.pen_width)
+        self.write.canvas.set_auto_delay(s.auto_delay)
+        if s.palette_visible:
+            self.toggle_palette(True)
+
+    def _save_settings(self) -> None:
+        s = self.settings
+        s.set_geometry(self.saveGeometry())
+        s.set_splitter(self.splitter.saveState())
+        s.pen_width = self.write.canvas.pen_width
+        s.palette_visible = self.result.palette_visible()
+        s.sync()
+
+    # -- model --
+
+    def start_model(self, model_path: str | Path | None = None, device: str | None = None) -> None:
+        """Load the model on the worker thread; the window stays usable meanwhile."""
+        self._model_args = (None if model_path is None else str(model_path), device or self.settings.device)
+        self.service.load(self._model_args[0], self._model_args[1], self.settings.beam,
+                          self.settings.lexicon)
+
+    def _on_model_loading(self) -> None:
+        self.model_label.setText("Loading model…")
+        self.model_label.setToolTip("")
+        self.device_label.setText("")
+
+    def _on_model_ready(self, summary: ModelSummary) -> None:
+        log.info("model ready: %s on %s", summary.path, summary.device_title)
+        self.model_label.setText(f"Model: {summary.title}")
+        self.model_label.setToolTip(summary.path)
+        self.device_label.setText(f"Device: {summary.device_title}")
+        if self.banner.kind == "model":
+            self.banner.hide()
+        self._update_sample_count()
+
+    def _on_model_failed(self, message: str) -> None:
+        self.model_label.setText("No model loaded")
+        self.show_error(f"The recognition model could not be loaded. {message} "
+                        f"Use File ▸ Load model… to choose another model file.")
+        self.banner.kind = "model"
+
+    def choose_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load a model", self.settings.last_folder,
+                                              "nepocr models (*.pt);;All files (*)")
+        if path:
+            self.start_model(path, self._model_args[1])
+
+    # -- reading --
+
+    def current_source(self) -> str | None:
+        return getattr(self.tabs.currentWidget(), "source_name", None)
+
+    def recognize_canvas(self) -> None:
+        canvas = self.write.canvas
+        if canvas.is_empty():
+            return
+        image = canvas.to_image()
+        self._request("canvas", [image], context={"source": "canvas"})
+
+    def _recognize_import(self, image: np.ndarray, context: dict) -> None:
+        kind = PAGE if context.get("mode") == "page" else "words"
+        self._request("import", [image], kind, dict(context, source="import"))
+
+    def _request(self, channel: str, images: list, kind: str = "words", context: dict | None = None) -> None:
+        self.service.recognize(channel, images, kind, context)
+        if self.current_source() == channel:
+            waiting = "Waiting for the model to load…" if not self.service.ready else "Reading…"
+            self.result.show_pending(waiting)
+
+    def recognize_now(self) -> None:
+        if self.current_source() == "canvas":
+            self.recognize_canvas()
+        elif self.current_source() == "import":
+            self.importer.request_recognition()
+
+    def _on_recognized(self, request: Request, result: Any) -> None:
+        if request.kind == PAGE:
+            result = [self._page_result(result)]
+        elif request.channel == "import":
+            self.importer.view.show_boxes([])
+        first = result[0] if result else None
+        if not self._results:
+            log.info("first result shown (%s)", request.channel)
+        self._results[request.channel] = (request, first)
+        self._labels.pop(request.channel, None)
+        if request.channel == self.current_source():
+            self._show_channel(request.channel)
+
+    def _page_result(self, page: Any) -> Any:
+        """Outline the words found on a page and show its text as one result."""
+        words = list(getattr(page, "words", []))
+        boxes = [QRectF(w.box.x0, w.box.y0, w.box.x1 - w.box.x0, w.box.y1 - w.box.y0) for w in words]
+        self.importer.view.show_boxes(boxes, [confidence_color(w.confidence) for w in words])
+        return page_recognition(page)
+
+    def _on_failed(self, request: Request, message: str) -> None:
+        self._results[request.channel] = (request, message)
+        if request.channel == self.current_source():
+            self._show_channel(request.channel)
+
+    def _show_channel(self, channel: str | None) -> None:
+        entry = self._results.get(channel) if channel else None
+        if entry is None:
+            self.result.clear()
+            return
+        _request, result = entry
+        if isinstance(result, str):
+            self.result.show_failure(result)
+        elif result is None or not hasattr(result, "graphemes"):
+            self.result.show_failure(getattr(result, "message", "The image could not be read."))
+        else:
+            self.result.show_result(result)
+            if channel in self._labels:
+                self.result.field.setText(self._labels[channel])
+            if _request.kind == PAGE:  # a sample is one word: select it to save it
+                self.result.set_saveable(False)
+        self._update_actions()
+
+    def _on_busy(self, busy: bool) -> None:
+        self.busy.setVisible(busy)
+
+    def _on_canvas_cleared(self) -> None:
+        self.service.cancel("canvas")
+        self._results.pop("canvas", None)
+        self._labels.pop("canvas", None)
+        if self.current_source() == "canvas":
+            self.result.clear()
+        self._update_actions()
+
+    def _on_tab_changed(self, _index: int) -> None:
+        if self._shown and self.result.recognition() is not None:
+            self._labels[self._shown] = self.result.label()  # keep an unsaved correction
+        source = self.current_source()
+        self._shown = source
+        self.result.setVisible(source is not None)
+        if source is not None:
+            self._show_channel(source)
+        self._update_actions()
+
+    # -- images --
+
+    def open_image(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open an image", self.settings.last_folder, IMAGE_FILTER)
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str | Path) -> bool:
+        """Show and read an image file; a file that cannot be read is reported in the window."""
+        path = Path(path)
+        self.settings.last_folder = str(path.parent)
+        self.tabs.setCurrentWidget(self.importer)
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            self.importer.load_file(path)
+        except ImageError as exc:
+            self.show_error(f"This image cannot be opened: {plain_message(exc)}")
+            return False
+        finally:
+            QApplication.restoreOverrideCursor()
+        self.banner.hide()
+        self.statusBar().showMessage(f"Opened {path.name}", 4000)
+        return True
+
+    def paste_image(self) -> None:
+        item = mime_image(QGuiApplication.clipboard().mimeData())
+        if item is None:
+            self.show_info("The clipboard holds no image. Copy an image (or an image file) first.")
+            return
+        self._load_item(item)
+
+    def _load_item(self, item: Path | QImage) -> None:
+        if isinstance(item, Path):
+            self.open_path(item)
+            return
+        self.tabs.setCurrentWidget(self.importer)
+        try:
+            self.importer.load_qimage(item)
+        except ImageError as exc:
+            self.show_error(plain_message(exc))
+
+    # -- edit --
+
+    def clear_drawing(self) -> None:
+        focus = QApplication.focusWidget()
+        if isinstance(focus, QLineEdit) and focus is self.result.field:
+            self.write.canvas.setFocus()  # first Esc leaves the text field
+            return
+        if self.current_source() == "canvas":
+            self.write.canvas.clear()
+        elif self.current_source() == "import":
+            self.importer.view.clear_selection()
+
+    def edit_text(self) -> None:
+        if self.result.isVisible():
+            self.result.field.setFocus()
+            self.result.field.selectAll()
+
+    def _step_pen(self, delta: float) -> None:
+        self.write.set_pen_width(self.write.canvas.pen_width + delta)
+        self.statusBar().showMessage(f"Pen width {self.write.canvas.pen_width:g} px", 2000)
+
+    def toggle_palette(self, visible: bool | None = None) -> None:
+        if not isinstance(visible, bool):
+            visible = not self.result.palette_visible()
+        self.result.set_palette_visible(visible)
+
+    def _on_palette_toggled(self, visible: bool) -> None:
+        self.actions["palette"].setChecked(visible)
+
+    def edit_preferences(self) -> None:
+        dialog = PreferencesDialog(self.settings, self)
+        if dialog.exec():
+            reload = dialog.apply(self.settings)
+            self.write.set_pen_width(self.settings.pen_width)
+            self.write.canvas.set_auto_delay(self.settings.auto_delay)
+            if reload:
+                self.start_model(self._model_args[0], self.settings.device)
+
+    # -- samples --
+
+    def store(self) -> Any:
+        """The sample store, opened on first use."""
+        if self._store is None:
+            self._store = (self._store_factory or SampleStore)()
+        return self._store
+
+    def save_sample(self, label: str | None = None) -> int | None:
+        """Store the current image with the corrected text; returns the sample id."""
+        channel = self.current_source()
+        entry = self._results.get(channel) if channel else None
+        if entry is None or not hasattr(entry[1], "graphemes"):
+            self.show_info("There is nothing to save yet: write a word or open an image first.")
+            return None
+        if not isinstance(label, str):
+            label = self.result.label().strip()
+        if not label:
+            self.show_info("Type the correct text before saving.")
+            return None
+        request, rec = entry
+        if request.kind == PAGE:
+            self.show_info("A sample is one word or line: drag a rectangle around it, then save.")
+            return None
+        meta = {k: v for k, v in request.context.items() if k in ("file", "region", "name")}
+        meta["confidence"] = round(float(rec.confidence), 4)
+        if self.service.summary is not None:
+            meta["model"] = self.service.summary.name
+        try:
+            sample_id = self.store().add(request.images[0], label, prediction=rec.text,
+                                         source=request.context.get("source", channel), meta=meta)
+        except StoreError as exc:
+            self.show_error(plain_message(exc))
+            return None
+        total = self._update_sample_count()
+        count = "" if total is None else f" — {total} sample{'s' if total != 1 else ''} in all"
+        self.statusBar().showMessage(f"Saved sample {sample_id}: “{label}”{count}", 6000)
+        self.banner.hide()
+        self.sampleSaved.emit(sample_id)
+        if channel == "canvas":
+            self.write.canvas.clear()  # ready for the next word (Ctrl+Z brings it back)
+            self.write.canvas.setFocus()
+        return sample_id
+
+    def _update_sample_count(self) -> int | None:
+        try:
+            total = int(self.store().count())
+        except StoreError as exc:  # a damaged store is reported when saving
+            log.info("sample count unavailable: %s", exc)
+            return None
+        self.samples_label.setText(f"Samples: {total}")
+        return total
+
+    # -- messages --
+
+    def show_error(self, message: str) -> None:
+        """Show a problem in plain words at the top of the window."""
+        self.banner.show_message(message, "error")
+
+    def show_info(self, message: str) -> None:
+        self.banner.show_message(message, "info", timeout_ms=6000)
+
+    def show_shortcuts(self) -> None:
+        shortcuts_dialog(list(self.actions.values()), self).exec()
+
+    def show_about(self) -> None:
+        samples = None
+        try:
+            samples = int(self.store().count())
+        except StoreError as exc:
+            log.info("sample count unavailable: %s", exc)
+        show_about(self, self.service.summary, samples)
+
+    # -- state --
+
+    def _update_actions(self) -> None:
+        source = self.current_source()
+        canvas = self.write.canvas
+        on_canvas = source == "canvas"
+        self.actions["undo"].setEnabled(on_canvas and canvas.can_undo())
+        self.actions["redo"].setEnabled(on_canvas and canvas.can_redo())
+        self.actions["clear"].setEnabled(source is not None)
+        on_import = source == "import"
+        for name in ("zoom_in", "zoom_out", "zoom_fit", "zoom_actual"):
+            self.actions[name].setEnabled(on_import)
+        self.actions["recognize"].setEnabled(source is not None)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._save_settings()
+        self.service.shutdown()
+        if self._store is not None:
+            self._store.close()
+        super().closeEvent(event)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, self.write.canvas.setFocus)

@@ -1,0 +1,379 @@
+"""The result panel: the text read, coloured by confidence, alternatives and the correction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QGuiApplication,
+    QHelpEvent,
+    QMouseEvent,
+    QPainter,
+    QTextCharFormat,
+    QTextLayout,
+)
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..lib.charset import split_aksharas
+from ..lib.results import GraphemeConfidence, Recognition
+from .palette import DevanagariPalette
+from .style import (
+    COLOR_HIGH,
+    COLOR_LOW,
+    COLOR_MEDIUM,
+    HIGH_CONFIDENCE,
+    MEDIUM_CONFIDENCE,
+    confidence_color,
+    devanagari_font,
+    icon,
+    percent,
+)
+
+TEXT_POINTS = 34.0
+MIN_TEXT_POINTS = 14.0
+
+
+class AksharaText(QWidget):
+    """The recognised text, one colour per akshara, with its confidence on hover."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._items: list[tuple[str, float]] = []
+        self._message = ""
+        self._message_color = QColor("#78909c")
+        self._hover = -1
+        self.setMouseTracking(True)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setAccessibleName("Recognised text")
+
+    def sizeHint(self) -> QSize:
+        return QSize(400, int(devanagari_font(TEXT_POINTS).pointSizeF() * 2.6))
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(120, self.sizeHint().height())
+
+    def set_graphemes(self, items: Sequence[tuple[str, float]]) -> None:
+        self._items = [(str(t), float(c)) for t, c in items]
+        self._message = ""
+        self._hover = -1
+        self.setAccessibleDescription(self.text())
+        self.update()
+
+    def set_message(self, message: str, color: str = "#78909c") -> None:
+        self._items = []
+        self._message = message
+        self._message_color = QColor(color)
+        self._hover = -1
+        self.update()
+
+    def text(self) -> str:
+        return "".join(t for t, _ in self._items)
+
+    def graphemes(self) -> list[tuple[str, float]]:
+        return list(self._items)
+
+    # -- layout --
+
+    def _layout(self) -> tuple[QTextLayout, float, float]:
+        """The laid-out text and its left and top offsets (font shrunk to fit the width)."""
+        text = self.text()
+        points = TEXT_POINTS
+        while True:
+            font = devanagari_font(points)
+            layout = QTextLayout(text, font)
+            formats = []
+            start = 0
+            for i, (ak, conf) in enumerate(self._items):
+                fmt = QTextCharFormat()
+                fmt.setForeground(confidence_color(conf))
+                if conf < MEDIUM_CONFIDENCE:
+                    fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
+                    fmt.setUnderlineColor(QColor(COLOR_LOW))
+                if i == self._hover:
+                    fmt.setBackground(QColor(0, 0, 0, 18))
+                r = QTextLayout.FormatRange()
+                r.start, r.length, r.format = start, len(ak), fmt
+                formats.append(r)
+                start += len(ak)
+            layout.setFormats(formats)
+            layout.beginLayout()
+            line = layout.createLine()
+            line.setLineWidth(1_000_000)
+            layout.endLayout()
+            width = line.naturalTextWidth()
+            if width <= self.width() - 16 or points <= MIN_TEXT_POINTS:
+                break
+            points = max(MIN_TEXT_POINTS, points * (self.width() - 16) / max(width, 1.0))
+        x = max(8.0, (self.width() - width) / 2)
+        y = max(0.0, (self.height() - line.height()) / 2)
+        return layout, x, y
+
+    def akshara_at(self, pos: QPointF) -> int:
+        """Index of the akshara under ``pos`` (widget coordinates), or -1."""
+        if not self._items:
+            return -1
+        layout, x, y = self._layout()
+        line = layout.lineAt(0)
+        if not (y <= pos.y() <= y + line.height()):
+            return -1
+        start = 0
+        for i, (ak, _) in enumerate(self._items):
+            x0 = x + line.cursorToX(start)[0]
+            x1 = x + line.cursorToX(start + len(ak))[0]
+            if min(x0, x1) <= pos.x() < max(x0, x1):
+                return i
+            start += len(ak)
+        return -1
+
+    def akshara_rect(self, index: int) -> QRectF:
+        """Where akshara ``index`` is drawn (for tests and tooltips)."""
+        layout, x, y = self._layout()
+        line = layout.lineAt(0)
+        start = sum(len(t) for t, _ in self._items[:index])
+        x0 = x + line.cursorToX(start)[0]
+        x1 = x + line.cursorToX(start + len(self._items[index][0]))[0]
+        return QRectF(min(x0, x1), y, abs(x1 - x0), line.height())
+
+    # -- events --
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        if not self._items:
+            painter.setPen(self._message_color)
+            painter.setFont(devanagari_font(13))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._message)
+            return
+        layout, x, y = self._layout()
+        layout.draw(painter, QPointF(x, y))
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        index = self.akshara_at(event.position())
+        if index != self._hover:
+            self._hover = index
+            self.update()
+
+    def leaveEvent(self, event) -> None:
+        if self._hover != -1:
+            self._hover = -1
+            self.update()
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip:
+            help_event: QHelpEvent = event  # type: ignore[assignment]
+            index = self.akshara_at(QPointF(help_event.pos()))
+            if index >= 0:
+                QToolTip.showText(help_event.globalPos(), self.tooltip_for(index), self,
+                                  self.akshara_rect(index).toAlignedRect())
+            else:
+                QToolTip.hideText()
+            return True
+        return super().event(event)
+
+    def tooltip_for(self, index: int) -> str:
+        ak, conf = self._items[index]
+        return f"{ak}  —  {percent(conf)} confidence"
+
+
+class ResultPanel(QWidget):
+    """Shows a :class:`Recognition`; the user corrects it and asks to save it as a sample."""
+
+    saveRequested = Signal(str)   # the corrected label
+    copied = Signal(str)
+    paletteToggled = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._recognition: Recognition | None = None
+        self._can_save = False
+        self.text_view = AksharaText(self)
+        self.copy_button = QToolButton(self)
+        self.copy_button.setIcon(icon("copy"))
+        self.copy_button.setText("Copy")
+        self.copy_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.copy_button.setToolTip("Copy the text (Ctrl+Shift+C)")
+        self.copy_button.clicked.connect(self.copy_text)
+        self.details = QLabel(self)
+        self.details.setStyleSheet("color: #546e7a;")
+        legend = QLabel(
+            f'<span style="color:{COLOR_HIGH}">●</span> ≥ {round(HIGH_CONFIDENCE * 100)} %&nbsp;&nbsp;'
+            f'<span style="color:{COLOR_MEDIUM}">●</span> ≥ {round(MEDIUM_CONFIDENCE * 100)} %&nbsp;&nbsp;'
+            f'<span style="color:{COLOR_LOW}">●</span> lower — hover a letter for its confidence', self)
+        legend.setStyleSheet("color: #78909c;")
+        self.alt_label = QLabel("Alternatives:", self)
+        self.alt_label.setStyleSheet("color: #546e7a;")
+        self.alt_row = QHBoxLayout()
+        self.alt_row.setSpacing(6)
+        self.chips: list[QPushButton] = []
+
+        self.field = QLineEdit(self)
+        self.field.setFont(devanagari_font(20))
+        self.field.setPlaceholderText("सच्याउनुहोस् · Correct the text")
+        self.field.setClearButtonEnabled(True)
+        self.field.setAccessibleName("Correct text")
+        self.field.returnPressed.connect(self.request_save)
+        self.field.textChanged.connect(self._update_save)
+        self.palette_button = QToolButton(self)
+        self.palette_button.setText("क ख ग")
+        self.palette_button.setFont(devanagari_font(11))
+        self.palette_button.setCheckable(True)
+        self.palette_button.setToolTip("Show the Devanagari letters (Ctrl+K)")
+        self.palette_button.toggled.connect(self.set_palette_visible)
+        self.save_button = QPushButton(icon("save"), "Save sample", self)
+        self.save_button.setToolTip("Store the image with this text as a training sample (Ctrl+S or Enter)")
+        self.save_button.clicked.connect(self.request_save)
+        self.save_button.setDefault(True)
+        self.palette = DevanagariPalette(self)
+        self.palette.attach(self.field)
+        self.palette.hide()
+
+        top = QHBoxLayout()
+        top.addWidget(self.text_view, 1)
+        top.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignVCenter)
+        info = QHBoxLayout()
+        info.addWidget(self.details)
+        info.addStretch(1)
+        info.addWidget(legend)
+        alts = QHBoxLayout()
+        alts.addWidget(self.alt_label)
+        alts.addLayout(self.alt_row)
+        alts.addStretch(1)
+        edit = QHBoxLayout()
+        edit.addWidget(self.field, 1)
+        edit.addWidget(self.palette_button)
+        edit.addWidget(self.save_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 8)
+        layout.setSpacing(6)
+        layout.addLayout(top)
+        layout.addLayout(info)
+        layout.addLayout(alts)
+        layout.addLayout(edit)
+        layout.addWidget(self.palette)
+        self.clear()
+
+    # -- state --
+
+    def recognition(self) -> Recognition | None:
+        return self._recognition
+
+    def label(self) -> str:
+        return self.field.text()
+
+    def clear(self, message: str = "Write a word above, or open an image, and the text appears here.") -> None:
+        self._recognition = None
+        self.text_view.set_message(message)
+        self.details.setText("")
+        self._set_alternatives([])
+        self.field.clear()
+        self.set_saveable(False)
+
+    def show_pending(self, message: str = "Reading…") -> None:
+        """Keep the last result visible but say that a new one is coming."""
+        if self._recognition is None:
+            self.text_view.set_message(message)
+        self.details.setText(message)
+
+    def show_failure(self, message: str) -> None:
+        self._recognition = None
+        self.text_view.set_message(message, COLOR_LOW)
+        self.details.setText("")
+        self._set_alternatives([])
+
+    def show_result(self, rec: Recognition) -> None:
+        self._recognition = rec
+        if rec.text:
+            self.text_view.set_graphemes([(g.text, g.confidence) for g in rec.graphemes])
+            device = "CPU" if rec.device.lower() == "cpu" else rec.device
+            self.details.setText(f"Confidence {percent(rec.confidence)} (weakest letter) · "
+                                 f"read in {rec.ms:.0f} ms on {device}")
+        else:
+            self.text_view.set_message("No writing found in the image.")
+            self.details.setText("")
+        self._set_alternatives([a.text for a in rec.alternatives if a.text and a.text != rec.text])
+        self.field.setText(rec.text)
+        self.set_saveable(True)
+
+    def set_saveable(self, saveable: bool) -> None:
+        """Whether there is an image the correction can be saved with."""
+        self._can_save = saveable
+        self._update_save()
+
+    def can_save(self) -> bool:
+        return self._can_save and bool(self.field.text().strip())
+
+    def _update_save(self) -> None:
+        self.save_button.setEnabled(self.can_save())
+
+    def _set_alternatives(self, texts: list[str]) -> None:
+        for chip in self.chips:
+            self.alt_row.removeWidget(chip)
+            chip.deleteLater()
+        self.chips = []
+        for text in texts[:5]:
+            chip = QPushButton(text, self)
+            chip.setObjectName("chip")
+            chip.setFont(devanagari_font(14))
+            chip.setCursor(Qt.CursorShape.PointingHandCursor)
+            chip.setToolTip(f"Use “{text}”")
+            chip.setAutoDefault(False)
+            chip.clicked.connect(lambda _c=False, t=text: self.use_alternative(t))
+            self.alt_row.addWidget(chip)
+            self.chips.append(chip)
+        self.alt_label.setVisible(bool(texts))
+
+    def use_alternative(self, text: str) -> None:
+        self.field.setText(text)
+        self.field.setFocus()
+
+    # -- actions --
+
+    def copy_text(self) -> None:
+        text = self.field.text() or self.text_view.text()
+        if text:
+            QGuiApplication.clipboard().setText(text)
+            self.copied.emit(text)
+
+    def request_save(self) -> None:
+        if self.can_save():
+            self.saveRequested.emit(self.field.text().strip())
+
+    def set_palette_visible(self, visible: bool) -> None:
+        self.palette.setVisible(visible)
+        if self.palette_button.isChecked() != visible:
+            self.palette_button.setChecked(visible)
+            return
+        if visible:
+            self.field.setFocus()
+        self.paletteToggled.emit(visible)
+
+    def palette_visible(self) -> bool:
+        return self.palette_button.isChecked()
+
+
+
+def page_recognition(page: Any) -> Recognition:
+    """A page's words as one result: its aksharas carry their word's confidence."""
+    words = [w for w in getattr(page, "words", []) if w.text]
+    graphemes: list[GraphemeConfidence] = []
+    for i, word in enumerate(words):
+        if i:
+            graphemes.append(GraphemeConfidence(" ", 1.0))
+        graphemes += [GraphemeConfidence(ak, float(word.confidence)) for ak in split_aksharas(word.text)]
+    return Recognition(text=" ".join(w.text for w in words),
+                       confidence=min((float(w.confidence) for w in words), default=0.0),
+                       graphemes=graphemes, ms=float(getattr(page, "ms", 0.0)))

@@ -1,0 +1,106 @@
+"""The app's persistent settings (a QSettings INI file in the user's data folder)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+from ..paths import user_data_dir
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class Settings:
+    """Typed access to the values the app remembers between runs."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else user_data_dir() / "settings.ini"
+        self._qs = QSettings(str(self.path), QSettings.Format.IniFormat)
+
+    def _get(self, key: str, default, kind):
+        value = self._qs.value(key, default)
+        try:
+            if kind is bool:
+                return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+            return kind(value)
+        except (TypeError, ValueError):
+            return default
+
+    def _clamped(self, key: str, default: float, lo: float, hi: float, kind=int):
+        return kind(max(lo, min(hi, self._get(key, default, kind))))
+
+    @property
+    def pen_width(self) -> float:
+        return self._clamped("canvas/pen_width", 5.0, 1.0, 40.0, float)
+
+    @pen_width.setter
+    def pen_width(self, value: float) -> None:
+        self._qs.setValue("canvas/pen_width", float(value))
+
+    @property
+    def auto_delay(self) -> int:
+        """Milliseconds of stillness before the canvas is read; 0 = only on request."""
+        return self._clamped("canvas/auto_delay_ms", 600, 0, 10_000)
+
+    @auto_delay.setter
+    def auto_delay(self, value: int) -> None:
+        self._qs.setValue("canvas/auto_delay_ms", int(value))
+
+    @property
+    def beam(self) -> int:
+        return self._clamped("recognition/beam", 8, 1, 64)
+
+    @beam.setter
+    def beam(self, value: int) -> None:
+        self._qs.setValue("recognition/beam", int(value))
+
+    @property
+    def lexicon(self) -> bool:
+        return self._get("recognition/lexicon", False, bool)
+
+    @lexicon.setter
+    def lexicon(self, value: bool) -> None:
+        self._qs.setValue("recognition/lexicon", bool(value))
+
+    @property
+    def device(self) -> str:
+        value = str(self._qs.value("recognition/device", "auto"))
+        return value if value in DEVICES else "auto"
+
+    @device.setter
+    def device(self, value: str) -> None:
+        self._qs.setValue("recognition/device", value if value in DEVICES else "auto")
+
+    @property
+    def last_folder(self) -> str:
+        return str(self._qs.value("files/last_folder", "") or "")
+
+    @last_folder.setter
+    def last_folder(self, value: str) -> None:
+        self._qs.setValue("files/last_folder", str(value))
+
+    @property
+    def palette_visible(self) -> bool:
+        return self._get("window/palette", False, bool)
+
+    @palette_visible.setter
+    def palette_visible(self, value: bool) -> None:
+        self._qs.setValue("window/palette", bool(value))
+
+    def geometry(self) -> QByteArray | None:
+        value = self._qs.value("window/geometry")
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def set_geometry(self, value: QByteArray) -> None:
+        self._qs.setValue("window/geometry", value)
+
+    def splitter(self) -> QByteArray | None:
+        value = self._qs.value("window/splitter")
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def set_splitter(self, value: QByteArray) -> None:
+        self._qs.setValue("window/splitter", value)
+
+    def sync(self) -> None:
+        self._qs.sync()

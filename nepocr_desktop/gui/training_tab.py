@@ -1,0 +1,501 @@
+"""The "Learn my handwriting" tab: the stored samples, fine-tuning with live progress, the model versions.
+
+Fine-tuning runs on a :class:`FinetuneWorker` thread; nothing is written until the user keeps
+the result, which then becomes the active model (``modelChanged(path)`` is emitted).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+
+from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
+from PySide6.QtCore import QMargins, QPointF, Qt, QThread, Signal
+from PySide6.QtGui import QFont, QGuiApplication, QPainter, QShowEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..lib.finetune import FinetuneConfig, FinetuneResult
+from ..lib.library import ModelLibrary
+from ..lib.modelio import ModelError
+from ..lib.store import SampleStore, StoreError
+from ..lib.train import EpochReport
+from .finetune_worker import FinetuneJob, FinetuneWorker, Material, default_material, start_worker
+from .model_manager import ModelManager, percent
+from .sample_table import SamplePanel
+
+MIN_SAMPLES = 10
+START_ORIGINAL, START_ACTIVE = 0, 1
+
+
+def duration(seconds: float) -> str:
+    """``40 s`` / ``3 min``, rounded for reading."""
+    if seconds < 60:
+        return f"{max(1, round(seconds / 5) * 5 if seconds > 10 else round(seconds))} s"
+    return f"{round(seconds / 60)} min"
+
+
+def result_text(res: FinetuneResult) -> str:
+    """Before/after error rates in plain words."""
+    if math.isnan(res.user_cer_before):
+        user = "Errors on your words: not measured (too few samples to hold some back)"
+    else:
+        user = f"Errors on your words: {percent(res.user_cer_before)} → {percent(res.user_cer_after)}"
+    return f"{user}; general check: {percent(res.general_cer_before)} → {percent(res.general_cer_after)}"
+
+
+def verdict(res: FinetuneResult) -> str:
+    """One sentence of advice on whether to keep the result."""
+    if math.isnan(res.user_cer_before):
+        return "Add more samples for a reliable check. You can still keep this model."
+    better = res.user_cer_after < res.user_cer_before - 0.005
+    general_worse = res.general_cer_after > res.general_cer_before + 0.03
+    if better and not general_worse:
+        return "The new model reads your handwriting better. Keep it to use it from now on."
+    if better:
+        return ("The new model reads your handwriting better, but other writing somewhat worse. "
+                "Keep it if you mostly read your own writing.")
+    return ("The new model is not better on your words. Discard it, correct more words and try again, "
+            "or keep it anyway.")
+
+
+class ProgressChart(QChartView):
+    """Training loss per step and held-back error rate per round, on two axes."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        chart = QChart()
+        chart.setAnimationOptions(QChart.AnimationOption.NoAnimation)
+        chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
+        chart.setMargins(QMargins(4, 4, 4, 4))
+        super().__init__(chart, parent)
+        self.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.loss = QLineSeries(name="Training loss")
+        self.cer = QLineSeries(name="Errors on held-back words (%)")
+        self.cer.setPointsVisible(True)
+        self.x_axis = QValueAxis(titleText="Training steps", labelFormat="%d")
+        self.loss_axis = QValueAxis(titleText="Loss", labelFormat="%.1f", tickCount=5)
+        self.cer_axis = QValueAxis(titleText="Errors (%)", labelFormat="%d", min=0, max=100, tickCount=5)
+        chart.addSeries(self.loss)
+        chart.addSeries(self.cer)
+        chart.addAxis(self.x_axis, Qt.AlignmentFlag.AlignBottom)
+        chart.addAxis(self.loss_axis, Qt.AlignmentFlag.AlignLeft)
+        chart.addAxis(self.cer_axis, Qt.AlignmentFlag.AlignRight)
+        for series, axis in ((self.loss, self.loss_axis), (self.cer, self.cer_axis)):
+            series.attachAxis(self.x_axis)
+            series.attachAxis(axis)
+        self.setMinimumHeight(190)
+        self.reset(1)
+
+    def reset(self, total_steps: int) -> None:
+        self.loss.clear()
+        self.cer.clear()
+        self._max_loss = 0.0
+        self._max_cer = 0.0
+        self.x_axis.setRange(0, max(1, total_steps))
+        self.loss_axis.setRange(0, 1)
+        self.cer_axis.setRange(0, 100)
+
+    def add_step(self, step: int, loss: float) -> None:
+        if not math.isfinite(loss):
+            return
+        self.loss.append(step, loss)
+        if loss > self._max_loss:
+            self._max_loss = loss
+            self.loss_axis.setRange(0, loss * 1.1)
+            self.loss_axis.applyNiceNumbers()
+
+    def add_epoch(self, step: int, cer: float) -> None:
+        if math.isfinite(cer):
+            self.cer.append(step, 100 * cer)
+            self._fit_cer(cer)
+
+    def set_start(self, cer: float) -> None:
+        """Add the error rate before learning at step 0."""
+        if math.isfinite(cer) and (self.cer.count() == 0 or self.cer.at(0).x() > 0):
+            self.cer.insert(0, QPointF(0, 100 * cer))
+            self._fit_cer(cer)
+
+    def _fit_cer(self, cer: float) -> None:
+        """Scale the error axis to the largest error rate seen (10%, 20%, 40%, 100%, 200%, …)."""
+        self._max_cer = m = max(self._max_cer, 100 * cer)
+        above = 100 if m <= 100 else 200 * math.ceil(m * 1.05 / 200)
+        top = next((t for t in (10, 20, 40) if m <= 0.9 * t), above)
+        self.cer_axis.setRange(0, top)
+
+    def finish(self, last_step: int) -> None:
+        """Fit the step axis to a run that stopped early."""
+        if last_step > 0:
+            self.x_axis.setRange(0, last_step)
+
+
+class TrainingTab(QWidget):
+    """Samples list, the "Learn my handwriting" run and the model versions."""
+
+    modelChanged = Signal(str)   # path of the model now in use
+    samplesChanged = Signal()
+
+    def __init__(self, store: SampleStore, library: ModelLibrary, defaults: FinetuneConfig | None = None,
+                 material: Material = default_material, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.library = library
+        self.defaults = defaults or FinetuneConfig()
+        self.material = material
+        self.result: FinetuneResult | None = None
+        self._worker: FinetuneWorker | None = None
+        self._thread: QThread | None = None
+        self._ids: list[int] = []
+        self._t_first: tuple[float, int] | None = None
+        self._last_step = 0
+        self._sample_count = 0
+        self._store_mark: tuple[int, int] = (-1, -1)
+
+        self.samples = SamplePanel(store)
+        self.models = ModelManager(library)
+        samples_box = QGroupBox("Your samples")
+        QVBoxLayout(samples_box).addWidget(self.samples)
+        models_box = QGroupBox("Your models")
+        QVBoxLayout(models_box).addWidget(self.models)
+
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(self._build_learn_box(), 3)
+        rl.addWidget(models_box, 1)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(samples_box)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([660, 700])
+        splitter.setChildrenCollapsible(False)
+        QVBoxLayout(self).addWidget(splitter)
+
+        self.samples.samplesChanged.connect(self._on_samples_changed)
+        self.models.modelChanged.connect(self.modelChanged)
+        self.learn_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.keep_button.clicked.connect(self.keep)
+        self.discard_button.clicked.connect(self.discard)
+        self.refresh()
+
+    # -- layout --
+
+    def _build_learn_box(self) -> QGroupBox:
+        box = QGroupBox("Adapt to your handwriting")
+        self.learn_button = QPushButton("Learn my handwriting")
+        font = QFont(self.learn_button.font())
+        font.setPointSizeF(font.pointSizeF() * 1.35)
+        font.setBold(True)
+        self.learn_button.setFont(font)
+        self.learn_button.setMinimumHeight(52)
+        self.learn_button.setStyleSheet(
+            "QPushButton { background: #1a73e8; color: white; border-radius: 6px; padding: 6px 18px; }"
+            "QPushButton:hover { background: #1765cc; }"
+            "QPushButton:disabled { background: #c7d3e3; color: #f4f6fa; }")
+        self.hint = QLabel(wordWrap=True)
+
+        self.advanced_toggle = QToolButton(text="Advanced", checkable=True)
+        self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.advanced_toggle.setAutoRaise(True)
+        self.advanced = QWidget()
+        form = QFormLayout(self.advanced)
+        form.setContentsMargins(18, 0, 0, 0)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+        self.epochs_spin = QSpinBox(minimum=1, maximum=100, value=self.defaults.epochs)
+        self.epochs_spin.setToolTip("How many times to go over your samples (it stops early when it "
+                                    "stops improving)")
+        self.lr_spin = QDoubleSpinBox(decimals=5, minimum=0.00001, maximum=0.01, singleStep=0.0001,
+                                      value=self.defaults.lr)
+        self.lr_spin.setToolTip("How big each learning step is; too big can make the model worse")
+        self.replay_spin = QSpinBox(minimum=0, maximum=90, suffix=" %",
+                                    value=round(100 * self.defaults.replay))
+        self.replay_spin.setToolTip("Printed practice words mixed in, so the model keeps reading "
+                                    "other writing")
+        self.start_combo = QComboBox()
+        self.start_combo.addItems(["The original model", "The model in use"])
+        form.addRow("Rounds", self.epochs_spin)
+        form.addRow("Learning rate", self.lr_spin)
+        form.addRow("General practice words", self.replay_spin)
+        form.addRow("Start from", self.start_combo)
+        self.advanced.setVisible(False)
+        self.advanced_toggle.toggled.connect(self._toggle_advanced)
+
+        self.status = QLabel(wordWrap=True)
+        self.progress = QProgressBar(textVisible=True)
+        self.eta = QLabel()
+        self.cancel_button = QPushButton("Cancel")
+        run_row = QHBoxLayout()
+        run_row.addWidget(self.progress, 1)
+        run_row.addWidget(self.eta)
+        run_row.addWidget(self.cancel_button)
+        self.run_area = QWidget()
+        ra = QVBoxLayout(self.run_area)
+        ra.setContentsMargins(0, 0, 0, 0)
+        ra.addWidget(self.status)
+        ra.addLayout(run_row)
+        self.chart = ProgressChart()
+
+        self.result_frame = QFrame(frameShape=QFrame.Shape.StyledPanel)
+        self.result_frame.setStyleSheet("QFrame { background: #f1f6fe; border-radius: 6px; }")
+        self.result_label = QLabel(wordWrap=True)
+        rfont = QFont(self.result_label.font())
+        rfont.setBold(True)
+        rfont.setPointSizeF(rfont.pointSizeF() * 1.1)
+        self.result_label.setFont(rfont)
+        self.verdict_label = QLabel(wordWrap=True)
+        self.keep_button = QPushButton("Keep this model")
+        self.keep_button.setDefault(True)
+        self.discard_button = QPushButton("Discard")
+        rb = QHBoxLayout()
+        rb.addStretch(1)
+        rb.addWidget(self.discard_button)
+        rb.addWidget(self.keep_button)
+        rl = QVBoxLayout(self.result_frame)
+        rl.addWidget(self.result_label)
+        rl.addWidget(self.verdict_label)
+        rl.addLayout(rb)
+
+        self.message = QLabel(wordWrap=True)
+        self.message.hide()
+
+        lay = QVBoxLayout(box)
+        top = QHBoxLayout()
+        top.addWidget(self.learn_button)
+        top.addStretch(1)
+        lay.addLayout(top)
+        lay.addWidget(self.hint)
+        lay.addWidget(self.advanced_toggle, 0, Qt.AlignmentFlag.AlignLeft)
+        lay.addWidget(self.advanced)
+        lay.addWidget(self.message)
+        lay.addWidget(self.run_area)
+        lay.addWidget(self.result_frame)
+        lay.addWidget(self.chart, 1)
+        self.run_area.hide()
+        self.result_frame.hide()
+        return box
+
+    def _toggle_advanced(self, on: bool) -> None:
+        self.advanced.setVisible(on)
+        self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+
+    # -- state --
+
+    def is_busy(self) -> bool:
+        """True while a run is in progress."""
+        return self._thread is not None
+
+    def refresh(self) -> None:
+        """Re-read samples and models (call after samples were saved elsewhere)."""
+        self.samples.refresh()
+        self.models.refresh()
+        self._update_state()
+
+    def refresh_if_changed(self) -> None:
+        """Re-read the samples only when the store changed since the last look."""
+        if self._read_mark() != self._store_mark:
+            self.samples.refresh()
+            self._update_state()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.refresh_if_changed()
+
+    def _read_mark(self) -> tuple[int, int]:
+        try:
+            newest = self.store.list(limit=1)
+            return self.store.count(), newest[0].id if newest else 0
+        except StoreError:
+            return (-1, -1)
+
+    def _on_samples_changed(self) -> None:
+        self._update_state()
+        self.samplesChanged.emit()
+
+    def _update_state(self) -> None:
+        self._store_mark = self._read_mark()
+        self._sample_count = max(0, self._store_mark[0])
+        n = self._sample_count
+        busy = self.is_busy()
+        pending = self.result is not None
+        ready = n >= MIN_SAMPLES
+        self.learn_button.setEnabled(ready and not busy and not pending)
+        if busy:
+            self.hint.setText("You can keep using the app while it learns. Cancel stops without changing "
+                              "anything.")
+        elif pending:
+            self.hint.setText("Keep or discard the new model to start again.")
+        elif ready:
+            self.hint.setText(f"Uses your {n} samples. Usually takes a minute or two; you can keep using "
+                              "the app meanwhile.")
+        else:
+            self.hint.setText(f"Correct at least {MIN_SAMPLES} words first: you have {n}. Words you correct "
+                              "are saved here, or add labelled images with Import folder….")
+        self.advanced.setEnabled(not busy)
+
+    def config(self) -> FinetuneConfig:
+        """The settings for the next run: the defaults with the Advanced fields applied."""
+        cfg = dataclasses.replace(self.defaults)
+        cfg.epochs = self.epochs_spin.value()
+        cfg.lr = self.lr_spin.value()
+        cfg.replay = self.replay_spin.value() / 100
+        return cfg
+
+    def show_message(self, text: str, error: bool = True) -> None:
+        color = ("#fdecea", "#8a1c12") if error else ("#e6f4ea", "#1e5631")
+        self.message.setStyleSheet(f"QLabel {{ background: {color[0]}; color: {color[1]}; padding: 6px;"
+                                   " border-radius: 4px; }")
+        self.message.setText(text)
+        self.message.show()
+
+    # -- the run --
+
+    def start(self) -> None:
+        """Start learning from all stored samples."""
+        if self.is_busy() or self.result is not None:
+            return
+        try:
+            self._ids = [s.id for s in self.store.list(newest_first=False)]
+        except StoreError as exc:
+            self.show_message(str(exc))
+            return
+        if len(self._ids) < MIN_SAMPLES:
+            self._update_state()
+            return
+        if self.start_combo.currentIndex() == START_ACTIVE:
+            active = self.library.active()
+            base = active.path
+        else:
+            base = self.library.bundled
+        job = FinetuneJob(base, self.store, self._ids, self.config(), self.material)
+        self._worker = FinetuneWorker(job)
+        self._worker.status.connect(self.status.setText)
+        self._worker.stepDone.connect(self._on_step)
+        self._worker.epochDone.connect(self._on_epoch)
+        self._worker.finished.connect(self._on_finished)
+        self._worker.failed.connect(self._on_failed)
+        self.message.hide()
+        self.result_frame.hide()
+        self.chart.reset(1)
+        self.progress.setRange(0, 0)
+        self.eta.clear()
+        self.status.setText("Getting ready…")
+        self.cancel_button.setEnabled(True)
+        self.run_area.show()
+        self._t_first, self._last_step = None, 0
+        self._thread = start_worker(self._worker, self)
+        self._thread.finished.connect(self._on_done)
+        self._update_state()
+
+    def cancel(self) -> None:
+        """Stop the run; nothing is saved and the model in use stays as it was."""
+        if self._worker is not None:
+            self._worker.cancel()
+            self.cancel_button.setEnabled(False)
+            self.status.setText("Stopping…")
+
+    def shutdown(self, timeout_ms: int = 30000) -> None:
+        """Cancel a run and wait for its thread (call before the window closes)."""
+        thread = self._thread
+        if thread is not None:
+            self.cancel()
+            thread.wait(timeout_ms)
+
+    def _on_step(self, step: int, total: int, loss: float) -> None:
+        if self._worker is None or self._worker.is_cancelled():
+            return
+        now = time.monotonic()
+        if self._t_first is None:
+            self._t_first = (now, step)
+            self.chart.reset(total)
+            self.status.setText("Learning from your samples…")
+        self.progress.setRange(0, total)
+        self.progress.setValue(step)
+        self._last_step = step
+        self.chart.add_step(step, loss)
+        t0, s0 = self._t_first
+        if step > s0:
+            left = (now - t0) / (step - s0) * (total - step)
+            self.eta.setText(f"about {duration(left)} left" if step < total else "")
+        if step >= total:
+            self.status.setText("Checking the new model…")
+
+    def _on_epoch(self, report: EpochReport) -> None:
+        self.chart.add_epoch(report.step, report.val_cer)
+
+    def _on_finished(self, result: FinetuneResult) -> None:
+        if result.cancelled or result.model is None:
+            self.show_message("Stopped. Nothing was changed; the model in use is the same as before.",
+                              error=False)
+            return
+        self.result = result
+        self.chart.set_start(result.user_cer_before)
+        self.chart.finish(self._last_step)
+        self.result_label.setText(result_text(result))
+        self.verdict_label.setText(
+            f"{verdict(result)}\nLearned from {result.train_samples} samples in {duration(result.seconds)}; "
+            f"checked on {result.heldout_samples} held back.")
+        self.result_frame.show()
+
+    def _on_failed(self, message: str) -> None:
+        self.show_message(message)
+
+    def _on_done(self) -> None:
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.wait()  # finished was emitted from the thread; let it end before deleting anything
+            thread.deleteLater()
+        self._worker = None
+        self.run_area.hide()
+        self._update_state()
+
+    def keep(self) -> None:
+        """Save the new model as a version, make it the one in use and count the samples as used."""
+        res = self.result
+        if res is None or res.model is None:
+            return
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            path = self.library.add(res.model, res.info, activate=True)
+        except (ModelError, OSError, RuntimeError) as exc:
+            self.show_message(f"The new model could not be saved: {exc}")
+            return
+        finally:
+            QGuiApplication.restoreOverrideCursor()
+        self.result = None
+        self.result_frame.hide()
+        try:
+            self.store.mark_used(self._ids)
+        except StoreError as exc:
+            self.show_message(f"The model was saved, but the samples could not be marked as used: {exc}")
+        else:
+            self.show_message("The new model is now in use.", error=False)
+        self.samples.refresh()
+        self.models.refresh()
+        self._update_state()
+        self.modelChanged.emit(str(path))
+
+    def discard(self) -> None:
+        """Forget the new model; nothing is written."""
+        if self.result is None:
+            return
+        self.result = None
+        self.result_frame.hide()
+        self.show_message("Discarded. The model in use is the same as before.", error=False)
+        self._update_state()

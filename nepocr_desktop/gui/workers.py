@@ -1,0 +1,286 @@
+"""Recognition off the GUI thread.
+
+One :class:`RecognizerWorker` lives in a ``QThread``; it loads the model and reads images
+there. Requests go through :class:`RecognitionService` on the GUI side. Each request has an
+id and a channel (``"canvas"``, ``"import"``, ...): a channel holds at most one waiting
+request, so a newer one replaces a stale one instead of queueing behind it, and a result that
+arrives after a newer request was made on its channel is dropped.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from .errors import plain_message
+
+log = logging.getLogger("nepocr")
+
+WORDS = "words"  # every image is read as one word or line
+PAGE = "page"    # one image is read as a page of words (needs nepocr_desktop.page)
+
+RecognizerFactory = Callable[[str | None, str, int, bool], Any]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One job for the worker; ``context`` is carried back untouched with the result."""
+
+    id: int
+    channel: str
+    images: tuple[Any, ...]
+    kind: str = WORDS
+    context: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """What the status bar and About box say about the loaded model."""
+
+    path: str
+    device: str
+    metadata: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return str(self.metadata.get("name") or Path(self.path).stem)
+
+    @property
+    def title(self) -> str:
+        """``name · trained date`` (or the fine-tuning date for a personalised model)."""
+        parts = [self.name]
+        if self.metadata.get("finetuned"):
+            parts.append(f"personalised {str(self.metadata['finetuned'])[:10]}")
+        elif self.metadata.get("trained"):
+            parts.append(f"trained {self.metadata['trained']}")
+        if self.metadata.get("version"):
+            parts.insert(1, f"v{self.metadata['version']}")
+        return " · ".join(parts)
+
+    @property
+    def device_title(self) -> str:
+        return "CPU" if self.device.lower() == "cpu" else self.device
+
+
+def page_reading_available() -> bool:
+    """True when whole-page reading (``nepocr_desktop.page``) is installed."""
+    return importlib.util.find_spec("nepocr_desktop.page") is not None
+
+
+def default_factory(model_path: str | None, device: str, beam: int, lexicon: bool) -> Any:
+    """Load a :class:`~nepocr_desktop.recognizer.Recognizer` and warm it up."""
+    from ..recognizer import Recognizer
+
+    recognizer = Recognizer(model_path, device=device, beam=beam, lexicon=lexicon)
+    recognizer.warmup()
+    return recognizer
+
+
+def summarize(recognizer: Any) -> ModelSummary:
+    device = getattr(recognizer, "device_name", None) or str(getattr(recognizer, "device", "cpu"))
+    return ModelSummary(str(recognizer.model_path), str(device), dict(recognizer.info.metadata))
+
+
+class RecognizerWorker(QObject):
+    """Owns the recognizer; every slot runs on the worker thread."""
+
+    loaded = Signal(object)            # ModelSummary
+    loadFailed = Signal(str)
+    finished = Signal(object, object)  # Request, list of Recognition | RecognitionFailure (or a page)
+    failed = Signal(object, str)       # Request, message
+    _wake = Signal()
+    _loadRequested = Signal(object)    # (model_path, device, beam, lexicon)
+
+    def __init__(self, factory: RecognizerFactory | None = None) -> None:
+        super().__init__()
+        self._factory = factory or default_factory
+        self._lock = threading.Lock()
+        self._pending: dict[str, Request] = {}
+        self._recognizer: Any = None
+        self._load_error = ""
+        self._wake.connect(self._drain)
+        self._loadRequested.connect(self._load)
+
+    # -- called from any thread --
+
+    def submit(self, request: Request) -> None:
+        """Queue ``request``, replacing a request still waiting on the same channel."""
+        with self._lock:
+            self._pending.pop(request.channel, None)
+            self._pending[request.channel] = request
+        self._wake.emit()
+
+    def discard(self, channel: str | None = None) -> list[Request]:
+        """Drop the waiting request of ``channel`` (all channels for ``None``); return them."""
+        with self._lock:
+            if channel is None:
+                dropped, self._pending = list(self._pending.values()), {}
+            else:
+                req = self._pending.pop(channel, None)
+                dropped = [req] if req else []
+        return dropped
+
+    def request_load(self, model_path: str | None, device: str, beam: int, lexicon: bool) -> None:
+        self._loadRequested.emit((model_path, device, beam, lexicon))
+
+    # -- worker thread --
+
+    @Slot(object)
+    def _load(self, args: tuple[str | None, str, int, bool]) -> None:
+        self._recognizer = None
+        self._load_error = ""
+        try:
+            recognizer = self._factory(*args)
+        except Exception as exc:  # a bad file, a missing GPU, a damaged install
+            log.warning("model not loaded: %s", exc, exc_info=not _is_user_error(exc))
+            self._load_error = plain_message(exc)
+            self.loadFailed.emit(self._load_error)
+            self._drain()
+            return
+        self._recognizer = recognizer
+        self.loaded.emit(summarize(recognizer))
+        self._drain()
+
+    @Slot()
+    def _drain(self) -> None:
+        if self._recognizer is None and self._load_error:
+            for request in self.discard():
+                self.failed.emit(request, "No model is loaded, so nothing can be read. "
+                                          "Use File ▸ Load model… to choose a model file.")
+            return
+        while self._recognizer is not None:
+            with self._lock:
+                if not self._pending:
+                    return
+                request = self._pending.pop(next(iter(self._pending)))
+            self._run(request)
+
+    def _run(self, request: Request) -> None:
+        try:
+            if request.kind == PAGE:
+                from .. import page  # type: ignore[attr-defined]
+
+                result: Any = page.read_page(self._recognizer, request.images[0])
+            else:
+                result = self._recognizer.recognize(list(request.images))
+        except Exception as exc:
+            log.warning("recognition failed: %s", exc, exc_info=not _is_user_error(exc))
+            self.failed.emit(request, plain_message(exc))
+            return
+        self.finished.emit(request, result)
+
+
+def _is_user_error(exc: BaseException) -> bool:
+    from ..lib.modelio import ModelError
+    from ..lib.preprocess import ImageError
+
+    return isinstance(exc, (ModelError, ImageError)) or type(exc).__name__ == "DeviceError"
+
+
+class RecognitionService(QObject):
+    """GUI-side front of the worker: request ids, latest-wins filtering and the thread."""
+
+    modelLoading = Signal()
+    modelReady = Signal(object)        # ModelSummary
+    modelFailed = Signal(str)
+    recognized = Signal(object, object)  # Request, result
+    failed = Signal(object, str)         # Request, message
+    busyChanged = Signal(bool)
+
+    def __init__(self, factory: RecognizerFactory | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._ids = itertools.count(1)
+        self._latest: dict[str, int] = {}
+        self._waiting: set[str] = set()
+        self.summary: ModelSummary | None = None
+        self.loading = False
+        self.dropped = 0  # stale results discarded (for diagnostics and tests)
+        self._thread = QThread()
+        self._thread.setObjectName("nepocr-recognizer")
+        self._worker = RecognizerWorker(factory)
+        self._worker.moveToThread(self._thread)
+        self._worker.loaded.connect(self._on_loaded)
+        self._worker.loadFailed.connect(self._on_load_failed)
+        self._worker.finished.connect(self._on_finished)
+        self._worker.failed.connect(self._on_failed)
+        self._thread.start()
+
+    @property
+    def ready(self) -> bool:
+        return self.summary is not None and not self.loading
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._waiting)
+
+    def load(self, model_path: str | Path | None = None, device: str = "auto", beam: int = 1,
+             lexicon: bool = False) -> None:
+        """Load (or reload) a model on the worker; requests made meanwhile wait for it."""
+        self.loading = True
+        self.summary = None
+        self.modelLoading.emit()
+        self._worker.request_load(None if model_path is None else str(model_path), device,
+                                  int(beam), bool(lexicon))
+
+    def recognize(self, channel: str, images: Sequence[Any], kind: str = WORDS,
+                  context: dict[str, Any] | None = None) -> Request:
+        """Ask for ``images`` to be read; a newer request on ``channel`` supersedes this one."""
+        request = Request(next(self._ids), channel, tuple(images), kind, dict(context or {}))
+        self._latest[channel] = request.id
+        self._set_waiting(channel, True)
+        self._worker.submit(request)
+        return request
+
+    def cancel(self, channel: str) -> None:
+        """Forget the request of ``channel``: waiting or running, its result will be dropped."""
+        self._worker.discard(channel)
+        self._latest[channel] = 0
+        self._set_waiting(channel, False)
+
+    def is_current(self, request: Request) -> bool:
+        return self._latest.get(request.channel) == request.id
+
+    def shutdown(self) -> None:
+        """Drop waiting requests and stop the thread (after the job it is running, if any)."""
+        if not self._thread.isRunning():
+            return
+        self._worker.discard()
+        self._thread.quit()
+        self._thread.wait()
+
+    def _set_waiting(self, channel: str, waiting: bool) -> None:
+        before = self.busy
+        (self._waiting.add if waiting else self._waiting.discard)(channel)
+        if self.busy != before:
+            self.busyChanged.emit(self.busy)
+
+    def _on_loaded(self, summary: ModelSummary) -> None:
+        self.summary = summary
+        self.loading = False
+        self.modelReady.emit(summary)
+
+    def _on_load_failed(self, message: str) -> None:
+        self.loading = False
+        self.modelFailed.emit(message)
+
+    def _on_finished(self, request: Request, result: Any) -> None:
+        if not self.is_current(request):
+            self.dropped += 1
+            return
+        self._set_waiting(request.channel, False)
+        self.recognized.emit(request, result)
+
+    def _on_failed(self, request: Request, message: str) -> None:
+        if not self.is_current(request):
+            self.dropped += 1
+            return
+        self._set_waiting(request.channel, False)
+        self.failed.emit(request, message)

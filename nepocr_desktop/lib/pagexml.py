@@ -1,0 +1,234 @@
+"""PAGE XML (2019-07-15 schema): export of read pages, import of transcribed pages.
+
+:func:`page_to_xml` writes one ``TextRegion`` holding a ``TextLine`` per line and a ``Word``
+per word (polygons, baselines, ``TextEquiv`` with confidences). :func:`read_pagexml` reads the
+transcribed lines and words of any PAGE version, and :func:`training_pairs` cuts them out of
+the page image as (crop, text) pairs for training.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from .preprocess import ImageError, ImageSource, load_gray
+from .segment import Box, Page, Point
+
+NS = "http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+SCHEMA_LOCATION = f"{NS} {NS}/pagecontent.xsd"
+_BAD_XML_CHARS = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+WordText = tuple[str, float | None]   # a word's reading and its confidence (0..1) if known
+
+
+@dataclass(frozen=True)
+class Transcription:
+    """A transcribed line or word of a PAGE file."""
+
+    level: str                     # "line" or "word"
+    id: str
+    box: Box                       # bounding box of ``polygon`` (x1, y1 exclusive)
+    text: str
+    polygon: tuple[Point, ...] = ()
+    confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class PageXml:
+    image_filename: str
+    width: int
+    height: int
+    items: list[Transcription] = field(default_factory=list)
+
+
+def clean_text(text: str) -> str:
+    """Text safe for XML 1.0 (control characters dropped), NFC-normalised."""
+    return unicodedata.normalize("NFC", _BAD_XML_CHARS.sub("", text))
+
+
+def _q(tag: str) -> str:
+    return f"{{{NS}}}{tag}"
+
+
+def _points(pts: Sequence[Point]) -> str:
+    return " ".join(f"{max(0, int(x))},{max(0, int(y))}" for x, y in pts)
+
+
+def _text_equiv(parent: ET.Element, text: str, conf: float | None) -> None:
+    te = ET.SubElement(parent, _q("TextEquiv"))
+    if conf is not None:
+        te.set("conf", f"{min(1.0, max(0.0, float(conf))):.4f}")
+    ET.SubElement(te, _q("Unicode")).text = clean_text(text)
+
+
+def page_to_xml(page: Page, texts: Sequence[Sequence[WordText]] | None = None,
+                image_filename: str = "image.png", creator: str = "nepocr",
+                created: datetime | None = None) -> str:
+    """PAGE XML for ``page``; ``texts[i][j]`` is the (text, confidence) of word j of line i."""
+    stamp = (created or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="seconds")
+    root = ET.Element(_q("PcGts"), {f"{{{XSI}}}schemaLocation": SCHEMA_LOCATION})
+    meta = ET.SubElement(root, _q("Metadata"))
+    ET.SubElement(meta, _q("Creator")).text = clean_text(creator)
+    ET.SubElement(meta, _q("Created")).text = stamp
+    ET.SubElement(meta, _q("LastChange")).text = stamp
+    attrs = {"imageFilename": clean_text(image_filename), "imageWidth": str(page.width),
+             "imageHeight": str(page.height)}
+    if page.angle:
+        attrs["orientation"] = f"{page.angle:.2f}"
+    pg = ET.SubElement(root, _q("Page"), attrs)
+    if not page.lines:
+        return _serialise(root)
+    order = ET.SubElement(ET.SubElement(pg, _q("ReadingOrder")), _q("OrderedGroup"), {"id": "ro1"})
+    ET.SubElement(order, _q("RegionRefIndexed"), {"index": "0", "regionRef": "r1"})
+    region = ET.SubElement(pg, _q("TextRegion"), {"id": "r1", "type": "paragraph"})
+    xs = [x for ln in page.lines for x, _ in ln.polygon]
+    ys = [y for ln in page.lines for _, y in ln.polygon]
+    ET.SubElement(region, _q("Coords"), {"points": _points(Box(min(xs), min(ys), max(xs), max(ys)).corners())})
+    line_texts: list[str] = []
+    for i, line in enumerate(page.lines):
+        el = ET.SubElement(region, _q("TextLine"), {"id": f"l{i + 1}", "index": str(i)})
+        ET.SubElement(el, _q("Coords"), {"points": _points(line.polygon or line.box.corners())})
+        if len(line.baseline) >= 2:
+            ET.SubElement(el, _q("Baseline"), {"points": _points(line.baseline)})
+        words = list(texts[i]) if texts is not None else []
+        for j, word in enumerate(line.words):
+            w = ET.SubElement(el, _q("Word"), {"id": f"l{i + 1}_w{j + 1}"})
+            ET.SubElement(w, _q("Coords"), {"points": _points(word.polygon or word.box.corners())})
+            if j < len(words):
+                _text_equiv(w, *words[j])
+        if texts is not None:
+            text = " ".join(t for t, _ in words if t)
+            confs = [c for t, c in words if c is not None]
+            _text_equiv(el, text, min(confs) if confs else None)
+            line_texts.append(text)
+    if texts is not None:
+        _text_equiv(region, "\n".join(line_texts), None)
+    return _serialise(root)
+
+
+def _serialise(root: ET.Element) -> str:
+    ET.register_namespace("", NS)
+    ET.register_namespace("xsi", XSI)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def write_pagexml(path: str | os.PathLike, page: Page, texts: Sequence[Sequence[WordText]] | None = None,
+                  image_filename: str = "image.png", creator: str = "nepocr") -> None:
+    Path(path).write_text(page_to_xml(page, texts, image_filename, creator), encoding="utf-8")
+
+
+# --- import -------------------------------------------------------------------------------
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _child(el: ET.Element, name: str) -> ET.Element | None:
+    return next((c for c in el if _local(c.tag) == name), None)
+
+
+def _polygon(el: ET.Element) -> tuple[Point, ...]:
+    coords = _child(el, "Coords")
+    if coords is None:
+        return ()
+    if coords.get("points"):
+        pts = []
+        for pair in coords.get("points", "").split():
+            x, _, y = pair.partition(",")
+            pts.append((int(round(float(x))), int(round(float(y)))))
+        return tuple(pts)
+    return tuple((int(p.get("x", 0)), int(p.get("y", 0))) for p in coords if _local(p.tag) == "Point")
+
+
+def _reading(el: ET.Element) -> tuple[str, float | None]:
+    """The main TextEquiv (lowest ``index``, else the first) as (text, conf)."""
+    equivs = [c for c in el if _local(c.tag) == "TextEquiv"]
+    if not equivs:
+        return "", None
+    best = min(equivs, key=lambda e: int(e.get("index", "")) if e.get("index", "").isdigit() else 0)
+    uni = _child(best, "Unicode")
+    text = " ".join(((uni.text or "") if uni is not None else "").split())
+    conf = best.get("conf")
+    try:
+        value = float(conf) if conf is not None else None
+    except ValueError:
+        value = None
+    return unicodedata.normalize("NFC", text), value
+
+
+def _item(level: str, el: ET.Element, text: str, conf: float | None) -> Transcription | None:
+    poly = _polygon(el)
+    if not poly or not text:
+        return None
+    xs, ys = [p[0] for p in poly], [p[1] for p in poly]
+    box = Box(min(xs), min(ys), max(max(xs), min(xs) + 1), max(max(ys), min(ys) + 1))
+    return Transcription(level, el.get("id", ""), box, text, poly, conf)
+
+
+def parse_pagexml(source: str | os.PathLike | bytes) -> PageXml:
+    """Page attributes and the transcribed lines and words (in document order) of a PAGE file."""
+    try:
+        root = ET.fromstring(source) if isinstance(source, bytes) else ET.parse(source).getroot()
+    except ET.ParseError as exc:
+        raise ValueError(f"{source if not isinstance(source, bytes) else 'PAGE data'}: not valid XML ({exc})") from None
+    page = next((e for e in root.iter() if _local(e.tag) == "Page"), None)
+    if page is None:
+        raise ValueError("not a PAGE XML document (no Page element)")
+    items: list[Transcription] = []
+    for line in (e for e in page.iter() if _local(e.tag) == "TextLine"):
+        words = []
+        for w in (c for c in line if _local(c.tag) == "Word"):
+            item = _item("word", w, *_reading(w))
+            if item is not None:
+                words.append(item)
+        text, conf = _reading(line)
+        if not text and words:
+            text = " ".join(w.text for w in words)
+        item = _item("line", line, text, conf)
+        items += ([item] if item else []) + words
+    return PageXml(page.get("imageFilename", ""), int(page.get("imageWidth", 0) or 0),
+                   int(page.get("imageHeight", 0) or 0), items)
+
+
+def read_pagexml(source: str | os.PathLike | bytes) -> list[Transcription]:
+    """Transcribed lines and words of a PAGE file: each has ``box``, ``text`` and ``level``."""
+    return parse_pagexml(source).items
+
+
+def training_pairs(xml_path: str | os.PathLike, image: ImageSource | None = None,
+                   levels: Sequence[str] = ("line", "word"), margin: int = 2) -> Iterator[tuple[np.ndarray, str]]:
+    """(uint8 gray crop, text) for each transcribed line and/or word of a PAGE file.
+
+    Without ``image`` the file named by ``imageFilename`` is loaded from the XML's folder. If
+    the image's size differs from the recorded one, coordinates are scaled to fit.
+    """
+    doc = parse_pagexml(xml_path)
+    if image is None:
+        folder = Path(xml_path).parent
+        candidates = [folder / doc.image_filename, folder / Path(doc.image_filename).name]
+        found = next((p for p in candidates if doc.image_filename and p.is_file()), None)
+        if found is None:
+            raise ImageError(f"{xml_path}: page image {doc.image_filename!r} not found")
+        image = found
+    gray = load_gray(image)
+    h, w = gray.shape
+    sx = w / doc.width if doc.width > 0 else 1.0
+    sy = h / doc.height if doc.height > 0 else 1.0
+    for item in doc.items:
+        if item.level not in levels:
+            continue
+        b = item.box
+        box = Box(int(b.x0 * sx), int(b.y0 * sy), int(np.ceil(b.x1 * sx)), int(np.ceil(b.y1 * sy)))
+        box = box.expand(margin, margin, w, h)
+        if box.width > 0 and box.height > 0:
+            yield gray[box.y0:box.y1, box.x0:box.x1].copy(), item.text

@@ -1,0 +1,481 @@
+"""Page segmentation for handwritten Devanagari: lines and words in reading order.
+
+:func:`segment_page` works on a scan or phone photo: the image is shrunk for analysis if it
+is large, background-normalised and binarised (Sauvola), deskewed by a projection-profile
+search, cleaned of ruled lines and specks, cut into lines at the valleys of the horizontal
+ink profile, and each line into words at wide gaps (the head line joins the letters of a
+word, so connected components are mostly words or pieces of words). All boxes refer to the
+original image; ``straight_box`` fields refer to the deskewed frame of :meth:`Page.straighten`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import cv2
+import numpy as np
+
+from .preprocess import ImageSource, load_gray
+
+ANALYSIS_MAX_SIDE = 2000   # larger images are shrunk for analysis
+MAX_SKEW = 10.0            # degrees searched either way
+WORD_GAP = 0.35            # default word gap, as a fraction of the text height
+WORD_GAP_RANGE = (0.15, 0.6)  # limits of the gap threshold learnt from a page's own gaps
+
+Point = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Box:
+    """Axis-aligned pixel box; ``x1`` and ``y1`` are exclusive."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+    @property
+    def width(self) -> int:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> int:
+        return self.y1 - self.y0
+
+    @property
+    def area(self) -> int:
+        return max(0, self.width) * max(0, self.height)
+
+    def iou(self, other: Box) -> float:
+        ix = min(self.x1, other.x1) - max(self.x0, other.x0)
+        iy = min(self.y1, other.y1) - max(self.y0, other.y0)
+        inter = max(0, ix) * max(0, iy)
+        union = self.area + other.area - inter
+        return inter / union if union > 0 else 0.0
+
+    def expand(self, mx: int, my: int, width: int, height: int) -> Box:
+        """Grown by a margin and clipped to a ``width`` x ``height`` image."""
+        return Box(max(0, self.x0 - mx), max(0, self.y0 - my), min(width, self.x1 + mx), min(height, self.y1 + my))
+
+    def corners(self) -> tuple[Point, ...]:
+        return ((self.x0, self.y0), (self.x1, self.y0), (self.x1, self.y1), (self.x0, self.y1))
+
+
+@dataclass(frozen=True)
+class Word:
+    box: Box                       # tight box of the word's ink in the original image
+    polygon: tuple[Point, ...]     # the straight box as a (rotated) quadrilateral in the original
+    straight_box: Box              # box in the deskewed frame
+
+
+@dataclass(frozen=True)
+class Line:
+    box: Box
+    polygon: tuple[Point, ...]
+    baseline: tuple[Point, ...]    # two points along the foot of the letters (not the descenders)
+    straight_box: Box
+    words: list[Word] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Page:
+    """Segmentation of one image; ``angle`` is the text's skew in degrees, anticlockwise positive."""
+
+    width: int
+    height: int
+    angle: float
+    lines: list[Line] = field(default_factory=list)
+
+    @property
+    def words(self) -> list[Word]:
+        return [w for line in self.lines for w in line.words]
+
+    def straighten(self, image: np.ndarray) -> np.ndarray:
+        """The original image rotated into the deskewed frame that ``straight_box`` refers to."""
+        if self.angle == 0.0:
+            return image
+        m, size = deskew_transform(self.width, self.height, self.angle)
+        return cv2.warpAffine(image, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def deskew_transform(width: int, height: int, angle: float) -> tuple[np.ndarray, tuple[int, int]]:
+    """Affine map (2x3) from the original image to the deskewed frame, and the frame's size."""
+    if angle == 0.0:
+        return np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), (width, height)
+    m = cv2.getRotationMatrix2D((width / 2.0, height / 2.0), -angle, 1.0)
+    c, s = abs(m[0, 0]), abs(m[0, 1])
+    new_w, new_h = int(math.ceil(width * c + height * s)), int(math.ceil(width * s + height * c))
+    m[0, 2] += (new_w - width) / 2.0
+    m[1, 2] += (new_h - height) / 2.0
+    return m, (new_w, new_h)
+
+
+# --- binarisation -------------------------------------------------------------------------
+
+def _odd(n: float) -> int:
+    n = max(3, int(round(n)))
+    return n if n % 2 else n + 1
+
+
+def _shrunk(gray: np.ndarray) -> tuple[np.ndarray, int]:
+    """The image reduced so that a kernel wider than any stroke is about 15 pixels; its kernel."""
+    h, w = gray.shape
+    k = _odd(max(15, min(h, w) / 8))
+    f = max(1, k // 15)
+    small = cv2.resize(gray, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA) if f > 1 else gray
+    return small, _odd(k / f)
+
+
+def _light_text(gray: np.ndarray) -> bool:
+    """True for light writing on a dark ground: most of the image is near its darkest tone."""
+    lo, med, hi = np.percentile(gray, [0.1, 50, 99.9])
+    return bool(med < lo + 0.3 * (hi - lo))
+
+
+def _background(gray: np.ndarray) -> np.ndarray:
+    """Paper brightness everywhere: a grey closing wider than any stroke, at reduced size."""
+    h, w = gray.shape
+    small, kk = _shrunk(gray)
+    bg = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (kk, kk)),
+                          borderType=cv2.BORDER_REPLICATE)
+    bg = cv2.blur(bg, (kk, kk), borderType=cv2.BORDER_REPLICATE)
+    if bg.shape != gray.shape:
+        bg = cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.maximum(bg, gray)
+
+
+def sauvola(img: np.ndarray, window: int, k: float = 0.2, r: float = 128.0) -> np.ndarray:
+    """Sauvola threshold surface ``m * (1 + k * (s / r - 1))`` from box-filtered moments."""
+    x = img.astype(np.float64)
+    size = (window, window)
+    mean = cv2.boxFilter(x, cv2.CV_64F, size, borderType=cv2.BORDER_REFLECT)
+    sq = cv2.boxFilter(x * x, cv2.CV_64F, size, borderType=cv2.BORDER_REFLECT)
+    std = np.sqrt(np.maximum(sq - mean * mean, 0.0))
+    return mean * (1.0 + k * (std / r - 1.0))
+
+
+def normalize(gray: np.ndarray) -> np.ndarray:
+    """float32 image with the paper at 255 and ink darker, whatever the polarity and lighting.
+
+    Each pixel's darkness is measured against the local paper brightness (at least 80, so that
+    noise in dark corners is not blown up).
+    """
+    g = gray.astype(np.float32)
+    if float(g.max()) - float(g.min()) < 12.0:   # flat: nothing written
+        return np.full_like(g, 255.0)
+    if _light_text(g):
+        g = 255.0 - g
+    bg = _background(g)
+    return np.clip(1.0 - (bg - g) / np.maximum(bg, 80.0), 0.0, 1.0) * 255.0
+
+
+def binarize(gray: np.ndarray, k: float = 0.2, min_contrast: float = 0.14) -> np.ndarray:
+    """uint8 mask, 1 = ink; dark-on-light or light-on-dark, robust to uneven lighting.
+
+    The image is divided by its background (:func:`normalize`), then Sauvola-thresholded; a
+    pixel must also be ``min_contrast`` darker than the paper, and anything below half the
+    paper is ink (so thick strokes keep their middle).
+    """
+    return _ink(normalize(gray), k, min_contrast)
+
+
+def _ink(norm: np.ndarray, k: float = 0.2, min_contrast: float = 0.14) -> np.ndarray:
+    window = _odd(min(61, max(15, min(norm.shape) / 20)))
+    t = sauvola(norm, window, k)
+    ink = ((norm < t) & (norm < 255.0 * (1.0 - min_contrast))) | (norm < 127.0)
+    return ink.astype(np.uint8)
+
+
+# --- measurements and cleaning ------------------------------------------------------------
+
+def stroke_width(mask: np.ndarray) -> float:
+    """Typical pen width: twice the median distance-transform value on stroke ridges."""
+    if not mask.any():
+        return 1.0
+    dt = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
+    ridge = (dt >= cv2.dilate(dt, np.ones((3, 3), np.uint8))) & (dt > 0)
+    return float(np.clip(2.0 * np.median(dt[ridge]), 1.0, max(1.0, min(mask.shape) / 4)))
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    order = np.argsort(values)
+    cum = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cum, cum[-1] / 2.0)])
+
+
+def text_height(stats: np.ndarray, sw: float) -> float:
+    """Typical word height: ink-weighted median height of the components (rules excluded)."""
+    w, h, a = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_AREA]
+    ok = (a >= max(6.0, 2 * sw * sw)) & (w < 25 * np.maximum(h, 1)) & (h < 25 * np.maximum(w, 1))
+    if not ok.any():
+        return max(4.0, 4 * sw)
+    return max(4.0, _weighted_median(h[ok].astype(float), a[ok].astype(float)))
+
+
+def estimate_skew(mask: np.ndarray, max_angle: float = MAX_SKEW) -> float:
+    """Skew (degrees, anticlockwise positive) that makes the horizontal ink profile sharpest."""
+    ys, xs = np.nonzero(mask)
+    if len(ys) < 20:
+        return 0.0
+    if len(ys) > 200_000:
+        pick = np.random.default_rng(0).choice(len(ys), 200_000, replace=False)
+        ys, xs = ys[pick], xs[pick]
+    ys, xs = ys.astype(np.float64), xs.astype(np.float64)
+
+    def score(deg: float) -> float:
+        t = math.radians(deg)
+        proj = ys * math.cos(t) + xs * math.sin(t)
+        hist = np.bincount((proj - proj.min()).astype(np.int64)).astype(np.float64)
+        return float(np.sum(np.diff(hist) ** 2))
+
+    coarse = np.arange(-max_angle, max_angle + 1e-9, 0.5)
+    best = float(coarse[int(np.argmax([score(a) for a in coarse]))])
+    fine = np.arange(best - 0.5, best + 0.5 + 1e-9, 0.1)
+    scores = [score(a) for a in fine]
+    best = float(fine[int(np.argmax(scores))])
+    if abs(best) < 0.3 or max(scores) < 1.03 * score(0.0):
+        return 0.0
+    return round(best, 2)
+
+
+def remove_rules(mask: np.ndarray, norm: np.ndarray, text_h: float, sw: float) -> np.ndarray:
+    """Remove long thin horizontal and vertical lines (ruled paper, margins, frames) from ``mask``.
+
+    Rules are found in the normalised image ``norm`` averaged along the line direction, so
+    faint rules that binarise as dashes are found whole; runs must be longer than any word.
+    Strokes that crossed a rule are re-joined.
+    """
+    h, w = mask.shape
+    out = mask.copy()
+    thick = int(max(3, 2.5 * sw, 0.25 * text_h))
+    rect = lambda size: cv2.getStructuringElement(cv2.MORPH_RECT, size)  # noqa: E731
+    dark = 255.0 - norm
+    for length, horiz in ((max(0.3 * w, 12 * text_h), True), (max(0.3 * h, 5 * text_h), False)):
+        if length >= (w if horiz else h):
+            continue
+        along = (lambda n: (n, 1)) if horiz else (lambda n: (1, n))
+        across = (lambda n: (1, n)) if horiz else (lambda n: (n, 1))
+        faint = (cv2.blur(dark, along(15)) > 0.06 * 255).astype(np.uint8) | mask
+        runs = cv2.morphologyEx(faint, cv2.MORPH_CLOSE, rect(along(_odd(0.25 * text_h))))
+        runs = cv2.morphologyEx(cv2.dilate(runs, rect(across(3))), cv2.MORPH_OPEN, rect(along(int(length))))
+        if not runs.any():
+            continue
+        n, lab, st, _ = cv2.connectedComponentsWithStats(runs, connectivity=8)
+        thin = np.zeros(n, bool)
+        thin[1:] = st[1:, cv2.CC_STAT_HEIGHT if horiz else cv2.CC_STAT_WIDTH] <= thick + 2
+        rule = thin[lab].astype(np.uint8) & out
+        out &= 1 - rule
+        joined = cv2.morphologyEx(out, cv2.MORPH_CLOSE, rect(across(thick + 2)))
+        out |= joined & rule
+    return out
+
+
+def remove_specks(mask: np.ndarray, text_h: float, sw: float) -> np.ndarray:
+    """Drop components too small to be ink, and small ones far from any larger one."""
+    n, lab, st, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if n <= 1:
+        return mask
+    area = st[:, cv2.CC_STAT_AREA]
+    size = np.maximum(st[:, cv2.CC_STAT_WIDTH], st[:, cv2.CC_STAT_HEIGHT])
+    keep = area >= max(3.0, 0.5 * sw * sw)
+    big = keep & (size >= 0.3 * text_h)
+    keep[0] = big[0] = False
+    small = keep & ~big
+    if small.any() and big.any():
+        r = _odd(1.2 * text_h)
+        near = cv2.dilate(big[lab].astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (r, r)))
+        touched = np.zeros(n, bool)
+        touched[np.unique(lab[(near > 0) & (lab > 0)])] = True
+        keep &= big | touched
+    elif not big.any():
+        keep[:] = False
+    return keep[lab].astype(np.uint8)
+
+
+# --- lines and words ----------------------------------------------------------------------
+
+def _line_bands(mask: np.ndarray, text_h: float, sw: float) -> list[tuple[int, int]]:
+    """Row ranges of text lines, split at deep valleys of the smoothed horizontal profile."""
+    prof = mask.sum(axis=1).astype(np.float64)
+    sigma = max(1.0, 0.2 * text_h)
+    prof = cv2.GaussianBlur(prof.reshape(-1, 1), (1, _odd(6 * sigma)), sigma).ravel()
+    if prof.max() <= 0:
+        return []
+    peaks = [i for i in range(len(prof))
+             if prof[i] > 0 and prof[i] >= prof[max(0, i - 1)] and prof[i] > prof[min(len(prof) - 1, i + 1)]]
+    if not peaks and prof.max() > 0:
+        peaks = [int(np.argmax(prof))]
+    kept: list[int] = []
+    for p in sorted(peaks, key=lambda i: -prof[i]):
+        if prof[p] < 2 * sw:
+            continue
+        ok = True
+        for q in kept:
+            a, b = min(p, q), max(p, q)
+            if b - a < 0.85 * text_h or prof[a:b + 1].min() > 0.7 * min(prof[p], prof[q]):
+                ok = False
+                break
+        if ok:
+            kept.append(p)
+    kept.sort()
+    cuts = [0] + [a + int(np.argmin(prof[a:b + 1])) for a, b in zip(kept, kept[1:])] + [len(prof)]
+    return list(zip(cuts[:-1], cuts[1:]))
+
+
+def _group_words(boxes: list[Box], gap: float) -> list[list[int]]:
+    """Indices of boxes merged left to right while the gap to the next is below ``gap``."""
+    order = sorted(range(len(boxes)), key=lambda i: boxes[i].x0)
+    groups: list[list[int]] = []
+    right = -math.inf
+    for i in order:
+        if not groups or boxes[i].x0 - right >= gap:
+            groups.append([i])
+            right = boxes[i].x1
+        else:
+            groups[-1].append(i)
+            right = max(right, boxes[i].x1)
+    return groups
+
+
+def word_gap_threshold(gaps: list[float], default: float = WORD_GAP) -> float:
+    """Gap (in text heights) between word-internal breaks and word spaces: the emptiest
+    point of the page's gap distribution within ``WORD_GAP_RANGE``; ``default`` if few gaps."""
+    g = np.asarray([x for x in gaps if x > 0], np.float64)
+    if len(g) < 12:
+        return default
+    grid = np.linspace(*WORD_GAP_RANGE, 46)
+    density = np.exp(-0.5 * ((grid[:, None] - g[None, :]) / 0.05) ** 2).sum(axis=1)
+    low = np.nonzero(density <= density.min() + 1e-9)[0]
+    return float(grid[low[len(low) // 2]])
+
+
+def _union(boxes: list[Box]) -> Box:
+    return Box(min(b.x0 for b in boxes), min(b.y0 for b in boxes), max(b.x1 for b in boxes), max(b.y1 for b in boxes))
+
+
+def _baseline_row(mask: np.ndarray, box: Box) -> int:
+    rows = mask[box.y0:box.y1, box.x0:box.x1].sum(axis=1)
+    if rows.max() <= 0:
+        return box.y1 - 1
+    full = np.nonzero(rows >= 0.35 * np.percentile(rows[rows > 0], 75))[0]
+    return box.y0 + int(full[-1])
+
+
+class _Frame:
+    """Maps boxes and points from the deskewed analysis frame back to the original image."""
+
+    def __init__(self, width: int, height: int, angle: float, scale: float):
+        m, _ = deskew_transform(width, height, angle)
+        self.inv = cv2.invertAffineTransform(m)
+        self.scale, self.width, self.height = scale, width, height
+
+    def straight(self, b: Box) -> Box:
+        s = self.scale
+        return Box(int(b.x0 / s), int(b.y0 / s), int(math.ceil(b.x1 / s)), int(math.ceil(b.y1 / s)))
+
+    def to_original(self, pts: np.ndarray) -> np.ndarray:
+        """Analysis-frame points (N, 2) to original-image points (float)."""
+        p = (pts.astype(np.float64) + 0.5) / self.scale
+        return p @ self.inv[:, :2].T + self.inv[:, 2]
+
+    def clip(self, pts: np.ndarray) -> tuple[Point, ...]:
+        x = np.clip(np.rint(pts[:, 0]), 0, self.width).astype(int)
+        y = np.clip(np.rint(pts[:, 1]), 0, self.height).astype(int)
+        return tuple(zip(x.tolist(), y.tolist()))
+
+    def polygon(self, b: Box) -> tuple[Point, ...]:
+        return self.clip(self.to_original(np.array(b.corners(), np.float64) - 0.5))
+
+    def ink_box(self, mask: np.ndarray, b: Box) -> Box:
+        """Tight original-image box of the ink of ``mask`` inside analysis box ``b``."""
+        roi = np.ascontiguousarray(mask[b.y0:b.y1, b.x0:b.x1])
+        contours, _ = cv2.findContours(roi, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        if contours:
+            pts = cv2.convexHull(np.concatenate([c.reshape(-1, 2) for c in contours])).reshape(-1, 2) + (b.x0, b.y0)
+        else:
+            pts = np.array([[b.x0, b.y0], [b.x1 - 1, b.y1 - 1]])
+        p = self.to_original(pts)
+        half = 0.5 / self.scale
+        x0, y0 = np.floor(p.min(axis=0) - half).astype(int)
+        x1, y1 = np.ceil(p.max(axis=0) + half).astype(int)
+        return Box(max(0, int(x0)), max(0, int(y0)), min(self.width, int(x1)), min(self.height, int(y1)))
+
+
+def segment_page(image: ImageSource | np.ndarray, word_gap: float | None = None) -> Page:
+    """Lines (top to bottom) and words (left to right) of a page, a line or a single word.
+
+    ``word_gap`` is the smallest gap between words as a fraction of the text height; by
+    default it is learnt from the page (see :func:`word_gap_threshold`).
+    Raises :class:`~nepocr_desktop.lib.preprocess.ImageError` for unreadable input.
+    """
+    gray = load_gray(image)
+    height, width = gray.shape
+    if min(height, width) < 3:
+        return Page(width, height, 0.0, [])
+    scale = min(1.0, ANALYSIS_MAX_SIDE / max(height, width))
+    small = gray if scale == 1.0 else cv2.resize(
+        gray, (max(3, round(width * scale)), max(3, round(height * scale))),
+        interpolation=cv2.INTER_AREA)
+    scale = small.shape[1] / width
+    norm = normalize(small)
+    mask = _ink(norm)
+    sw = stroke_width(mask)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    text_h = text_height(stats, sw)
+    mask = remove_specks(mask, text_h, sw)
+    angle = estimate_skew(mask)
+    if angle:
+        m, (fw, fh) = deskew_transform(width, height, angle)
+        m[:, 2] *= scale
+        size = (max(3, round(fw * scale)), max(3, round(fh * scale)))
+        mask = (cv2.warpAffine(mask * 255, m, size, flags=cv2.INTER_LINEAR) > 127).astype(np.uint8)
+        norm = cv2.warpAffine(norm, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    mask = remove_specks(remove_rules(mask, norm, text_h, sw), text_h, sw)
+    n, _, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if n <= 1:
+        return Page(width, height, angle, [])
+    text_h = text_height(stats, sw)
+    comps = [Box(int(x), int(y), int(x + w), int(y + h)) for x, y, w, h in stats[1:, :4]]
+    bands = _line_bands(mask, text_h, sw)
+    members: list[list[int]] = [[] for _ in bands]
+    starts = np.array([a for a, _ in bands])
+    for i in range(len(comps)):
+        members[max(0, int(np.searchsorted(starts, centroids[i + 1, 1], side="right")) - 1)].append(i)
+    members = _merge_small_lines(members, comps, text_h)
+    pieces = [[_union([comps[idx[g]] for g in grp]) for grp in _group_words([comps[i] for i in idx], 0.05 * text_h)]
+              for idx in members]
+    gaps = [(b.x0 - a.x1) / text_h for ps in pieces for a, b in zip(ps, ps[1:])]
+    gap = (word_gap if word_gap is not None else word_gap_threshold(gaps)) * text_h
+    frame = _Frame(width, height, angle, scale)
+    lines: list[Line] = []
+    for ps in pieces:
+        words = [Word(frame.ink_box(mask, wb), frame.polygon(wb), frame.straight(wb))
+                 for wb in (_union([ps[g] for g in grp]) for grp in _group_words(ps, gap))
+                 if max(wb.width, wb.height) >= 0.25 * text_h]
+        if not words:
+            continue
+        lb = _union(ps)
+        yb = _baseline_row(mask, lb)
+        base = frame.clip(frame.to_original(np.array([[lb.x0, yb], [lb.x1 - 1, yb]], np.float64)))
+        lines.append(Line(frame.ink_box(mask, lb), frame.polygon(lb), base, frame.straight(lb), words))
+    lines.sort(key=lambda ln: ln.straight_box.y0 + ln.straight_box.y1)
+    return Page(width, height, angle, lines)
+
+
+def _merge_small_lines(members: list[list[int]], comps: list[Box], text_h: float) -> list[list[int]]:
+    """Give lines made only of small marks (dots, vowel signs) to the nearest real line."""
+    real = [i for i, m in enumerate(members) if m and max(comps[c].height for c in m) >= 0.45 * text_h]
+    if not real:
+        return [m for m in members if m]
+    out = {i: list(members[i]) for i in real}
+    for i, m in enumerate(members):
+        if not m or i in out:
+            continue
+        cy = sum(comps[c].y0 + comps[c].y1 for c in m) / (2 * len(m))
+        centre = {j: np.mean([comps[c].y0 + comps[c].y1 for c in members[j]]) / 2 for j in real}
+        out[min(real, key=lambda j: abs(centre[j] - cy))].extend(m)
+    return [out[i] for i in sorted(out)]

@@ -1,0 +1,145 @@
+"""Reading a whole page: segment it into words, read every word, keep text with positions.
+
+:func:`read_page` works with any recognizer whose ``recognize(images)`` returns one result per
+image in order, each with ``text`` and ``confidence`` (a result without them, such as a
+failure with a ``message``, counts as an unread word).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from .lib.pagexml import page_to_xml
+from .lib.preprocess import ImageSource, load_gray
+from .lib.segment import Box, Page, Point, segment_page
+
+MARGIN = 0.12   # crop margin around a word, as a fraction of its height
+
+
+class _Reader(Protocol):
+    def recognize(self, images: Sequence[Any]) -> list[Any]: ...
+
+
+@dataclass(frozen=True)
+class WordResult:
+    text: str
+    confidence: float
+    box: Box                                # in the original image
+    polygon: tuple[Point, ...] = ()
+    error: str | None = None                # why the word could not be read
+
+    def to_dict(self) -> dict:
+        d = {"text": self.text, "confidence": round(self.confidence, 4), "box": _box(self.box),
+             "polygon": [list(p) for p in self.polygon]}
+        if self.error:
+            d["error"] = self.error
+        return d
+
+
+@dataclass(frozen=True)
+class LineResult:
+    words: list[WordResult]
+    box: Box
+    polygon: tuple[Point, ...] = ()
+    baseline: tuple[Point, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.text for w in self.words if w.text)
+
+    @property
+    def confidence(self) -> float:
+        return min((w.confidence for w in self.words), default=0.0)
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "confidence": round(self.confidence, 4), "box": _box(self.box),
+                "polygon": [list(p) for p in self.polygon], "baseline": [list(p) for p in self.baseline],
+                "words": [w.to_dict() for w in self.words]}
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """A read page: lines top to bottom, words left to right."""
+
+    page: Page
+    lines: list[LineResult] = field(default_factory=list)
+    image_filename: str = "image.png"
+    ms: float = 0.0
+
+    @property
+    def text(self) -> str:
+        """Words joined by spaces, lines by newlines, in reading order."""
+        return "\n".join(t for t in (ln.text for ln in self.lines) if t)
+
+    @property
+    def words(self) -> list[WordResult]:
+        return [w for ln in self.lines for w in ln.words]
+
+    def to_dict(self) -> dict:
+        return {"image": self.image_filename, "width": self.page.width, "height": self.page.height,
+                "angle": self.page.angle, "text": self.text, "ms": round(self.ms, 1),
+                "lines": [ln.to_dict() for ln in self.lines]}
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+    def to_pagexml(self, image_filename: str | None = None, creator: str = "nepocr") -> str:
+        texts = [[(w.text, w.confidence) for w in ln.words] for ln in self.lines]
+        return page_to_xml(self.page, texts, image_filename or self.image_filename, creator)
+
+
+def _box(b: Box) -> list[int]:
+    return [b.x0, b.y0, b.x1, b.y1]
+
+
+def crop_words(gray: np.ndarray, page: Page, margin: float = MARGIN) -> list[np.ndarray]:
+    """Word images in reading order, cut from the deskewed page with a small margin."""
+    straight = page.straighten(gray)
+    h, w = straight.shape[:2]
+    crops = []
+    for word in page.words:
+        b = word.straight_box
+        m = max(2, round(margin * b.height))
+        b = b.expand(m, m, w, h)
+        crops.append(np.ascontiguousarray(straight[b.y0:b.y1, b.x0:b.x1]))
+    return crops
+
+
+def read_page(recognizer: _Reader, image: ImageSource, batch_size: int = 64,
+              margin: float = MARGIN, page: Page | None = None) -> PageResult:
+    """Segment ``image`` (unless ``page`` is given), read all words in batches, keep positions."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1 (got {batch_size})")
+    t0 = time.perf_counter()
+    gray = load_gray(image)
+    page = page if page is not None else segment_page(gray)
+    crops = crop_words(gray, page, margin)
+    results: list[Any] = []
+    for i in range(0, len(crops), batch_size):
+        chunk = crops[i:i + batch_size]
+        got = list(recognizer.recognize(chunk))
+        if len(got) != len(chunk):
+            raise ValueError(f"the recognizer returned {len(got)} results for {len(chunk)} images")
+        results += got
+    it = iter(results)
+    lines = []
+    for line in page.lines:
+        words = [_word(next(it), w.box, w.polygon) for w in line.words]
+        lines.append(LineResult(words, line.box, line.polygon, line.baseline))
+    name = Path(image).name if isinstance(image, (str, os.PathLike)) else "image.png"
+    return PageResult(page, lines, name, (time.perf_counter() - t0) * 1000.0)
+
+
+def _word(result: Any, box: Box, polygon: tuple[Point, ...]) -> WordResult:
+    text = getattr(result, "text", None)
+    if text is None:
+        return WordResult("", 0.0, box, polygon, str(getattr(result, "message", result)))
+    return WordResult(str(text), float(getattr(result, "confidence", 0.0)), box, polygon)

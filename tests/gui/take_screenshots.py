@@ -1,0 +1,164 @@
+"""Screenshots of the real app under Xvfb: a word written with xdotool, each view captured.
+
+Run from the project root with Xvfb, xdotool and ImageMagick installed::
+
+    Xvfb :99 -screen 0 1400x900x24 &
+    DISPLAY=:99 QT_QPA_PLATFORM=xcb python tests/gui/take_screenshots.py [--model PATH]
+
+The word is "written" by tracing the centre lines of the text rendered in the Kalam
+handwriting font and moving the X pointer along them with the button held down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+ROOT = Path(__file__).resolve().parents[2]
+PAPER = (255, 253, 248)  # the canvas colour (canvas.PAPER)
+HEADLINE, BASELINE = 0.36, 0.74
+
+
+def thin(mask: np.ndarray) -> np.ndarray:
+    """Zhang-Suen thinning of a boolean image to one-pixel-wide lines."""
+    img = np.pad(mask.astype(np.uint8), 1)
+    changed = True
+    while changed:
+        changed = False
+        for step in (0, 1):
+            p = [np.roll(np.roll(img, -dy, 0), -dx, 1) for dy, dx in
+                 ((-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1))]
+            b = sum(p)
+            a = sum(((p[i] == 0) & (p[(i + 1) % 8] == 1)).astype(np.uint8) for i in range(8))
+            if step == 0:
+                c1, c2 = p[0] * p[2] * p[4], p[2] * p[4] * p[6]
+            else:
+                c1, c2 = p[0] * p[2] * p[6], p[0] * p[4] * p[6]
+            remove = (img == 1) & (b >= 2) & (b <= 6) & (a == 1) & (c1 == 0) & (c2 == 0)
+            if remove.any():
+                img[remove] = 0
+                changed = True
+    return img[1:-1, 1:-1].astype(bool)
+
+
+def trace(skeleton: np.ndarray, min_len: int = 4) -> list[list[tuple[int, int]]]:
+    """Greedy walks over skeleton pixels, starting from line ends: a list of (x, y) strokes."""
+    todo = {(int(y), int(x)) for y, x in zip(*np.nonzero(skeleton))}
+    steps = [(-1, 0), (0, 1), (1, 0), (0, -1), (-1, 1), (1, 1), (1, -1), (-1, -1)]
+
+    def neighbours(p):
+        return [(p[0] + dy, p[1] + dx) for dy, dx in steps if (p[0] + dy, p[1] + dx) in todo]
+
+    strokes = []
+    while todo:
+        ends = [p for p in todo if len(neighbours(p)) <= 1]
+        start = min(ends or todo, key=lambda p: (p[1], p[0]))
+        path = [start]
+        todo.discard(start)
+        while True:
+            nxt = neighbours(path[-1])
+            if not nxt:
+                break
+            path.append(nxt[0])
+            todo.discard(nxt[0])
+        if len(path) >= min_len:
+            strokes.append([(x, y) for y, x in path])
+    return strokes
+
+
+def word_strokes(text: str, box: tuple[int, int, int, int]) -> list[list[tuple[int, int]]]:
+    """Strokes of ``text`` in Kalam, scaled so its head-line sits on the canvas guide."""
+    x0, y0, w, h = box
+    font = ImageFont.truetype(str(ROOT / "resources/fonts/Kalam-Regular.ttf"), 160,
+                              layout_engine=ImageFont.Layout.RAQM)
+    l, t, r, b = font.getbbox(text)
+    img = Image.new("L", (r - l + 20, b - t + 20), 0)
+    ImageDraw.Draw(img).text((10 - l, 10 - t), text, font=font, fill=255)
+    mask = np.asarray(img) > 128
+    skeleton = thin(mask)
+    head = int(np.argmax(skeleton.sum(1)))  # the shirorekha is the fullest row
+    body = max(1, mask.shape[0] - head)
+    scale = (BASELINE - HEADLINE) * h * 1.05 / body
+    scale = min(scale, 0.8 * w / mask.shape[1])
+    left = x0 + (w - mask.shape[1] * scale) / 2
+    top = y0 + HEADLINE * h - head * scale
+    return [[(int(left + x * scale), int(top + y * scale)) for x, y in s[::3] + [s[-1]]]
+            for s in trace(skeleton)]
+
+
+def xdotool(*args: str) -> str:
+    return subprocess.run(["xdotool", *args], check=True, capture_output=True, text=True).stdout
+
+
+def draw(strokes: list[list[tuple[int, int]]]) -> None:
+    for stroke in strokes:
+        cmd = ["mousemove", str(stroke[0][0]), str(stroke[0][1]), "mousedown", "1"]
+        for x, y in stroke[1:]:
+            cmd += ["mousemove", str(x), str(y), "sleep", "0.004"]
+        cmd += ["mouseup", "1", "sleep", "0.05"]
+        xdotool(*cmd)
+
+
+def screenshot(path: Path, window: str = "root") -> None:
+    subprocess.run(["/usr/bin/import", "-window", window, str(path)], check=True)
+
+
+def paper_box(path: Path) -> tuple[int, int, int, int]:
+    """Bounding box (x, y, w, h) of the canvas paper colour in a screenshot."""
+    arr = np.asarray(Image.open(path).convert("RGB"))
+    ys, xs = np.nonzero(np.all(arr == PAPER, axis=2))
+    if xs.size == 0:
+        raise SystemExit("the canvas was not found on the screen")
+    return int(xs.min()), int(ys.min()), int(xs.max() - xs.min()), int(ys.max() - ys.min())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", help="model file (default: the bundled one)")
+    parser.add_argument("--word", default="नमस्ते")
+    parser.add_argument("--out", default=str(ROOT / "docs"))
+    parser.add_argument("--sample", default=str(ROOT / "resources/samples/nepal.png"))
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, QT_QPA_PLATFORM="xcb",
+               NEPOCR_DATA_DIR=os.environ.get("NEPOCR_DATA_DIR") or tempfile.mkdtemp(prefix="nepocr-shots-"))
+    cmd = [sys.executable, "-m", "nepocr_desktop.gui"] + (["--model", args.model] if args.model else [])
+    app = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    try:
+        time.sleep(8)  # window up and model loaded
+        win = xdotool("search", "--sync", "--onlyvisible", "--name", "nepocr").split()[0]
+        tmp = out / ".probe.png"
+        screenshot(tmp)
+        box = paper_box(tmp)
+        tmp.unlink()
+        draw(word_strokes(args.word, box))
+        time.sleep(3)  # auto-recognition after the pen stops
+        xdotool("mousemove", str(box[0] + box[2] - 40), str(box[1] + 30))
+        screenshot(out / "screenshot-write.png", win)
+        xdotool("key", "ctrl+k")  # the Devanagari letters
+        time.sleep(1)
+        screenshot(out / "screenshot-palette.png", win)
+        xdotool("key", "ctrl+k")
+        xdotool("key", "ctrl+o")  # the Open dialog: type the file name and press Enter
+        time.sleep(1.5)
+        xdotool("type", "--delay", "20", args.sample)
+        xdotool("key", "Return")
+        time.sleep(3)
+        screenshot(out / "screenshot-import.png", win)
+        return 0
+    finally:
+        app.terminate()
+        app.wait(10)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

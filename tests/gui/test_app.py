@@ -1,0 +1,85 @@
+"""Start-up: the self-test, bundled font and icon, the exception hook, the Qt binding."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from PySide6.QtGui import QFont, QFontDatabase, QFontInfo
+
+from nepocr_desktop.gui.app import build_parser, run, sample_images
+from nepocr_desktop.gui.errors import install_excepthook, plain_message
+from nepocr_desktop.gui.style import DEVANAGARI_FAMILY, app_icon, icon, register_fonts
+from nepocr_desktop.lib.modelio import ModelError
+
+
+def test_self_test_reads_the_bundled_samples(qapp, tiny_model_path, capsys):
+    assert len(sample_images()) >= 1 and all(text for _p, text in sample_images())
+    code = run(["--self-test", "--model", str(tiny_model_path), "--device", "cpu"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    for path, _text in sample_images():
+        assert f"{path.name}: " in out.out
+    assert "model:" in out.out
+
+
+def test_self_test_fails_with_a_bad_model(qapp, tmp_path, capsys):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"x" * 2048)
+    assert run(["--self-test", "--model", str(bad)]) == 1
+    assert "bad.pt" in capsys.readouterr().err
+
+
+def test_command_line_options():
+    args = build_parser().parse_args(["--model", "m.pt", "--device", "cpu", "photo.jpg"])
+    assert (args.model, args.device, args.image, args.self_test) == ("m.pt", "cpu", "photo.jpg", False)
+    assert run(["--device", "tpu"]) == 2
+
+
+def test_the_bundled_font_is_registered_and_used(qapp):
+    assert DEVANAGARI_FAMILY in register_fonts()
+    assert DEVANAGARI_FAMILY in QFontDatabase.families()
+    assert QFontInfo(QFont(DEVANAGARI_FAMILY)).family() == DEVANAGARI_FAMILY
+    assert DEVANAGARI_FAMILY in qapp.font().families()  # Devanagari anywhere in the UI falls back to it
+
+
+def test_icons_load(qapp):
+    assert not app_icon().isNull()
+    for name in ("open", "paste", "undo", "redo", "clear", "copy", "save", "zoom-in", "zoom-out"):
+        assert not icon(name).pixmap(24, 24).isNull(), name
+
+
+def test_exception_hook_shows_plain_words(qapp):
+    shown = []
+    restore = install_excepthook(shown.append)
+    try:
+        try:
+            raise ZeroDivisionError("division by zero")
+        except ZeroDivisionError:
+            sys.excepthook(*sys.exc_info())
+    finally:
+        restore()
+    assert len(shown) == 1
+    assert "division by zero" in shown[0] and "Traceback" not in shown[0]
+    assert "carry on" in shown[0]
+
+
+def test_plain_messages():
+    assert plain_message(ModelError("model.pt: not a model file")) == "model.pt: not a model file."
+    assert plain_message(MemoryError()).startswith("There is not enough memory")
+    assert "Permission denied" in plain_message(PermissionError(13, "denied", "/x"))
+
+
+def test_qt_binding_keeps_none_alive():
+    """PySide6 6.12.0 drops a reference to None on every void call, which crashes Python 3.11
+    after a few thousand strokes; the project must run on a binding without that defect."""
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QPainterPath
+
+    path = QPainterPath(QPointF(0, 0))
+    before = sys.getrefcount(None)
+    for _ in range(200):
+        path.lineTo(QPointF(1, 1))
+    if sys.version_info >= (3, 12):
+        pytest.skip("None is immortal from Python 3.12")
+    assert sys.getrefcount(None) >= before - 50

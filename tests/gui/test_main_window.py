@@ -1,0 +1,297 @@
+"""The main window end to end: draw or import, read, correct, save; errors in plain words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtGui import QGuiApplication, QImage
+
+from nepocr_desktop.gui.main_window import MainWindow
+from nepocr_desktop.gui.settings import Settings
+from nepocr_desktop.gui.workers import default_factory
+from nepocr_desktop.lib.store import SampleStore
+
+TIMEOUT = 15_000
+
+
+def wait_result(qtbot, win: MainWindow, channel: str):
+    qtbot.waitUntil(lambda: win._results.get(channel) is not None
+                    and hasattr(win._results[channel][1], "graphemes"), timeout=TIMEOUT)
+    return win._results[channel][1]
+
+
+def test_drawing_a_word_shows_a_result(qtbot, window, draw_word):
+    canvas = window.write.canvas
+    draw_word(qtbot, canvas)
+    assert len(canvas.strokes()) == 3
+    rec = wait_result(qtbot, window, "canvas")  # auto-recognition after the pen stops
+    assert window.result.recognition() is rec
+    assert window.result.field.text() == rec.text
+    assert window.result.text_view.text() == "".join(g.text for g in rec.graphemes)
+    request = window._results["canvas"][0]
+    image = request.images[0]
+    assert image.dtype == np.uint8 and image.ndim == 2
+    assert image.max() == 255 and image.min() < 80  # black ink on white
+    assert "CPU" in window.device_label.text()
+    assert "tiny" not in window.model_label.text() or window.model_label.text().startswith("Model:")
+
+
+def test_importing_a_file_shows_a_result(qtbot, window, word_image):
+    assert window.open_path(word_image)
+    assert window.tabs.currentWidget() is window.importer
+    assert window.importer.has_image()
+    rec = wait_result(qtbot, window, "import")
+    assert window.result.recognition() is rec
+    request = window._results["import"][0]
+    assert request.context["source"] == "import"
+    assert request.images[0].shape == window.importer.image().shape
+
+
+def test_selecting_a_region_reads_only_that_region(qtbot, window, word_image):
+    window.open_path(word_image)
+    wait_result(qtbot, window, "import")
+    first = window._results["import"][0]
+    window.importer.view.set_selection(QRect(5, 5, 60, 40))
+    qtbot.waitUntil(lambda: window._results["import"][0].id != first.id, timeout=TIMEOUT)
+    request = window._results["import"][0]
+    assert request.context["region"] == (5, 5, 60, 40)
+    assert request.images[0].shape == (40, 60)
+
+
+def test_correct_and_save_stores_a_sample(qtbot, window, data_dir, draw_word):
+    draw_word(qtbot, window.write.canvas)
+    rec = wait_result(qtbot, window, "canvas")
+    drawn = window._results["canvas"][0].images[0]
+    field = window.result.field
+    field.setText("नमस्ते")
+    with qtbot.waitSignal(window.sampleSaved, timeout=1000) as saved:
+        qtbot.keyClick(field, Qt.Key.Key_Return)
+    assert "Saved sample" in window.statusBar().currentMessage()
+    assert window.write.canvas.is_empty()  # cleared for the next word
+    with SampleStore(data_dir / "samples.sqlite3") as store:
+        samples = store.list()
+        assert len(samples) == 1
+        sample = samples[0]
+        assert saved.args == [sample.id]
+        assert sample.label == "नमस्ते"
+        assert sample.prediction == rec.text
+        assert sample.source == "canvas"
+        assert sample.created
+        assert np.array_equal(store.image(sample.id), drawn)
+    assert window.samples_label.text() == "Samples: 1"
+
+
+def test_save_with_ctrl_s_from_the_import_view(qtbot, window, word_image, data_dir):
+    window.open_path(word_image)
+    wait_result(qtbot, window, "import")
+    window.result.field.setText("नमस्ते")
+    window.actions["save"].trigger()
+    with SampleStore(data_dir / "samples.sqlite3") as store:
+        [sample] = store.list()
+    assert sample.source == "import" and sample.meta["file"] == str(word_image)
+
+
+def test_an_invalid_label_is_explained_not_raised(qtbot, window, draw_word):
+    draw_word(qtbot, window.write.canvas)
+    wait_result(qtbot, window, "canvas")
+    window.result.field.setText("abc§")
+    window.save_sample()
+    assert window.banner.isVisible() and window.banner.kind == "error"
+    assert "Traceback" not in window.banner.text()
+
+
+def test_undo_redo_and_clear_with_the_keyboard(qtbot, window, draw_word):
+    canvas = window.write.canvas
+    canvas.setFocus()
+    draw_word(qtbot, canvas, strokes=2)
+    assert len(canvas.strokes()) == 2
+    qtbot.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(canvas.strokes()) == 1
+    qtbot.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert len(canvas.strokes()) == 2
+    qtbot.keyClick(canvas, Qt.Key.Key_Escape)
+    assert canvas.is_empty()
+    assert window.result.recognition() is None
+    qtbot.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # clearing is undoable
+    assert len(canvas.strokes()) == 2
+    assert window.actions["redo"].isEnabled()
+
+
+def test_only_the_latest_drawing_request_is_applied(qtbot, window, recording, draw_word):
+    recording.gate.clear()  # hold the worker so requests pile up
+    canvas = window.write.canvas
+    canvas.set_auto_delay(0)
+    draw_word(qtbot, canvas, strokes=1)
+    for i in range(5):
+        draw_word(qtbot, canvas, strokes=1, offset=40 * i)
+        window.recognize_canvas()
+    last_id = window.service._latest["canvas"]
+    recording.gate.set()
+    qtbot.waitUntil(lambda: not window.service.busy, timeout=TIMEOUT)
+    qtbot.wait(100)
+    request, rec = window._results["canvas"]
+    assert request.id == last_id
+    assert window.result.recognition() is rec
+    assert len(recording.calls) <= 2  # the one already running (if any) and the last one
+    assert window.service.dropped <= 1
+
+
+def test_a_bad_image_file_is_reported_and_the_app_keeps_working(qtbot, window, tmp_path, word_image):
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"not really an image" * 10)
+    assert not window.open_path(bad)
+    assert window.banner.isVisible()
+    assert "broken.png" in window.banner.text() and "Traceback" not in window.banner.text()
+    assert window.open_path(word_image)
+    assert not window.banner.isVisible()
+    wait_result(qtbot, window, "import")
+
+
+def test_a_bad_model_file_is_reported_in_the_window(qtbot, make_service, tmp_path, draw_word):
+    bad = tmp_path / "broken.pt"
+    bad.write_bytes(b"junk" * 1000)
+    win = MainWindow(make_service(default_factory), Settings(tmp_path / "s.ini"))
+    qtbot.addWidget(win)
+    win.show()
+    with qtbot.waitSignal(win.service.modelFailed, timeout=TIMEOUT):
+        win.start_model(bad, "cpu")
+    assert win.banner.isVisible()
+    assert "model" in win.banner.text().lower() and "broken.pt" in win.banner.text()
+    assert win.model_label.text() == "No model loaded"
+    draw_word(qtbot, win.write.canvas)  # drawing still works, and says why nothing is read
+    win.recognize_canvas()
+    qtbot.waitUntil(lambda: "No model" in str(win._results.get("canvas", (None, ""))[1]), timeout=TIMEOUT)
+
+
+def test_a_request_made_while_the_model_loads_runs_when_it_is_ready(qtbot, make_service, recording, tmp_path, draw_word):
+    import threading
+
+    release = threading.Event()
+
+    def slow_factory(*_args):
+        release.wait(20)
+        return recording
+
+    win = MainWindow(make_service(slow_factory), Settings(tmp_path / "s.ini"))
+    qtbot.addWidget(win)
+    win.show()
+    win.start_model(None, "cpu")
+    assert win.model_label.text() == "Loading model…"
+    draw_word(qtbot, win.write.canvas)
+    win.recognize_canvas()
+    qtbot.wait(150)
+    assert "canvas" not in win._results
+    assert "load" in win.result.details.text().lower()
+    release.set()
+    wait_result(qtbot, win, "canvas")
+    assert win.model_label.text().startswith("Model:")
+
+
+def test_paste_an_image_from_the_clipboard(qtbot, window):
+    image = QImage(200, 60, QImage.Format.Format_RGB32)
+    image.fill(Qt.GlobalColor.white)
+    for x in range(20, 180):
+        image.setPixel(x, 30, 0)
+    QGuiApplication.clipboard().setImage(image)
+    window.actions["paste"].trigger()
+    assert window.tabs.currentWidget() is window.importer
+    assert window.importer.image().shape == (60, 200)
+    wait_result(qtbot, window, "import")
+
+
+def test_settings_are_kept_between_runs(qtbot, make_service, tmp_path):
+    path = tmp_path / "settings.ini"
+    first = MainWindow(make_service(), Settings(path))
+    qtbot.addWidget(first)
+    first.show()
+    first.write.set_pen_width(9.5)
+    first.resize(760, 580)  # the offscreen screen is 800 x 800
+    qtbot.waitUntil(lambda: first.width() == 760)
+    first.close()
+    second = MainWindow(make_service(), Settings(path))
+    qtbot.addWidget(second)
+    second.show()
+    assert second.write.canvas.pen_width == 9.5
+    assert (second.width(), second.height()) == (760, 580)
+    assert not second.result.palette_visible()
+    second.toggle_palette(True)
+    second.close()
+    third = MainWindow(make_service(), Settings(path))
+    qtbot.addWidget(third)
+    assert third.result.palette_visible() and third.actions["palette"].isChecked()
+
+
+def test_every_action_has_a_shortcut_and_a_menu_entry(window):
+    in_menus = {a for m in window.menus.values() for a in m.actions()}
+    for name, action in window.actions.items():
+        assert not action.shortcut().isEmpty(), name
+        assert action in in_menus, name
+    keys = [a.shortcut().toString() for a in window.actions.values()]
+    assert len(keys) == len(set(keys))
+
+
+def test_the_result_panel_follows_the_tab(qtbot, window, word_image, draw_word):
+    draw_word(qtbot, window.write.canvas)
+    drawn = wait_result(qtbot, window, "canvas")
+    window.result.field.setText("सच्याइएको")
+    window.open_path(word_image)
+    imported = wait_result(qtbot, window, "import")
+    assert window.result.recognition() is imported
+    window.tabs.setCurrentWidget(window.write)
+    assert window.result.recognition() is drawn
+    assert window.result.field.text() == "सच्याइएको"  # an unsaved correction is kept
+
+
+def test_tabs_can_be_added(window):
+    from PySide6.QtWidgets import QLabel
+
+    index = window.add_tab(QLabel("more"), "Training")
+    window.tabs.setCurrentIndex(index)
+    assert not window.result.isVisible()
+    window.tabs.setCurrentIndex(0)
+    assert window.result.isVisible()
+
+
+def test_zoom_actions_change_the_image_scale(qtbot, window, word_image):
+    window.open_path(word_image)
+    view = window.importer.view
+    before = view.zoom()
+    window.actions["zoom_in"].trigger()
+    assert view.zoom() > before
+    window.actions["zoom_out"].trigger()
+    window.actions["zoom_out"].trigger()
+    assert view.zoom() < before
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(5, 5))
+    assert view.selection() is None  # a click is not a selection
+
+
+def test_open_path_remembers_the_folder(window, word_image: Path):
+    window.open_path(word_image)
+    assert window.settings.last_folder == str(word_image.parent)
+
+
+def test_a_page_is_read_word_by_word(qtbot, window, render_word, tmp_path):
+    from PIL import Image
+
+    if window.importer.mode.findData("page") < 0:
+        pytest.skip("whole-page reading is not installed")
+    lines = [render_word("नेपाल देश", size=36), render_word("राम्रो छ", size=36)]
+    page = Image.new("L", (max(im.width for im in lines) + 80, sum(im.height for im in lines) + 120), 255)
+    y = 40
+    for im in lines:
+        page.paste(im, (40, y))
+        y += im.height + 40
+    path = tmp_path / "page.png"
+    page.save(path)
+    window.open_path(path)
+    window.importer.mode.setCurrentIndex(window.importer.mode.findData("page"))
+    qtbot.waitUntil(lambda: window._results.get("import") is not None
+                    and window._results["import"][0].kind == "page", timeout=TIMEOUT)
+    request, rec = window._results["import"]
+    assert window.result.recognition() is rec
+    assert len(window.importer.view._boxes) >= 2  # word boxes drawn on the image
+    assert not window.result.save_button.isEnabled()  # samples are single words
+    assert window.save_sample() is None and window.banner.kind == "info"

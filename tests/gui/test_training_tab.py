@@ -1,0 +1,336 @@
+"""The training tab: sample list, fine-tuning on a worker thread, keeping/cancelling, model versions."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QMessageBox
+
+from nepocr_desktop.gui import model_manager as mm_module
+from nepocr_desktop.gui import sample_table as st_module
+from nepocr_desktop.gui.model_manager import ModelManager
+from nepocr_desktop.gui.sample_table import COL_IMAGE, COL_LABEL, COL_SOURCE, COL_USED
+from nepocr_desktop.gui.training_tab import MIN_SAMPLES, TrainingTab, result_text, verdict
+from nepocr_desktop.lib.finetune import FinetuneConfig, FinetuneResult
+from nepocr_desktop.lib.library import BUNDLED, ModelLibrary
+from nepocr_desktop.lib.modelio import load_model
+from nepocr_desktop.lib.store import SampleStore
+from nepocr_desktop.lib.synth import find_fonts, render_text
+
+torch.set_num_threads(1)
+
+WORDS = ["नेपाल", "घर", "पानी", "किताब", "माया", "आमा", "बुबा", "गाउँ"]
+TINY = FinetuneConfig(epochs=2, steps_per_epoch=3, batch_size=4, patience=0, replay=0.2)
+RUN_TIMEOUT = 40_000  # ms
+
+
+@pytest.fixture(scope="module")
+def font() -> Path:
+    fonts = [f for f in find_fonts() if f.name == "Kalam-Regular.ttf"]
+    if not fonts:
+        pytest.skip("the Kalam font is not installed")
+    return fonts[0]
+
+
+@pytest.fixture(scope="module")
+def word_images(font) -> dict[str, np.ndarray]:
+    return {w: render_text(w, font, size=36) for w in WORDS}
+
+
+@pytest.fixture
+def store(data_dir):
+    """The sample store in the test's own data folder (``data_dir`` sets NEPOCR_DATA_DIR)."""
+    s = SampleStore()
+    assert s.path.parent == data_dir
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def models(data_dir) -> Path:
+    return data_dir / "models"
+
+
+@pytest.fixture
+def library(models, tiny_model_path) -> ModelLibrary:
+    return ModelLibrary(models, tiny_model_path)
+
+
+@pytest.fixture
+def fill(store, word_images):
+    def add(n: int, source: str = "canvas") -> list[int]:
+        return [store.add(word_images[WORDS[i % len(WORDS)]], WORDS[i % len(WORDS)],
+                          prediction=WORDS[(i + 1) % len(WORDS)], source=source) for i in range(n)]
+    return add
+
+
+@pytest.fixture
+def make_tab(qtbot, store, font):
+    tabs: list[TrainingTab] = []
+
+    def make(library: ModelLibrary, defaults: FinetuneConfig = TINY) -> TrainingTab:
+        tab = TrainingTab(store, library, defaults=defaults, material=lambda: (WORDS, [font]))
+        qtbot.addWidget(tab)
+        tab.resize(1200, 800)
+        tabs.append(tab)
+        return tab
+
+    yield make
+    for tab in tabs:
+        tab.shutdown()
+
+
+def folder_state(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir()} if folder.exists() else {}
+
+
+def wait_idle(qtbot, tab: TrainingTab) -> None:
+    qtbot.waitUntil(lambda: not tab.is_busy(), timeout=RUN_TIMEOUT)
+
+
+# -- the sample list -------------------------------------------------------------------------
+
+def test_sample_list_shows_the_stored_samples(make_tab, library, fill, store):
+    ids = fill(3, source="folder")
+    tab = make_tab(library)
+    model = tab.samples.model
+    assert model.rowCount() == 3
+    assert [model.sample(r).id for r in range(3)] == ids[::-1]  # newest first
+    row = 0
+    assert model.index(row, COL_LABEL).data() == store.get(ids[-1]).label
+    assert model.index(row, COL_SOURCE).data() == "Imported folder"
+    assert model.index(row, COL_USED).data() == "Not yet"
+    pm = model.index(row, COL_IMAGE).data(Qt.ItemDataRole.DecorationRole)
+    assert isinstance(pm, QPixmap) and not pm.isNull() and pm.height() == 32
+    assert tab.samples.count_label.text() == "3 samples"
+
+
+def test_editing_a_label_updates_the_store_and_bad_labels_are_refused(make_tab, library, fill, store):
+    (sid,) = fill(1)
+    tab = make_tab(library)
+    model = tab.samples.model
+    idx = model.index(0, COL_LABEL)
+    assert model.flags(idx) & Qt.ItemFlag.ItemIsEditable
+    assert model.setData(idx, "  काठमाडौं ")
+    assert store.get(sid).label == "काठमाडौं"
+    assert idx.data() == "काठमाडौं"
+    assert not model.setData(idx, "hello")
+    assert store.get(sid).label == "काठमाडौं"
+    assert tab.samples.message.isVisibleTo(tab) and "Nepali" in tab.samples.message.text()
+
+
+def test_filter_shows_only_matching_samples(make_tab, library, fill):
+    fill(8)
+    tab = make_tab(library)
+    tab.samples.apply_filter("घर")
+    model = tab.samples.model
+    # "घर" is the label of one sample and the prediction stored with another
+    assert model.rowCount() == 2
+    assert {model.sample(r).label for r in range(2)} == {"घर", "नेपाल"}
+    assert tab.samples.count_label.text() == "2 samples match"
+    tab.samples.apply_filter("")
+    assert model.rowCount() == 8
+
+
+def test_delete_selected_asks_first(qtbot, make_tab, library, fill, store, monkeypatch):
+    fill(3)
+    tab = make_tab(library)
+    tab.samples.table.selectRow(0)
+    answer = [QMessageBox.StandardButton.No]
+    monkeypatch.setattr(st_module.QMessageBox, "question", lambda *a, **k: answer[0])
+    tab.samples.delete_selected()
+    assert store.count() == 3
+    answer[0] = QMessageBox.StandardButton.Yes
+    tab.samples.table.selectRow(0)
+    tab.samples.delete_selected()
+    assert store.count() == 2 and tab.samples.model.rowCount() == 2
+    tab.show()
+    tab.activateWindow()
+    qtbot.waitUntil(tab.isActiveWindow)
+    tab.samples.table.setFocus()
+    tab.samples.table.selectRow(0)
+    qtbot.keyClick(tab.samples.table, Qt.Key.Key_Delete)  # the Delete key does the same
+    assert store.count() == 1
+
+
+def test_export_then_import_round_trip(make_tab, library, fill, store, tmp_path):
+    fill(3)
+    tab = make_tab(library)
+    out = tmp_path / "exported"
+    tab.samples.export_folder(out)
+    assert len((out / "labels.tsv").read_text(encoding="utf-8").splitlines()) == 3
+    (out / "images" / "broken.png").write_bytes(b"not an image")
+    with (out / "labels.tsv").open("a", encoding="utf-8") as f:
+        f.write("images/broken.png\tघर\n")
+    tab.samples.import_folder(out)
+    assert store.count() == 6 and tab.samples.model.rowCount() == 6
+    text = tab.samples.message.text()
+    assert "Imported 3 sample(s)" in text and "skipped 1" in text and "broken.png" in text
+
+
+# -- learning --------------------------------------------------------------------------------
+
+def test_learn_button_needs_enough_samples(make_tab, library, fill):
+    fill(MIN_SAMPLES - 1)
+    tab = make_tab(library)
+    assert not tab.learn_button.isEnabled()
+    assert f"at least {MIN_SAMPLES}" in tab.hint.text() and f"you have {MIN_SAMPLES - 1}" in tab.hint.text()
+    fill(1)
+    tab.refresh()
+    assert tab.learn_button.isEnabled()
+
+
+def test_advanced_fields_set_the_run_settings(make_tab, library):
+    tab = make_tab(library)
+    assert not tab.advanced.isVisibleTo(tab)
+    tab.advanced_toggle.click()
+    assert tab.advanced.isVisibleTo(tab)
+    tab.epochs_spin.setValue(5)
+    tab.lr_spin.setValue(0.001)
+    tab.replay_spin.setValue(40)
+    cfg = tab.config()
+    assert (cfg.epochs, cfg.lr, cfg.replay) == (5, 0.001, 0.4)
+    assert (cfg.steps_per_epoch, cfg.batch_size) == (TINY.steps_per_epoch, TINY.batch_size)
+
+
+def test_learning_runs_and_keep_makes_the_new_model_active(qtbot, make_tab, library, fill, store, models):
+    ids = fill(12)
+    tab = make_tab(library)
+    tab.epochs_spin.setValue(2)
+    epochs = []
+    tab.learn_button.click()
+    assert tab.is_busy() and not tab.learn_button.isEnabled()
+    tab._worker.epochDone.connect(epochs.append)
+    qtbot.waitUntil(lambda: tab.result is not None, timeout=RUN_TIMEOUT)
+    wait_idle(qtbot, tab)
+    assert len(epochs) == 2
+    assert tab.result_frame.isVisibleTo(tab)
+    text = tab.result_label.text()
+    assert text.startswith("Errors on your words: ") and "→" in text and "; general check: " in text
+    assert tab.chart.loss.count() > 0 and tab.chart.cer.count() >= 2
+    assert not models.exists() or not list(models.glob("*.pt"))
+    with qtbot.waitSignal(tab.modelChanged, timeout=5000) as sig:
+        tab.keep_button.click()
+    files = list(models.glob("*.pt"))
+    assert len(files) == 1
+    assert sig.args == [str(files[0])]
+    assert library.active().path == files[0] and library.active().warning is None
+    assert load_model(files[0]).info.metadata["user_samples"] == 12
+    assert all(store.get(i).used_in_training == 1 for i in ids)
+    assert tab.samples.model.index(0, COL_USED).data() == "Once"
+    assert tab.models.names() == [BUNDLED, files[0].name]
+    assert not tab.result_frame.isVisibleTo(tab) and tab.learn_button.isEnabled()
+
+
+def test_discard_writes_nothing(qtbot, make_tab, library, fill, store, models):
+    ids = fill(12)
+    tab = make_tab(library)
+    tab.epochs_spin.setValue(1)
+    tab.learn_button.click()
+    qtbot.waitUntil(lambda: tab.result is not None, timeout=RUN_TIMEOUT)
+    wait_idle(qtbot, tab)
+    with qtbot.assertNotEmitted(tab.modelChanged):
+        tab.discard_button.click()
+    assert folder_state(models) == {}
+    assert all(store.get(i).used_in_training == 0 for i in ids)
+    assert tab.learn_button.isEnabled()
+
+
+def test_cancel_leaves_the_model_and_folder_untouched(qtbot, make_tab, library, fill, tiny_model_path,
+                                                       models):
+    fill(12)
+    loaded = load_model(tiny_model_path)
+    library.add(loaded.module, loaded.info)  # a kept version is in use before the run
+    before = folder_state(models)
+    active = library.active()
+    tab = make_tab(library, FinetuneConfig(epochs=50, steps_per_epoch=20, batch_size=4, patience=0))
+    tab.epochs_spin.setValue(50)
+    tab.learn_button.click()
+    qtbot.waitUntil(lambda: tab.progress.value() > 0, timeout=RUN_TIMEOUT)
+    with qtbot.assertNotEmitted(tab.modelChanged):
+        tab.cancel_button.click()
+        wait_idle(qtbot, tab)
+    assert tab.result is None and not tab.result_frame.isVisibleTo(tab)
+    assert "Nothing was changed" in tab.message.text()
+    assert folder_state(models) == before
+    assert library.active() == active
+    assert tab.learn_button.isEnabled()
+
+
+def test_a_damaged_base_model_shows_a_message(qtbot, make_tab, fill, models, tmp_path):
+    fill(12)
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(b"this is not a model file " * 100)
+    tab = make_tab(ModelLibrary(models, broken))
+    tab.learn_button.click()
+    wait_idle(qtbot, tab)
+    text = tab.message.text()
+    assert tab.message.isVisibleTo(tab)
+    assert "cannot be used" in text and "broken.pt" in text and "Traceback" not in text
+    assert tab.result is None and tab.learn_button.isEnabled()
+    assert folder_state(models) == {}
+
+
+def test_result_wording():
+    res = FinetuneResult(0.24, 0.11, 0.09, 0.1, 10, 2, 30.0, False, None, None)  # type: ignore[arg-type]
+    assert result_text(res) == "Errors on your words: 24% → 11%; general check: 9.0% → 10%"
+    assert verdict(res).startswith("The new model reads your handwriting better.")
+    worse = FinetuneResult(0.2, 0.3, 0.1, 0.1, 10, 2, 30.0, False, None, None)  # type: ignore[arg-type]
+    assert verdict(worse).startswith("The new model is not better")
+    unmeasured = FinetuneResult(math.nan, math.nan, 0.1, 0.1, 1, 0, 3.0, False, None, None)  # type: ignore[arg-type]
+    assert "not measured" in result_text(unmeasured)
+
+
+# -- model versions --------------------------------------------------------------------------
+
+def test_model_manager_switches_reverts_and_deletes(qtbot, library, tiny_model_path, monkeypatch):
+    loaded = load_model(tiny_model_path)
+    info = loaded.info
+    info.metadata = {**info.metadata, "finetuned": "2026-01-02 03:04:05", "base_model": "tiny.pt",
+                     "user_samples": 30, "user_cer_before": 0.24, "user_cer_after": 0.11,
+                     "general_cer_before": 0.09, "general_cer_after": 0.1}
+    first = library.add(loaded.module, info, activate=False)
+    second = library.add(loaded.module, info, activate=False)
+    manager = ModelManager(library)
+    qtbot.addWidget(manager)
+    names = manager.names()
+    assert names[0] == BUNDLED and sorted(names[1:]) == sorted([first.name, second.name])
+    row = manager.tree.topLevelItem(1)
+    assert [row.text(c) for c in range(7)] == ["", "My handwriting, 02 Jan 2026", "Original model", "30",
+                                               "24% → 11%", "9.0% → 10%", "2026-01-02 03:04"]
+    assert manager.tree.topLevelItem(0).text(0) == "✓"
+
+    manager.select(first.name)
+    with qtbot.waitSignal(manager.modelChanged) as sig:
+        manager.use_button.click()
+    assert sig.args == [str(first)] and library.active_name() == first.name
+    in_use = [manager.names()[i] for i in range(3) if manager.tree.topLevelItem(i).text(0) == "✓"]
+    assert in_use == [first.name]
+
+    with qtbot.waitSignal(manager.modelChanged) as sig:
+        manager.original_button.click()
+    assert library.active_name() == BUNDLED and sig.args == [str(tiny_model_path)]
+
+    monkeypatch.setattr(mm_module.QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    manager.select(second.name)
+    manager.delete_button.click()
+    assert not second.exists() and manager.names() == [BUNDLED, first.name]
+
+
+def test_model_manager_refuses_a_damaged_version(qtbot, library, tiny_model_path):
+    loaded = load_model(tiny_model_path)
+    path = library.add(loaded.module, loaded.info, activate=False)
+    path.write_bytes(path.read_bytes()[:2000])
+    manager = ModelManager(library)
+    qtbot.addWidget(manager)
+    manager.select(path.name)
+    with qtbot.assertNotEmitted(manager.modelChanged):
+        manager.use_selected()
+    assert library.active_name() == BUNDLED
+    assert manager.message.text().startswith("That model cannot be used")

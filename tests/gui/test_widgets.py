@@ -1,0 +1,308 @@
+"""Canvas, result panel, palette and image view on their own."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, QRect, Qt, QUrl
+from PySide6.QtGui import QImage
+
+from nepocr_desktop.gui.canvas import HEADLINE, PAGE_HEIGHT, PAGE_WIDTH, DrawingCanvas
+from nepocr_desktop.gui.image_view import ImportPanel, mime_image
+from nepocr_desktop.gui.imaging import gray_to_qimage, qimage_to_gray
+from nepocr_desktop.gui.palette import BACKSPACE, DevanagariPalette
+from nepocr_desktop.gui.result_view import ResultPanel
+from nepocr_desktop.gui.style import COLOR_HIGH, COLOR_LOW, COLOR_MEDIUM, confidence_color, register_fonts
+from nepocr_desktop.lib.preprocess import ImageError
+from nepocr_desktop.lib.results import Alternative, CharConfidence, GraphemeConfidence, Recognition
+
+
+@pytest.fixture
+def canvas(qtbot) -> DrawingCanvas:
+    widget = DrawingCanvas()
+    qtbot.addWidget(widget)
+    widget.resize(600, 240)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def test_the_canvas_image_is_ink_on_white_without_guides(qtbot, canvas, draw_word):
+    empty = canvas.to_image()
+    assert empty.shape == (PAGE_HEIGHT, PAGE_WIDTH) and (empty == 255).all()  # no guides in it
+    draw_word(qtbot, canvas, strokes=2)
+    image = canvas.to_image(crop=False)
+    assert image.dtype == np.uint8 and image.shape == (PAGE_HEIGHT, PAGE_WIDTH)
+    assert image.min() == 0 and np.median(image) == 255
+    row = int(PAGE_HEIGHT * HEADLINE)
+    assert (image[row, PAGE_WIDTH // 2:] == 255).all()  # no head-line guide right of the ink
+    cropped = canvas.to_image()
+    assert cropped.shape[0] < PAGE_HEIGHT and cropped.shape[1] < PAGE_WIDTH // 2
+    assert (cropped[:, 0] == 255).all() and (cropped[0] == 255).all()  # white margin kept
+
+
+def test_pen_width_changes_the_ink(qtbot, canvas, draw_word):
+    canvas.set_pen_width(2)
+    draw_word(qtbot, canvas, strokes=1)
+    thin = (canvas.to_image(crop=False) < 128).sum()
+    canvas.clear()
+    canvas.set_pen_width(12)
+    draw_word(qtbot, canvas, strokes=1)
+    thick = (canvas.to_image(crop=False) < 128).sum()
+    assert thick > 2.5 * thin
+
+
+def test_auto_recognition_fires_once_after_the_pen_stops(qtbot, canvas, draw_word):
+    canvas.set_auto_delay(120)
+    fired = []
+    canvas.recognizeRequested.connect(lambda: fired.append(1))
+    draw_word(qtbot, canvas, strokes=2)
+    assert fired == []  # not while writing
+    qtbot.waitUntil(lambda: fired == [1], timeout=2000)
+    qtbot.wait(250)
+    assert fired == [1]
+    canvas.set_auto_delay(0)
+    draw_word(qtbot, canvas, strokes=1)
+    qtbot.wait(250)
+    assert fired == [1]
+
+
+def test_undo_redo_clear_history(qtbot, canvas, draw_word):
+    draw_word(qtbot, canvas, strokes=3)
+    canvas.undo()
+    canvas.undo()
+    assert len(canvas.strokes()) == 1 and canvas.can_redo()
+    canvas.redo()
+    assert len(canvas.strokes()) == 2
+    canvas.clear()
+    assert canvas.is_empty() and not canvas.can_redo()
+    canvas.undo()
+    assert len(canvas.strokes()) == 2
+    draw_word(qtbot, canvas, strokes=1)  # a new stroke drops the redo history
+    assert not canvas.can_redo()
+
+
+def test_the_drawing_keeps_its_place_when_the_canvas_is_resized(qtbot, canvas, draw_word):
+    draw_word(qtbot, canvas, strokes=2)
+    before = canvas.to_image(crop=False)
+    canvas.resize(900, 500)
+    qtbot.wait(20)
+    assert np.array_equal(canvas.to_image(crop=False), before)
+    point = canvas.strokes()[0].points[0]
+    assert canvas.to_page(canvas.page_transform().map(point)) == point
+
+
+def test_strokes_are_smoothed_curves(qtbot, canvas):
+    from nepocr_desktop.gui.canvas import smooth_path
+
+    pts = [QPointF(0, 0), QPointF(10, 20), QPointF(20, 0), QPointF(30, 20)]
+    path = smooth_path(pts)
+    kinds = {path.elementAt(i).type for i in range(path.elementCount())}
+    from PySide6.QtGui import QPainterPath
+
+    assert QPainterPath.ElementType.CurveToElement in kinds  # quadratic pieces, not a polyline
+
+
+def test_confidence_colours():
+    assert confidence_color(0.95).name() == COLOR_HIGH
+    assert confidence_color(0.9).name() == COLOR_HIGH
+    assert confidence_color(0.7).name() == COLOR_MEDIUM
+    assert confidence_color(0.59).name() == COLOR_LOW
+
+
+def _recognition() -> Recognition:
+    text = "नमस्ते"
+    return Recognition(
+        text=text, confidence=0.3,
+        chars=[CharConfidence(c, 0.9) for c in text],
+        graphemes=[GraphemeConfidence("न", 0.95), GraphemeConfidence("म", 0.7),
+                   GraphemeConfidence("स्ते", 0.3)],
+        alternatives=[Alternative(text, -1.0), Alternative("नमस्त", -2.0), Alternative("नमसते", -3.0)],
+        device="cpu", ms=12.0)
+
+
+@pytest.fixture
+def panel(qtbot) -> ResultPanel:
+    register_fonts()
+    widget = ResultPanel()
+    qtbot.addWidget(widget)
+    widget.resize(900, 300)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def test_result_panel_shows_aksharas_with_their_confidence(panel):
+    panel.show_result(_recognition())
+    view = panel.text_view
+    assert view.text() == "नमस्ते"
+    for i, expected in enumerate(["95 %", "70 %", "30 %"]):
+        rect = view.akshara_rect(i)
+        assert rect.width() > 0
+        assert view.akshara_at(rect.center()) == i
+        assert expected in view.tooltip_for(i)
+    assert view.akshara_rect(0).right() <= view.akshara_rect(1).left() + 1  # in reading order
+    assert "30 %" in panel.details.text()
+    assert panel.field.text() == "नमस्ते"
+
+
+def test_coloured_aksharas_are_painted_in_their_colours(panel):
+    panel.show_result(_recognition())
+    image = panel.text_view.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    colours = set()
+    for y in range(0, image.height(), 2):
+        for x in range(0, image.width(), 2):
+            c = image.pixelColor(x, y)
+            if c.red() > 150 and c.green() < 90:
+                colours.add("red")
+            elif c.green() > 100 and c.red() < 60:
+                colours.add("green")
+            elif c.red() > 150 and 80 < c.green() < 140 and c.blue() < 60:
+                colours.add("amber")
+    assert colours == {"red", "green", "amber"}
+
+
+def test_alternative_chips_replace_the_text(qtbot, panel):
+    panel.show_result(_recognition())
+    assert [c.text() for c in panel.chips] == ["नमस्त", "नमसते"]  # the reading itself is not repeated
+    qtbot.mouseClick(panel.chips[1], Qt.MouseButton.LeftButton)
+    assert panel.field.text() == "नमसते"
+
+
+def test_copy_puts_the_text_on_the_clipboard(panel):
+    from PySide6.QtGui import QGuiApplication
+
+    panel.show_result(_recognition())
+    panel.field.setText("सही")
+    panel.copy_button.click()
+    assert QGuiApplication.clipboard().text() == "सही"
+
+
+def test_save_needs_an_image_and_text(qtbot, panel):
+    saved = []
+    panel.saveRequested.connect(saved.append)
+    panel.request_save()
+    assert saved == [] and not panel.save_button.isEnabled()
+    panel.show_result(_recognition())
+    panel.field.setText("  ")
+    assert not panel.save_button.isEnabled()
+    panel.field.setText("नमस्ते ")
+    qtbot.keyClick(panel.field, Qt.Key.Key_Return)
+    assert saved == ["नमस्ते"]
+
+
+def test_palette_inserts_at_the_cursor(qtbot, panel):
+    panel.set_palette_visible(True)
+    assert panel.palette.isVisible()
+    field = panel.field
+    field.setText("नमते")
+    field.setCursorPosition(2)
+    qtbot.mouseClick(panel.palette.buttons["स"], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(panel.palette.buttons["्"], Qt.MouseButton.LeftButton)
+    assert field.text() == "नमस्ते"
+    assert field.cursorPosition() == 4
+    qtbot.mouseClick(panel.palette.buttons[BACKSPACE], Qt.MouseButton.LeftButton)
+    assert field.text() == "नमसते"
+    field.selectAll()
+    qtbot.mouseClick(panel.palette.buttons["क्ष"], Qt.MouseButton.LeftButton)
+    assert field.text() == "क्ष"
+
+
+def test_palette_has_every_letter_group():
+    from nepocr_desktop.lib.charset import CONSONANTS, DEVANAGARI_DIGITS, INDEPENDENT_VOWELS, VOWEL_SIGNS
+
+    palette = DevanagariPalette()
+    for ch in CONSONANTS + INDEPENDENT_VOWELS + VOWEL_SIGNS + DEVANAGARI_DIGITS + "्ंँः।॥":
+        assert ch in palette.buttons, ch
+    assert palette.buttons["ि"].text() == "◌ि"  # combining signs shown on a dotted circle
+
+
+def test_qimage_and_array_round_trip():
+    gray = np.arange(7 * 13, dtype=np.uint8).reshape(7, 13)
+    assert np.array_equal(qimage_to_gray(gray_to_qimage(gray)), gray)
+    transparent = QImage(10, 10, QImage.Format.Format_ARGB32)
+    transparent.fill(Qt.GlobalColor.transparent)
+    assert (qimage_to_gray(transparent) == 255).all()  # transparency is white paper
+
+
+@pytest.fixture
+def importer(qtbot) -> ImportPanel:
+    widget = ImportPanel()
+    qtbot.addWidget(widget)
+    widget.resize(800, 500)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def test_import_panel_reads_files_and_regions(qtbot, importer, word_image):
+    asked = []
+    importer.recognizeRequested.connect(lambda image, ctx: asked.append((image, ctx)))
+    importer.load_file(word_image)
+    image, ctx = asked[-1]
+    assert image.shape == importer.image().shape and ctx["file"] == str(word_image)
+    importer.view.set_selection(QRect(2, 3, 40, 20))
+    image, ctx = asked[-1]
+    assert image.shape == (20, 40) and ctx["region"] == (2, 3, 40, 20)
+    importer.view.clear_selection()
+    assert asked[-1][0].shape == importer.image().shape
+
+
+def test_rubber_band_selection_with_the_mouse(qtbot, importer, word_image):
+    importer.load_file(word_image)
+    view = importer.view
+    start = view.mapFromScene(QPointF(10, 10))
+    end = view.mapFromScene(QPointF(80, 40))
+    qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(view.viewport(), end)
+    qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=end)
+    rect = view.selection()
+    assert rect is not None
+    assert abs(rect.left() - 10) <= 2 and abs(rect.right() - 80) <= 2
+
+
+def test_ctrl_wheel_zooms(qtbot, importer, word_image):
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QWheelEvent
+
+    importer.load_file(word_image)
+    view = importer.view
+    before = view.zoom()
+    pos = QPointF(50, 50)
+    event = QWheelEvent(pos, QPointF(view.viewport().mapToGlobal(QPoint(50, 50))), QPoint(0, 0),
+                        QPoint(0, 120), Qt.MouseButton.NoButton, Qt.KeyboardModifier.ControlModifier,
+                        Qt.ScrollPhase.NoScrollPhase, False)
+    view.wheelEvent(event)
+    assert view.zoom() == pytest.approx(before * 1.25)
+
+
+def test_unreadable_files_raise_image_error(importer, tmp_path):
+    bad = tmp_path / "x.jpg"
+    bad.write_bytes(b"nope")
+    with pytest.raises(ImageError):
+        importer.load_file(bad)
+    assert not importer.has_image()
+
+
+def test_exif_rotation_is_honoured(importer, tmp_path):
+    from PIL import Image
+
+    img = Image.new("L", (60, 20), 255)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees on display
+    path = tmp_path / "rotated.jpg"
+    img.save(path, exif=exif)
+    importer.load_file(path)
+    assert importer.image().shape == (60, 20)
+
+
+def test_dropped_files_and_images_are_recognised_as_such(tmp_path):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "a.png"))])
+    assert mime_image(mime) == tmp_path / "a.png"
+    mime = QMimeData()
+    image = QImage(4, 4, QImage.Format.Format_RGB32)
+    image.fill(Qt.GlobalColor.white)
+    mime.setImageData(image)
+    assert isinstance(mime_image(mime), QImage)
+    assert mime_image(QMimeData()) is None

@@ -1,0 +1,295 @@
+"""Build synthetic handwritten pages from real word crops, and score page segmentation on them.
+
+Real word crops (``nepali_lens_words``) are placed in lines on paper-like backgrounds (tint,
+texture, uneven light, optional ruled lines, a small rotation of the whole page), and each
+``page_XXX.png`` gets a ``page_XXX.json`` with the true word boxes and texts. Only words whose
+label hashes into a fixed quarter of the label space are used, so the set is reproducible.
+
+    python tools/make_page_testset.py --out /tmp/pages --pages 20
+    python tools/make_page_testset.py --eval /tmp/pages [--model model/nepocr.pt] [--show DIR]
+
+``--eval`` reports word detection precision / recall at IoU >= 0.5, line counts and reading
+order; with a model (the bundled one by default, if present) also the page-level CER of
+``read_page`` and the CER of reading the true word boxes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from nepocr_desktop.lib.metrics import error_rates  # noqa: E402
+from nepocr_desktop.lib.preprocess import ink_bbox, ink_map, load_gray  # noqa: E402
+from nepocr_desktop.lib.segment import Box, Page, segment_page  # noqa: E402
+
+DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "nepali_lens_words"
+IOU = 0.5
+
+
+def word_pool(data_dir: Path = DATA, buckets: int = 4) -> list[tuple[Path, str]]:
+    """(image, label) rows whose label's hash falls in bucket 0 of ``buckets``."""
+    rows = []
+    for line in (data_dir / "labels_devanagari_only.tsv").read_text(encoding="utf-8").splitlines():
+        name, _, label = line.partition("\t")
+        label = label.strip()
+        if label and int(hashlib.sha1(label.encode()).hexdigest(), 16) % buckets == 0:
+            rows.append((data_dir / name, label))
+    return rows
+
+
+def word_ink(path: Path) -> np.ndarray | None:
+    """Float ink map of a crop, cut to its ink; None for an empty or unreadable crop."""
+    try:
+        ink = ink_map(load_gray(path))
+    except ValueError:
+        return None
+    box = ink_bbox(ink)
+    if box is None:
+        return None
+    x0, y0, x1, y1 = box
+    ink = ink[y0:y1, x0:x1]
+    ink = np.where(ink < 0.2, 0.0, ink).astype(np.float32)
+    return ink if min(ink.shape) >= 4 else None
+
+
+def _paper(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    base = rng.uniform(195, 245)
+    low = cv2.resize(rng.normal(0, 1, (max(2, h // 64), max(2, w // 64))), (w, h), interpolation=cv2.INTER_CUBIC)
+    paper = base + 6 * low + rng.normal(0, rng.uniform(2, 6), (h, w))
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    t = rng.uniform(0, 2 * math.pi)
+    ramp = (np.cos(t) * xx / w + np.sin(t) * yy / h)
+    ramp = (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1e-6)
+    return paper * (1.0 - rng.uniform(0.1, 0.35) * ramp)
+
+
+def make_page(rng: np.random.Generator, pool: list[tuple[Path, str]], cache: dict,
+              size: tuple[int, int] = (1240, 1754)) -> tuple[np.ndarray, dict]:
+    """One page image (uint8 gray) and its ground truth (lines of words with boxes)."""
+    w, h = size
+    text_h = rng.uniform(34, 60)
+    pitch = text_h * rng.uniform(1.35, 2.2)
+    left, right, top = int(rng.uniform(60, 150)), int(w - rng.uniform(50, 110)), rng.uniform(90, 170)
+    ink = np.zeros((h, w), np.float32)
+    owner = np.zeros((h, w), np.int32)
+    words: list[dict] = []
+    lines: list[list[int]] = []
+    y = top
+    while y + pitch < h - 80:
+        x = left + rng.uniform(0, 0.8 * text_h)
+        drift = math.tan(math.radians(rng.uniform(-0.8, 0.8)))
+        stop = right if rng.random() > 0.15 else rng.uniform(left + 0.3 * (right - left), right)
+        line: list[int] = []
+        while True:
+            path, label = pool[int(rng.integers(len(pool)))]
+            if path not in cache:
+                cache[path] = word_ink(path)
+            crop = cache[path]
+            if crop is None:
+                continue
+            s = text_h * rng.uniform(0.85, 1.15) / crop.shape[0]
+            cw, ch = max(4, round(crop.shape[1] * s)), max(4, round(crop.shape[0] * s))
+            if x + cw > stop:
+                break
+            c = cv2.resize(crop, (cw, ch), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+            rows = c[: max(1, int(0.6 * ch))].sum(axis=1)
+            head = int(np.argmax(rows))          # the head line hangs on the line's rule
+            x0 = int(x)
+            y0 = int(y + (x - left) * drift + rng.normal(0, 0.06 * text_h)) - head
+            if y0 < 0 or y0 + ch > h:
+                break
+            region = ink[y0:y0 + ch, x0:x0 + cw]
+            owner[y0:y0 + ch, x0:x0 + cw][c > 0.3] = len(words) + 1
+            np.maximum(region, c, out=region)
+            line.append(len(words))
+            words.append({"text": label})
+            x += cw + text_h * rng.uniform(0.4, 1.0)
+        if line:
+            lines.append(line)
+        y += pitch
+    rules = np.zeros((h, w), np.float32)
+    if rng.random() < 0.5:
+        offset = rng.choice([0.0, 0.75]) * text_h
+        for k in range(int((h - top) / pitch) + 2):
+            yy = int(top - pitch + k * pitch + offset)
+            if 0 < yy < h:
+                cv2.line(rules, (0, yy), (w, yy), rng.uniform(0.25, 0.5), int(rng.integers(1, 3)))
+    if rng.random() < 0.4:
+        cv2.line(rules, (left - 25, 0), (left - 25, h), rng.uniform(0.3, 0.5), 2)
+    angle = float(rng.uniform(-4, 4))
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    ink = cv2.warpAffine(ink, m, (w, h), flags=cv2.INTER_LINEAR)
+    rules = cv2.warpAffine(rules, m, (w, h), flags=cv2.INTER_LINEAR)
+    owner = cv2.warpAffine(owner, m, (w, h), flags=cv2.INTER_NEAREST)
+    pen = rng.uniform(15, 90)
+    page = _paper(rng, h, w)
+    page = page * (1 - rules) + (page - 70) * rules
+    page = page * (1 - ink) + pen * ink
+    page = cv2.GaussianBlur(page, (0, 0), rng.uniform(0.4, 1.0))
+    gray = np.clip(page, 0, 255).astype(np.uint8)
+    ys, xs = np.nonzero((owner > 0) & (ink > 0.3))
+    ids = owner[ys, xs] - 1
+    for k, wd in enumerate(words):
+        sel = ids == k
+        wd["box"] = [int(xs[sel].min()), int(ys[sel].min()), int(xs[sel].max()) + 1, int(ys[sel].max()) + 1] \
+            if sel.any() else None
+    gt_lines = [{"text": " ".join(words[i]["text"] for i in ln),
+                 "words": [words[i] for i in ln if words[i]["box"]]} for ln in lines]
+    return gray, {"width": w, "height": h, "angle": angle, "text_height": text_h, "lines": gt_lines}
+
+
+def build(out: Path, pages: int, seed: int = 0) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    pool = word_pool()
+    rng = np.random.default_rng(seed)
+    cache: dict = {}
+    for i in range(pages):
+        gray, gt = make_page(rng, pool, cache)
+        name = f"page_{i:03d}"
+        gt["image"] = f"{name}.png"
+        cv2.imwrite(str(out / f"{name}.png"), gray)
+        (out / f"{name}.json").write_text(json.dumps(gt, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(f"wrote {pages} pages ({len(pool)} candidate words) to {out}")
+
+
+@dataclass
+class Detection:
+    gt: int
+    predicted: int
+    matched: int
+    lines_true: int
+    lines_found: int
+    order_ok: int      # matched words whose successor in reading order is matched and in order
+    order_pairs: int
+
+    @property
+    def precision(self) -> float:
+        return self.matched / max(self.predicted, 1)
+
+    @property
+    def recall(self) -> float:
+        return self.matched / max(self.gt, 1)
+
+
+def match(pred: list[Box], gt: list[Box], thresh: float = IOU) -> dict[int, int]:
+    """Greedy one-to-one matching by IoU: ground-truth index -> predicted index."""
+    pairs = sorted(((g.iou(p), i, j) for i, g in enumerate(gt) for j, p in enumerate(pred)
+                    if g.iou(p) >= thresh), reverse=True)
+    used_g, used_p, out = set(), set(), {}
+    for _, i, j in pairs:
+        if i not in used_g and j not in used_p:
+            used_g.add(i)
+            used_p.add(j)
+            out[i] = j
+    return out
+
+
+def score_page(page: Page, gt: dict) -> Detection:
+    gt_boxes = [Box(*w["box"]) for ln in gt["lines"] for w in ln["words"]]
+    pred = [w.box for w in page.words]
+    m = match(pred, gt_boxes)
+    ok = pairs = 0
+    for i in range(len(gt_boxes) - 1):
+        if i in m and i + 1 in m:
+            pairs += 1
+            ok += m[i] < m[i + 1]
+    return Detection(len(gt_boxes), len(pred), len(m), len(gt["lines"]), len(page.lines), ok, pairs)
+
+
+def _recognizer(model: str | None):
+    try:
+        from nepocr_desktop.paths import bundled_model_path
+        from nepocr_desktop.recognizer import Recognizer
+    except ImportError as exc:
+        print(f"no recognizer ({exc}); detection only")
+        return None
+    path = Path(model) if model else bundled_model_path()
+    if not path.exists():
+        print(f"no model at {path}; detection only")
+        return None
+    return Recognizer(path, device="cpu")
+
+
+def draw(gray: np.ndarray, page: Page, gt: dict | None = None) -> np.ndarray:
+    """BGR picture: true boxes thin green, found words red, found lines blue polygons."""
+    img = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
+    for ln in (gt or {}).get("lines", []):
+        for w in ln["words"]:
+            cv2.rectangle(img, tuple(w["box"][:2]), tuple(w["box"][2:]), (0, 170, 0), 1)
+    for k, line in enumerate(page.lines):
+        cv2.polylines(img, [np.array(line.polygon, np.int32)], True, (255, 120, 0), 1)
+        for j, w in enumerate(line.words):
+            cv2.rectangle(img, (w.box.x0, w.box.y0), (w.box.x1, w.box.y1), (0, 0, 255), 2)
+            cv2.putText(img, f"{k}.{j}", (w.box.x0, w.box.y0 - 2), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 200), 1)
+    return img
+
+
+def evaluate(folder: Path, model: str | None = None, show: Path | None = None) -> dict:
+    """Detection figures over every page of ``folder`` (and CER when a model is available)."""
+    rec = _recognizer(model)
+    total = Detection(0, 0, 0, 0, 0, 0, 0)
+    line_exact = 0
+    page_pairs: list[tuple[str, str]] = []
+    oracle_pairs: list[tuple[str, str]] = []
+    files = sorted(folder.glob("page_*.json"))
+    for f in files:
+        gt = json.loads(f.read_text(encoding="utf-8"))
+        gray = load_gray(folder / gt["image"])
+        page = segment_page(gray)
+        d = score_page(page, gt)
+        for k in vars(total):
+            setattr(total, k, getattr(total, k) + getattr(d, k))
+        line_exact += d.lines_true == d.lines_found
+        print(f"{f.stem}: P {d.precision:.3f} R {d.recall:.3f} lines {d.lines_found}/{d.lines_true} "
+              f"angle {page.angle:+.2f} (true {gt['angle']:+.2f})")
+        if show is not None:
+            show.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(show / f"{f.stem}_boxes.png"), draw(gray, page, gt))
+        if rec is not None:
+            from nepocr_desktop.page import read_page
+
+            truth = " ".join(ln["text"] for ln in gt["lines"])
+            page_pairs.append((" ".join(read_page(rec, gray).text.split()), truth))
+            boxes = [(w["box"], w["text"]) for ln in gt["lines"] for w in ln["words"]]
+            crops = [gray[b[1]:b[3], b[0]:b[2]] for b, _ in boxes]
+            oracle_pairs += [(getattr(r, "text", ""), t) for r, (_, t) in zip(rec.recognize(crops), boxes)]
+    out = {"pages": len(files), "precision": total.precision, "recall": total.recall,
+           "gt_words": total.gt, "found_words": total.predicted,
+           "line_count_exact": line_exact, "reading_order": total.order_ok / max(total.order_pairs, 1)}
+    if rec is not None:
+        out["page_cer"], out["page_wer"] = error_rates(page_pairs)
+        out["true_box_cer"], _ = error_rates(oracle_pairs)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, help="write generated pages here")
+    ap.add_argument("--pages", type=int, default=20)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--eval", type=Path, metavar="DIR", help="score segmentation on pages in DIR")
+    ap.add_argument("--model", help="model file for the CER figures (default: the bundled model)")
+    ap.add_argument("--show", type=Path, metavar="DIR", help="save pictures of the boxes here")
+    args = ap.parse_args(argv)
+    if not args.out and not args.eval:
+        ap.error("give --out and/or --eval")
+    if args.out:
+        build(args.out, args.pages, args.seed)
+    if args.eval:
+        res = evaluate(args.eval, args.model, args.show)
+        print(json.dumps(res, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
