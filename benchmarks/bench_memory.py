@@ -27,7 +27,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
-from common import ROOT, model_description, table, update_results, word_images
+from common import ROOT, default_model, model_description, table, update_results, word_images
 from PIL import Image, ImageChops, ImageOps
 
 TARGET_MIB = 500
@@ -140,11 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append([f"app --self-test ({args.exe})", f"{figures['bundle']:.0f} MiB"])
     worst = max(figures.values())
     verdict = "meets" if worst < TARGET_MIB else "misses"
-    model_path = Path(model) if model else None
-    if model_path is None:
-        from nepocr_desktop.paths import bundled_model_path
-
-        model_path = bundled_model_path()
+    model_path = Path(model) if model else default_model(None)
     body = "\n".join([
         f"Images: {source}. Model: {model_description(model_path)}. CPU threads: {args.threads}.",
         "",

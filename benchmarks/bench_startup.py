@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, model_description, table, update_results
+from common import ROOT, default_model, model_description, table, update_results
 
 TARGET_WINDOW_S = 2.0
 WINDOW_LINE = re.compile(r"window shown (\d+) ms after start")
@@ -142,9 +142,7 @@ def main(argv: list[str] | None = None) -> int:
              spread([r["first"] for r in results])],
             ["launch to exit, all samples read (--self-test)", med([r["exit"] for r in results]),
              spread([r["exit"] for r in results])]]
-    from nepocr_desktop.paths import bundled_model_path
-
-    model = args.model or bundled_model_path()
+    model = args.model or default_model(args.exe)
     window_med = statistics.median([w for w, _ in window])
     verdict = "meets" if window_med < TARGET_WINDOW_S else "misses"
     body = "\n".join([

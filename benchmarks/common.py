@@ -104,12 +104,27 @@ def machine() -> str:
 
 
 def model_description(path: Path) -> str:
-    from nepocr_desktop.lib.modelio import read_info
+    from nepocr_desktop.lib.modelio import ModelError, read_info
 
-    info = read_info(path)
-    name = info.metadata.get("name") or path.name
+    try:
+        info = read_info(path)
+    except ModelError as exc:
+        return f"{path} ({exc})"
+    meta = info.metadata
+    name = meta.get("name") or path.name
     size = path.stat().st_size / 1e6
-    return f"{name} ({path}, {size:.1f} MB, input height {info.preprocess.height})"
+    trained = "".join(f", {k} {meta[k]}" for k in ("trained", "epoch") if k in meta)
+    val = f", validation CER {100 * meta['val_cer']:.1f}%" if isinstance(meta.get("val_cer"), (int, float)) else ""
+    return f"{name} ({path}, {size:.1f} MB, input height {info.preprocess.height}{trained}{val})"
+
+
+def default_model(exe: Path | None) -> Path:
+    """The model an app uses without ``--model``: the bundle's own, or the source tree's."""
+    if exe is not None:
+        return exe.resolve().parent / "_internal" / "model" / "nepocr.pt"
+    from nepocr_desktop.paths import bundled_model_path
+
+    return bundled_model_path()
 
 
 def command_line() -> str:
@@ -122,11 +137,12 @@ def command_line() -> str:
     return shlex.join(["python", script_s, *sys.argv[1:]])
 
 
-def update_results(key: str, title: str, body: str) -> None:
+def update_results(key: str, title: str, body: str, command: str | None = None) -> None:
     """Replace (or append) the section ``key`` of RESULTS.md, keeping the others."""
     start, end = f"<!-- {key}:start -->", f"<!-- {key}:end -->"
     stamp = time.strftime("%Y-%m-%d %H:%M %Z")
-    section = (f"{start}\n## {title}\n\n{stamp}, {machine()}\n\n```\n{command_line()}\n```\n\n"
+    load = f", load average {os.getloadavg()[0]:.1f} at start" if hasattr(os, "getloadavg") else ""
+    section = (f"{start}\n## {title}\n\n{stamp}, {machine()}{load}\n\n```\n{command or command_line()}\n```\n\n"
                f"{body.strip()}\n{end}")
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else (
         "# Benchmark results\n\nWritten by the scripts in this folder; each section shows the command "
@@ -145,3 +161,49 @@ def table(rows: Sequence[Sequence[object]]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rest]
     return "\n".join(lines)
+
+
+def record_bundle(argv: list[str] | None = None) -> int:
+    """Write the "Bundle" section from the figures printed by tools/build_bundle.sh."""
+    import argparse
+    import subprocess
+
+    ap = argparse.ArgumentParser(description=record_bundle.__doc__)
+    ap.add_argument("--bundle", type=Path, default=ROOT / "dist" / "nepocr")
+    ap.add_argument("--build-seconds", type=float, required=True)
+    ap.add_argument("--size-mib", type=float, required=True)
+    ap.add_argument("--archive", default="")
+    ap.add_argument("--archive-mib", type=float, default=0.0)
+    ap.add_argument("--archive-seconds", type=float, default=0.0)
+    ap.add_argument("--command", required=True, help="the build command, as typed")
+    args = ap.parse_args(argv)
+
+    from importlib.metadata import version
+
+    internal = args.bundle / "_internal"
+    parts = subprocess.run(["du", "-sm", *map(str, sorted(internal.iterdir()))], check=True,
+                           capture_output=True, text=True).stdout.split("\n")
+    sizes = sorted(((int(line.split("\t")[0]), Path(line.split("\t")[1]).name)
+                    for line in parts if line.strip()), reverse=True)
+    rows = [["part of _internal/", "MiB"], *([name, str(mib)] for mib, name in sizes[:10])]
+    versions = ", ".join(f"{p} {version(p)}" for p in ("pyinstaller", "torch", "PySide6_Essentials",
+                                                        "opencv-python-headless", "numpy", "pillow"))
+    shipped = model_description(internal / "model" / "nepocr.pt")
+    lines = [f"Bundle: {args.bundle} (one folder). Model shipped: {shipped}. {versions}.", "",
+             table([["", "figure", "target"],
+                    ["size on disk", f"{args.size_mib:.1f} MiB", "<= 650 MB"],
+                    [f"compressed ({Path(args.archive).name or 'none'})",
+                     f"{args.archive_mib:.1f} MiB" if args.archive else "-", "<= 250 MB"],
+                    ["build time (PyInstaller)", f"{args.build_seconds:.0f} s", "< ~6 min for CI"],
+                    ["compression time", f"{args.archive_seconds:.0f} s" if args.archive else "-", ""]]),
+             "", "Largest parts:", "", table(rows), ""]
+    body = "\n".join(lines)
+    print(body)
+    update_results("bundle", "Bundle (PyInstaller)", body, command=args.command)
+    return 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["record-bundle"]:
+        sys.exit(record_bundle(sys.argv[2:]))
+    sys.exit("usage: python benchmarks/common.py record-bundle --build-seconds S --size-mib M ...")

@@ -2,11 +2,12 @@
 # Build the one-folder desktop bundle dist/nepocr/ with PyInstaller (build.spec), then print its
 # size on disk, the size of a compressed archive of it and the build time.
 #
-#   tools/build_bundle.sh [--clean] [--archive xz|zip|none] [--check]
+#   tools/build_bundle.sh [--clean] [--archive xz|zip|none] [--check] [--record]
 #
 #   --clean       discard PyInstaller's cache (build/pyinstaller) first
 #   --archive     dist/nepocr-<os>-<arch>.tar.xz (default), .zip, or no archive
 #   --check       afterwards run `dist/nepocr/nepocr recognize` on a sample and `--self-test`
+#   --record      write the figures to the "Bundle" section of benchmarks/RESULTS.md
 #
 # Needs: pip install -e ".[bundle]". The model shipped is model/nepocr.pt, or the file named by
 # NEPOCR_BUNDLE_MODEL. The last lines printed are "key: value" figures, e.g. "build_seconds: 212"
@@ -17,12 +18,16 @@ cd "$(dirname "$0")/.."
 archive=xz
 clean=()
 check=0
+record=0
+command="tools/build_bundle.sh $*"
+if [ -n "${NEPOCR_BUNDLE_MODEL:-}" ]; then command="NEPOCR_BUNDLE_MODEL=$NEPOCR_BUNDLE_MODEL $command"; fi
 while [ $# -gt 0 ]; do
     case "$1" in
         --clean) clean=(--clean) ;;
         --archive) archive="${2:?--archive needs xz, zip or none}"; shift ;;
         --check) check=1 ;;
-        -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --record) record=1 ;;
+        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "build_bundle.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -82,4 +87,11 @@ if [ -n "$archive_path" ]; then
     echo "archive: $archive_path"
     echo "archive_mib: $(mib "$archive_bytes")"
     echo "archive_seconds: $archive_seconds"
+fi
+
+if [ "$record" = 1 ]; then
+    python benchmarks/common.py record-bundle --build-seconds "$build_seconds" \
+        --size-mib "$(mib "$size_bytes")" --archive "$archive_path" --archive-mib "$(mib "$archive_bytes")" \
+        --archive-seconds "$archive_seconds" --command "$command" > /dev/null
+    echo "recorded in benchmarks/RESULTS.md"
 fi

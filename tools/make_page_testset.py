@@ -28,9 +28,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nepocr_desktop.lib.metrics import error_rates  # noqa: E402
-from nepocr_desktop.lib.preprocess import ink_bbox, ink_map, load_gray  # noqa: E402
-from nepocr_desktop.lib.segment import Box, Page, segment_page  # noqa: E402
+from nepocr_desktop.lib.metrics import error_rates
+from nepocr_desktop.lib.preprocess import ink_bbox, ink_map, load_gray
+from nepocr_desktop.lib.segment import Box, Page, segment_page
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "nepali_lens_words"
 IOU = 0.5

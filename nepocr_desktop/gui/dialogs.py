@@ -124,11 +124,11 @@ def about_text(summary: ModelSummary | None, samples: int | None) -> str:
         lines.append(f"<p><b>Model:</b> {html.escape(summary.title)}<br>"
                      f"<b>File:</b> {html.escape(summary.path)}<br>"
                      f"<b>Running on:</b> {html.escape(summary.device_title)}</p>")
-        facts = {k: v for k, v in summary.metadata.items()
-                 if isinstance(v, (str, int, float)) and k not in ("name", "command")}
+        facts = [(FACT_NAMES.get(k, k.replace("_", " ")), _fmt(k, v)) for k, v in summary.metadata.items()
+                 if isinstance(v, (str, int, float)) and k not in ("name", "command", "trained")]
         if facts:
-            rows = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(_fmt(v))}</td></tr>"
-                           for k, v in sorted(facts.items()))
+            rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>"
+                           for k, v in sorted(facts))
             lines.append(f"<table cellspacing='4'>{rows}</table>")
     if samples is not None:
         lines.append(f"<p><b>Saved samples:</b> {samples}</p>")
@@ -137,7 +137,18 @@ def about_text(summary: ModelSummary | None, samples: int | None) -> str:
     return "".join(lines)
 
 
-def _fmt(value: object) -> str:
+FACT_NAMES = {
+    "val_cer": "Character error rate (validation)", "val_wer": "Word error rate (validation)",
+    "epoch": "Training epochs", "step": "Training steps", "spec_name": "Size",
+    "base_model": "Based on", "finetuned": "Personalised", "user_samples": "Your samples used",
+    "user_cer_before": "Your error rate before", "user_cer_after": "Your error rate after",
+    "general_cer_before": "General error rate before", "general_cer_after": "General error rate after",
+}
+
+
+def _fmt(key: str, value: object) -> str:
+    if isinstance(value, float) and ("cer" in key or "wer" in key):
+        return f"{value * 100:.1f} %"
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 

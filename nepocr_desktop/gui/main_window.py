@@ -16,14 +16,17 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QProgressBar,
+    QScrollArea,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from ..lib.library import ModelLibrary
 from ..lib.preprocess import ImageError
 from ..lib.store import SampleStore, StoreError
+from ..paths import bundled_model_path, user_data_dir
 from .banner import Banner
 from .dialogs import PreferencesDialog, shortcuts_dialog, show_about
 from .errors import plain_message
@@ -31,6 +34,7 @@ from .image_view import IMAGE_FILTER, ImportPanel, mime_image
 from .result_view import ResultPanel, page_recognition
 from .settings import Settings
 from .style import app_icon, confidence_color, devanagari_font, icon
+from .training_tab import TrainingTab
 from .workers import PAGE, ModelSummary, RecognitionService, Request, page_reading_available
 from .write_view import WritePanel
 
@@ -38,9 +42,14 @@ log = logging.getLogger("nepocr")
 
 STYLESHEET = """
 QPushButton#chip { border: 1px solid #c5cae9; border-radius: 14px; padding: 3px 14px;
-                   background: #f3f5fb; }
+                   background: #f3f5fb; color: #1a237e; }
 QPushButton#chip:hover { background: #e3e8f8; border-color: #7986cb; }
 QTabWidget::pane { border-top: 1px solid #cfd8dc; }
+QTabBar::tab { padding: 7px 16px 5px 16px; margin-right: 3px; border: 1px solid #d5dade;
+               border-bottom: none; border-top-left-radius: 6px; border-top-right-radius: 6px;
+               background: #e6e9ec; color: #455a64; }
+QTabBar::tab:selected { background: #ffffff; color: #1c2541; border-color: #c3cad0; }
+QTabBar::tab:hover:!selected { background: #f0f2f4; }
 """
 
 
@@ -82,6 +91,20 @@ class MainWindow(QMainWindow):
         self.tabs.tabBar().setFont(devanagari_font(self.font().pointSizeF() + 0.5))
         self.add_tab(self.write, "Write  ·  लेख्नुहोस्", icon("pen"))
         self.add_tab(self.importer, "Import  ·  तस्बिर", icon("open"))
+        self.library = ModelLibrary(user_data_dir() / "models", bundled_model_path())
+        self.training: TrainingTab | None = None
+        try:
+            self.training = TrainingTab(self.store(), self.library, parent=self)
+        except StoreError as exc:
+            self.add_tab(QLabel(f"The sample store cannot be opened: {exc}", self), "Learn  ·  सिकाइ")
+        else:
+            scroll = QScrollArea(self)  # the tab is tall; small screens scroll it
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+            scroll.setWidget(self.training)
+            self.add_tab(scroll, "Learn  ·  सिकाइ")
+            self.training.modelChanged.connect(lambda path: self.start_model(path))
+            self.training.samplesChanged.connect(self._update_sample_count)
         self.result = ResultPanel(self)
         self.splitter = QSplitter(Qt.Orientation.Vertical, self)
         self.splitter.addWidget(self.tabs)
@@ -237,8 +260,13 @@ class MainWindow(QMainWindow):
     def start_model(self, model_path: str | Path | None = None, device: str | None = None) -> None:
         """Load the model on the worker thread; the window stays usable meanwhile."""
         self._model_args = (None if model_path is None else str(model_path), device or self.settings.device)
-        self.service.load(self._model_args[0], self._model_args[1], self.settings.beam,
-                          self.settings.lexicon)
+        path = self._model_args[0]
+        if path is None:  # the user's active model, or the bundled one
+            active = self.library.active()
+            path = str(active.path)
+            if active.warning:
+                self.show_error(active.warning)
+        self.service.load(path, self._model_args[1], self.settings.beam, self.settings.lexicon)
 
     def _on_model_loading(self) -> None:
         self.model_label.setText("Loading model…")
@@ -526,6 +554,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._save_settings()
+        if self.training is not None:
+            self.training.shutdown()
         self.service.shutdown()
         if self._store is not None:
             self._store.close()

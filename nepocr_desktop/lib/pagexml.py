@@ -14,7 +14,7 @@ import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -74,7 +74,7 @@ def page_to_xml(page: Page, texts: Sequence[Sequence[WordText]] | None = None,
                 image_filename: str = "image.png", creator: str = "nepocr",
                 created: datetime | None = None) -> str:
     """PAGE XML for ``page``; ``texts[i][j]`` is the (text, confidence) of word j of line i."""
-    stamp = (created or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="seconds")
+    stamp = (created or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
     root = ET.Element(_q("PcGts"), {f"{{{XSI}}}schemaLocation": SCHEMA_LOCATION})
     meta = ET.SubElement(root, _q("Metadata"))
     ET.SubElement(meta, _q("Creator")).text = clean_text(creator)
@@ -145,7 +145,7 @@ def _polygon(el: ET.Element) -> tuple[Point, ...]:
         pts = []
         for pair in coords.get("points", "").split():
             x, _, y = pair.partition(",")
-            pts.append((int(round(float(x))), int(round(float(y)))))
+            pts.append((round(float(x)), round(float(y))))
         return tuple(pts)
     return tuple((int(p.get("x", 0)), int(p.get("y", 0))) for p in coords if _local(p.tag) == "Point")
 

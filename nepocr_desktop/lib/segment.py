@@ -10,6 +10,7 @@ original image; ``straight_box`` fields refer to the deskewed frame of :meth:`Pa
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import asdict, dataclass, field
 
@@ -108,7 +109,7 @@ def deskew_transform(width: int, height: int, angle: float) -> tuple[np.ndarray,
         return np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), (width, height)
     m = cv2.getRotationMatrix2D((width / 2.0, height / 2.0), -angle, 1.0)
     c, s = abs(m[0, 0]), abs(m[0, 1])
-    new_w, new_h = int(math.ceil(width * c + height * s)), int(math.ceil(width * s + height * c))
+    new_w, new_h = math.ceil(width * c + height * s), math.ceil(width * s + height * c)
     m[0, 2] += (new_w - width) / 2.0
     m[1, 2] += (new_h - height) / 2.0
     return m, (new_w, new_h)
@@ -117,7 +118,7 @@ def deskew_transform(width: int, height: int, angle: float) -> tuple[np.ndarray,
 # --- binarisation -------------------------------------------------------------------------
 
 def _odd(n: float) -> int:
-    n = max(3, int(round(n)))
+    n = max(3, round(n))
     return n if n % 2 else n + 1
 
 
@@ -252,7 +253,7 @@ def remove_rules(mask: np.ndarray, norm: np.ndarray, text_h: float, sw: float) -
     h, w = mask.shape
     out = mask.copy()
     thick = int(max(3, 2.5 * sw, 0.25 * text_h))
-    rect = lambda size: cv2.getStructuringElement(cv2.MORPH_RECT, size)  # noqa: E731
+    rect = lambda size: cv2.getStructuringElement(cv2.MORPH_RECT, size)
     dark = 255.0 - norm
     for length, horiz in ((max(0.3 * w, 12 * text_h), True), (max(0.3 * h, 5 * text_h), False)):
         if length >= (w if horiz else h):
@@ -266,7 +267,8 @@ def remove_rules(mask: np.ndarray, norm: np.ndarray, text_h: float, sw: float) -
             continue
         n, lab, st, _ = cv2.connectedComponentsWithStats(runs, connectivity=8)
         thin = np.zeros(n, bool)
-        thin[1:] = st[1:, cv2.CC_STAT_HEIGHT if horiz else cv2.CC_STAT_WIDTH] <= thick + 2
+        length_of = st[1:, cv2.CC_STAT_WIDTH if horiz else cv2.CC_STAT_HEIGHT]
+        thin[1:] = st[1:, cv2.CC_STAT_AREA] <= (thick + 2) * length_of   # mean thickness; rules may slant
         rule = thin[lab].astype(np.uint8) & out
         out &= 1 - rule
         joined = cv2.morphologyEx(out, cv2.MORPH_CLOSE, rect(across(thick + 2)))
@@ -287,7 +289,7 @@ def remove_specks(mask: np.ndarray, text_h: float, sw: float) -> np.ndarray:
     small = keep & ~big
     if small.any() and big.any():
         r = _odd(1.2 * text_h)
-        near = cv2.dilate(big[lab].astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (r, r)))
+        near = cv2.dilate(big[lab].astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (r, r)))
         touched = np.zeros(n, bool)
         touched[np.unique(lab[(near > 0) & (lab > 0)])] = True
         keep &= big | touched
@@ -322,8 +324,26 @@ def _line_bands(mask: np.ndarray, text_h: float, sw: float) -> list[tuple[int, i
         if ok:
             kept.append(p)
     kept.sort()
-    cuts = [0] + [a + int(np.argmin(prof[a:b + 1])) for a, b in zip(kept, kept[1:])] + [len(prof)]
-    return list(zip(cuts[:-1], cuts[1:]))
+    cuts = [0] + [a + int(np.argmin(prof[a:b + 1])) for a, b in itertools.pairwise(kept)] + [len(prof)]
+    return list(itertools.pairwise(cuts))
+
+
+def _cut_between_lines(mask: np.ndarray, lab: np.ndarray, stats: np.ndarray, cuts: list[int],
+                       text_h: float) -> None:
+    """Split components that join two lines (a descender touching the line below) at their
+    thinnest row near the line boundary."""
+    reach = max(1, int(0.4 * text_h))
+    for i in np.nonzero(stats[:, cv2.CC_STAT_HEIGHT] > 1.3 * text_h)[0]:
+        if i == 0:
+            continue
+        x, y, w, h = (int(v) for v in stats[i, :4])
+        for c in cuts:
+            if not y + 0.3 * text_h < c < y + h - 0.3 * text_h:
+                continue
+            a, b = max(y, c - reach), min(y + h, c + reach + 1)
+            own = lab[a:b, x:x + w] == i
+            row = a + int(np.argmin(own.sum(axis=1)))
+            mask[row, x:x + w][lab[row, x:x + w] == i] = 0
 
 
 def _group_words(boxes: list[Box], gap: float) -> list[list[int]]:
@@ -375,7 +395,7 @@ class _Frame:
 
     def straight(self, b: Box) -> Box:
         s = self.scale
-        return Box(int(b.x0 / s), int(b.y0 / s), int(math.ceil(b.x1 / s)), int(math.ceil(b.y1 / s)))
+        return Box(int(b.x0 / s), int(b.y0 / s), math.ceil(b.x1 / s), math.ceil(b.y1 / s))
 
     def to_original(self, pts: np.ndarray) -> np.ndarray:
         """Analysis-frame points (N, 2) to original-image points (float)."""
@@ -427,7 +447,9 @@ def segment_page(image: ImageSource | np.ndarray, word_gap: float | None = None)
     _, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     text_h = text_height(stats, sw)
     mask = remove_specks(mask, text_h, sw)
-    angle = estimate_skew(mask)
+    xs = np.nonzero(mask.any(axis=0))[0]
+    # a lone glyph or short word says little about the page's skew
+    angle = estimate_skew(mask) if len(xs) and xs[-1] - xs[0] >= 3 * text_h else 0.0
     if angle:
         m, (fw, fh) = deskew_transform(width, height, angle)
         m[:, 2] *= scale
@@ -435,20 +457,24 @@ def segment_page(image: ImageSource | np.ndarray, word_gap: float | None = None)
         mask = (cv2.warpAffine(mask * 255, m, size, flags=cv2.INTER_LINEAR) > 127).astype(np.uint8)
         norm = cv2.warpAffine(norm, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     mask = remove_specks(remove_rules(mask, norm, text_h, sw), text_h, sw)
-    n, _, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if n <= 1:
         return Page(width, height, angle, [])
     text_h = text_height(stats, sw)
-    comps = [Box(int(x), int(y), int(x + w), int(y + h)) for x, y, w, h in stats[1:, :4]]
     bands = _line_bands(mask, text_h, sw)
+    _cut_between_lines(mask, lab, stats, [a for a, _ in bands[1:]], text_h)
+    _, _, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    comps = [Box(int(x), int(y), int(x + w), int(y + h)) for x, y, w, h in stats[1:, :4]]
     members: list[list[int]] = [[] for _ in bands]
     starts = np.array([a for a, _ in bands])
     for i in range(len(comps)):
         members[max(0, int(np.searchsorted(starts, centroids[i + 1, 1], side="right")) - 1)].append(i)
+    cy, area = centroids[1:, 1], stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
+    members = [part for m in members for part in _split_merged(m, comps, cy, area, text_h)]
     members = _merge_small_lines(members, comps, text_h)
     pieces = [[_union([comps[idx[g]] for g in grp]) for grp in _group_words([comps[i] for i in idx], 0.05 * text_h)]
               for idx in members]
-    gaps = [(b.x0 - a.x1) / text_h for ps in pieces for a, b in zip(ps, ps[1:])]
+    gaps = [(b.x0 - a.x1) / text_h for ps in pieces for a, b in itertools.pairwise(ps)]
     gap = (word_gap if word_gap is not None else word_gap_threshold(gaps)) * text_h
     frame = _Frame(width, height, angle, scale)
     lines: list[Line] = []
@@ -479,3 +505,29 @@ def _merge_small_lines(members: list[list[int]], comps: list[Box], text_h: float
         centre = {j: np.mean([comps[c].y0 + comps[c].y1 for c in members[j]]) / 2 for j in real}
         out[min(real, key=lambda j: abs(centre[j] - cy))].extend(m)
     return [out[i] for i in sorted(out)]
+
+
+def _split_merged(idx: list[int], comps: list[Box], cy: np.ndarray, area: np.ndarray,
+                  text_h: float) -> list[list[int]]:
+    """Split a line whose large components sit at two clearly different heights (two
+    close, drifting lines that the page profile could not separate)."""
+    big = [i for i in idx if comps[i].height >= 0.45 * text_h]
+    if len(big) < 4:
+        return [idx]
+    order = sorted(big, key=lambda i: cy[i])
+    y, w = cy[order], area[order]
+    best, cut = math.inf, 0
+    for k in range(2, len(order) - 1):   # two groups of at least two components
+        a, b = slice(0, k), slice(k, None)
+        cost = sum(float(np.sum(w[s] * (y[s] - np.average(y[s], weights=w[s])) ** 2)) for s in (a, b))
+        if cost < best:
+            best, cut = cost, k
+    if not cut:
+        return [idx]
+    upper, lower = np.average(y[:cut], weights=w[:cut]), np.average(y[cut:], weights=w[cut:])
+    if lower - upper < 0.9 * text_h or y[cut] - y[cut - 1] < 0.3 * text_h:
+        return [idx]
+    mid = (upper + lower) / 2
+    top = [i for i in idx if cy[i] < mid]
+    bottom = [i for i in idx if cy[i] >= mid]
+    return _split_merged(top, comps, cy, area, text_h) + _split_merged(bottom, comps, cy, area, text_h)

@@ -94,6 +94,17 @@ def word_strokes(text: str, box: tuple[int, int, int, int]) -> list[list[tuple[i
             for s in trace(skeleton)]
 
 
+def wait_for_log(folder: Path, text: str, timeout: float = 180.0) -> None:
+    """Wait until the app's log in ``folder`` has a line containing ``text``."""
+    log = folder / "nepocr.log"
+    end = time.time() + timeout
+    while time.time() < end:
+        if log.exists() and text in log.read_text(encoding="utf-8", errors="replace"):
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"the app did not log '{text}' within {timeout:.0f} s")
+
+
 def xdotool(*args: str) -> str:
     return subprocess.run(["xdotool", *args], check=True, capture_output=True, text=True).stdout
 
@@ -129,19 +140,21 @@ def main() -> int:
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, QT_QPA_PLATFORM="xcb",
-               NEPOCR_DATA_DIR=os.environ.get("NEPOCR_DATA_DIR") or tempfile.mkdtemp(prefix="nepocr-shots-"))
+    data = Path(tempfile.mkdtemp(prefix="nepocr-shots-"))  # a fresh data folder: no saved samples
+    env = dict(os.environ, QT_QPA_PLATFORM="xcb", NEPOCR_DATA_DIR=str(data))
     cmd = [sys.executable, "-m", "nepocr_desktop.gui"] + (["--model", args.model] if args.model else [])
     app = subprocess.Popen(cmd, cwd=ROOT, env=env)
     try:
-        time.sleep(8)  # window up and model loaded
+        wait_for_log(data, "model ready")
+        time.sleep(1)
         win = xdotool("search", "--sync", "--onlyvisible", "--name", "nepocr").split()[0]
         tmp = out / ".probe.png"
         screenshot(tmp)
         box = paper_box(tmp)
         tmp.unlink()
         draw(word_strokes(args.word, box))
-        time.sleep(3)  # auto-recognition after the pen stops
+        wait_for_log(data, "first result")  # read automatically once the pen stops
+        time.sleep(1)
         xdotool("mousemove", str(box[0] + box[2] - 40), str(box[1] + 30))
         screenshot(out / "screenshot-write.png", win)
         xdotool("key", "ctrl+k")  # the Devanagari letters

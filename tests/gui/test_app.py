@@ -83,3 +83,11 @@ def test_qt_binding_keeps_none_alive():
     if sys.version_info >= (3, 12):
         pytest.skip("None is immortal from Python 3.12")
     assert sys.getrefcount(None) >= before - 50
+
+
+def test_about_names_the_model_and_its_scores():
+    from nepocr_desktop.gui.dialogs import about_text
+    from nepocr_desktop.gui.workers import ModelSummary
+
+    text = about_text(ModelSummary("/m/nepocr.pt", "cpu", {"name": "nepocr-base", "val_cer": 0.0412}), 3)
+    assert "nepocr-base" in text and "4.1 %" in text and "Saved samples:</b> 3" in text

@@ -290,8 +290,21 @@ def test_a_page_is_read_word_by_word(qtbot, window, render_word, tmp_path):
     window.importer.mode.setCurrentIndex(window.importer.mode.findData("page"))
     qtbot.waitUntil(lambda: window._results.get("import") is not None
                     and window._results["import"][0].kind == "page", timeout=TIMEOUT)
-    request, rec = window._results["import"]
+    _request, rec = window._results["import"]
     assert window.result.recognition() is rec
     assert len(window.importer.view._boxes) >= 2  # word boxes drawn on the image
     assert not window.result.save_button.isEnabled()  # samples are single words
     assert window.save_sample() is None and window.banner.kind == "info"
+
+
+def test_dropping_a_file_opens_it(qtbot, window, word_image):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(word_image))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.importer.view.dropEvent(event)
+    assert window.importer.has_image()
+    wait_result(qtbot, window, "import")

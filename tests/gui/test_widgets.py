@@ -306,3 +306,54 @@ def test_dropped_files_and_images_are_recognised_as_such(tmp_path):
     mime.setImageData(image)
     assert isinstance(mime_image(mime), QImage)
     assert mime_image(QMimeData()) is None
+
+
+def _tablet(canvas, kind, pos: QPointF, pressure: float) -> None:
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QPointingDevice, QTabletEvent
+    from PySide6.QtWidgets import QApplication
+
+    device = QPointingDevice.primaryPointingDevice()
+    buttons = Qt.MouseButton.NoButton if kind == QEvent.Type.TabletRelease else Qt.MouseButton.LeftButton
+    event = QTabletEvent(kind, device, pos, QPointF(canvas.mapToGlobal(pos.toPoint())), pressure,
+                         0.0, 0.0, 0.0, 0.0, 0.0, Qt.KeyboardModifier.NoModifier,
+                         Qt.MouseButton.LeftButton, buttons)
+    QApplication.sendEvent(canvas, event)
+
+
+def test_pen_pressure_sets_the_width(canvas):
+    from PySide6.QtCore import QEvent
+
+    for pressure, y in ((0.05, 60.0), (1.0, 160.0)):
+        _tablet(canvas, QEvent.Type.TabletPress, QPointF(100, y), pressure)
+        for x in range(110, 400, 10):
+            _tablet(canvas, QEvent.Type.TabletMove, QPointF(x, y), pressure)
+        _tablet(canvas, QEvent.Type.TabletRelease, QPointF(400, y), pressure)
+    light, heavy = canvas.strokes()
+    assert max(heavy.widths) > 3 * max(light.widths)
+    column = canvas.to_image(crop=False)[:, int(canvas.to_page(QPointF(250, 0)).x())] < 128
+    thin, thick = column[: PAGE_HEIGHT // 2].sum(), column[PAGE_HEIGHT // 2:].sum()
+    assert thin >= 1 and thick > 3 * thin
+
+
+def test_touch_draws_a_stroke(qtbot, canvas):
+    from PySide6.QtCore import QPoint
+    from PySide6.QtTest import QTest
+
+    device = QTest.createTouchDevice()
+    QTest.touchEvent(canvas, device).press(0, QPoint(100, 100), canvas)
+    for x in range(110, 300, 10):
+        QTest.touchEvent(canvas, device).move(0, QPoint(x, 120), canvas)
+    QTest.touchEvent(canvas, device).release(0, QPoint(300, 120), canvas)
+    assert len(canvas.strokes()) == 1
+    assert len(canvas.strokes()[0].points) > 10
+
+
+@pytest.mark.parametrize("suffix", ["png", "jpg", "tif", "bmp", "webp"])
+def test_common_image_formats_open(importer, word_image, tmp_path, suffix):
+    from PIL import Image
+
+    path = tmp_path / f"word.{suffix}"
+    Image.open(word_image).convert("RGB").save(path)
+    importer.load_file(path)
+    assert importer.image().shape == Image.open(word_image).size[::-1]

@@ -1,0 +1,140 @@
+"""Reading whole pages with a stand-in recognizer that knows each word by its ink tone."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import pytest
+
+from nepocr_desktop.lib.pagexml import read_pagexml
+from nepocr_desktop.page import crop_words, read_page
+
+ROWS = [["नमस्ते", "नेपाल", "किताब"], ["हामी", "विद्यालय", "घर", "पानी"], ["कलम", "बजार"]]
+TONE_STEP = 12   # word k is written with gray level k * TONE_STEP
+
+
+@dataclass
+class Reading:
+    text: str
+    confidence: float
+
+
+@dataclass
+class Failure:
+    message: str
+
+
+class ToneReader:
+    """Returns the word whose ink tone matches the darkest pixels of each crop."""
+
+    def __init__(self, words: list[str], fail: str | None = None):
+        self.words, self.fail, self.batches = words, fail, []
+
+    def recognize(self, images):
+        self.batches.append(len(images))
+        out = []
+        for img in images:
+            assert isinstance(img, np.ndarray) and img.dtype == np.uint8 and img.ndim == 2
+            k = min(len(self.words) - 1, round(np.percentile(img, 0.5) / TONE_STEP))
+            word = self.words[k]
+            out.append(Failure(f"cannot read {word}") if word == self.fail else Reading(word, 0.5 + k / 100))
+        return out
+
+
+def tone_page(render, rows=ROWS, size=36, angle=0.0) -> np.ndarray:
+    page = np.full((520, 900), 255, np.uint8)
+    k, y = 0, 50
+    for row in rows:
+        x = 50
+        for text in row:
+            img = np.asarray(render(text, size=size, ink=k * TONE_STEP))
+            ys, xs = np.nonzero(img < 200)
+            img = img[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+            region = page[y:y + img.shape[0], x:x + img.shape[1]]
+            np.minimum(region, img, out=region)
+            x += img.shape[1] + 30
+            k += 1
+        y += 90
+    if angle:
+        m = cv2.getRotationMatrix2D((450, 260), angle, 1.0)
+        page = cv2.warpAffine(page, m, (900, 520), flags=cv2.INTER_NEAREST, borderValue=255)
+    return page
+
+
+WORDS = [w for row in ROWS for w in row]
+TEXT = "\n".join(" ".join(row) for row in ROWS)
+
+
+def test_text_in_reading_order(render_word):
+    reader = ToneReader(WORDS)
+    result = read_page(reader, tone_page(render_word))
+    assert result.text == TEXT
+    assert [w.text for w in result.words] == WORDS
+    assert [ln.text for ln in result.lines] == [" ".join(r) for r in ROWS]
+    assert result.words[1].confidence == pytest.approx(0.51)
+    assert all(w.box.width > 20 and w.box.height > 15 for w in result.words)
+
+
+def test_skewed_page_is_read_from_straightened_crops(render_word):
+    result = read_page(ToneReader(WORDS), tone_page(render_word, angle=3.0))
+    assert result.page.angle == pytest.approx(3.0, abs=0.7)
+    assert result.text == TEXT
+
+
+def test_batches_respect_batch_size(render_word):
+    reader = ToneReader(WORDS)
+    read_page(reader, tone_page(render_word), batch_size=4)
+    assert reader.batches == [4, 4, 1]
+    with pytest.raises(ValueError):
+        read_page(reader, tone_page(render_word), batch_size=0)
+
+
+def test_unread_word_keeps_its_place_and_reason(render_word):
+    result = read_page(ToneReader(WORDS, fail="घर"), tone_page(render_word))
+    bad = result.lines[1].words[2]
+    assert bad.text == "" and bad.confidence == 0.0 and "घर" in bad.error
+    assert result.lines[1].text == "हामी विद्यालय पानी"
+
+
+def test_json_and_pagexml_outputs(render_word, tmp_path):
+    path = tmp_path / "page.png"
+    cv2.imwrite(str(path), tone_page(render_word))
+    result = read_page(ToneReader(WORDS), path)
+    data = json.loads(result.to_json())
+    assert data["image"] == "page.png" and data["text"] == TEXT
+    assert [w["text"] for ln in data["lines"] for w in ln["words"]] == WORDS
+    assert all(len(w["box"]) == 4 for ln in data["lines"] for w in ln["words"])
+    items = read_pagexml(result.to_pagexml().encode("utf-8"))
+    assert [t.text for t in items if t.level == "word"] == WORDS
+    assert [t.text for t in items if t.level == "line"] == [" ".join(r) for r in ROWS]
+    assert [t.box for t in items if t.level == "word"] == [w.box for w in result.words]
+
+
+def test_blank_page_reads_nothing_without_calling_the_recognizer():
+    reader = ToneReader(WORDS)
+    result = read_page(reader, np.full((300, 400), 250, np.uint8))
+    assert result.text == "" and result.lines == [] and reader.batches == []
+
+
+def test_recognizer_returning_too_few_results_is_an_error(render_word):
+    class Short:
+        def recognize(self, images):
+            return [Reading("x", 1.0)] * (len(images) - 1)
+
+    with pytest.raises(ValueError):
+        read_page(Short(), tone_page(render_word))
+
+
+def test_crops_hold_each_word_with_a_margin(render_word):
+    from nepocr_desktop.lib.segment import segment_page
+
+    gray = tone_page(render_word)
+    page = segment_page(gray)
+    crops = crop_words(gray, page)
+    assert len(crops) == len(WORDS)
+    for crop, word in zip(crops, page.words):
+        assert crop.shape[0] > word.box.height and crop.shape[1] > word.box.width
+        assert crop[0].min() > 200 and crop[-1].min() > 200   # margins are paper
