@@ -11,6 +11,7 @@ import json
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import TypeVar
 
 from . import __version__
@@ -51,8 +52,40 @@ def _add_recognize(sub) -> None:
                        description="Print the text read from each image, one line per image.")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
     p.add_argument("--json", action="store_true", help="one JSON object per image and line")
+    p.add_argument("--page", action="store_true",
+                   help="the image is a whole page: find its lines and words and read them all")
+    p.add_argument("--format", choices=("text", "json", "pagexml"), default=None,
+                   help="with --page: plain text (default), JSON, or PAGE XML")
     _add_model_options(p)
     p.set_defaults(func=_cmd_recognize)
+
+
+def _cmd_recognize_pages(args: argparse.Namespace) -> int:
+    from .lib.preprocess import ImageError
+    from .page import read_page
+
+    fmt = args.format or ("json" if args.json else "text")
+    rec = _recognizer(args)
+    failed = 0
+    for path in args.images:
+        try:
+            result = read_page(rec, path)
+        except ImageError as exc:
+            failed += 1
+            _err(str(exc))
+            if fmt == "json":
+                print(json.dumps({"path": path, "error": str(exc)}, ensure_ascii=False))
+            continue
+        if fmt == "json":
+            obj = result.to_dict()
+            obj["path"] = path
+            print(json.dumps(obj, ensure_ascii=False))
+        elif fmt == "pagexml":
+            print(result.to_pagexml(image_filename=Path(path).name))
+        else:
+            print(result.text)
+        sys.stdout.flush()
+    return 1 if failed else 0
 
 
 def _add_eval(sub) -> None:
@@ -141,6 +174,10 @@ def _recognition_json(path: str, r) -> dict:
 
 
 def _cmd_recognize(args: argparse.Namespace) -> int:
+    if args.page:
+        return _cmd_recognize_pages(args)
+    if args.format:
+        raise CliError("--format goes with --page")
     from .recognizer import RecognitionFailure
 
     rec = _recognizer(args)

@@ -126,8 +126,13 @@ def cli(tiny_model_path, capsys):
 
 # --- image files that cannot be read ---------------------------------------------------------
 
+@pytest.fixture(scope="module")
+def bomb(tmp_path_factory) -> Path:
+    return bomb_png(tmp_path_factory.mktemp("bomb") / "bomb.png")
+
+
 @pytest.fixture()
-def unreadable(tmp_path: Path, word: Image.Image) -> dict[str, Path]:
+def unreadable(tmp_path: Path, word: Image.Image, bomb: Path) -> dict[str, Path]:
     """Files that are not usable images, by case name."""
     png = io.BytesIO()
     word.save(png, format="PNG")
@@ -151,7 +156,7 @@ def unreadable(tmp_path: Path, word: Image.Image) -> dict[str, Path]:
     files["text named .jpg"].write_text("not a photo", encoding="utf-8")
     files["folder"].mkdir()
     files["header-only 20000x20000"] = header_only_png(tmp_path / "huge_header.png", 20000, 20000)
-    files["decompression bomb"] = bomb_png(tmp_path / "bomb.png")
+    files["decompression bomb"] = bomb
     return files
 
 

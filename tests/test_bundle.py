@@ -73,6 +73,8 @@ def test_bundle_is_trimmed(bundle) -> None:
     assert "libQt6Widgets.so.6" in qt_libs
     assert not {n for n in qt_libs if n.startswith(("libQt6Quick", "libQt6Qml", "libQt6WebEngine",
                                                     "libQt6Pdf", "libQt6Multimedia", "libQt63D"))}
+    dangling = [str(p.relative_to(internal)) for p in internal.rglob("*") if p.is_symlink() and not p.exists()]
+    assert not dangling
     assert (internal / "model" / "nepocr.pt").read_bytes() == bundle["model"].read_bytes()
     assert (internal / "resources" / "samples").is_dir()
     assert (internal / "nepocr_desktop" / "lib" / "crnn.py").is_file()  # TorchScript needs the source

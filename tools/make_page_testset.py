@@ -206,8 +206,10 @@ def score_page(page: Page, gt: dict) -> Detection:
     return Detection(len(gt_boxes), len(pred), len(m), len(gt["lines"]), len(page.lines), ok, pairs)
 
 
-def _recognizer(model: str | None):
+def _recognizer(model: str | None, threads: int = 1):
     try:
+        import torch
+
         from nepocr_desktop.paths import bundled_model_path
         from nepocr_desktop.recognizer import Recognizer
     except ImportError as exc:
@@ -217,6 +219,7 @@ def _recognizer(model: str | None):
     if not path.exists():
         print(f"no model at {path}; detection only")
         return None
+    torch.set_num_threads(threads)
     return Recognizer(path, device="cpu")
 
 
@@ -234,9 +237,9 @@ def draw(gray: np.ndarray, page: Page, gt: dict | None = None) -> np.ndarray:
     return img
 
 
-def evaluate(folder: Path, model: str | None = None, show: Path | None = None) -> dict:
+def evaluate(folder: Path, model: str | None = None, show: Path | None = None, threads: int = 1) -> dict:
     """Detection figures over every page of ``folder`` (and CER when a model is available)."""
-    rec = _recognizer(model)
+    rec = _recognizer(model, threads)
     total = Detection(0, 0, 0, 0, 0, 0, 0)
     line_exact = 0
     page_pairs: list[tuple[str, str]] = []
@@ -280,13 +283,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--eval", type=Path, metavar="DIR", help="score segmentation on pages in DIR")
     ap.add_argument("--model", help="model file for the CER figures (default: the bundled model)")
     ap.add_argument("--show", type=Path, metavar="DIR", help="save pictures of the boxes here")
+    ap.add_argument("--threads", type=int, default=1, help="CPU threads for the recognizer")
     args = ap.parse_args(argv)
     if not args.out and not args.eval:
         ap.error("give --out and/or --eval")
     if args.out:
         build(args.out, args.pages, args.seed)
     if args.eval:
-        res = evaluate(args.eval, args.model, args.show)
+        res = evaluate(args.eval, args.model, args.show, args.threads)
         print(json.dumps(res, indent=1))
     return 0
 

@@ -253,27 +253,30 @@ def remove_rules(mask: np.ndarray, norm: np.ndarray, text_h: float, sw: float) -
     h, w = mask.shape
     out = mask.copy()
     thick = int(max(3, 2.5 * sw, 0.25 * text_h))
-    rect = lambda size: cv2.getStructuringElement(cv2.MORPH_RECT, size)
     dark = 255.0 - norm
     for length, horiz in ((max(0.3 * w, 12 * text_h), True), (max(0.3 * h, 5 * text_h), False)):
         if length >= (w if horiz else h):
             continue
-        along = (lambda n: (n, 1)) if horiz else (lambda n: (1, n))
-        across = (lambda n: (1, n)) if horiz else (lambda n: (n, 1))
-        faint = (cv2.blur(dark, along(15)) > 0.06 * 255).astype(np.uint8) | mask
-        runs = cv2.morphologyEx(faint, cv2.MORPH_CLOSE, rect(along(_odd(0.25 * text_h))))
-        runs = cv2.morphologyEx(cv2.dilate(runs, rect(across(3))), cv2.MORPH_OPEN, rect(along(int(length))))
+        faint = (cv2.blur(dark, (15, 1) if horiz else (1, 15)) > 0.06 * 255).astype(np.uint8) | mask
+        runs = cv2.morphologyEx(faint, cv2.MORPH_CLOSE, _line_kernel(_odd(0.25 * text_h), horiz))
+        runs = cv2.dilate(runs, _line_kernel(3, not horiz))           # tolerate a pixel of drift
+        runs = cv2.morphologyEx(runs, cv2.MORPH_OPEN, _line_kernel(int(length), horiz))
         if not runs.any():
             continue
         n, lab, st, _ = cv2.connectedComponentsWithStats(runs, connectivity=8)
         thin = np.zeros(n, bool)
-        length_of = st[1:, cv2.CC_STAT_WIDTH if horiz else cv2.CC_STAT_HEIGHT]
-        thin[1:] = st[1:, cv2.CC_STAT_AREA] <= (thick + 2) * length_of   # mean thickness; rules may slant
+        run_length = st[1:, cv2.CC_STAT_WIDTH if horiz else cv2.CC_STAT_HEIGHT]
+        thin[1:] = st[1:, cv2.CC_STAT_AREA] <= (thick + 2) * run_length   # mean thickness; rules may slant
         rule = thin[lab].astype(np.uint8) & out
         out &= 1 - rule
-        joined = cv2.morphologyEx(out, cv2.MORPH_CLOSE, rect(across(thick + 2)))
+        joined = cv2.morphologyEx(out, cv2.MORPH_CLOSE, _line_kernel(thick + 2, not horiz))
         out |= joined & rule
     return out
+
+
+def _line_kernel(n: int, horizontal: bool) -> np.ndarray:
+    """A 1-pixel-thick structuring element ``n`` long."""
+    return np.ones((1, n) if horizontal else (n, 1), np.uint8)
 
 
 def remove_specks(mask: np.ndarray, text_h: float, sw: float) -> np.ndarray:
@@ -425,7 +428,7 @@ class _Frame:
         return Box(max(0, int(x0)), max(0, int(y0)), min(self.width, int(x1)), min(self.height, int(y1)))
 
 
-def segment_page(image: ImageSource | np.ndarray, word_gap: float | None = None) -> Page:
+def segment_page(image: ImageSource, word_gap: float | None = None) -> Page:
     """Lines (top to bottom) and words (left to right) of a page, a line or a single word.
 
     ``word_gap`` is the smallest gap between words as a fraction of the text height; by

@@ -1,0 +1,69 @@
+"""`nepocr recognize --page`: whole pages in text, JSON and PAGE XML."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nepocr_desktop.cli import main
+
+NS = "{http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15}"
+
+
+@pytest.fixture(scope="module")
+def page_png(render_word, tmp_path_factory):
+    page = np.full((400, 700), 255, np.uint8)
+    for row, words in enumerate([["नेपाल", "घर"], ["पानी", "माया", "किताब"]]):
+        x = 40
+        for w in words:
+            img = np.asarray(render_word(w, size=44))
+            h, wd = img.shape
+            y = 60 + row * 160
+            page[y:y + h, x:x + wd] = np.minimum(page[y:y + h, x:x + wd], img)
+            x += wd + 70
+    path = tmp_path_factory.mktemp("page") / "page.png"
+    Image.fromarray(page).save(path)
+    return path
+
+
+def test_page_text_has_one_line_per_text_line(page_png, tiny_model_path, capsys):
+    assert main(["recognize", "--page", str(page_png), "--model", str(tiny_model_path)]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 2
+
+
+def test_page_json_keeps_boxes(page_png, tiny_model_path, capsys):
+    assert main(["recognize", "--page", "--format", "json", str(page_png), "--model", str(tiny_model_path)]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert obj["path"] == str(page_png)
+    words = [w for ln in obj["lines"] for w in ln["words"]]
+    assert len(obj["lines"]) == 2 and len(words) == 5
+
+
+def test_page_xml_has_required_elements(page_png, tiny_model_path, capsys):
+    assert main(["recognize", "--page", "--format", "pagexml", str(page_png),
+                 "--model", str(tiny_model_path)]) == 0
+    root = ET.fromstring(capsys.readouterr().out)
+    assert root.tag == NS + "PcGts"
+    page = root.find(NS + "Page")
+    assert page.get("imageFilename") == "page.png" and page.get("imageWidth") == "700"
+    assert len(root.findall(f".//{NS}TextLine")) == 2
+    assert len(root.findall(f".//{NS}Word")) == 5
+
+
+def test_format_without_page_is_an_error(page_png, tiny_model_path, capsys):
+    assert main(["recognize", "--format", "json", str(page_png), "--model", str(tiny_model_path)]) == 1
+    assert "--page" in capsys.readouterr().err
+
+
+def test_bad_page_file_gives_error_and_exit_1(tmp_path, page_png, tiny_model_path, capsys):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    code = main(["recognize", "--page", "--format", "json", str(bad), str(page_png), "--model", str(tiny_model_path)])
+    assert code == 1
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert "error" in json.loads(lines[0]) and "lines" in json.loads(lines[1])
