@@ -85,7 +85,7 @@ def run_train(args: argparse.Namespace) -> int:
         "name": f"nepocr-{args.spec}", "trained": time.strftime("%Y-%m-%d"), "spec_name": args.spec,
         "data": {"real_train_images": len(split.train), "real_val_images": len(split.val),
                  "val_words": len(val_words), "weights": weights},
-        "command": "nepocr train " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "nepocr train",
+        "command": "nepocr train " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["train"] else sys.argv[1:]),
     })
     export = args.export or args.out / "model.pt"
     cfg = TrainConfig(out_dir=args.out, epochs=args.epochs, steps_per_epoch=args.steps, batch_size=args.batch,

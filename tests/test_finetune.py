@@ -94,12 +94,12 @@ def test_pointer_survives_a_failed_write(tiny_model_path, tmp_path, monkeypatch)
     lib = ModelLibrary(tmp_path / "models", tiny_model_path)
     loaded = load_model(tiny_model_path)
     first = lib.add(loaded.module, loaded.info)
-    from nepocr_desktop.lib import modelio
+    from nepocr_desktop.lib import atomic
 
     def boom(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(modelio.os, "replace", boom)
+    monkeypatch.setattr(atomic.os, "replace", boom)
     with pytest.raises(OSError):
         lib.add(loaded.module, loaded.info)
     monkeypatch.undo()

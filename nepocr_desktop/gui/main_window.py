@@ -34,7 +34,6 @@ from .image_view import IMAGE_FILTER, ImportPanel, mime_image
 from .result_view import ResultPanel, page_recognition
 from .settings import Settings
 from .style import app_icon, confidence_color, devanagari_font, icon
-from .training_tab import TrainingTab
 from .workers import PAGE, ModelSummary, RecognitionService, Request, page_reading_available
 from .write_view import WritePanel
 
@@ -92,19 +91,11 @@ class MainWindow(QMainWindow):
         self.add_tab(self.write, "Write  ·  लेख्नुहोस्", icon("pen"))
         self.add_tab(self.importer, "Import  ·  तस्बिर", icon("open"))
         self.library = ModelLibrary(user_data_dir() / "models", bundled_model_path())
-        self.training: TrainingTab | None = None
-        try:
-            self.training = TrainingTab(self.store(), self.library, parent=self)
-        except StoreError as exc:
-            self.add_tab(QLabel(f"The sample store cannot be opened: {exc}", self), "Learn  ·  सिकाइ")
-        else:
-            scroll = QScrollArea(self)  # the tab is tall; small screens scroll it
-            scroll.setWidgetResizable(True)
-            scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-            scroll.setWidget(self.training)
-            self.add_tab(scroll, "Learn  ·  सिकाइ")
-            self.training.modelChanged.connect(lambda path: self.start_model(path))
-            self.training.samplesChanged.connect(self._update_sample_count)
+        # The Learn tab needs torch; it is built once the worker has loaded the model (and torch).
+        self.training: Any = None
+        self._learn_placeholder = QLabel("Getting ready…", self)
+        self._learn_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._learn_index = self.add_tab(self._learn_placeholder, "Learn  ·  सिकाइ")
         self.result = ResultPanel(self)
         self.splitter = QSplitter(Qt.Orientation.Vertical, self)
         self.splitter.addWidget(self.tabs)
@@ -261,12 +252,32 @@ class MainWindow(QMainWindow):
         """Load the model on the worker thread; the window stays usable meanwhile."""
         self._model_args = (None if model_path is None else str(model_path), device or self.settings.device)
         path = self._model_args[0]
-        if path is None:  # the user's active model, or the bundled one
-            active = self.library.active()
-            path = str(active.path)
-            if active.warning:
-                self.show_error(active.warning)
+        self._user_model = path is None and self.library.active_path() != self.library.bundled
+        if path is None:  # the user's active model (checked when it loads), or the bundled one
+            path = str(self.library.active_path())
         self.service.load(path, self._model_args[1], self.settings.beam, self.settings.lexicon)
+
+    def _build_training_tab(self) -> None:
+        """Replace the Learn placeholder with the real tab (torch is loaded by now)."""
+        from .training_tab import TrainingTab
+
+        try:
+            tab = TrainingTab(self.store(), self.library, parent=self)
+        except StoreError as exc:
+            self._learn_placeholder.setText(f"The sample store cannot be opened: {exc}")
+            return
+        self.training = tab
+        tab.modelChanged.connect(lambda path: self.start_model(path))
+        tab.samplesChanged.connect(self._update_sample_count)
+        scroll = QScrollArea(self)  # the tab is tall; small screens scroll it
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(tab)
+        current = self.tabs.currentIndex()
+        self.tabs.removeTab(self._learn_index)
+        self.tabs.insertTab(self._learn_index, scroll, "Learn  ·  सिकाइ")
+        self.tabs.setCurrentIndex(current)
+        self._learn_placeholder.deleteLater()
 
     def _on_model_loading(self) -> None:
         self.model_label.setText("Loading model…")
@@ -274,6 +285,8 @@ class MainWindow(QMainWindow):
         self.device_label.setText("")
 
     def _on_model_ready(self, summary: ModelSummary) -> None:
+        if self.training is None:
+            self._build_training_tab()
         log.info("model ready: %s on %s", summary.path, summary.device_title)
         self.model_label.setText(f"Model: {summary.title}")
         self.model_label.setToolTip(summary.path)
@@ -283,6 +296,14 @@ class MainWindow(QMainWindow):
         self._update_sample_count()
 
     def _on_model_failed(self, message: str) -> None:
+        if getattr(self, "_user_model", False):  # a damaged personal model: go back to the bundled one
+            self._user_model = False
+            self.show_error(f"Your trained model could not be loaded ({message}); using the bundled "
+                            "model instead.")
+            self.banner.kind = "model"
+            self.service.load(str(self.library.bundled), self._model_args[1], self.settings.beam,
+                              self.settings.lexicon)
+            return
         self.model_label.setText("No model loaded")
         self.show_error(f"The recognition model could not be loaded. {message} "
                         f"Use File ▸ Load model… to choose another model file.")

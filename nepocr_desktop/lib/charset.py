@@ -40,8 +40,19 @@ class LabelError(ValueError):
 
 def normalize_text(text: str) -> str:
     """NFC, drop ZWJ/ZWNJ/BOM/soft hyphen, collapse whitespace, strip."""
-    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
+    text = unicodedata.normalize("NFC", text.translate(_INVISIBLE))
     return _SPACES.sub(" ", text).strip()
+
+
+def preview(text: str, limit: int = 60) -> str:
+    """``text`` cut to ``limit`` characters for a message."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def describe(chars: list[str], limit: int = 8) -> str:
+    """Characters named for a message: ``'x' U+0078 LATIN SMALL LETTER X, …``."""
+    names = ", ".join(f"{c!r} U+{ord(c):04X} {unicodedata.name(c, '?')}" for c in chars[:limit])
+    return names + (f" and {len(chars) - limit} more" if len(chars) > limit else "")
 
 
 @dataclass(frozen=True)
@@ -75,8 +86,7 @@ class Charset:
         norm = normalize_text(text)
         bad = self.unknown(norm)
         if bad:
-            names = ", ".join(f"{c!r} U+{ord(c):04X} {unicodedata.name(c, '?')}" for c in bad)
-            raise LabelError(f"label {text!r} has characters outside the charset: {names}")
+            raise LabelError(f"label {preview(text)!r} has characters outside the charset: {describe(bad)}")
         return norm
 
     def encode(self, text: str) -> list[int]:

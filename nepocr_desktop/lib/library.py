@@ -12,7 +12,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .modelio import ModelError, ModelInfo, atomic_write, load_model, read_info, save_model
+from typing import TYPE_CHECKING
+
+from .atomic import atomic_write
+
+if TYPE_CHECKING:  # model I/O needs torch; it is imported only when a model is touched
+    from .modelio import ModelInfo
 
 BUNDLED = "bundled"
 
@@ -47,6 +52,8 @@ class ModelLibrary:
         return out
 
     def _entry(self, name: str, path: Path) -> ModelEntry:
+        from .modelio import ModelError, read_info
+
         try:
             return ModelEntry(name, path, read_info(path))
         except ModelError as exc:
@@ -54,6 +61,8 @@ class ModelLibrary:
 
     def add(self, model, info: ModelInfo, activate: bool = True) -> Path:
         """Save a new version (atomically) and optionally make it active."""
+        from .modelio import save_model
+
         self.folder.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         path = self.folder / f"nepocr-{stamp}.pt"
@@ -69,6 +78,8 @@ class ModelLibrary:
     def activate(self, name: str) -> None:
         """Make ``name`` (a file in the folder, or "bundled") the active model after validating it."""
         if name != BUNDLED:
+            from .modelio import load_model
+
             path = self.folder / Path(name).name
             load_model(path)  # raises ModelError: an unusable file never becomes active
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -88,8 +99,15 @@ class ModelLibrary:
         except (OSError, ValueError, KeyError, TypeError):
             return BUNDLED
 
+    def active_path(self) -> Path:
+        """The chosen model's file, unchecked (cheap: for loading on a worker thread)."""
+        name = self.active_name()
+        return self.bundled if name == BUNDLED else self.folder / Path(name).name
+
     def active(self) -> ActiveModel:
         """The model to load: the chosen one if it still loads, else the bundled one with a warning."""
+        from .modelio import ModelError, load_model
+
         name = self.active_name()
         if name == BUNDLED:
             return ActiveModel(self.bundled, BUNDLED, None)

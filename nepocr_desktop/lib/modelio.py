@@ -9,15 +9,16 @@ the metadata and one forward pass before the model is used.
 
 from __future__ import annotations
 
+import io
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
+from .atomic import atomic_write
 from .charset import Charset
 from .crnn import CRNN, ModelSpec
 from .preprocess import PreprocessConfig
@@ -65,30 +66,16 @@ class LoadedModel:
     path: str
 
 
-def atomic_write(path: str | os.PathLike, write) -> None:
-    """Call ``write(tmp_path)`` then rename the temporary file over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_model(model: torch.nn.Module, info: ModelInfo, path: str | os.PathLike) -> None:
     """Script (if needed) and save ``model`` with its metadata, atomically."""
     was_training = model.training
     model.eval()
     try:
         scripted = model if isinstance(model, torch.jit.ScriptModule) else torch.jit.script(model)
-        extra = {META_NAME: info.to_json()}
-        atomic_write(path, lambda tmp: torch.jit.save(scripted, tmp, _extra_files=extra))
+        buf = io.BytesIO()
+        torch.jit.save(scripted, buf, _extra_files={META_NAME: info.to_json()})
+        data = buf.getvalue()
+        atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
     finally:
         model.train(was_training)
 

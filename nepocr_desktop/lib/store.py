@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 
 from ..paths import user_data_dir
-from .charset import DEFAULT_CHARSET, LabelError, normalize_text
+from .charset import DEFAULT_CHARSET, LabelError, describe, normalize_text, preview
 from .dataset import DatasetError, read_dataset
 from .preprocess import ImageError, ImageSource, load_gray
 
@@ -183,10 +183,9 @@ def clean_label(label: str) -> str:
         norm = DEFAULT_CHARSET.normalize_label(label)
     except LabelError:
         bad = DEFAULT_CHARSET.unknown(normalize_text(label))
-        names = ", ".join(f"'{c}' (U+{ord(c):04X})" for c in bad)
         raise InvalidSampleError(
-            f"The label {label!r} cannot be saved: it contains characters that are not part of "
-            f"the Nepali character set: {names}.") from None
+            f"The label {preview(label)!r} cannot be saved: it contains characters that are not part of "
+            f"the Nepali character set: {describe(bad)}.") from None
     if not norm:
         raise InvalidSampleError("The label is empty; type the text that is written in the image.")
     return norm
