@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .lib.charset import is_well_formed
 from .lib.ctc_decoder import Decoded, akshara_confidences, beam_decode, greedy_decode
 from .lib.lexicon import Lexicon, default_lexicon
 from .lib.modelio import LoadedModel, ModelInfo, load_model
@@ -193,7 +194,7 @@ class Recognizer:
         alts = []
         for h in hyps[: self.alternatives]:
             alt = "".join(chars[k - 1] for k in h.labels).strip()
-            if all(a.text != alt for a in alts):
+            if all(a.text != alt for a in alts) and (not alts or is_well_formed(alt)):
                 alts.append(Alternative(alt, round(h.score, 4)))
         return Recognition(
             text=text,

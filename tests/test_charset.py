@@ -103,3 +103,12 @@ def test_encode_decode_round_trip(text):
     assert CS.decode(CS.encode(text)) == norm
     assert normalize_text(norm) == norm
     assert all(0 < i < CS.num_classes for i in CS.encode(text))
+
+
+def test_well_formed_sequences():
+    from nepocr_desktop.lib.charset import is_well_formed
+
+    for good in ["नेपाल", "क्षत्रिय", "गाउँ", "आँप", "दुःख", "ज़मीन", "अंग्रेजी", "राम्", "१२ कि.मी."]:
+        assert is_well_formed(good), good
+    for bad in ["न्ेपाल", "ाम", "अा", "कि ंक", "क्ँ", "़क"]:
+        assert not is_well_formed(bad), bad

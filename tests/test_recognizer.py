@@ -13,6 +13,7 @@ from nepocr_desktop import recognizer as rmod
 from nepocr_desktop.lib.lexicon import Lexicon
 from nepocr_desktop.lib.modelio import ModelError, load_model
 from nepocr_desktop.lib.preprocess import ImageError
+from nepocr_desktop.lib.charset import is_well_formed
 from nepocr_desktop.recognizer import DeviceError, RecognitionFailure, Recognizer, device_label, select_device
 
 WORDS = ["नमस्ते", "घर", "क्षत्रिय", "विद्यालयमा जानुहोस्", "पानी", "नेपाल"]
@@ -59,8 +60,11 @@ def test_beam_gives_ranked_alternatives(tiny_model_path, images):
     rec = Recognizer(tiny_model_path, device="cpu", beam=6)
     r = rec.recognize_one(images[3])
     texts = [a.text for a in r.alternatives]
-    assert 1 < len(texts) <= 5 and len(set(texts)) == len(texts)
+    assert 1 <= len(texts) <= 5 and len(set(texts)) == len(texts)
     assert texts[0] == r.text
+    assert all(is_well_formed(t) for t in texts[1:])  # no impossible spellings offered
+    scores = [a.score for a in r.alternatives]
+    assert scores == sorted(scores, reverse=True)
 
 
 def test_lexicon_raises_beam(tiny_model_path, images):

@@ -150,3 +150,22 @@ def split_aksharas(text: str) -> list[str]:
                 continue
         out.append(text[start:i])
     return out
+
+
+_AFTER_SIGN = _CONS | set(NUKTA)  # what a vowel sign or virama may follow
+_AFTER_MODIFIER = _AFTER_SIGN | set(VOWEL_SIGNS) | set(INDEPENDENT_VOWELS)
+
+
+def is_well_formed(text: str) -> bool:
+    """False for sequences no one writes: a vowel sign or virama not after a consonant, a
+    nukta not after a consonant, a candrabindu/anusvara/visarga after a virama or a space."""
+    prev = ""
+    for c in text:
+        if (c in VOWEL_SIGNS or c == VIRAMA) and prev not in _AFTER_SIGN:
+            return False
+        if c == NUKTA and prev not in _CONS:
+            return False
+        if c in MODIFIERS and prev not in _AFTER_MODIFIER:
+            return False
+        prev = c
+    return True

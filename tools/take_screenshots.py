@@ -3,7 +3,7 @@
 Run from the project root with Xvfb, xdotool and ImageMagick installed::
 
     Xvfb :99 -screen 0 1400x900x24 &
-    DISPLAY=:99 QT_QPA_PLATFORM=xcb python tests/gui/take_screenshots.py [--model PATH]
+    DISPLAY=:99 QT_QPA_PLATFORM=xcb python tools/take_screenshots.py [--model PATH]
 
 The word is "written" by tracing the centre lines of the text rendered in the Kalam
 handwriting font and moving the X pointer along them with the button held down.
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 PAPER = (255, 253, 248)  # the canvas colour (canvas.PAPER)
 HEADLINE, BASELINE = 0.36, 0.74
 
