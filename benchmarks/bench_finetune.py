@@ -35,7 +35,7 @@ def main() -> int:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     split = lens_words(args.data / "nepali_lens_words")
-    words = sorted({s.text for s in split.val}, key=lambda w: bucket("user:" + w))
+    words = sorted({s.text for s in split.val}, key=lambda w: (bucket("user:" + w, 1 << 30), w))
     by_word: dict[str, list] = {}
     for s in split.val:
         by_word.setdefault(s.text, []).append((load_gray(s.path), s.text))

@@ -30,7 +30,7 @@ class FinetuneConfig:
     epochs: int = 8
     steps_per_epoch: int = 0    # 0: from the sample count
     batch_size: int = 16
-    lr: float = 3e-4
+    lr: float = 1e-3
     replay: float = 0.3         # share of each batch drawn from replayed synthetic words
     holdout: float = 0.2        # share of the user's samples kept back for validation
     patience: int = 3
@@ -105,18 +105,20 @@ def finetune(base: LoadedModel, pairs: Sequence[tuple[np.ndarray, str]], words: 
     sources = [(ArrayWords(train), 1.0 - cfg.replay)]
     if cfg.replay > 0:
         sources.append((SynthWords(words, FontSampler(list(fonts)), pen=0.4), cfg.replay))
-    steps = cfg.steps_per_epoch or max(10, min(40, len(train) // cfg.batch_size * 2))
+    steps = cfg.steps_per_epoch or max(15, min(50, len(train) * 3 // cfg.batch_size))
     with tempfile.TemporaryDirectory(prefix="nepocr-ft-") as tmp:
         tcfg = TrainConfig(out_dir=Path(tmp), epochs=cfg.epochs, steps_per_epoch=steps,
                            batch_size=cfg.batch_size, lr=cfg.lr, warmup=max(1, steps // 2), seed=cfg.seed,
                            workers=0, freeze_bn=True, patience=cfg.patience if held else 0,
-                           resume=False, checkpoint=False)
+                           resume=False, checkpoint=False, baseline=user_before if held else float("inf"))
         res = fit(model, info, sources, held_p, tcfg, on_epoch=on_epoch, on_step=on_step, should_stop=should_stop)
     if res.cancelled:
         return FinetuneResult(user_before, user_before, gen_before, gen_before, len(train), len(held),
                               time.time() - t0, True, None, info, res.epochs)
     if res.best_state is not None:
         model.load_state_dict(res.best_state)
+    elif held:  # no epoch beat the base model on the held-back samples: keep the base weights
+        model.load_state_dict(base.module.state_dict())
     model.eval()
     user_after = evaluate(model, info.charset, held_p, dev)[0]
     gen_after = evaluate(model, info.charset, general, dev)[0]

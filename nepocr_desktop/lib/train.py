@@ -46,6 +46,7 @@ class TrainConfig:
     export: Path | None = None  # where the best model is written (TorchScript)
     resume: bool = True
     checkpoint: bool = True     # write OUT/last.ckpt each epoch (resume after a crash)
+    baseline: float = float("inf")  # validation CER an epoch must beat to count as an improvement
 
 
 @dataclass
@@ -155,7 +156,7 @@ def fit(model: CRNN, info: ModelInfo, sources: Sequence[tuple[Source, float]],
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg, total))
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     ckpt = cfg.out_dir / "last.ckpt"
-    step, start_epoch, best = 0, 0, float("inf")
+    step, start_epoch, best = 0, 0, cfg.baseline
     result = TrainResult(best_cer=best)
     if cfg.resume and ckpt.exists():
         state = torch.load(ckpt, map_location=device, weights_only=True)
