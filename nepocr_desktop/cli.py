@@ -271,8 +271,10 @@ def _run_gui(argv: list[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``nepocr`` command; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
-        return _run_gui(argv)  # the app, with its own options (--model, --device, --self-test)
+    commands = ("recognize", "eval", "train", "finetune")
+    if not argv or (argv[0] not in commands and argv[0] not in ("-h", "--help", "--version")
+                    and (argv[0].startswith("-") or Path(argv[0]).is_file())):
+        return _run_gui(argv)  # the app: its own options (--model, --device, --self-test) or an image
     _utf8_output()
     parser = build_parser()
     try:

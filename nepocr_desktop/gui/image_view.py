@@ -322,7 +322,9 @@ class ImportPanel(QWidget):
     def enable_page_mode(self) -> None:
         """Offer whole-page reading (word boxes are shown with :meth:`ImageView.show_boxes`)."""
         if self.mode.findData("page") < 0:
+            self.mode.insertItem(0, "Automatic (word or page)", "auto")
             self.mode.addItem("Read as a page", "page")
+            self.mode.setCurrentIndex(0)
 
     def read_mode(self) -> str:
         return str(self.mode.currentData())

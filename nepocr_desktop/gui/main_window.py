@@ -34,7 +34,7 @@ from .image_view import IMAGE_FILTER, ImportPanel, mime_image
 from .result_view import ResultPanel, page_recognition
 from .settings import Settings
 from .style import app_icon, confidence_color, devanagari_font, icon
-from .workers import PAGE, ModelSummary, RecognitionService, Request, page_reading_available
+from .workers import AUTO, PAGE, ModelSummary, RecognitionService, Request, page_reading_available
 from .write_view import WritePanel
 
 log = logging.getLogger("nepocr")
@@ -328,7 +328,7 @@ class MainWindow(QMainWindow):
         self._request("canvas", [image], context={"source": "canvas"})
 
     def _recognize_import(self, image: np.ndarray, context: dict) -> None:
-        kind = PAGE if context.get("mode") == "page" else "words"
+        kind = {"page": PAGE, "auto": AUTO}.get(context.get("mode"), "words")
         self._request("import", [image], kind, dict(context, source="import"))
 
     def _request(self, channel: str, images: list, kind: str = "words", context: dict | None = None) -> None:
@@ -344,7 +344,8 @@ class MainWindow(QMainWindow):
             self.importer.request_recognition()
 
     def _on_recognized(self, request: Request, result: Any) -> None:
-        if request.kind == PAGE:
+        if not isinstance(result, list):  # a page (asked for, or found by the automatic mode)
+            request.context["is_page"] = True
             result = [self._page_result(result)]
         elif request.channel == "import":
             self.importer.view.show_boxes([])
@@ -382,7 +383,7 @@ class MainWindow(QMainWindow):
             self.result.show_result(result)
             if channel in self._labels:
                 self.result.field.setText(self._labels[channel])
-            if _request.kind == PAGE:  # a sample is one word: select it to save it
+            if _request.context.get("is_page"):  # a sample is one word: select it to save it
                 self.result.set_saveable(False)
         self._update_actions()
 
@@ -507,7 +508,7 @@ class MainWindow(QMainWindow):
             self.show_info("Type the correct text before saving.")
             return None
         request, rec = entry
-        if request.kind == PAGE:
+        if request.context.get("is_page"):
             self.show_info("A sample is one word or line: drag a rectangle around it, then save.")
             return None
         meta = {k: v for k, v in request.context.items() if k in ("file", "region", "name")}

@@ -26,6 +26,7 @@ log = logging.getLogger("nepocr")
 
 WORDS = "words"  # every image is read as one word or line
 PAGE = "page"    # one image is read as a page of words (needs nepocr_desktop.page)
+AUTO = "auto"    # a page if several words are found on it, else one word
 
 RecognizerFactory = Callable[[str | None, str, int, bool], Any]
 
@@ -165,10 +166,15 @@ class RecognizerWorker(QObject):
 
     def _run(self, request: Request) -> None:
         try:
-            if request.kind == PAGE:
+            if request.kind in (PAGE, AUTO):
                 from .. import page  # type: ignore[attr-defined]
+                from ..lib.segment import segment_page
 
-                result: Any = page.read_page(self._recognizer, request.images[0])
+                layout = segment_page(request.images[0])
+                if request.kind == AUTO and len(layout.words) <= 1:
+                    result: Any = self._recognizer.recognize(list(request.images))
+                else:
+                    result = page.read_page(self._recognizer, request.images[0], page=layout)
             else:
                 result = self._recognizer.recognize(list(request.images))
         except Exception as exc:

@@ -297,6 +297,30 @@ def test_a_page_is_read_word_by_word(qtbot, window, render_word, tmp_path):
     assert window.save_sample() is None and window.banner.kind == "info"
 
 
+def test_automatic_mode_reads_a_page_as_a_page_and_a_word_as_a_word(qtbot, window, render_word, tmp_path,
+                                                                     word_image):
+    from PIL import Image
+
+    if window.importer.mode.findData("auto") < 0:
+        pytest.skip("whole-page reading is not installed")
+    assert window.importer.read_mode() == "auto"  # the default
+    lines = [render_word("नेपाल देश", size=36), render_word("राम्रो छ", size=36)]
+    page = Image.new("L", (max(im.width for im in lines) + 80, sum(im.height for im in lines) + 120), 255)
+    for i, im in enumerate(lines):
+        page.paste(im, (40, 40 + i * (im.height + 40)))
+    path = tmp_path / "page.png"
+    page.save(path)
+    window.open_path(path)
+    qtbot.waitUntil(lambda: window._results.get("import") is not None
+                    and window._results["import"][0].context.get("is_page"), timeout=TIMEOUT)
+    assert len(window.importer.view._boxes) >= 2 and not window.result.save_button.isEnabled()
+    window.open_path(word_image)
+    qtbot.waitUntil(lambda: window._results.get("import") is not None
+                    and window._results["import"][0].context.get("file") == str(word_image), timeout=TIMEOUT)
+    request, _rec = window._results["import"]
+    assert not request.context.get("is_page") and window.importer.view._boxes == []
+
+
 def test_dropping_a_file_opens_it(qtbot, window, word_image):
     from PySide6.QtCore import QMimeData, QPointF, QUrl
     from PySide6.QtGui import QDropEvent
