@@ -32,9 +32,9 @@ from .paths import bundled_model_path
 LEXICON_BEAM = 8        # beam width used when a lexicon is asked for with beam 1
 MAX_BATCH = 64          # images per forward pass
 MAX_COLUMNS = 4_096     # batch size x padded width per forward pass (bounds memory)
-# Blank columns added right of every batch, wider than the network's receptive field, so an
+# Blank columns added right of every batch, wider than half the network's receptive field (39 px), so an
 # image is read the same whether it is the widest of its batch, padded, or alone.
-RIGHT_MARGIN = 64
+RIGHT_MARGIN = 32
 
 
 class DeviceError(ValueError):

@@ -227,6 +227,11 @@ class ImageView(QGraphicsView):
             end = self.mapToScene(event.position().toPoint())
             rect = QRectF(self._drag_start, end).normalized().toAlignedRect()
             self._drag_start = None
+            if rect.width() < MIN_SELECTION and rect.height() < MIN_SELECTION:
+                # a click on a word found on a page selects that word (to correct and save it)
+                hit = next((b.rect() for b in self._boxes if b.rect().contains(end)), None)
+                if hit is not None:
+                    rect = hit.adjusted(-2, -2, 2, 2).toAlignedRect()
             self.set_selection(rect)
         else:
             super().mouseReleaseEvent(event)

@@ -314,6 +314,15 @@ def test_automatic_mode_reads_a_page_as_a_page_and_a_word_as_a_word(qtbot, windo
     qtbot.waitUntil(lambda: window._results.get("import") is not None
                     and window._results["import"][0].context.get("is_page"), timeout=TIMEOUT)
     assert len(window.importer.view._boxes) >= 2 and not window.result.save_button.isEnabled()
+    # clicking a word on the page selects it and reads it alone, ready to correct and save
+    view = window.importer.view
+    box = view._boxes[0].rect()
+    pos = view.mapFromScene(box.center())
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    sel = view.selection()
+    assert sel is not None and sel.contains(box.toAlignedRect())
+    qtbot.waitUntil(lambda: "region" in window._results["import"][0].context, timeout=TIMEOUT)
+    assert not window._results["import"][0].context.get("is_page") and window.result.save_button.isEnabled()
     window.open_path(word_image)
     qtbot.waitUntil(lambda: window._results.get("import") is not None
                     and window._results["import"][0].context.get("file") == str(word_image), timeout=TIMEOUT)
