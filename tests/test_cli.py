@@ -84,7 +84,7 @@ def test_recognize_json(run, word_image):
     assert "".join(g["text"] for g in obj["graphemes"]) == obj["text"]
     assert all(set(c) == {"char", "confidence"} for c in obj["chars"])
     assert all(set(g) == {"text", "confidence"} for g in obj["graphemes"])
-    assert obj["alternatives"][0]["text"] == obj["text"] and len(obj["alternatives"]) > 1
+    assert obj["alternatives"][0]["text"] == obj["text"]  # the reading first, then other spellings
     assert all(set(a) == {"text", "score"} for a in obj["alternatives"])
 
 
