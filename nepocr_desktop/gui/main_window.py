@@ -287,6 +287,8 @@ class MainWindow(QMainWindow):
     def _on_model_ready(self, summary: ModelSummary) -> None:
         if self.training is None:
             self._build_training_tab()
+        if self.service.busy:  # a request made while the model loaded is being read now
+            self.result.show_pending("Reading…")
         log.info("model ready: %s on %s", summary.path, summary.device_title)
         self.model_label.setText(f"Model: {summary.title}")
         self.model_label.setToolTip(summary.path)
