@@ -32,6 +32,7 @@ def main() -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[50, 200])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=FinetuneConfig.epochs)
+    ap.add_argument("--lr", type=float, default=FinetuneConfig.lr)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     split = lens_words(args.data / "nepali_lens_words")
@@ -49,7 +50,7 @@ def main() -> int:
         test_p = prepare_validation(test, base.info.preprocess)
         torch.manual_seed(0)
         t0 = time.time()
-        res = finetune(base, train, lex, fonts, FinetuneConfig(epochs=args.epochs))
+        res = finetune(base, train, lex, fonts, FinetuneConfig(epochs=args.epochs, lr=args.lr))
         secs = time.time() - t0
         before = evaluate(base.module, base.info.charset, test_p, torch.device("cpu"))[0]
         after = evaluate(res.model, res.info.charset, test_p, torch.device("cpu"))[0]
@@ -57,7 +58,7 @@ def main() -> int:
                "cer_after": round(after, 4), "relative_reduction": round(1 - after / before, 4) if before else None,
                "general_cer_before": round(res.general_cer_before, 4),
                "general_cer_after": round(res.general_cer_after, 4), "seconds": round(secs, 1),
-               "threads": args.threads}
+               "threads": args.threads, "lr": args.lr}
         results.append(row)
         print(json.dumps(row), flush=True)
     return 0
