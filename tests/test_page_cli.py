@@ -67,3 +67,31 @@ def test_bad_page_file_gives_error_and_exit_1(tmp_path, page_png, tiny_model_pat
     assert code == 1
     lines = capsys.readouterr().out.strip().splitlines()
     assert "error" in json.loads(lines[0]) and "lines" in json.loads(lines[1])
+
+
+def test_page_xml_with_transcriptions_imports_as_training_samples(page_png, tiny_model_path, tmp_path, capsys):
+    """A PAGE XML folder (e.g. from eScriptorium or Transkribus) becomes one sample per word."""
+    import shutil
+
+    from nepocr_desktop.lib.store import SampleStore
+
+    assert main(["recognize", "--page", "--format", "pagexml", str(page_png), "--model", str(tiny_model_path)]) == 0
+    xml = capsys.readouterr().out
+    # a transcriber's corrections: put the true words in reading order
+    truth = iter(["नेपाल", "घर", "पानी", "माया", "किताब"])
+    root = ET.fromstring(xml)
+    for word in root.iter(NS + "Word"):
+        word.find(f"{NS}TextEquiv/{NS}Unicode").text = next(truth)
+    folder = tmp_path / "pagexml"
+    folder.mkdir()
+    shutil.copy(page_png, folder / "page.png")
+    (folder / "page.xml").write_bytes(ET.tostring(root, encoding="utf-8"))
+    (folder / "broken.xml").write_text("<not-page/>", encoding="utf-8")
+    with SampleStore(tmp_path / "store") as store:
+        report = store.import_folder(folder)
+        assert report.added_count == 5
+        assert [s.reason for s in report.skipped] and report.skipped[0].path == "broken.xml"
+        labels = sorted(s.label for s in store.list())
+        assert labels == sorted(["नेपाल", "घर", "पानी", "माया", "किताब"])
+        img = store.image(report.added[0])
+        assert 20 < img.shape[0] < 120 and img.shape[1] > 20  # a word crop, not the page

@@ -237,6 +237,33 @@ class _Row:
     image: bytes
 
 
+def _is_pagexml_folder(folder: Path) -> bool:
+    """A folder of PAGE XML files (with their page images) and no other label files."""
+    return (folder.is_dir() and not (folder / "labels.tsv").exists()
+            and not any(folder.rglob("*.gt.txt")) and any(folder.glob("*.xml")))
+
+
+def _pagexml_items(folder: Path, report: ImportReport) -> Iterator[tuple[str, np.ndarray, str]]:
+    """(name, crop, text) for the transcribed words of each PAGE file (its lines if it has no words).
+
+    The page image is looked up by file name inside ``folder`` only.
+    """
+    from .pagexml import parse_pagexml, training_pairs
+
+    for xml in sorted(folder.glob("*.xml")):
+        try:
+            doc = parse_pagexml(xml)
+            image = folder / Path(doc.image_filename or "").name
+            if not doc.image_filename or not image.is_file():
+                raise ImageError(f"page image {doc.image_filename!r} not found beside it")
+            levels = ("word",) if any(i.level == "word" and i.text for i in doc.items) else ("line",)
+            for k, (crop, text) in enumerate(training_pairs(xml, image, levels=levels)):
+                if text.strip():
+                    yield f"{xml.name}#{k}", crop, text
+        except (ImageError, ValueError, OSError) as exc:
+            report.skipped.append(SkippedItem(xml.name, str(exc)))
+
+
 def _prepare(image: ImageSource, label: str, prediction: str, source: str,
              meta: dict[str, Any] | None) -> _Row:
     norm = clean_label(label)
@@ -557,21 +584,29 @@ class SampleStore:
     # -- folders --
 
     def import_folder(self, folder: str | os.PathLike, source: str = "folder") -> ImportReport:
-        """Add a ``labels.tsv`` or ``x.png`` + ``x.gt.txt`` folder in one transaction.
+        """Add a ``labels.tsv``, ``x.png`` + ``x.gt.txt`` or PAGE XML folder in one transaction.
 
         Unreadable images and invalid labels are skipped and listed in the report; a label file
         that points outside the folder is refused as a whole.
         """
         folder = Path(folder)
         _check_source(source)
-        try:
-            samples = read_dataset(folder)
-        except DatasetError as exc:
-            raise InvalidSampleError(f"Cannot import {folder}: {exc}") from None
-        except OSError as exc:
-            raise StoreError(f"Cannot read {folder}: {exc.strerror or exc}.") from None
         report = ImportReport(folder=folder)
         rows: list[_Row] = []
+        if _is_pagexml_folder(folder):
+            for rel, crop, text in _pagexml_items(folder, report):
+                try:
+                    rows.append(_prepare(crop, text, "", source, {"imported_from": rel}))
+                except InvalidSampleError as exc:
+                    report.skipped.append(SkippedItem(rel, str(exc)))
+            samples = []
+        else:
+            try:
+                samples = read_dataset(folder)
+            except DatasetError as exc:
+                raise InvalidSampleError(f"Cannot import {folder}: {exc}") from None
+            except OSError as exc:
+                raise StoreError(f"Cannot read {folder}: {exc.strerror or exc}.") from None
         for s in samples:
             try:
                 rel = s.path.relative_to(folder).as_posix()
