@@ -135,6 +135,8 @@ class MainWindow(QMainWindow):
         a = self._action
         a("open", "&Open image…", ["Ctrl+O"], self.open_image, "open", "Open an image file")
         a("paste", "&Paste image", ["Ctrl+V"], self.paste_image, "paste", "Paste an image")
+        a("export_page", "&Export page text…", ["Ctrl+E"], self.export_page, None,
+          "Save the page's text as plain text, JSON or PAGE XML")
         a("load_model", "Load &model…", ["Ctrl+Shift+O"], self.choose_model)
         a("save", "&Save sample", ["Ctrl+S"], self.save_sample, "save",
           "Save the image with the corrected text as a training sample")
@@ -169,7 +171,7 @@ class MainWindow(QMainWindow):
     def _make_menus(self) -> None:
         bar = self.menuBar()
         groups = {
-            "&File": ["open", "paste", None, "save", None, "load_model", None, "quit"],
+            "&File": ["open", "paste", None, "save", "export_page", None, "load_model", None, "quit"],
             "&Edit": ["undo", "redo", "clear", None, "copy", "edit_text", "recognize", None, "thinner", "thicker",
                       None, "preferences"],
             "&View": ["tab_write", "tab_import", None, "zoom_in", "zoom_out", "zoom_fit", "zoom_actual",
@@ -348,6 +350,7 @@ class MainWindow(QMainWindow):
     def _on_recognized(self, request: Request, result: Any) -> None:
         if not isinstance(result, list):  # a page (asked for, or found by the automatic mode)
             request.context["is_page"] = True
+            self._page = result
             result = [self._page_result(result)]
         elif request.channel == "import":
             self.importer.view.show_boxes([])
@@ -358,6 +361,32 @@ class MainWindow(QMainWindow):
         self._labels.pop(request.channel, None)
         if request.channel == self.current_source():
             self._show_channel(request.channel)
+
+    def export_page(self, path: str | Path | None = None) -> bool:
+        """Write the last page read as .txt, .json or PAGE .xml (chosen by the file name)."""
+        page = getattr(self, "_page", None)
+        if page is None:
+            self.show_info("Open a page first: its text can then be exported.")
+            return False
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Export the page", self.settings.last_folder,
+                                                  "Plain text (*.txt);;JSON (*.json);;PAGE XML (*.xml)")
+            if not path:
+                return False
+        path = Path(path)
+        name = str(self.importer._context.get("file") or "page.png")
+        suffix = path.suffix.lower()
+        text = (page.to_json() if suffix == ".json" else
+                page.to_pagexml(image_filename=Path(name).name) if suffix == ".xml" else page.text + "\n")
+        from ..lib.atomic import atomic_write
+
+        try:
+            atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+        except OSError as exc:
+            self.show_error(f"The page could not be saved to {path}: {exc.strerror or exc}.")
+            return False
+        self.statusBar().showMessage(f"Saved the page to {path}", 5000)
+        return True
 
     def _page_result(self, page: Any) -> Any:
         """Outline the words found on a page and show its text as one result."""

@@ -314,6 +314,12 @@ def test_automatic_mode_reads_a_page_as_a_page_and_a_word_as_a_word(qtbot, windo
     qtbot.waitUntil(lambda: window._results.get("import") is not None
                     and window._results["import"][0].context.get("is_page"), timeout=TIMEOUT)
     assert len(window.importer.view._boxes) >= 2 and not window.result.save_button.isEnabled()
+    # the page can be exported as text, JSON and PAGE XML
+    assert window.export_page(tmp_path / "out.txt") and len((tmp_path / "out.txt").read_text().splitlines()) == 2
+    assert window.export_page(tmp_path / "out.json")
+    import json
+    assert len(json.loads((tmp_path / "out.json").read_text())["lines"]) == 2
+    assert window.export_page(tmp_path / "out.xml") and "<PcGts" in (tmp_path / "out.xml").read_text()
     # clicking a word on the page selects it and reads it alone, ready to correct and save
     view = window.importer.view
     box = view._boxes[0].rect()
