@@ -414,7 +414,9 @@ class MainWindow(QMainWindow):
             self.result.show_result(result)
             if channel in self._labels:
                 self.result.field.setText(self._labels[channel])
-            if _request.context.get("is_page"):  # a sample is one word: select it to save it
+            # a page is copied with its line breaks; a sample is one word: select it to save it
+            self.result.full_text = self._page.text if _request.context.get("is_page") else None
+            if _request.context.get("is_page"):
                 self.result.set_saveable(False)
         self._update_actions()
 

@@ -198,6 +198,7 @@ class ResultPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.full_text: str | None = None  # what Copy copies when it is more than one line (a page)
         self._recognition: Recognition | None = None
         self._can_save = False
         self.text_view = AksharaText(self)
@@ -343,7 +344,7 @@ class ResultPanel(QWidget):
     # -- actions --
 
     def copy_text(self) -> None:
-        text = self.field.text() or self.text_view.text()
+        text = self.full_text or self.field.text() or self.text_view.text()
         if text:
             QGuiApplication.clipboard().setText(text)
             self.copied.emit(text)

@@ -314,6 +314,8 @@ def test_automatic_mode_reads_a_page_as_a_page_and_a_word_as_a_word(qtbot, windo
     qtbot.waitUntil(lambda: window._results.get("import") is not None
                     and window._results["import"][0].context.get("is_page"), timeout=TIMEOUT)
     assert len(window.importer.view._boxes) >= 2 and not window.result.save_button.isEnabled()
+    window.result.copy_text()  # Copy keeps the page's line breaks
+    assert len(QGuiApplication.clipboard().text().splitlines()) == 2
     # the page can be exported as text, JSON and PAGE XML
     assert window.export_page(tmp_path / "out.txt") and len((tmp_path / "out.txt").read_text().splitlines()) == 2
     assert window.export_page(tmp_path / "out.json")
