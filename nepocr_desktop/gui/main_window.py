@@ -71,6 +71,7 @@ class MainWindow(QMainWindow):
         self._store: Any = None
         self._results: dict[str, tuple[Request, Any]] = {}
         self._labels: dict[str, str] = {}
+        self._page: Any = None  # the last page read (PageResult)
         self._shown: str | None = "canvas"
         self._model_args: tuple[str | None, str] = (None, self.settings.device)
         self.setWindowTitle("nepocr — handwritten Nepali to text")
@@ -219,6 +220,7 @@ class MainWindow(QMainWindow):
         self.result.saveRequested.connect(self.save_sample)
         self.result.copied.connect(lambda t: self.statusBar().showMessage(f"Copied “{t}”", 4000))
         self.result.paletteToggled.connect(self._on_palette_toggled)
+        self.result.wordActivated.connect(self._on_page_word)
         self.tabs.currentChanged.connect(self._on_tab_changed)
 
     def add_tab(self, widget: QWidget, title: str, tab_icon: QIcon | None = None) -> int:
@@ -364,7 +366,7 @@ class MainWindow(QMainWindow):
 
     def export_page(self, path: str | Path | None = None) -> bool:
         """Write the last page read as .txt, .json or PAGE .xml (chosen by the file name)."""
-        page = getattr(self, "_page", None)
+        page = self._page
         if page is None:
             self.show_info("Open a page first: its text can then be exported.")
             return False
@@ -410,15 +412,25 @@ class MainWindow(QMainWindow):
             self.result.show_failure(result)
         elif result is None or not hasattr(result, "graphemes"):
             self.result.show_failure(getattr(result, "message", "The image could not be read."))
+        elif _request.context.get("is_page") and self._page is not None:
+            # a page is shown line by line; a sample is one word: click it to correct and save it
+            lines = [[(w.text, float(w.confidence)) for w in ln.words] for ln in self._page.lines]
+            self.result.show_page(result, lines)
         else:
             self.result.show_result(result)
             if channel in self._labels:
                 self.result.field.setText(self._labels[channel])
-            # a page is copied with its line breaks; a sample is one word: select it to save it
-            self.result.full_text = self._page.text if _request.context.get("is_page") else None
-            if _request.context.get("is_page"):
-                self.result.set_saveable(False)
         self._update_actions()
+
+    def _on_page_word(self, index: int) -> None:
+        """Select a word of the page's text on the image (it is then read alone, to correct)."""
+        words = list(getattr(self._page, "words", [])) if self._page is not None else []
+        if not 0 <= index < len(words):
+            return
+        b = words[index].box
+        rect = QRectF(b.x0, b.y0, b.x1 - b.x0, b.y1 - b.y0).adjusted(-2, -2, 2, 2)
+        self.importer.view.ensureVisible(rect, 40, 40)
+        self.importer.view.set_selection(rect.toAlignedRect())
 
     def _on_busy(self, busy: bool) -> None:
         self.busy.setVisible(busy)

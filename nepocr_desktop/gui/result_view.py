@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
+from html import escape
+
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QColor,
     QGuiApplication,
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSizePolicy,
+    QTextBrowser,
     QToolButton,
     QToolTip,
     QVBoxLayout,
@@ -195,6 +198,7 @@ class ResultPanel(QWidget):
     saveRequested = Signal(str)   # the corrected label
     copied = Signal(str)
     paletteToggled = Signal(bool)
+    wordActivated = Signal(int)   # index (reading order) of a word clicked in a page's text
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -202,6 +206,14 @@ class ResultPanel(QWidget):
         self._recognition: Recognition | None = None
         self._can_save = False
         self.text_view = AksharaText(self)
+        self.page_view = QTextBrowser(self)
+        self.page_view.setOpenLinks(False)
+        self.page_view.setFont(devanagari_font(16))
+        self.page_view.setMinimumHeight(150)
+        self.page_view.setAccessibleName("Page text")
+        self.page_view.setToolTip("The page in reading order: click a word to select it on the image")
+        self.page_view.anchorClicked.connect(self._on_anchor)
+        self.page_view.hide()
         self.copy_button = QToolButton(self)
         self.copy_button.setIcon(icon("copy"))
         self.copy_button.setText("Copy")
@@ -244,6 +256,7 @@ class ResultPanel(QWidget):
 
         top = QHBoxLayout()
         top.addWidget(self.text_view, 1)
+        top.addWidget(self.page_view, 1)
         top.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignVCenter)
         info = QHBoxLayout()
         info.addWidget(self.details)
@@ -253,6 +266,7 @@ class ResultPanel(QWidget):
         alts.addWidget(self.alt_label)
         alts.addLayout(self.alt_row)
         alts.addStretch(1)
+        self.legend = legend
         edit = QHBoxLayout()
         edit.addWidget(self.field, 1)
         edit.addWidget(self.palette_button)
@@ -277,6 +291,7 @@ class ResultPanel(QWidget):
 
     def clear(self, message: str = "Write a word above, or open an image, and the text appears here.") -> None:
         self._recognition = None
+        self._set_page_mode(False)
         self.text_view.set_message(message)
         self.details.setText("")
         self._set_alternatives([])
@@ -291,12 +306,14 @@ class ResultPanel(QWidget):
 
     def show_failure(self, message: str) -> None:
         self._recognition = None
+        self._set_page_mode(False)
         self.text_view.set_message(message, COLOR_LOW)
         self.details.setText("")
         self._set_alternatives([])
 
     def show_result(self, rec: Recognition) -> None:
         self._recognition = rec
+        self._set_page_mode(False)
         if rec.text:
             self.text_view.set_graphemes([(g.text, g.confidence) for g in rec.graphemes])
             device = "CPU" if rec.device.lower() == "cpu" else rec.device
@@ -308,6 +325,60 @@ class ResultPanel(QWidget):
         self._set_alternatives([a.text for a in rec.alternatives if a.text and a.text != rec.text])
         self.field.setText(rec.text)
         self.set_saveable(True)
+
+    def show_page(self, rec: Recognition, lines: Sequence[Sequence[tuple[str, float]]]) -> None:
+        """A read page: its lines of ``(word, confidence)`` as text, each word coloured and
+        clickable; Copy copies it with its line breaks."""
+        self._recognition = rec
+        self.full_text = "\n".join(t for t in (" ".join(w for w, _ in ln if w) for ln in lines) if t)
+        self._set_page_mode(True)
+        self._set_alternatives([])
+        self.field.clear()
+        self.set_saveable(False)
+        words = sum(1 for ln in lines for w, _ in ln if w)
+        if not words:
+            self.page_view.setHtml(f'<p style="color:#78909c">{escape("No words found on the page.")}</p>')
+            self.details.setText("")
+            return
+        html, index = [], 0
+        for ln in lines:
+            spans = []
+            for text, conf in ln:
+                if text:
+                    style = f"color:{confidence_color(conf).name()}; text-decoration:none;"
+                    if conf < MEDIUM_CONFIDENCE:
+                        style += f" border-bottom: 1px dotted {COLOR_LOW};"
+                    spans.append(f'<a href="word:{index}" style="{style}">{escape(text)}</a>')
+                index += 1
+            if spans:
+                html.append("<p style='margin:0 0 4px 0'>" + " ".join(spans) + "</p>")
+        self.page_view.setHtml("".join(html))
+        low = sum(1 for ln in lines for w, c in ln if w and c < MEDIUM_CONFIDENCE)
+        device = "CPU" if rec.device.lower() == "cpu" else rec.device
+        self.details.setText(f"{words} word{'s' if words != 1 else ''} in {len([ln for ln in lines if ln])} "
+                             f"line{'s' if len(lines) != 1 else ''}, {low} uncertain · read in "
+                             f"{rec.ms / 1000:.1f} s on {device} · click a word to correct it")
+
+    def is_page(self) -> bool:
+        """Whether a page (not a word) is shown."""
+        return not self.page_view.isHidden()
+
+    def _set_page_mode(self, page: bool) -> None:
+        if not page:
+            self.full_text = None
+        self.page_view.setVisible(page)
+        self.text_view.setVisible(not page)
+        for w in (self.field, self.palette_button, self.save_button):
+            w.setVisible(not page)
+        self.palette.setVisible(not page and self.palette_button.isChecked())
+
+    def _on_anchor(self, url: QUrl) -> None:
+        text = url.toString()
+        if text.startswith("word:"):
+            try:
+                self.wordActivated.emit(int(text[5:]))
+            except ValueError:
+                pass
 
     def set_saveable(self, saveable: bool) -> None:
         """Whether there is an image the correction can be saved with."""
@@ -344,7 +415,7 @@ class ResultPanel(QWidget):
     # -- actions --
 
     def copy_text(self) -> None:
-        text = self.full_text or self.field.text() or self.text_view.text()
+        text = self.full_text if self.full_text else (self.field.text() or self.text_view.text())
         if text:
             QGuiApplication.clipboard().setText(text)
             self.copied.emit(text)

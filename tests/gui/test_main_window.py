@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtCore import QPoint, QRect, QRectF, Qt
 from PySide6.QtGui import QGuiApplication, QImage
 
 from nepocr_desktop.gui.main_window import MainWindow
@@ -312,10 +312,26 @@ def test_automatic_mode_reads_a_page_as_a_page_and_a_word_as_a_word(qtbot, windo
     page.save(path)
     window.open_path(path)
     qtbot.waitUntil(lambda: window._results.get("import") is not None
-                    and window._results["import"][0].context.get("is_page"), timeout=TIMEOUT)
+                    and bool(window._results["import"][0].context.get("is_page")), timeout=TIMEOUT)
     assert len(window.importer.view._boxes) >= 2 and not window.result.save_button.isEnabled()
     window.result.copy_text()  # Copy keeps the page's line breaks
     assert len(QGuiApplication.clipboard().text().splitlines()) == 2
+    # the panel shows the page line by line, and no word-correction field
+    assert window.result.is_page() and window.result.field.isHidden()
+    assert window.result.page_view.toPlainText().splitlines() == QGuiApplication.clipboard().text().splitlines()
+    # a word clicked in the text is selected on the image
+    from PySide6.QtCore import QUrl
+    second = window._page.words[1].box
+    window.result._on_anchor(QUrl("word:1"))
+    sel = window.importer.view.selection()
+    assert sel is not None and sel.contains(QRectF(second.x0, second.y0, second.x1 - second.x0,
+                                                   second.y1 - second.y0).toAlignedRect())
+    qtbot.waitUntil(lambda: "region" in window._results["import"][0].context, timeout=TIMEOUT)
+    assert not window.result.is_page()
+    window.importer.view.clear_selection()  # back to the whole page
+    # (a waitUntil callback that returns None counts as passed: return a bool)
+    qtbot.waitUntil(lambda: bool(window._results["import"][0].context.get("is_page"))
+                    and len(window.importer.view._boxes) >= 2, timeout=TIMEOUT)
     # the page can be exported as text, JSON and PAGE XML
     assert window.export_page(tmp_path / "out.txt") and len((tmp_path / "out.txt").read_text().splitlines()) == 2
     assert window.export_page(tmp_path / "out.json")
@@ -331,6 +347,7 @@ def test_automatic_mode_reads_a_page_as_a_page_and_a_word_as_a_word(qtbot, windo
     assert sel is not None and sel.contains(box.toAlignedRect())
     qtbot.waitUntil(lambda: "region" in window._results["import"][0].context, timeout=TIMEOUT)
     assert not window._results["import"][0].context.get("is_page") and window.result.save_button.isEnabled()
+    assert not window.result.is_page() and not window.result.field.isHidden()
     window.open_path(word_image)
     qtbot.waitUntil(lambda: window._results.get("import") is not None
                     and window._results["import"][0].context.get("file") == str(word_image), timeout=TIMEOUT)
