@@ -22,10 +22,14 @@ def _to_gray(ink: np.ndarray) -> np.ndarray:
 def affine(ink: np.ndarray, rng: np.random.Generator, rot: float = 3.0, shear: float = 0.35,
            stretch: float = 0.2) -> np.ndarray:
     """Rotation, slant (shear) and horizontal stretch, keeping all ink in the frame."""
+    return warp(ink, rng.uniform(-rot, rot), rng.uniform(-shear, shear), np.exp(rng.uniform(-stretch, stretch)))
+
+
+def warp(ink: np.ndarray, degrees: float = 0.0, shear: float = 0.0, stretch: float = 1.0) -> np.ndarray:
+    """Rotate by ``degrees``, slant by ``shear`` and scale the width by ``stretch``, keeping all
+    ink in the frame."""
     h, w = ink.shape
-    a = np.deg2rad(rng.uniform(-rot, rot))
-    sh = rng.uniform(-shear, shear)
-    sx = np.exp(rng.uniform(-stretch, stretch))
+    a, sh, sx = np.deg2rad(degrees), shear, stretch
     m = np.array([[np.cos(a) * sx, -np.sin(a) + sh, 0.0], [np.sin(a) * sx, np.cos(a), 0.0]])
     corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64) @ m.T
     lo, hi = corners.min(0), corners.max(0)
@@ -51,15 +55,16 @@ def stroke_width(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return cv2.dilate(ink, kernel) if rng.random() < 0.6 else cv2.erode(ink, kernel)
 
 
-def pen_strokes(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Redraw glyphs as strokes of a round pen: the look of a mouse or tablet drawing."""
+def pen_strokes(ink: np.ndarray, rng: np.random.Generator, radius: float | None = None) -> np.ndarray:
+    """Redraw glyphs as strokes of a round pen (``radius`` relative to the height, random when
+    not given): the look of a mouse or tablet drawing."""
     mask = (ink > 0.5).astype(np.uint8)
     if not mask.any():
         return ink
     dist = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
     ridge = (dist >= cv2.dilate(dist, np.ones((3, 3), np.uint8)) - 0.5) & (mask > 0)
     h = ink.shape[0]
-    radius = max(1, int(round(h * rng.uniform(0.02, 0.06))))
+    radius = max(1, int(round(h * (rng.uniform(0.02, 0.06) if radius is None else radius))))
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     out = cv2.dilate(ridge.astype(np.uint8), disk).astype(np.float32)
     return cv2.GaussianBlur(out, (3, 3), 0.7)
