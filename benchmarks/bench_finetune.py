@@ -22,11 +22,10 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from nepocr_desktop.finetuning import replay_material
-import numpy as np
-
 from nepocr_desktop.lib.augment import elastic, pen_strokes, warp
 from nepocr_desktop.lib.corpus import bucket, lens_words
 from nepocr_desktop.lib.finetune import FinetuneConfig, finetune
@@ -69,7 +68,7 @@ def writer_user(lexicon: list[str], count: int) -> tuple[list[str], dict[str, li
     fonts = [f for f in find_fonts(held_out=True) if "annapurna" in f.name.lower()] or find_fonts(held_out=True)
     if not fonts:
         raise SystemExit("no held-out font (AnnapurnaSIL or Gargi) is installed: apt-get install fonts-sil-annapurna")
-    writer = SimulatedWriter(sorted(fonts)[0])
+    writer = SimulatedWriter(min(fonts))
     pool = sorted((w for w in lexicon if 3 <= len(w) <= 10), key=lambda w: (bucket("writer:" + w, 1 << 30), w))
     words = pool[:count]
     return words, {w: [(writer.write(w), w)] for w in words}
@@ -109,7 +108,7 @@ def main() -> int:
                "cer_after": round(after, 4), "relative_reduction": round(1 - after / before, 4) if before else None,
                "general_cer_before": round(res.general_cer_before, 4),
                "general_cer_after": round(res.general_cer_after, 4), "seconds": round(secs, 1),
-               "threads": args.threads, "lr": args.lr}
+               "threads": args.threads, "lr": res.lr}
         results.append(row)
         print(json.dumps(row), flush=True)
     return 0

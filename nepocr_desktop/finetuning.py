@@ -48,7 +48,8 @@ def add_finetune_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, required=True, help="where the fine-tuned model is written")
     p.add_argument("--base", type=Path, default=None, help="model to start from (default: bundled)")
     p.add_argument("--epochs", type=int, default=FinetuneConfig.epochs)
-    p.add_argument("--lr", type=float, default=FinetuneConfig.lr)
+    p.add_argument("--lr", type=float, default=FinetuneConfig.lr,
+                   help="learning rate (default 0: automatic, 1e-4 below 100 samples, 3e-4 from 100)")
     p.add_argument("--replay", type=float, default=FinetuneConfig.replay,
                    help="share of replayed synthetic words in each batch (0-0.9)")
     p.add_argument("--threads", type=int, default=0)

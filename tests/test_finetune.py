@@ -43,6 +43,7 @@ def test_finetune_lowers_the_training_loss(tiny_model_path, user_pairs, kalam, t
     res = finetune(base, user_pairs, WORDS, kalam, cfg)
     assert not res.cancelled and res.model is not None
     assert res.history[-1].loss < res.history[0].loss
+    assert res.lr == 3e-3 and res.summary()["lr"] == 3e-3 and res.info.metadata["learning_rate"] == 3e-3
     assert 0 <= res.user_cer_after and 0 <= res.general_cer_after
     # BatchNorm statistics stayed frozen
     after = res.model.state_dict()
@@ -105,3 +106,11 @@ def test_pointer_survives_a_failed_write(tiny_model_path, tmp_path, monkeypatch)
     monkeypatch.undo()
     assert lib.active().path == first
     assert [p.name for p in (tmp_path / "models").iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_automatic_learning_rate_is_smaller_for_few_samples():
+    from nepocr_desktop.lib.finetune import auto_lr
+
+    assert FinetuneConfig().lr == 0  # automatic by default
+    assert auto_lr(40) < auto_lr(160)
+    assert auto_lr(99) == auto_lr(1) and auto_lr(100) == auto_lr(5000)

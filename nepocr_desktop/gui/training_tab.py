@@ -221,9 +221,11 @@ class TrainingTab(QWidget):
         self.epochs_spin = QSpinBox(minimum=1, maximum=100, value=self.defaults.epochs)
         self.epochs_spin.setToolTip("How many times to go over your samples (it stops early when it "
                                     "stops improving)")
-        self.lr_spin = QDoubleSpinBox(decimals=5, minimum=0.00001, maximum=0.01, singleStep=0.0001,
+        self.lr_spin = QDoubleSpinBox(decimals=5, minimum=0.0, maximum=0.01, singleStep=0.0001,
                                       value=self.defaults.lr)
-        self.lr_spin.setToolTip("How big each learning step is; too big can make the model worse")
+        self.lr_spin.setSpecialValueText("Automatic")  # at 0: chosen from the number of samples
+        self.lr_spin.setToolTip("How big each learning step is; too big can make the model worse. "
+                                "Automatic picks a smaller step for few samples")
         self.replay_spin = QSpinBox(minimum=0, maximum=90, suffix=" %",
                                     value=round(100 * self.defaults.replay))
         self.replay_spin.setToolTip("Printed practice words mixed in, so the model keeps reading "

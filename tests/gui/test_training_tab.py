@@ -191,6 +191,7 @@ def test_advanced_fields_set_the_run_settings(make_tab, library):
     assert not tab.advanced.isVisibleTo(tab)
     tab.advanced_toggle.click()
     assert tab.advanced.isVisibleTo(tab)
+    assert tab.lr_spin.text() == "Automatic" and tab.config().lr == 0  # chosen from the sample count
     tab.epochs_spin.setValue(5)
     tab.lr_spin.setValue(0.001)
     tab.replay_spin.setValue(40)
