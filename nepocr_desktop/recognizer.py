@@ -24,7 +24,7 @@ from PIL import Image
 from .lib.charset import is_well_formed
 from .lib.ctc_decoder import Decoded, akshara_confidences, beam_decode, greedy_decode
 from .lib.lexicon import Lexicon, default_lexicon
-from .lib.modelio import LoadedModel, ModelInfo, load_model
+from .lib.modelio import LoadedModel, ModelInfo, inference_module, load_model
 from .lib.preprocess import ImageError, ImageSource, batch, prepare
 from .lib.results import Alternative, CharConfidence, Recognition
 from .paths import bundled_model_path
@@ -117,7 +117,7 @@ class Recognizer:
         self.lexicon: Lexicon | None = default_lexicon() if lexicon is True else (lexicon or None)
         self.beam = max(int(beam), LEXICON_BEAM) if self.lexicon is not None else int(beam)
         self.alternatives = max(1, int(alternatives))
-        self._module = loaded.module.to(device)
+        self._module = inference_module(loaded.module, device)
         self._lock = threading.Lock()
 
     @property

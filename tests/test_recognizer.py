@@ -138,3 +138,22 @@ def test_select_device_with_cuda(monkeypatch):
         select_device("cuda:3")
     assert device_label(torch.device("cuda")) == "Test GPU 9000"
     assert device_label(torch.device("cpu")) == "cpu"
+
+
+def test_cpu_inference_module_is_optimised_and_reads_the_same(tiny_model_path, images):
+    from nepocr_desktop.lib.modelio import inference_module
+    from nepocr_desktop.lib.preprocess import batch, prepare
+
+    loaded = load_model(tiny_model_path)
+    weights = {k: v.clone() for k, v in loaded.module.state_dict().items()}
+    fast = inference_module(loaded.module, torch.device("cpu"))
+    assert fast is not loaded.module and not list(fast.parameters())  # frozen: weights are constants
+    x, widths = batch([prepare(im, loaded.info.preprocess) for im in images])
+    with torch.inference_mode():
+        a, la = loaded.module(torch.from_numpy(x), torch.from_numpy(widths))
+        b, lb = fast(torch.from_numpy(x), torch.from_numpy(widths))
+    assert torch.equal(la, lb) and torch.allclose(a, b, atol=1e-4)
+    # the loaded module keeps its weights (fine-tuning copies them)
+    assert all(torch.equal(v, loaded.module.state_dict()[k]) for k, v in weights.items())
+    # a Recognizer reads with the optimised copy
+    assert Recognizer.from_loaded(loaded)._module is not loaded.module
