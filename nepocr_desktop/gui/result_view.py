@@ -191,6 +191,34 @@ class AksharaText(QWidget):
         return f"{ak}  —  {percent(conf)} confidence"
 
 
+class PageText(QTextBrowser):
+    """A page's text, line by line; each word is a link and shows its confidence on hover."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.words: list[tuple[str, float]] = []  # in reading order, as linked ("word:<index>")
+
+    def word_at(self, pos: QPointF) -> int:
+        """Index of the word under ``pos`` (viewport coordinates), or -1."""
+        href = self.anchorAt(pos.toPoint())
+        if href.startswith("word:") and href[5:].isdigit() and int(href[5:]) < len(self.words):
+            return int(href[5:])
+        return -1
+
+    def viewportEvent(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip:
+            help_event: QHelpEvent = event  # type: ignore[assignment]
+            index = self.word_at(QPointF(help_event.pos()))
+            if index >= 0:
+                text, conf = self.words[index]
+                QToolTip.showText(help_event.globalPos(), f"{text}  —  {percent(conf)} confidence · "
+                                  "click to select it on the image", self)
+            else:
+                QToolTip.hideText()
+            return True
+        return super().viewportEvent(event)
+
+
 class ResultPanel(QWidget):
     """Shows a :class:`Recognition`; the user corrects it and asks to save it as a sample."""
 
@@ -205,12 +233,11 @@ class ResultPanel(QWidget):
         self._recognition: Recognition | None = None
         self._can_save = False
         self.text_view = AksharaText(self)
-        self.page_view = QTextBrowser(self)
+        self.page_view = PageText(self)
         self.page_view.setOpenLinks(False)
         self.page_view.setFont(devanagari_font(16))
         self.page_view.setMinimumHeight(150)
         self.page_view.setAccessibleName("Page text")
-        self.page_view.setToolTip("The page in reading order: click a word to select it on the image")
         self.page_view.anchorClicked.connect(self._on_anchor)
         self.page_view.hide()
         self.copy_button = QToolButton(self)
@@ -221,10 +248,7 @@ class ResultPanel(QWidget):
         self.copy_button.clicked.connect(self.copy_text)
         self.details = QLabel(self)
         self.details.setStyleSheet("color: #546e7a;")
-        legend = QLabel(
-            f'<span style="color:{COLOR_HIGH}">●</span> ≥ {round(HIGH_CONFIDENCE * 100)} %&nbsp;&nbsp;'
-            f'<span style="color:{COLOR_MEDIUM}">●</span> ≥ {round(MEDIUM_CONFIDENCE * 100)} %&nbsp;&nbsp;'
-            f'<span style="color:{COLOR_LOW}">●</span> lower — hover a letter for its confidence', self)
+        legend = QLabel(_legend("letter"), self)
         legend.setStyleSheet("color: #78909c;")
         self.alt_label = QLabel("Alternatives:", self)
         self.alt_label.setStyleSheet("color: #546e7a;")
@@ -336,10 +360,12 @@ class ResultPanel(QWidget):
         self.set_saveable(False)
         words = sum(1 for ln in lines for w, _ in ln if w)
         if not words:
+            self.page_view.words = []
             self.page_view.setHtml(f'<p style="color:#78909c">{escape("No words found on the page.")}</p>')
             self.details.setText("")
             return
         html, index = [], 0
+        self.page_view.words = [(w, c) for ln in lines for w, c in ln]
         for ln in lines:
             spans = []
             for text, conf in ln:
@@ -370,6 +396,7 @@ class ResultPanel(QWidget):
         for w in (self.field, self.palette_button, self.save_button):
             w.setVisible(not page)
         self.palette.setVisible(not page and self.palette_button.isChecked())
+        self.legend.setText(_legend("word" if page else "letter"))
 
     def _on_anchor(self, url: QUrl) -> None:
         text = url.toString()
@@ -435,6 +462,12 @@ class ResultPanel(QWidget):
     def palette_visible(self) -> bool:
         return self.palette_button.isChecked()
 
+
+
+def _legend(unit: str) -> str:
+    return (f'<span style="color:{COLOR_HIGH}">●</span> ≥ {round(HIGH_CONFIDENCE * 100)} %&nbsp;&nbsp;'
+            f'<span style="color:{COLOR_MEDIUM}">●</span> ≥ {round(MEDIUM_CONFIDENCE * 100)} %&nbsp;&nbsp;'
+            f'<span style="color:{COLOR_LOW}">●</span> lower — hover a {unit} for its confidence')
 
 
 def page_recognition(page: Any) -> Recognition:

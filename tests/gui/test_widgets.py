@@ -146,6 +146,31 @@ def test_result_panel_shows_aksharas_with_their_confidence(panel):
     assert panel.field.text() == "नमस्ते"
 
 
+def test_a_page_is_shown_line_by_line_with_clickable_words(qtbot, panel):
+    from PySide6.QtGui import QGuiApplication, QTextCursor
+
+    lines = [[("नेपाल", 0.95), ("देश", 0.4)], [("राम्रो", 0.7), ("", 0.0), ("छ", 0.99)]]
+    panel.show_page(_recognition(), lines)
+    assert panel.is_page() and panel.field.isHidden() and panel.text_view.isHidden()
+    assert panel.page_view.toPlainText().splitlines() == ["नेपाल देश", "राम्रो छ"]
+    assert "4 words in 2 lines, 1 uncertain" in panel.details.text() and "word" in panel.legend.text()
+    panel.copy_text()
+    assert QGuiApplication.clipboard().text() == "नेपाल देश\nराम्रो छ"
+    # the word under the mouse is known (for its tooltip) and a click reports its index
+    view = panel.page_view
+    cursor = QTextCursor(view.document())
+    cursor.movePosition(QTextCursor.MoveOperation.Down)  # second line, first word
+    cursor.movePosition(QTextCursor.MoveOperation.Right)
+    assert view.word_at(view.cursorRect(cursor).center().toPointF()) == 2
+    with qtbot.waitSignal(panel.wordActivated) as signal:
+        panel._on_anchor(QUrl("word:4"))
+    assert signal.args == [4]
+    # a word result brings back the single-word view
+    panel.show_result(_recognition())
+    assert not panel.is_page() and not panel.field.isHidden() and panel.full_text is None
+    assert "letter" in panel.legend.text()
+
+
 def test_coloured_aksharas_are_painted_in_their_colours(panel):
     panel.show_result(_recognition())
     image = panel.text_view.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
