@@ -204,9 +204,11 @@ def test_paste_an_image_from_the_clipboard(qtbot, window):
 
 def test_settings_are_kept_between_runs(qtbot, make_service, tmp_path):
     path = tmp_path / "settings.ini"
+    assert Settings(path).lexicon  # the word list is used unless turned off
     first = MainWindow(make_service(), Settings(path))
     qtbot.addWidget(first)
     first.show()
+    first.settings.lexicon = False
     first.write.set_pen_width(9.5)
     first.resize(760, 580)  # the offscreen screen is 800 x 800
     qtbot.waitUntil(lambda: first.width() == 760)
@@ -214,7 +216,7 @@ def test_settings_are_kept_between_runs(qtbot, make_service, tmp_path):
     second = MainWindow(make_service(), Settings(path))
     qtbot.addWidget(second)
     second.show()
-    assert second.write.canvas.pen_width == 9.5
+    assert second.write.canvas.pen_width == 9.5 and not second.settings.lexicon
     assert (second.width(), second.height()) == (760, 580)
     assert not second.result.palette_visible()
     second.toggle_palette(True)
