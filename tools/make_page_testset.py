@@ -3,9 +3,11 @@
 Real word crops (``nepali_lens_words``) are placed in lines on paper-like backgrounds (tint,
 texture, uneven light, optional ruled lines, a small rotation of the whole page), and each
 ``page_XXX.png`` gets a ``page_XXX.json`` with the true word boxes and texts. Only words whose
-label hashes into a fixed quarter of the label space are used, so the set is reproducible.
+label hashes into a fixed quarter of the label space are used, so the set is reproducible; with
+``--unseen`` only words of the training's validation split (never trained on), so the page CER
+is that of words the model never saw.
 
-    python tools/make_page_testset.py --out /tmp/pages --pages 20
+    python tools/make_page_testset.py --out /tmp/pages --pages 20 [--unseen]
     python tools/make_page_testset.py --eval /tmp/pages [--model model/nepocr.pt] [--show DIR]
 
 ``--eval`` reports word detection precision / recall at IoU >= 0.5, line counts and reading
@@ -148,9 +150,16 @@ def make_page(rng: np.random.Generator, pool: list[tuple[Path, str]], cache: dic
     return gray, {"width": w, "height": h, "angle": angle, "text_height": text_h, "lines": gt_lines}
 
 
-def build(out: Path, pages: int, seed: int = 0) -> None:
+def unseen_pool(data_dir: Path = DATA) -> list[tuple[Path, str]]:
+    """(image, label) rows of the word-disjoint validation split that training holds out."""
+    from nepocr_desktop.lib.corpus import lens_words
+
+    return [(Path(s.path), s.text) for s in lens_words(data_dir).val]
+
+
+def build(out: Path, pages: int, seed: int = 0, unseen: bool = False) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    pool = word_pool()
+    pool = unseen_pool() if unseen else word_pool()
     rng = np.random.default_rng(seed)
     cache: dict = {}
     for i in range(pages):
@@ -284,11 +293,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", help="model file for the CER figures (default: the bundled model)")
     ap.add_argument("--show", type=Path, metavar="DIR", help="save pictures of the boxes here")
     ap.add_argument("--threads", type=int, default=1, help="CPU threads for the recognizer")
+    ap.add_argument("--unseen", action="store_true",
+                    help="use only words of the validation split (never trained on)")
     args = ap.parse_args(argv)
     if not args.out and not args.eval:
         ap.error("give --out and/or --eval")
     if args.out:
-        build(args.out, args.pages, args.seed)
+        build(args.out, args.pages, args.seed, args.unseen)
     if args.eval:
         res = evaluate(args.eval, args.model, args.show, args.threads)
         print(json.dumps(res, indent=1))
