@@ -45,7 +45,8 @@ class PreprocessConfig:
 
 
 def _pil_to_gray(img: Image.Image) -> np.ndarray:
-    img = ImageOps.exif_transpose(img)
+    if img.getexif().get(0x0112, 1) != 1:  # EXIF orientation (exif_transpose would copy even when upright)
+        img = ImageOps.exif_transpose(img)
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         img = img.convert("RGBA")
         bg = Image.new("RGBA", img.size, (255, 255, 255, 255))
