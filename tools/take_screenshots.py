@@ -3,7 +3,10 @@
 Run from the project root with Xvfb, xdotool and ImageMagick installed::
 
     Xvfb :99 -screen 0 1400x900x24 &
-    DISPLAY=:99 QT_QPA_PLATFORM=xcb python tools/take_screenshots.py [--model PATH]
+    DISPLAY=:99 QT_QPA_PLATFORM=xcb python tools/take_screenshots.py [--model PATH] [--page IMAGE]
+
+``--page`` also opens a whole page (e.g. one made by ``tools/make_page_testset.py``) and
+captures it read, as ``screenshot-page.png``.
 
 The word is "written" by tracing the centre lines of the text rendered in the Kalam
 handwriting font and moving the X pointer along them with the button held down.
@@ -137,6 +140,7 @@ def main() -> int:
     parser.add_argument("--word", default="नमस्ते")
     parser.add_argument("--out", default=str(ROOT / "docs"))
     parser.add_argument("--sample", default=str(ROOT / "resources/samples/nepal.png"))
+    parser.add_argument("--page", help="a page image to open and capture read")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -167,6 +171,13 @@ def main() -> int:
         xdotool("key", "Return")
         time.sleep(3)
         screenshot(out / "screenshot-import.png", win)
+        if args.page:
+            xdotool("key", "ctrl+o")
+            time.sleep(1.5)
+            xdotool("type", "--delay", "20", str(Path(args.page).resolve()))
+            xdotool("key", "Return")
+            time.sleep(8)  # segmentation and reading of a few hundred words
+            screenshot(out / "screenshot-page.png", win)
         return 0
     finally:
         app.terminate()
