@@ -134,6 +134,15 @@ def paper_box(path: Path) -> tuple[int, int, int, int]:
     return int(xs.min()), int(ys.min()), int(xs.max() - xs.min()), int(ys.max() - ys.min())
 
 
+def open_file(path: str) -> None:
+    """File > Open: wait for the dialog, type the file name, press Enter."""
+    xdotool("key", "ctrl+o")
+    xdotool("search", "--sync", "--onlyvisible", "--name", "Open an image")
+    time.sleep(0.5)
+    xdotool("type", "--delay", "20", path)
+    xdotool("key", "Return")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", help="model file (default: the bundled one)")
@@ -165,23 +174,22 @@ def main() -> int:
         time.sleep(1)
         screenshot(out / "screenshot-palette.png", win)
         xdotool("key", "ctrl+k")
-        xdotool("key", "ctrl+o")  # the Open dialog: type the file name and press Enter
-        time.sleep(1.5)
-        xdotool("type", "--delay", "20", args.sample)
-        xdotool("key", "Return")
+        open_file(args.sample)
         time.sleep(3)
         screenshot(out / "screenshot-import.png", win)
-        if args.page:
-            xdotool("key", "ctrl+o")
-            time.sleep(1.5)
-            xdotool("type", "--delay", "20", str(Path(args.page).resolve()))
-            xdotool("key", "Return")
-            time.sleep(8)  # segmentation and reading of a few hundred words
-            screenshot(out / "screenshot-page.png", win)
-        return 0
     finally:
         app.terminate()
         app.wait(10)
+    if args.page:  # a second start, with the page to open on the command line
+        app = subprocess.Popen(cmd + [str(Path(args.page).resolve())], cwd=ROOT, env=env)
+        try:
+            time.sleep(15)  # start, load the model, find and read the words
+            win = xdotool("search", "--sync", "--onlyvisible", "--name", "nepocr").split()[0]
+            screenshot(out / "screenshot-page.png", win)
+        finally:
+            app.terminate()
+            app.wait(10)
+    return 0
 
 
 if __name__ == "__main__":
