@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from nepocr_desktop.finetuning import replay_material
-from nepocr_desktop.lib.augment import elastic, pen_strokes, warp
+from nepocr_desktop.lib.augment import elastic, pen_strokes, to_gray, to_ink, warp
 from nepocr_desktop.lib.corpus import bucket, lens_words
 from nepocr_desktop.lib.finetune import FinetuneConfig, finetune
 from nepocr_desktop.lib.modelio import load_model
@@ -45,12 +45,12 @@ class SimulatedWriter:
 
     def write(self, word: str) -> np.ndarray:
         rng = np.random.default_rng([self.seed, bucket(word, 1 << 30)])
-        ink = 1.0 - render_text(word, self.font, size=48).astype(np.float32) / 255.0
+        ink = to_ink(render_text(word, self.font, size=48))
         ink = pen_strokes(ink, rng, radius=self.pen / ink.shape[0])
         ink = warp(ink, rng.uniform(-1.5, 1.5), self.slant + rng.uniform(-0.04, 0.04),
                    self.stretch * np.exp(rng.uniform(-0.05, 0.05)))
         ink = elastic(ink, rng, amp=0.012)
-        return np.clip(255.0 * (1.0 - ink), 0, 255).astype(np.uint8)
+        return to_gray(np.clip(ink, 0, 1))
 
 
 def crop_users(data: Path) -> tuple[list[str], dict[str, list]]:

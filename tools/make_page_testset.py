@@ -30,6 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from nepocr_desktop.lib.corpus import lens_words
 from nepocr_desktop.lib.metrics import error_rates
 from nepocr_desktop.lib.preprocess import ink_bbox, ink_map, load_gray
 from nepocr_desktop.lib.segment import Box, Page, segment_page
@@ -152,8 +153,6 @@ def make_page(rng: np.random.Generator, pool: list[tuple[Path, str]], cache: dic
 
 def unseen_pool(data_dir: Path = DATA) -> list[tuple[Path, str]]:
     """(image, label) rows of the word-disjoint validation split that training holds out."""
-    from nepocr_desktop.lib.corpus import lens_words
-
     return [(Path(s.path), s.text) for s in lens_words(data_dir).val]
 
 

@@ -407,12 +407,12 @@ class MainWindow(QMainWindow):
         if entry is None:
             self.result.clear()
             return
-        _request, result = entry
+        request, result = entry
         if isinstance(result, str):
             self.result.show_failure(result)
         elif result is None or not hasattr(result, "graphemes"):
             self.result.show_failure(getattr(result, "message", "The image could not be read."))
-        elif _request.context.get("is_page") and self._page is not None:
+        elif request.context.get("is_page") and self._page is not None:
             # a page is shown line by line; a sample is one word: click it to correct and save it
             lines = [[(w.text, float(w.confidence)) for w in ln.words] for ln in self._page.lines]
             self.result.show_page(result, lines)
@@ -424,7 +424,7 @@ class MainWindow(QMainWindow):
 
     def _on_page_word(self, index: int) -> None:
         """Select a word of the page's text on the image (it is then read alone, to correct)."""
-        words = list(getattr(self._page, "words", [])) if self._page is not None else []
+        words = self._page.words if self._page is not None else []
         if not 0 <= index < len(words):
             return
         b = words[index].box

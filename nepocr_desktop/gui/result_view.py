@@ -198,12 +198,15 @@ class PageText(QTextBrowser):
         super().__init__(parent)
         self.words: list[tuple[str, float]] = []  # in reading order, as linked ("word:<index>")
 
-    def word_at(self, pos: QPointF) -> int:
-        """Index of the word under ``pos`` (viewport coordinates), or -1."""
-        href = self.anchorAt(pos.toPoint())
+    def word_index(self, href: str) -> int:
+        """Index of the word a link (``word:<index>``) points to, or -1."""
         if href.startswith("word:") and href[5:].isdigit() and int(href[5:]) < len(self.words):
             return int(href[5:])
         return -1
+
+    def word_at(self, pos: QPointF) -> int:
+        """Index of the word under ``pos`` (viewport coordinates), or -1."""
+        return self.word_index(self.anchorAt(pos.toPoint()))
 
     def viewportEvent(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.ToolTip:
@@ -379,9 +382,10 @@ class ResultPanel(QWidget):
                 html.append("<p style='margin:0 0 4px 0'>" + " ".join(spans) + "</p>")
         self.page_view.setHtml("".join(html))
         low = sum(1 for ln in lines for w, c in ln if w and c < MEDIUM_CONFIDENCE)
+        n_lines = len(html)  # lines with text
         device = "CPU" if rec.device.lower() == "cpu" else rec.device
-        self.details.setText(f"{words} word{'s' if words != 1 else ''} in {len([ln for ln in lines if ln])} "
-                             f"line{'s' if len(lines) != 1 else ''}, {low} uncertain · read in "
+        self.details.setText(f"{words} word{'s' if words != 1 else ''} in {n_lines} "
+                             f"line{'s' if n_lines != 1 else ''}, {low} uncertain · read in "
                              f"{rec.ms / 1000:.1f} s on {device} · click a word to correct it")
 
     def is_page(self) -> bool:
@@ -399,12 +403,9 @@ class ResultPanel(QWidget):
         self.legend.setText(_legend("word" if page else "letter"))
 
     def _on_anchor(self, url: QUrl) -> None:
-        text = url.toString()
-        if text.startswith("word:"):
-            try:
-                self.wordActivated.emit(int(text[5:]))
-            except ValueError:
-                pass
+        index = self.page_view.word_index(url.toString())
+        if index >= 0:
+            self.wordActivated.emit(index)
 
     def set_saveable(self, saveable: bool) -> None:
         """Whether there is an image the correction can be saved with."""

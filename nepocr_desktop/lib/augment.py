@@ -9,13 +9,13 @@ import cv2
 import numpy as np
 
 
-def _to_ink(gray: np.ndarray) -> np.ndarray:
+def to_ink(gray: np.ndarray) -> np.ndarray:
     """Ink in [0, 1]; light-on-dark images (e.g. DHCD) are inverted first."""
     ink = 1.0 - gray.astype(np.float32) / 255.0
     return 1.0 - ink if np.median(ink) > 0.5 else ink
 
 
-def _to_gray(ink: np.ndarray) -> np.ndarray:
+def to_gray(ink: np.ndarray) -> np.ndarray:
     return np.clip(255.0 * (1.0 - ink), 0, 255).astype(np.uint8)
 
 
@@ -109,7 +109,7 @@ def paper(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def augment_synthetic(gray: np.ndarray, rng: np.random.Generator, pen: float = 0.3) -> np.ndarray:
     """Heavy augmentation for font-rendered or composed words."""
-    ink = _to_ink(gray)
+    ink = to_ink(gray)
     if rng.random() < pen:
         ink = pen_strokes(ink, rng)
     elif rng.random() < 0.5:
@@ -119,17 +119,17 @@ def augment_synthetic(gray: np.ndarray, rng: np.random.Generator, pen: float = 0
     if rng.random() < 0.3:
         ink = cut_edges(ink, rng)
     if pen > 0 and rng.random() < 0.3:
-        return _to_gray(np.clip(ink, 0, 1))  # clean canvas-like drawing
+        return to_gray(np.clip(ink, 0, 1))  # clean canvas-like drawing
     return paper(np.clip(ink, 0, 1), rng)
 
 
 def augment_real(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Light augmentation for real handwriting: small warps, slant, width, blur and contrast."""
-    ink = _to_ink(gray)
+    ink = to_ink(gray)
     ink = affine(ink, rng, rot=2.0, shear=0.2, stretch=0.12)
     if rng.random() < 0.5:
         ink = elastic(ink, rng, amp=rng.uniform(0.005, 0.02))
-    g = _to_gray(np.clip(ink, 0, 1)).astype(np.float32)
+    g = to_gray(np.clip(ink, 0, 1)).astype(np.float32)
     if rng.random() < 0.5:
         g = cv2.GaussianBlur(g, (0, 0), rng.uniform(0.3, 1.0))
     g = g * rng.uniform(0.7, 1.1) + rng.uniform(-20, 30)
