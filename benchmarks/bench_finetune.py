@@ -1,7 +1,7 @@
 """Simulated user: fine-tune on N words of a user, measure CER on the rest of their words.
 
     python benchmarks/bench_finetune.py [--model model/nepocr.pt] [--sizes 50 200] [--threads 2]
-                                        [--user crops|writer]
+                                        [--user crops|writer|nhcd]
 
 ``--user crops`` (default): real word crops the model never saw, the word-disjoint validation
 split of ``../shared/data/nepali_lens_words``. They come from many writers, so this measures
@@ -11,7 +11,15 @@ learning more of the same kind of data, not one person's hand.
 bundled lexicon rendered in a face held out of training (AnnapurnaSIL), redrawn with one pen
 width and one slant (outside the slant range of training) and a little wobble per word.
 
-Either way the fine-tune set and the test set are split by word, so the test words are new to
+``--user nhcd``: one real hand the model was not trained on: NHCD writer 001 (reserved from
+training, see ``corpus.RESERVED_WRITERS``). Lexicon words made only of the characters NHCD has
+(consonants, independent vowels, digits) are composed from that writer's characters joined by a
+head line; the writer's images of each character are split in two, the fine-tune words drawn from
+one half and the test words from the other, so the test strokes are new as well. As a control, the test words are also composed from
+another NHCD writer (004); ``control_cer_*`` show how much of the gain carries over to a hand
+the fine-tuning did not see.
+
+Every way the fine-tune set and the test set are split by word, so the test words are new to
 the fine-tuned model too. Prints CER before/after and wall time for each size, one JSON per line.
 """
 
@@ -27,13 +35,17 @@ import torch
 
 from nepocr_desktop.finetuning import replay_material
 from nepocr_desktop.lib.augment import elastic, pen_strokes, to_gray, to_ink, warp
-from nepocr_desktop.lib.corpus import bucket, lens_words
+from nepocr_desktop.lib.charset import split_aksharas
+from nepocr_desktop.lib.corpus import RESERVED_WRITERS, bucket, lens_words, load_glyphs
 from nepocr_desktop.lib.finetune import FinetuneConfig, finetune
 from nepocr_desktop.lib.modelio import load_model
 from nepocr_desktop.lib.preprocess import load_gray
+from nepocr_desktop.lib.sources import GlyphWords
 from nepocr_desktop.lib.synth import find_fonts, render_text
 from nepocr_desktop.lib.train import evaluate, prepare_validation
 from nepocr_desktop.paths import bundled_model_path
+
+CONTROL_WRITER = "004"  # an NHCD writer in the training data, for the --user nhcd control
 
 
 class SimulatedWriter:
@@ -74,6 +86,38 @@ def writer_user(lexicon: list[str], count: int) -> tuple[list[str], dict[str, li
     return words, {w: [(writer.write(w), w)] for w in words}
 
 
+def nhcd_user(data: Path, lexicon: list[str], train_count: int, test_count: int,
+              writer: str = RESERVED_WRITERS[0], control: str = CONTROL_WRITER
+              ) -> tuple[list[str], dict[str, list], list]:
+    """Words composed from one NHCD writer's characters: the first ``train_count`` words from
+    one half of each character's images, the next ``test_count`` from the other half; and the
+    same test words written by the ``control`` writer (a hand the fine-tuning never sees)."""
+    glyphs = load_glyphs(data, cache=Path("data_cache/glyphs.npz"))
+    mine, theirs = glyphs.by_writer(writer), glyphs.by_writer(control)
+    if not mine or not theirs:
+        raise SystemExit(f"no NHCD images of writers {writer} and {control} under {data}")
+    halves: tuple[list[int], list[int]] = ([], [])
+    seen: dict[str, int] = {}
+    for i in mine:
+        k = seen.get(glyphs.texts[i], 0)
+        halves[k % 2].append(i)
+        seen[glyphs.texts[i]] = k + 1
+    composers = [GlyphWords(glyphs, [], ids=h) for h in halves]
+    other = GlyphWords(glyphs, [], ids=theirs)
+    usable = [c.index for c in composers] + [other.index]
+    pool = sorted((w for w in lexicon if 2 <= len(split_aksharas(w)) <= 6
+                   and all(a in idx for a in split_aksharas(w) for idx in usable)),
+                  key=lambda w: (bucket("nhcd:" + w, 1 << 30), w))
+    words = pool[:train_count + test_count]
+    by_word, control_set = {}, []
+    for j, w in enumerate(words):
+        rng = np.random.default_rng(bucket("nhcd-img:" + w, 1 << 30))
+        by_word[w] = [(composers[0 if j < train_count else 1].compose(split_aksharas(w), rng), w)]
+        if j >= train_count:
+            control_set.append((other.compose(split_aksharas(w), rng), w))
+    return words, by_word, control_set
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
@@ -82,15 +126,18 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=FinetuneConfig.epochs)
     ap.add_argument("--lr", type=float, default=FinetuneConfig.lr)
-    ap.add_argument("--user", choices=["crops", "writer"], default="crops")
-    ap.add_argument("--test-words", type=int, default=300, help="(--user writer) words in the test set")
+    ap.add_argument("--user", choices=["crops", "writer", "nhcd"], default="crops")
+    ap.add_argument("--test-words", type=int, default=300, help="(--user writer|nhcd) words in the test set")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     lex, fonts = replay_material()
+    control: list = []
     if args.user == "crops":
         words, by_word = crop_users(args.data)
-    else:
+    elif args.user == "writer":
         words, by_word = writer_user(lex, max(args.sizes) + args.test_words)
+    else:
+        words, by_word, control = nhcd_user(args.data, lex, max(args.sizes), args.test_words)
     base = load_model(args.model)
     results = []
     for n in args.sizes:
@@ -109,6 +156,10 @@ def main() -> int:
                "general_cer_before": round(res.general_cer_before, 4),
                "general_cer_after": round(res.general_cer_after, 4), "seconds": round(secs, 1),
                "threads": args.threads, "lr": res.lr}
+        if control:  # the same test words in another hand: how much of the gain is this hand's
+            control_p = prepare_validation(control, base.info.preprocess)
+            row["control_cer_before"] = round(evaluate(base.module, base.info.charset, control_p, torch.device("cpu"))[0], 4)
+            row["control_cer_after"] = round(evaluate(res.model, res.info.charset, control_p, torch.device("cpu"))[0], 4)
         results.append(row)
         print(json.dumps(row), flush=True)
     return 0

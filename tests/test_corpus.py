@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nepocr_desktop.lib.corpus import GlyphSet, clean_label, is_validation_word, lens_words
+from nepocr_desktop.lib.corpus import (RESERVED_WRITERS, GlyphSet, clean_label, is_validation_word, lens_words,
+                                      load_glyphs)
 from nepocr_desktop.lib.dataset import DatasetError, read_dataset
-from nepocr_desktop.lib.sources import GlyphWords
+from nepocr_desktop.lib.sources import Glyphs, GlyphWords
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -48,6 +49,50 @@ def test_glyph_words_compose_known_aksharas():
         out, text = gw(rng)
         assert out.dtype == np.uint8 and out.shape[1] > 20
         assert set(text) <= set("कमा")
+
+
+def test_reserved_writer_is_never_trained_on():
+    img = np.full((32, 32), 255, np.uint8)
+    img[8:24, 6:26] = 0
+    writer = RESERVED_WRITERS[0]
+    gs = GlyphSet([img.copy() for _ in range(4)], ["क", "क", "म", "म"], np.array([False] * 4),
+                  np.array(["", writer, "002", writer]))
+    assert gs.trainable.tolist() == [True, False, True, False]
+    assert gs.by_writer(writer) == [1, 3]
+    assert GlyphWords(gs, ["कम"]).index == {"क": [0], "म": [2]}
+    assert Glyphs(gs).ids.tolist() == [0, 2]
+    # the writer's own words, composed from just their images
+    mine = GlyphWords(gs, ["कम"], ids=gs.by_writer(writer))
+    assert mine.index == {"क": [1], "म": [3]} and mine.words == ["कम"]
+    out = mine.compose(["क", "म"], np.random.default_rng(0))
+    assert out.dtype == np.uint8 and out.min() == 0 and out.max() == 255
+
+
+def test_load_glyphs_reads_nhcd_writers(tmp_path):
+    import tarfile
+
+    import cv2
+
+    img = np.full((28, 28), 255, np.uint8)
+    img[6:20, 8:20] = 0
+    png = cv2.imencode(".png", img)[1].tobytes()
+    (tmp_path / "dhcd").mkdir()
+    (tmp_path / "dhcd" / "a.png").write_bytes(png)
+    with tarfile.open(tmp_path / "dhcd" / "dhcd_images.tar.gz", "w:gz") as tar:
+        tar.add(tmp_path / "dhcd" / "a.png", arcname="train/ka/a.png")
+    (tmp_path / "dhcd" / "labels.tsv").write_text("train/ka/a.png\tक\n", encoding="utf-8")
+    for folder, rows in (("nhcd", ["001_01.png\tम", "004_02.png\tम"]), ("calam_syllables", ["5.png\tकि"])):
+        (tmp_path / folder).mkdir()
+        for row in rows:
+            (tmp_path / folder / row.split("\t")[0]).write_bytes(png)
+        (tmp_path / folder / "labels.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    cache = tmp_path / "glyphs.npz"
+    for _ in range(2):  # built, then read back from the cache
+        gs = load_glyphs(tmp_path, cache=cache)
+        assert gs.texts == ["क", "म", "म", "कि"]
+        assert gs.writer.tolist() == ["", "001", "004", ""]
+        assert gs.by_writer("001") == [1]
+    assert gs.trainable.tolist() == [not gs.held_out[0], "001" not in RESERVED_WRITERS, True, True]
 
 
 def test_dataset_refuses_paths_outside(tmp_path):

@@ -66,6 +66,23 @@ class GlyphSet:
     images: list[np.ndarray]
     texts: list[str]
     held_out: np.ndarray  # bool per image: kept for evaluation, never trained on
+    writer: np.ndarray | None = None  # NHCD writer id per image ("" elsewhere)
+
+    @property
+    def trainable(self) -> np.ndarray:
+        """Images training may use: not held out, not written by a reserved writer."""
+        if self.writer is None:
+            return ~self.held_out
+        return ~self.held_out & ~np.isin(self.writer, RESERVED_WRITERS)
+
+    def by_writer(self, writer: str) -> list[int]:
+        """Indices of one NHCD writer's images."""
+        return [] if self.writer is None else [int(i) for i in np.flatnonzero(self.writer == writer)]
+
+
+# NHCD writers (file names "<writer>_<sample>") never trained on: their characters make the
+# single-writer personalisation benchmark (benchmarks/bench_finetune.py --user nhcd).
+RESERVED_WRITERS = ("001",)
 
 
 def _dhcd(root: Path) -> tuple[list[np.ndarray], list[str], list[bool]]:
@@ -87,14 +104,16 @@ def _dhcd(root: Path) -> tuple[list[np.ndarray], list[str], list[bool]]:
 
 
 def load_glyphs(data_root: Path, cache: Path | None = None) -> GlyphSet:
-    """DHCD (10% held out by file hash), NHCD and CALAM syllables, cached as one .npz."""
+    """DHCD (10% held out by file hash), NHCD (with writer ids) and CALAM syllables, cached as one .npz."""
     if cache and cache.exists():
         z = np.load(cache, allow_pickle=False)
         offsets = z["offsets"]
         flat, shapes = z["pixels"], z["shapes"]
         images = [flat[offsets[i]:offsets[i + 1]].reshape(shapes[i]) for i in range(len(shapes))]
-        return GlyphSet(images, [str(t) for t in z["texts"]], z["held_out"])
+        if "writer" in z.files:
+            return GlyphSet(images, [str(t) for t in z["texts"]], z["held_out"], z["writer"])
     images, texts, held = _dhcd(data_root / "dhcd")
+    writers = [""] * len(images)
     for name in ("nhcd", "calam_syllables"):
         for s in read_labels_tsv(data_root / name / "labels.tsv"):
             text = clean_label(s.text)
@@ -102,13 +121,14 @@ def load_glyphs(data_root: Path, cache: Path | None = None) -> GlyphSet:
                 images.append(load_gray(s.path))
                 texts.append(text)
                 held.append(False)
-    gs = GlyphSet(images, texts, np.array(held))
+                writers.append(Path(s.path).stem.split("_")[0] if name == "nhcd" else "")
+    gs = GlyphSet(images, texts, np.array(held), np.array(writers))
     if cache:
         cache.parent.mkdir(parents=True, exist_ok=True)
         shapes = np.array([im.shape for im in images])
         offsets = np.concatenate([[0], np.cumsum([im.size for im in images])])
         np.savez(cache, pixels=np.concatenate([im.ravel() for im in images]), shapes=shapes,
-                 offsets=offsets, texts=np.array(texts), held_out=gs.held_out)
+                 offsets=offsets, texts=np.array(texts), held_out=gs.held_out, writer=gs.writer)
     return gs
 
 

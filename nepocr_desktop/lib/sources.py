@@ -82,11 +82,11 @@ class SynthWords:
 class GlyphWords:
     """Words composed from real handwritten characters and syllables, joined by a head line."""
 
-    def __init__(self, glyphs: GlyphSet, words: Sequence[str]):
+    def __init__(self, glyphs: GlyphSet, words: Sequence[str], ids: Sequence[int] | None = None):
+        """Compose from ``ids`` (default: every image training may use)."""
         self.index: dict[str, list[int]] = {}
-        for i, (t, held) in enumerate(zip(glyphs.texts, glyphs.held_out)):
-            if not held:
-                self.index.setdefault(t, []).append(i)
+        for i in (np.flatnonzero(glyphs.trainable) if ids is None else ids):
+            self.index.setdefault(glyphs.texts[i], []).append(int(i))
         self.images = glyphs.images
         self.keys = sorted(self.index)
         self.words = [w for w in words if " " not in w and all(a in self.index for a in split_aksharas(w))]
@@ -109,6 +109,10 @@ class GlyphWords:
         else:
             aks = [self.keys[int(rng.integers(len(self.keys)))] for _ in range(int(rng.integers(1, 5)))]
             text = "".join(aks)
+        return augment_synthetic(self.compose(aks, rng), rng, pen=0.0), text
+
+    def compose(self, aks: Sequence[str], rng: np.random.Generator) -> np.ndarray:
+        """A gray word image (dark on white) of the aksharas ``aks``, each a random image of it."""
         h = 40
         parts = [self._glyph(a, rng, h) for a in aks]
         width = sum(p.shape[1] for p in parts) + 4 * len(parts) + 8
@@ -122,15 +126,14 @@ class GlyphWords:
         if len(parts) > 1 and rng.random() < 0.8:
             y = 4 + int(rng.integers(2, 6))
             canvas[y:y + int(rng.integers(2, 4)), 4:x] = 1.0
-        gray = np.clip(255 * (1 - canvas), 0, 255).astype(np.uint8)
-        return augment_synthetic(gray, rng, pen=0.0), text
+        return np.clip(255 * (1 - canvas), 0, 255).astype(np.uint8)
 
 
 class Glyphs:
     """Single handwritten characters/syllables read as one-character words."""
 
     def __init__(self, glyphs: GlyphSet):
-        self.ids = np.flatnonzero(~glyphs.held_out)
+        self.ids = np.flatnonzero(glyphs.trainable)
         self.glyphs = glyphs
 
     def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
