@@ -188,7 +188,7 @@ class Recognizer:
             hyps = beam_decode(logprobs, self.beam, self.lexicon, charset=self.info.charset)
         else:
             hyps = [greedy_decode(logprobs)]
-        chars = self.info.charset.chars
+        chars = self.info.charset.shown
         best = _strip_spaces(hyps[0], chars)
         text = "".join(chars[k - 1] for k in best.labels)
         alts = []

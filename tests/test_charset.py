@@ -50,6 +50,15 @@ def test_invisible_characters_and_spaces():
     assert normalize_text("") == ""
 
 
+def test_candra_e_is_read_as_candrabindu():
+    """Nepali has no U+0945: labels typed with it, and models that learned it, give ँ (U+0901)."""
+    assert normalize_text("सिकाउॅछ") == "सिकाउँछ"
+    assert CS.encode("चाहिॅ") == CS.encode("चाहिँ")
+    candra_e = CS.chars.index("\u0945") + 1
+    assert CS.decode([CS.chars.index("त") + 1, candra_e]) == "तँ"
+    assert CS.shown[candra_e - 1] == "\u0901" and CS.chars[candra_e - 1] == "\u0945"
+
+
 def test_unknown_characters_are_named():
     with pytest.raises(LabelError) as exc:
         CS.encode("घरx€x")

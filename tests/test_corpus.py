@@ -36,6 +36,8 @@ def test_real_word_split_is_word_disjoint():
     val_words = {s.text for s in split.val}
     assert train_words and val_words and not train_words & val_words
     assert len(split.train) + len(split.val) + split.skipped == 3289
+    assert (len(split.train), len(split.val)) == (2805, 484)  # the split the bundled models were made on
+    assert any("ँ" in s.text for s in split.val) and not any("\u0945" in s.text for s in split.train + split.val)
 
 
 def test_glyph_words_compose_known_aksharas():

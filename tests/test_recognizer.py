@@ -157,3 +157,16 @@ def test_cpu_inference_module_is_optimised_and_reads_the_same(tiny_model_path, i
     assert all(torch.equal(v, loaded.module.state_dict()[k]) for k, v in weights.items())
     # a Recognizer reads with the optimised copy
     assert Recognizer.from_loaded(loaded)._module is not loaded.module
+
+
+@pytest.mark.parametrize("beam", [1, 4])
+def test_candra_e_output_reads_as_candrabindu(tiny_model_path, beam):
+    """A model trained on labels typed with U+0945 outputs that class; the text carries ँ."""
+    rec = Recognizer(tiny_model_path, device="cpu", beam=beam, lexicon=Lexicon(["तँ"]) if beam > 1 else None)
+    cs = rec.info.charset
+    lp = np.full((4, cs.num_classes), -20.0)
+    for t, k in enumerate([cs.chars.index("त") + 1, 0, cs.chars.index("\u0945") + 1, 0]):
+        lp[t, k] = 0.0
+    r = rec._decode(lp)
+    assert r.text == "तँ" and [c.char for c in r.chars] == ["त", "ँ"]
+    assert r.alternatives[0].text == "तँ"

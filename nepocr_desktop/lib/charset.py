@@ -31,6 +31,11 @@ NEPALI_CHARS: str = (
 )
 
 _INVISIBLE = dict.fromkeys(map(ord, "\u200c\u200d\ufeff\u00ad"), None)
+# Nepali has no candra E (U+0945): typed with a Hindi layout it stands for candrabindu (U+0901),
+# as in सिकाउॅछ for सिकाउँछ. Labels are written with ँ, and a model that learned the other
+# sign from such labels is read out with ँ too (Charset.shown).
+NEPALI_FIXES = {"\u0945": "\u0901"}
+_FIXES = str.maketrans(NEPALI_FIXES)
 _SPACES = re.compile(r"\s+")
 
 
@@ -38,9 +43,11 @@ class LabelError(ValueError):
     """A label that cannot be encoded with the character set."""
 
 
-def normalize_text(text: str) -> str:
-    """NFC, drop ZWJ/ZWNJ/BOM/soft hyphen, collapse whitespace, strip."""
+def normalize_text(text: str, nepali_fixes: bool = True) -> str:
+    """NFC, drop ZWJ/ZWNJ/BOM/soft hyphen, ``NEPALI_FIXES``, collapse whitespace, strip."""
     text = unicodedata.normalize("NFC", text.translate(_INVISIBLE))
+    if nepali_fixes:
+        text = text.translate(_FIXES)
     return _SPACES.sub(" ", text).strip()
 
 
@@ -60,6 +67,8 @@ class Charset:
     """An ordered set of code points; CTC index = position + 1 (0 is blank)."""
 
     chars: tuple[str, ...] = field(default_factory=lambda: tuple(NEPALI_CHARS))
+    # what class i + 1 is read out as: chars[i] with NEPALI_FIXES applied
+    shown: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if len(set(self.chars)) != len(self.chars):
@@ -67,6 +76,7 @@ class Charset:
         if any(len(c) != 1 for c in self.chars):
             raise ValueError("charset entries must be single code points")
         object.__setattr__(self, "_index", {c: i + 1 for i, c in enumerate(self.chars)})
+        object.__setattr__(self, "shown", tuple(NEPALI_FIXES.get(c, c) for c in self.chars))
 
     @property
     def num_classes(self) -> int:
@@ -96,7 +106,7 @@ class Charset:
 
     def decode(self, ids) -> str:
         """Indices (blank-free, already collapsed) to text."""
-        return "".join(self.chars[i - 1] for i in ids if i > 0)
+        return "".join(self.shown[i - 1] for i in ids if i > 0)
 
     def to_json(self) -> str:
         return json.dumps({"chars": "".join(self.chars)}, ensure_ascii=False)

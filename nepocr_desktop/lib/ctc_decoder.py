@@ -105,7 +105,7 @@ def beam_decode(logprobs: np.ndarray, beam: int = 8, lexicon: WordScorer | None 
         raise ValueError(f"expected a (T, C) matrix, got shape {lp.shape}")
     beam = max(1, int(beam))
     log_cut = math.log(cutoff) if cutoff > 0 else NEG_INF
-    chars = charset.chars
+    chars = charset.shown
     if lexicon is not None and lp.shape[1] != charset.num_classes:
         raise ValueError(f"posteriors have {lp.shape[1]} classes, charset {charset.num_classes}")
     bonus_cache: dict[tuple[str, bool], float] = {}
