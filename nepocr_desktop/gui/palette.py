@@ -11,6 +11,7 @@ from ..lib.charset import (
     DEVANAGARI_DIGITS,
     INDEPENDENT_VOWELS,
     MODIFIERS,
+    NEPALI_FIXES,
     NUKTA,
     OTHER_SIGNS,
     VIRAMA,
@@ -39,7 +40,7 @@ def sections() -> list[tuple[str, list[str]]]:
     return [
         ("स्वर  Vowels", list(INDEPENDENT_VOWELS)),
         ("व्यञ्जन  Consonants", list(CONSONANTS) + list(CONJUNCTS)),
-        ("मात्रा  Signs", list(VOWEL_SIGNS) + [VIRAMA, "ं", "ँ", "ः", NUKTA]),
+        ("मात्रा  Signs", [c for c in VOWEL_SIGNS if c not in NEPALI_FIXES] + [VIRAMA, "ं", "ँ", "ः", NUKTA]),
         ("अङ्क  Digits", list(DEVANAGARI_DIGITS) + list(DANDAS) + list(OTHER_SIGNS) + [" ", BACKSPACE]),
     ]
 
