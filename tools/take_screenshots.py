@@ -6,7 +6,9 @@ Run from the project root with Xvfb, xdotool and ImageMagick installed::
     DISPLAY=:99 QT_QPA_PLATFORM=xcb python tools/take_screenshots.py [--model PATH] [--page IMAGE]
 
 ``--page`` also opens a whole page (e.g. one made by ``tools/make_page_testset.py``) and
-captures it read, as ``screenshot-page.png``.
+captures it read, as ``screenshot-page.png``. ``--learn DIR`` starts the app once more with the
+samples of DIR (``labels.tsv``) in its sample store, runs "Learn my handwriting" and captures the
+Learn tab when it has finished, as ``screenshot-training.png``.
 
 The word is "written" by tracing the centre lines of the text rendered in the Kalam
 handwriting font and moving the X pointer along them with the button held down.
@@ -150,6 +152,7 @@ def main() -> int:
     parser.add_argument("--out", default=str(ROOT / "docs"))
     parser.add_argument("--sample", default=str(ROOT / "resources/samples/nepal.png"))
     parser.add_argument("--page", help="a page image to open and capture read")
+    parser.add_argument("--learn", help="a folder of samples to learn from and capture the Learn tab")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -189,7 +192,32 @@ def main() -> int:
         finally:
             app.terminate()
             app.wait(10)
+    if args.learn:
+        learn(cmd, env, data, Path(args.learn), out)
     return 0
+
+
+def learn(cmd: list[str], env: dict, data: Path, samples: Path, out: Path) -> None:
+    """Fill the sample store from ``samples``, run "Learn my handwriting", capture the Learn tab."""
+    from nepocr_desktop.lib.store import SampleStore
+
+    with SampleStore(data) as store:
+        report = store.import_folder(samples, source="folder")
+    print(f"imported {report.added_count} samples from {samples}")
+    app = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    try:
+        wait_for_log(data, "model ready")
+        time.sleep(1)
+        win = xdotool("search", "--sync", "--onlyvisible", "--name", "nepocr").split()[0]
+        xdotool("key", "ctrl+3")
+        time.sleep(2)
+        xdotool("key", "alt+l")  # Learn my handwriting
+        wait_for_log(data, "fine-tuning finished", timeout=600)
+        time.sleep(2)
+        screenshot(out / "screenshot-training.png", win)
+    finally:
+        app.terminate()
+        app.wait(10)
 
 
 if __name__ == "__main__":

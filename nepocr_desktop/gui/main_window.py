@@ -163,6 +163,7 @@ class MainWindow(QMainWindow):
         self.actions["palette"].setCheckable(True)
         a("tab_write", "&Write", ["Ctrl+1"], lambda: self.tabs.setCurrentWidget(self.write), "pen")
         a("tab_import", "&Import", ["Ctrl+2"], lambda: self.tabs.setCurrentWidget(self.importer), "open")
+        a("tab_learn", "&Learn", ["Ctrl+3"], lambda: self.tabs.setCurrentIndex(self._learn_index))
         a("shortcuts", "&Keyboard shortcuts", ["F1"], self.show_shortcuts, "help")
         a("about", "&About nepocr", ["Shift+F1"], self.show_about, "info")
 
@@ -175,7 +176,7 @@ class MainWindow(QMainWindow):
             "&File": ["open", "paste", None, "save", "export_page", None, "load_model", None, "quit"],
             "&Edit": ["undo", "redo", "clear", None, "copy", "edit_text", "recognize", None, "thinner", "thicker",
                       None, "preferences"],
-            "&View": ["tab_write", "tab_import", None, "zoom_in", "zoom_out", "zoom_fit", "zoom_actual",
+            "&View": ["tab_write", "tab_import", "tab_learn", None, "zoom_in", "zoom_out", "zoom_fit", "zoom_actual",
                       None, "palette"],
             "&Help": ["shortcuts", "about"],
         }

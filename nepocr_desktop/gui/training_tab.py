@@ -7,6 +7,7 @@ the result, which then becomes the active model (``modelChanged(path)`` is emitt
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import time
 
@@ -38,6 +39,8 @@ from ..lib.train import EpochReport
 from .finetune_worker import FinetuneJob, FinetuneWorker, Material, default_material, start_worker
 from .model_manager import ModelManager, percent
 from .sample_table import SamplePanel
+
+log = logging.getLogger(__name__)
 
 MIN_SAMPLES = 10
 START_ORIGINAL, START_ACTIVE = 0, 1
@@ -198,7 +201,7 @@ class TrainingTab(QWidget):
 
     def _build_learn_box(self) -> QGroupBox:
         box = QGroupBox("Adapt to your handwriting")
-        self.learn_button = QPushButton("Learn my handwriting")
+        self.learn_button = QPushButton("&Learn my handwriting")  # Alt+L
         font = QFont(self.learn_button.font())
         font.setPointSizeF(font.pointSizeF() * 1.35)
         font.setBold(True)
@@ -447,6 +450,9 @@ class TrainingTab(QWidget):
                               error=False)
             return
         self.result = result
+        log.info("fine-tuning finished: %d samples, CER %.4f -> %.4f, general %.4f -> %.4f, %.1f s",
+                 result.train_samples, result.user_cer_before, result.user_cer_after,
+                 result.general_cer_before, result.general_cer_after, result.seconds)
         self.chart.set_start(result.user_cer_before)
         self.chart.finish(self._last_step)
         self.result_label.setText(result_text(result))

@@ -235,6 +235,13 @@ def test_every_action_has_a_shortcut_and_a_menu_entry(window):
     assert len(keys) == len(set(keys))
 
 
+def test_tab_shortcuts_switch_views(window):
+    for name, index in (("tab_learn", 2), ("tab_import", 1), ("tab_write", 0), ("tab_learn", 2)):
+        window.actions[name].trigger()
+        assert window.tabs.currentIndex() == index, name
+    assert window.tabs.tabText(2).startswith("Learn")
+
+
 def test_the_result_panel_follows_the_tab(qtbot, window, word_image, draw_word):
     draw_word(qtbot, window.write.canvas)
     drawn = wait_result(qtbot, window, "canvas")
