@@ -209,10 +209,11 @@ def learn(cmd: list[str], env: dict, data: Path, samples: Path, out: Path) -> No
         wait_for_log(data, "model ready")
         time.sleep(1)
         win = xdotool("search", "--sync", "--onlyvisible", "--name", "nepocr").split()[0]
+        xdotool("windowfocus", "--sync", win)  # no window manager gives it the keyboard
         xdotool("key", "ctrl+3")
-        time.sleep(2)
+        time.sleep(5)  # the Learn tab is built when first shown
         xdotool("key", "alt+l")  # Learn my handwriting
-        wait_for_log(data, "fine-tuning finished", timeout=600)
+        wait_for_log(data, "fine-tuning finished", timeout=300)
         time.sleep(2)
         screenshot(out / "screenshot-training.png", win)
     finally:

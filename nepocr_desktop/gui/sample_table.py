@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import (QAbstractTableModel, QEvent, QModelIndex, QObject, QPersistentModelIndex, QSize, Qt,
+                            QTimer, Signal)
 from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -37,6 +38,9 @@ SOURCE_NAMES = {"canvas": "Written here", "import": "Opened image", "page": "Fro
                 "folder": "Imported folder"}
 HEADERS = ("Image", "Label", "Read at the time", "Source", "Added", "Used")
 COL_IMAGE, COL_LABEL, COL_PREDICTION, COL_SOURCE, COL_DATE, COL_USED = range(len(HEADERS))
+COLUMN_WIDTHS = {COL_IMAGE: 130, COL_PREDICTION: 110, COL_SOURCE: 100, COL_DATE: 82, COL_USED: 64}
+FOLDABLE = (COL_USED, COL_SOURCE, COL_DATE, COL_PREDICTION)  # hidden in this order when narrow
+MIN_LABEL_WIDTH = 140
 
 
 def gray_pixmap(gray: np.ndarray) -> QPixmap:
@@ -264,9 +268,9 @@ class SamplePanel(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(COL_LABEL, QHeaderView.ResizeMode.Stretch)
         header.setStretchLastSection(False)
-        for col, width in ((COL_IMAGE, 130), (COL_PREDICTION, 110), (COL_SOURCE, 100), (COL_DATE, 82),
-                           (COL_USED, 64)):
+        for col, width in COLUMN_WIDTHS.items():
             self.table.setColumnWidth(col, width)
+        self.table.viewport().installEventFilter(self)
         self.message = QLabel(wordWrap=True)
         self.message.setStyleSheet("QLabel { background: #fdecea; color: #8a1c12; padding: 6px;"
                                    " border-radius: 4px; }")
@@ -311,6 +315,22 @@ class SamplePanel(QWidget):
         delete_key.triggered.connect(self.delete_selected)
         self.table.addAction(delete_key)
         self._update_count()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self.fit_columns()
+        return super().eventFilter(watched, event)
+
+    def fit_columns(self) -> None:
+        """Keep the label readable: hide the least useful columns while the table is narrow."""
+        room = self.table.viewport().width()
+        shown = dict(COLUMN_WIDTHS)
+        for col in FOLDABLE:
+            if room - sum(shown.values()) >= MIN_LABEL_WIDTH:
+                break
+            del shown[col]
+        for col in COLUMN_WIDTHS:
+            self.table.setColumnHidden(col, col not in shown)
 
     # -- messages --
 

@@ -335,3 +335,20 @@ def test_model_manager_refuses_a_damaged_version(qtbot, library, tiny_model_path
         manager.use_selected()
     assert library.active_name() == BUNDLED
     assert manager.message.text().startswith("That model cannot be used")
+
+
+def test_narrow_sample_table_keeps_the_label_readable(qtbot, store):
+    panel = st_module.SamplePanel(store)
+    qtbot.addWidget(panel)
+    panel.show()
+    hidden = lambda: [c for c in range(panel.model.columnCount()) if panel.table.isColumnHidden(c)]  # noqa: E731
+    panel.resize(1000, 400)
+    qtbot.waitUntil(lambda: panel.table.viewport().width() > 900)
+    assert hidden() == []
+    panel.resize(480, 400)
+    qtbot.waitUntil(lambda: panel.table.viewport().width() < 500)
+    assert COL_USED in hidden() and COL_SOURCE in hidden()
+    assert COL_IMAGE not in hidden() and COL_LABEL not in hidden()
+    assert panel.table.columnWidth(COL_LABEL) >= st_module.MIN_LABEL_WIDTH
+    panel.resize(1000, 400)
+    qtbot.waitUntil(lambda: not hidden())
