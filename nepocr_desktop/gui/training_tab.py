@@ -40,7 +40,7 @@ from .finetune_worker import FinetuneJob, FinetuneWorker, Material, default_mate
 from .model_manager import ModelManager, percent
 from .sample_table import SamplePanel
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("nepocr")
 
 MIN_SAMPLES = 10
 START_ORIGINAL, START_ACTIVE = 0, 1
