@@ -32,6 +32,10 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--weights", default=DEFAULT_WEIGHTS,
                    help="source mixture, e.g. " + DEFAULT_WEIGHTS)
+    p.add_argument("--real-augment", choices=("light", "strong"), default="light",
+                   help="augmentation of the real word crops (strong: wider warps, stroke widths, new paper)")
+    p.add_argument("--numbers", type=float, default=0.0,
+                   help="share of generated samples that are numbers (digits, years, dates, amounts)")
     p.add_argument("--workers", type=int, default=1, help="data loader processes")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
     p.add_argument("--device", default="cpu")
@@ -66,16 +70,16 @@ def run_train(args: argparse.Namespace) -> int:
     val_words = {s.text for s in split.val}
     sources = []
     if weights.get("real"):
-        sources.append((RealWords(split.train), weights["real"]))
+        sources.append((RealWords(split.train, strong=args.real_augment == "strong"), weights["real"]))
     vocab = None
     if weights.get("synth") or weights.get("glyphwords"):
         vocab = vocabulary(data, exclude=val_words)
     if weights.get("synth"):
-        sources.append((SynthWords(vocab, FontSampler(find_fonts())), weights["synth"]))
+        sources.append((SynthWords(vocab, FontSampler(find_fonts()), numbers=args.numbers), weights["synth"]))
     if weights.get("glyphwords") or weights.get("glyphs"):
         glyphs = load_glyphs(data, cache=args.cache / "glyphs.npz")
         if weights.get("glyphwords"):
-            sources.append((GlyphWords(glyphs, vocab or []), weights["glyphwords"]))
+            sources.append((GlyphWords(glyphs, vocab or [], numbers=args.numbers), weights["glyphwords"]))
         if weights.get("glyphs"):
             sources.append((Glyphs(glyphs), weights["glyphs"]))
     spec = SPECS[args.spec]

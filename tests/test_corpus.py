@@ -110,3 +110,54 @@ def test_dataset_refuses_paths_outside(tmp_path):
     (tmp_path / "labels.tsv").write_text("link.png\tक\n", encoding="utf-8")
     with pytest.raises(DatasetError):
         read_dataset(tmp_path)
+
+
+def test_numbers_are_written_like_numbers():
+    from nepocr_desktop.lib.charset import DEFAULT_CHARSET, DEVANAGARI_DIGITS
+    from nepocr_desktop.lib.sources import number_text
+
+    rng = np.random.default_rng(0)
+    texts = [number_text(rng) for _ in range(400)]
+    assert all(DEFAULT_CHARSET.encode(t) for t in texts)
+    assert all(set(t) <= set(DEVANAGARI_DIGITS + "0123456789,./-") and t[0] not in ",./-" for t in texts)
+    devanagari = sum(any(c in DEVANAGARI_DIGITS for c in t) for t in texts) / len(texts)
+    assert 0.7 < devanagari < 0.9
+    # Nepali grouping: the last group has three digits, the ones before it two
+    grouped = [t for t in texts if "," in t]
+    assert grouped and all(len(t.rsplit(",", 1)[1]) == 3 for t in grouped)
+    assert all(len(g) <= 2 for t in grouped for g in t.split(",")[:-1])
+
+
+def test_glyph_numbers_have_no_head_line():
+    rng = np.random.default_rng(0)
+    dot = np.full((32, 32), 255, np.uint8)
+    dot[10:22, 12:20] = 0
+    gs = GlyphSet([dot, dot.copy(), dot.copy()], ["१", "२", "क"], np.array([False, False, False]))
+    gw = GlyphWords(gs, [], numbers=1.0)
+    assert gw.digits == ["१", "२"]
+    for _ in range(5):
+        _img, text = gw(rng)
+        assert 2 <= len(text) <= 5 and set(text) <= {"१", "२"}
+    ink = gw.compose(["१", "२", "१"], np.random.default_rng(1), head_line=False) < 128
+    cols = ink.any(axis=0)
+    gaps = np.flatnonzero(cols[1:] != cols[:-1])
+    assert len(gaps) >= 4  # separate digits, no line joining them
+    joined = gw.compose(["१", "२", "१"], np.random.default_rng(1)) < 128
+    assert joined.any(axis=1).sum() > ink.any(axis=1).sum() or (joined.sum(axis=1) > 40).any()
+    assert GlyphWords(gs, []).numbers == 0.0
+
+
+def test_strong_real_augmentation_keeps_the_word():
+    from nepocr_desktop.lib.augment import augment_real
+
+    img = np.full((40, 120), 235, np.uint8)
+    img[12:14, 10:110] = 20  # head line
+    img[14:32, 20:24] = 20
+    img[14:32, 60:64] = 20
+    rng = np.random.default_rng(0)
+    for strong in (False, True):
+        outs = [augment_real(img, rng, strong=strong) for _ in range(20)]
+        assert all(o.dtype == np.uint8 and o.ndim == 2 for o in outs)
+        # the strokes are still there, standing out from the paper (dark on light or inverted)
+        ink = [np.mean(np.abs(o.astype(int) - np.median(o)) > 30) for o in outs]
+        assert all(0.005 < f < 0.4 for f in ink), ink

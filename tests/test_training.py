@@ -98,3 +98,36 @@ def test_data_parallel_two_cpu_processes(tmp_path):
         assert torch.allclose(a[k].float(), b[k].float()), k  # gradients were averaged across ranks
     assert any(not torch.equal(a[k], b[k]) for k in a if "running_mean" in k)  # each rank saw its own data
     assert (tmp_path / "model.pt").exists()
+
+
+def test_train_command_runs_on_a_data_folder(tmp_path, capsys):
+    """`nepocr train` end to end on a tiny data folder laid out like ../shared/data."""
+    import json
+
+    import cv2
+
+    from nepocr_desktop.cli import main
+
+    _src, font = _source()
+    lens = tmp_path / "data" / "nepali_lens_words"
+    (lens / "images").mkdir(parents=True)
+    words = WORDS + ["सहर", "कलम", "बाटो", "गाउँ", "मान्छे", "आमा", "बुबा", "दिदी", "भाइ", "खाना"]
+    rows = []
+    for i, w in enumerate(words * 2):
+        cv2.imwrite(str(lens / "images" / f"{i}.png"), render_text(w, font))
+        rows.append(f"images/{i}.png\t{w}")
+    (lens / "labels_devanagari_only.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    wl = tmp_path / "data" / "nepali_wordlist_bisug"
+    wl.mkdir()
+    (wl / "words.txt").write_text("\n".join(words + ["पहाड", "हिमाल"]) + "\n", encoding="utf-8")
+    out = tmp_path / "run"
+    code = main(["train", "--data", str(tmp_path / "data"), "--out", str(out), "--spec", "small",
+                 "--epochs", "1", "--steps", "2", "--batch", "4", "--workers", "0", "--threads", "1",
+                 "--weights", "real=0.5,synth=0.5", "--real-augment", "strong", "--numbers", "0.2",
+                 "--val-percent", "30", "--cache", str(tmp_path / "cache"), "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    report = json.loads(captured.out.strip().splitlines()[-1])
+    assert report["epoch"] == 1 and report["step"] == 2
+    assert (out / "last.ckpt").exists() and (out / "model.pt").exists()
+    assert load_model(out / "model.pt").info.metadata["spec_name"] == "small"

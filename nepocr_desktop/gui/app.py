@@ -120,6 +120,20 @@ def sample_images() -> list[tuple[Path, str]]:
     return [(p, expected.get(p.name, "")) for p in images]
 
 
+def _native_problems() -> list[str]:
+    """OpenCV's linear algebra (BLAS/LAPACK) and Qt's collation (ICU data) in this build."""
+    from PySide6.QtCore import QCollator, QLocale
+
+    from ..lib.native import check_linear_algebra
+
+    problems = check_linear_algebra()
+    nepali = QCollator(QLocale(QLocale.Language.Nepali, QLocale.Country.Nepal))
+    # "a" before "B" needs ICU's collation data (code-point order puts "B" first)
+    if not (nepali.compare("a", "B") < 0 and nepali.compare("क", "ख") < 0):
+        problems.append("Qt cannot collate text (ICU data missing)")
+    return problems
+
+
 def _self_test(window, args: argparse.Namespace) -> int:
     """Read each sample through the Import view and the worker; 0 when all were read."""
     from PySide6.QtCore import QEventLoop, QTimer
@@ -153,6 +167,8 @@ def _self_test(window, args: argparse.Namespace) -> int:
     summary = service.summary
     print(f"model: {summary.title} ({summary.path}) on {summary.device_title}, "
           f"loaded in {time.perf_counter() - t0:.1f} s")
+    failures.extend(_native_problems())
+    print("native libraries: " + ("ok" if not failures else "; ".join(failures)))
     for path, expected in samples:
         if not window.open_path(path):
             failures.append(f"{path.name}: {window.banner.text()}")

@@ -123,12 +123,21 @@ def augment_synthetic(gray: np.ndarray, rng: np.random.Generator, pen: float = 0
     return paper(np.clip(ink, 0, 1), rng)
 
 
-def augment_real(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Light augmentation for real handwriting: small warps, slant, width, blur and contrast."""
+def augment_real(gray: np.ndarray, rng: np.random.Generator, strong: bool = False) -> np.ndarray:
+    """Light augmentation for real handwriting: small warps, slant, width, blur and contrast.
+
+    ``strong`` widens the warps, changes stroke widths and sometimes moves the ink onto new
+    paper: for training on a few thousand real images that would otherwise be learned by heart.
+    """
     ink = to_ink(gray)
-    ink = affine(ink, rng, rot=2.0, shear=0.2, stretch=0.12)
+    if strong and rng.random() < 0.3:
+        ink = stroke_width(ink, rng)
+    ink = affine(ink, rng, rot=3.0, shear=0.3, stretch=0.18) if strong else \
+        affine(ink, rng, rot=2.0, shear=0.2, stretch=0.12)
     if rng.random() < 0.5:
-        ink = elastic(ink, rng, amp=rng.uniform(0.005, 0.02))
+        ink = elastic(ink, rng, amp=rng.uniform(0.005, 0.03 if strong else 0.02))
+    if strong and rng.random() < 0.25:
+        return paper(np.clip(ink, 0, 1), rng)
     g = to_gray(np.clip(ink, 0, 1)).astype(np.float32)
     if rng.random() < 0.5:
         g = cv2.GaussianBlur(g, (0, 0), rng.uniform(0.3, 1.0))

@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from .augment import augment_real, augment_synthetic
-from .charset import Charset, LabelError, split_aksharas
+from .charset import ASCII_DIGITS, DEVANAGARI_DIGITS, Charset, LabelError, split_aksharas
 from .corpus import SUFFIXES, GlyphSet
 from .dataset import Sample
 from .preprocess import PreprocessConfig, ink_bbox, ink_map, load_gray, prepare
@@ -26,15 +26,18 @@ Source = Callable[[np.random.Generator], tuple[np.ndarray, str]]
 
 
 class RealWords:
-    """Real labelled images (lightly augmented); images are decoded once and kept in memory."""
+    """Real labelled images (augmented, see :func:`augment_real`); images are decoded once and
+    kept in memory."""
 
-    def __init__(self, samples: Sequence[Sample], augment: bool = True):
+    def __init__(self, samples: Sequence[Sample], augment: bool = True, strong: bool = False):
         self.items = [(load_gray(s.path), s.text) for s in samples]
-        self.augment = augment
+        self.augment, self.strong = augment, strong
 
     def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
         img, text = self.items[int(rng.integers(len(self.items)))]
-        return (augment_real(img, rng) if self.augment and rng.random() < 0.8 else img), text
+        if self.augment and rng.random() < 0.8:
+            img = augment_real(img, rng, strong=self.strong)
+        return img, text
 
 
 class ArrayWords:
@@ -53,6 +56,29 @@ def _inflect(word: str, rng: np.random.Generator) -> str:
     return word + SUFFIXES[int(rng.integers(len(SUFFIXES)))] if rng.random() < 0.3 else word
 
 
+def number_text(rng: np.random.Generator) -> str:
+    """A number as people write one: mostly Devanagari digits; a count, a year, a date, an
+    amount with Nepali digit grouping (१,२३,४५६) or a decimal."""
+    digits = DEVANAGARI_DIGITS if rng.random() < 0.8 else ASCII_DIGITS
+
+    def run(n: int) -> str:
+        return "".join(digits[int(rng.integers(10))] for _ in range(n))
+
+    kind = rng.random()
+    if kind < 0.45:
+        return run(int(rng.integers(1, 5)))
+    if kind < 0.6:
+        return digits[2] + digits[0] + run(2)  # a year of the Bikram Sambat era, 20xx
+    if kind < 0.75:
+        sep = "/-."[int(rng.integers(3))]
+        return sep.join((digits[2] + digits[0] + run(2), digits[0] + run(1), run(2)))
+    if kind < 0.9:
+        head = run(int(rng.integers(1, 3))).lstrip(digits[0]) or digits[1]
+        groups = [run(2) for _ in range(int(rng.integers(0, 3)))]
+        return ",".join([head, *groups, run(3)])
+    return run(int(rng.integers(1, 4))) + "." + run(int(rng.integers(1, 3)))
+
+
 def _pseudo_word(words: Sequence[str], rng: np.random.Generator) -> str:
     """Random aksharas from random words: open-vocabulary text."""
     parts: list[str] = []
@@ -65,10 +91,13 @@ def _pseudo_word(words: Sequence[str], rng: np.random.Generator) -> str:
 class SynthWords:
     """Font-rendered words from a vocabulary, heavily augmented (a share as pen strokes)."""
 
-    def __init__(self, words: Sequence[str], fonts: FontSampler, pen: float = 0.3):
-        self.words, self.fonts, self.pen = list(words), fonts, pen
+    def __init__(self, words: Sequence[str], fonts: FontSampler, pen: float = 0.3, numbers: float = 0.0):
+        """``numbers``: the share of texts that are numbers rather than words."""
+        self.words, self.fonts, self.pen, self.numbers = list(words), fonts, pen, numbers
 
     def text(self, rng: np.random.Generator) -> str:
+        if rng.random() < self.numbers:
+            return number_text(rng)
         if rng.random() < 0.12:
             return _pseudo_word(self.words, rng)
         return _inflect(self.words[int(rng.integers(len(self.words)))], rng)
@@ -82,14 +111,18 @@ class SynthWords:
 class GlyphWords:
     """Words composed from real handwritten characters and syllables, joined by a head line."""
 
-    def __init__(self, glyphs: GlyphSet, words: Sequence[str], ids: Sequence[int] | None = None):
-        """Compose from ``ids`` (default: every image training may use)."""
+    def __init__(self, glyphs: GlyphSet, words: Sequence[str], ids: Sequence[int] | None = None,
+                 numbers: float = 0.0):
+        """Compose from ``ids`` (default: every image training may use); a ``numbers`` share of
+        the samples are strings of handwritten digits."""
         self.index: dict[str, list[int]] = {}
         for i in (np.flatnonzero(glyphs.trainable) if ids is None else ids):
             self.index.setdefault(glyphs.texts[i], []).append(int(i))
         self.images = glyphs.images
         self.keys = sorted(self.index)
         self.words = [w for w in words if " " not in w and all(a in self.index for a in split_aksharas(w))]
+        self.digits = [k for k in self.keys if k in DEVANAGARI_DIGITS]
+        self.numbers = numbers
 
     def _glyph(self, text: str, rng: np.random.Generator, height: int) -> np.ndarray:
         ids = self.index[text]
@@ -103,6 +136,9 @@ class GlyphWords:
         return cv2.resize(crop, (max(2, int(crop.shape[1] * scale)), max(2, int(crop.shape[0] * scale))))
 
     def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+        if self.digits and rng.random() < self.numbers:  # a number: no head line joins digits
+            aks = [self.digits[int(rng.integers(len(self.digits)))] for _ in range(int(rng.integers(2, 6)))]
+            return augment_synthetic(self.compose(aks, rng, head_line=False), rng, pen=0.0), "".join(aks)
         if self.words and rng.random() < 0.6:
             text = self.words[int(rng.integers(len(self.words)))]
             aks = split_aksharas(text)
@@ -111,8 +147,9 @@ class GlyphWords:
             text = "".join(aks)
         return augment_synthetic(self.compose(aks, rng), rng, pen=0.0), text
 
-    def compose(self, aks: Sequence[str], rng: np.random.Generator) -> np.ndarray:
-        """A gray word image (dark on white) of the aksharas ``aks``, each a random image of it."""
+    def compose(self, aks: Sequence[str], rng: np.random.Generator, head_line: bool = True) -> np.ndarray:
+        """A gray word image (dark on white) of the aksharas ``aks``, each a random image of it,
+        usually joined by a drawn head line."""
         h = 40
         parts = [self._glyph(a, rng, h) for a in aks]
         width = sum(p.shape[1] for p in parts) + 4 * len(parts) + 8
@@ -123,7 +160,7 @@ class GlyphWords:
             ph, pw = min(p.shape[0], canvas.shape[0] - y), p.shape[1]
             canvas[y:y + ph, x:x + pw] = np.maximum(canvas[y:y + ph, x:x + pw], p[:ph])
             x += pw + int(rng.integers(-3, 4))
-        if len(parts) > 1 and rng.random() < 0.8:
+        if head_line and len(parts) > 1 and rng.random() < 0.8:
             y = 4 + int(rng.integers(2, 6))
             canvas[y:y + int(rng.integers(2, 4)), 4:x] = 1.0
         return np.clip(255 * (1 - canvas), 0, 255).astype(np.uint8)

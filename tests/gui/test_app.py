@@ -20,7 +20,15 @@ def test_self_test_reads_the_bundled_samples(qapp, tiny_model_path, capsys):
     assert code == 0, out.err
     for path, _text in sample_images():
         assert f"{path.name}: " in out.out
-    assert "model:" in out.out
+    assert "model:" in out.out and "native libraries: ok" in out.out
+
+
+def test_self_test_fails_when_opencv_linear_algebra_is_wrong(qapp, tiny_model_path, capsys, monkeypatch):
+    import cv2
+
+    monkeypatch.setattr(cv2, "gemm", lambda a, b, alpha, c, beta: a)
+    assert run(["--self-test", "--model", str(tiny_model_path), "--device", "cpu"]) == 1
+    assert "matrix product (float32) differs" in capsys.readouterr().err
 
 
 def test_self_test_fails_with_a_bad_model(qapp, tmp_path, capsys):
