@@ -1,13 +1,19 @@
-"""The self-test's check of OpenCV's BLAS/LAPACK path."""
+"""The self-test's checks of OpenCV's BLAS/LAPACK path and image codecs."""
 
 import cv2
 import numpy as np
 
-from nepocr_desktop.lib.native import check_linear_algebra
+from nepocr_desktop.lib.native import check_image_codecs, check_linear_algebra
 
 
 def test_opencv_linear_algebra_agrees_with_numpy():
     assert check_linear_algebra() == []
+
+
+def test_opencv_codecs_round_trip(monkeypatch):
+    assert check_image_codecs() == []
+    monkeypatch.setattr(cv2, "imencode", lambda ext, img: (False, None))
+    assert check_image_codecs() == ["OpenCV cannot round-trip PNG images", "OpenCV cannot round-trip JPG images"]
 
 
 def test_a_wrong_solver_is_reported(monkeypatch):

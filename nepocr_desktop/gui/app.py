@@ -121,12 +121,12 @@ def sample_images() -> list[tuple[Path, str]]:
 
 
 def _native_problems() -> list[str]:
-    """OpenCV's linear algebra (BLAS/LAPACK) and Qt's collation (ICU data) in this build."""
+    """OpenCV's linear algebra (BLAS/LAPACK) and image codecs, Qt's collation (ICU data)."""
     from PySide6.QtCore import QCollator, QLocale
 
-    from ..lib.native import check_linear_algebra
+    from ..lib.native import check_image_codecs, check_linear_algebra
 
-    problems = check_linear_algebra()
+    problems = check_linear_algebra() + check_image_codecs()
     nepali = QCollator(QLocale(QLocale.Language.Nepali, QLocale.Country.Nepal))
     # "a" before "B" needs ICU's collation data (code-point order puts "B" first)
     if not (nepali.compare("a", "B") < 0 and nepali.compare("क", "ख") < 0):

@@ -1,5 +1,9 @@
 """Checks of the native libraries under OpenCV, for ``--self-test`` of a packaged build.
 
+The app encodes and decodes PNG (sample thumbnails) and JPEG (augmentation while fine-tuning)
+with OpenCV; in the bundle some of OpenCV's codec libraries are stubs, so the check round-trips
+both formats.
+
 OpenCV hands large linear-algebra problems (LU, Cholesky, QR, least squares, SVD, eigenvalues,
 matrix products; from about 100 rows) to BLAS/LAPACK. In the bundle those calls go through a
 small library to numpy's OpenBLAS (tools/cv2_lapack_shim.c), so the check solves problems big
@@ -45,4 +49,16 @@ def check_linear_algebra(n: int = 120, seed: int = 0) -> list[str]:
     ref_ev = np.sort_complex(np.linalg.eigvals(g))
     if np.abs(np.sort(ev.real) - np.sort(ref_ev.real)).max() > 1e-6:
         problems.append("eigenvalues differ from numpy")
+    return problems
+
+
+def check_image_codecs() -> list[str]:
+    """Problems found encoding and decoding PNG and JPEG with OpenCV (empty when none)."""
+    img = np.tile(np.linspace(0, 255, 64, dtype=np.uint8), (32, 1))
+    problems = []
+    for ext, tol in ((".png", 0), (".jpg", 8)):
+        ok, buf = cv2.imencode(ext, img)
+        back = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE) if ok else None
+        if back is None or back.shape != img.shape or np.abs(back.astype(int) - img).max() > tol:
+            problems.append(f"OpenCV cannot round-trip {ext[1:].upper()} images")
     return problems
