@@ -91,7 +91,7 @@ class ProgressChart(QChartView):
         self.cer = QLineSeries(name="Errors on held-back words (%)")
         self.cer.setPointsVisible(True)
         self.x_axis = QValueAxis(titleText="Training steps", labelFormat="%d")
-        self.loss_axis = QValueAxis(titleText="Loss", labelFormat="%.1f", tickCount=5)
+        self.loss_axis = QValueAxis(titleText="Loss", labelFormat="%g", tickCount=5)
         self.cer_axis = QValueAxis(titleText="Errors (%)", labelFormat="%d", min=0, max=100, tickCount=5)
         chart.addSeries(self.loss)
         chart.addSeries(self.cer)
@@ -109,7 +109,7 @@ class ProgressChart(QChartView):
         self.cer.clear()
         self._max_loss = 0.0
         self._max_cer = 0.0
-        self.x_axis.setRange(0, max(1, total_steps))
+        self._fit_steps(total_steps)
         self.loss_axis.setRange(0, 1)
         self.cer_axis.setRange(0, 100)
 
@@ -143,7 +143,17 @@ class ProgressChart(QChartView):
     def finish(self, last_step: int) -> None:
         """Fit the step axis to a run that stopped early."""
         if last_step > 0:
-            self.x_axis.setRange(0, last_step)
+            self._fit_steps(last_step)
+
+    def _fit_steps(self, steps: int) -> None:
+        """Step axis from 0 to ``steps`` with ticks at round whole numbers (1, 2, 5, 10, 20, …
+        apart), so a short run does not label two ticks with the same step."""
+        steps = max(4, int(steps))
+        interval = next(m * 10 ** e for e in range(12) for m in (1, 2, 5) if m * 10 ** e >= steps / 5)
+        self.x_axis.setTickType(QValueAxis.TickType.TicksDynamic)
+        self.x_axis.setTickAnchor(0)
+        self.x_axis.setTickInterval(interval)
+        self.x_axis.setRange(0, steps)
 
 
 class TrainingTab(QWidget):
@@ -351,7 +361,7 @@ class TrainingTab(QWidget):
                               "the app meanwhile.")
         else:
             self.hint.setText(f"Correct at least {MIN_SAMPLES} words first: you have {n}. Words you correct "
-                              "are saved here, or add labelled images with Import folder….")
+                              "are saved here; labelled images can be added with Import folder… below.")
         self.advanced.setEnabled(not busy)
 
     def config(self) -> FinetuneConfig:

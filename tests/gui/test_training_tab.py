@@ -352,3 +352,17 @@ def test_narrow_sample_table_keeps_the_label_readable(qtbot, store):
     assert panel.table.columnWidth(COL_LABEL) >= st_module.MIN_LABEL_WIDTH
     panel.resize(1000, 400)
     qtbot.waitUntil(lambda: not hidden())
+
+
+@pytest.mark.parametrize("steps, top, interval", [(1, 4, 1), (3, 4, 1), (12, 12, 5), (300, 300, 100), (1234, 1234, 500)])
+def test_progress_chart_step_ticks_are_distinct_whole_numbers(qapp, steps, top, interval):
+    from nepocr_desktop.gui.training_tab import ProgressChart
+
+    chart = ProgressChart()
+    chart.reset(steps)
+    axis = chart.x_axis
+    assert (axis.min(), axis.max(), axis.tickInterval(), axis.tickAnchor()) == (0, top, interval, 0)
+    ticks = [axis.tickAnchor() + k * axis.tickInterval() for k in range(int(top // interval) + 1)]
+    assert len({f"{t:.0f}" for t in ticks}) == len(ticks)  # no two ticks show the same label
+    chart.finish(2)
+    assert (axis.max(), axis.tickInterval()) == (4, 1)
