@@ -92,7 +92,7 @@ class ProgressChart(QChartView):
         self.cer.setPointsVisible(True)
         self.x_axis = QValueAxis(titleText="Training steps", labelFormat="%d")
         self.loss_axis = QValueAxis(titleText="Loss", labelFormat="%g", tickCount=5)
-        self.cer_axis = QValueAxis(titleText="Errors (%)", labelFormat="%d", min=0, max=100, tickCount=5)
+        self.cer_axis = QValueAxis(titleText="Errors (%)", labelFormat="%g", min=0, max=100, tickCount=5)
         chart.addSeries(self.loss)
         chart.addSeries(self.cer)
         chart.addAxis(self.x_axis, Qt.AlignmentFlag.AlignBottom)

@@ -366,3 +366,17 @@ def test_progress_chart_step_ticks_are_distinct_whole_numbers(qapp, steps, top, 
     assert len({f"{t:.0f}" for t in ticks}) == len(ticks)  # no two ticks show the same label
     chart.finish(2)
     assert (axis.max(), axis.tickInterval()) == (4, 1)
+
+
+def test_progress_chart_error_and_loss_labels_show_the_tick_values(qapp):
+    from nepocr_desktop.gui.training_tab import ProgressChart
+
+    chart = ProgressChart()
+    chart.reset(100)
+    chart.add_epoch(50, 0.08)  # errors axis 0-10 %: ticks at 2.5 and 7.5
+    for axis in (chart.cer_axis, chart.loss_axis):
+        lo, hi, n = axis.min(), axis.max(), axis.tickCount()
+        ticks = [lo + k * (hi - lo) / (n - 1) for k in range(n)]
+        labels = [axis.labelFormat() % t for t in ticks]
+        assert [float(x) for x in labels] == pytest.approx(ticks), labels  # 2.5 is not shown as 2
+    assert chart.cer_axis.max() == 10
