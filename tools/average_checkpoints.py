@@ -5,8 +5,9 @@
 
 Checkpoints of the last epochs of a decaying schedule lie close together; their mean (as in
 stochastic weight averaging) often reads a little better than any one of them. ``--like`` is a
-model file of the same run: its architecture, charset and metadata are reused. Compare the result
-with ``nepocr eval`` before using it.
+model file of the same run: its architecture, charset and metadata are reused, with the epochs and
+last step of the checkpoints in place of its own (its validation scores, which describe another
+epoch, are dropped). Compare the result with ``nepocr eval`` before using it.
 """
 
 from __future__ import annotations
@@ -41,7 +42,14 @@ def main() -> int:
     model = build_trainable(info)
     model.load_state_dict(average_states(args.checkpoints))
     model.eval()
-    info.metadata["averaged_checkpoints"] = [p.name for p in args.checkpoints]
+    meta = info.metadata
+    marks = [torch.load(p, map_location="cpu", weights_only=True) for p in args.checkpoints]
+    epochs = sorted(int(m["epoch"]) for m in marks)
+    meta["epoch"] = f"{epochs[0]}-{epochs[-1]} (mean)" if len(epochs) > 1 else epochs[0]
+    meta["step"] = max(int(m["step"]) for m in marks)
+    for key in ("val_cer", "val_wer"):
+        meta.pop(key, None)
+    meta["averaged_checkpoints"] = [p.name for p in args.checkpoints]
     save_model(model, info, args.out)
     print(f"{args.out}: mean of {len(args.checkpoints)} checkpoints")
     return 0
