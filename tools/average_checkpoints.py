@@ -20,9 +20,8 @@ import torch
 from nepocr_desktop.lib.modelio import build_trainable, read_info, save_model
 
 
-def average_states(paths: list[Path]) -> dict[str, torch.Tensor]:
-    """Mean of the ``model`` states of ``paths`` (integer buffers are taken from the last)."""
-    states = [torch.load(p, map_location="cpu", weights_only=True)["model"] for p in paths]
+def average_states(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Mean of model states (integer buffers are taken from the last)."""
     out = {}
     for key, last in states[-1].items():
         if last.is_floating_point():
@@ -40,10 +39,10 @@ def main() -> int:
     args = ap.parse_args()
     info = read_info(args.like)
     model = build_trainable(info)
-    model.load_state_dict(average_states(args.checkpoints))
+    marks = [torch.load(p, map_location="cpu", weights_only=True) for p in args.checkpoints]
+    model.load_state_dict(average_states([m["model"] for m in marks]))
     model.eval()
     meta = info.metadata
-    marks = [torch.load(p, map_location="cpu", weights_only=True) for p in args.checkpoints]
     epochs = sorted(int(m["epoch"]) for m in marks)
     meta["epoch"] = f"{epochs[0]}-{epochs[-1]} (mean)" if len(epochs) > 1 else epochs[0]
     meta["step"] = max(int(m["step"]) for m in marks)

@@ -167,8 +167,9 @@ def _self_test(window, args: argparse.Namespace) -> int:
     summary = service.summary
     print(f"model: {summary.title} ({summary.path}) on {summary.device_title}, "
           f"loaded in {time.perf_counter() - t0:.1f} s")
-    failures.extend(_native_problems())
-    print("native libraries: " + ("ok" if not failures else "; ".join(failures)))
+    native = _native_problems()
+    print("native libraries: " + ("; ".join(native) or "ok"))
+    failures.extend(native)
     for path, expected in samples:
         if not window.open_path(path):
             failures.append(f"{path.name}: {window.banner.text()}")

@@ -132,8 +132,8 @@ def augment_real(gray: np.ndarray, rng: np.random.Generator, strong: bool = Fals
     ink = to_ink(gray)
     if strong and rng.random() < 0.3:
         ink = stroke_width(ink, rng)
-    ink = affine(ink, rng, rot=3.0, shear=0.3, stretch=0.18) if strong else \
-        affine(ink, rng, rot=2.0, shear=0.2, stretch=0.12)
+    rot, shear, stretch = (3.0, 0.3, 0.18) if strong else (2.0, 0.2, 0.12)
+    ink = affine(ink, rng, rot=rot, shear=shear, stretch=stretch)
     if rng.random() < 0.5:
         ink = elastic(ink, rng, amp=rng.uniform(0.005, 0.03 if strong else 0.02))
     if strong and rng.random() < 0.25:
