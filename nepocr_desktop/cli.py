@@ -44,7 +44,8 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--beam", type=_positive_int, default=1, metavar="N",
                    help="beam width; 1 = greedy decoding (default: 1)")
     p.add_argument("--lexicon", action="store_true",
-                   help="favour words from the Nepali word list where the image is ambiguous")
+                   help="favour likely Nepali words (the word list and a character language "
+                        "model) where the image is ambiguous; beam 8 unless --beam is wider")
 
 
 def _add_recognize(sub) -> None:
@@ -284,6 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_usage(sys.stderr)
         return 2
+    from .lib.charlm import CharLMError
     from .lib.dataset import DatasetError
     from .lib.lexicon import LexiconError
     from .lib.modelio import ModelError
@@ -291,7 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except (CliError, ModelError, DeviceError, LexiconError, DatasetError) as exc:
+    except (CliError, ModelError, DeviceError, LexiconError, CharLMError, DatasetError) as exc:
         _err(f"error: {exc}")
         return 1
     except KeyboardInterrupt:

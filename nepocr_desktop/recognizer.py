@@ -23,9 +23,10 @@ from PIL import Image
 
 from .lib.charset import is_well_formed
 from .lib.ctc_decoder import Decoded, akshara_confidences, beam_decode, greedy_decode
-from .lib.lexicon import Lexicon, default_lexicon
+from .lib.lexicon import Lexicon
 from .lib.modelio import LoadedModel, ModelInfo, inference_module, load_model
 from .lib.preprocess import ImageError, ImageSource, batch, prepare
+from .lib.prior import LanguagePrior, default_prior
 from .lib.results import Alternative, CharConfidence, Recognition
 from .paths import bundled_model_path
 
@@ -88,19 +89,22 @@ class Recognizer:
     ``confidence`` of a result is the lowest code-point confidence (the weakest character;
     0 for an empty reading); each code point's confidence is the highest posterior of its
     label over the frames aligned to it. ``alternatives`` lists the decoder's hypotheses,
-    best first (the reading itself included) with their log-probabilities. A lexicon needs
-    beam search: with ``beam=1`` it raises the beam to ``LEXICON_BEAM``. Thread-safe.
+    best first (the reading itself included) with their log-probabilities. ``lexicon=True``
+    nudges the beam with the shipped word list and character language model
+    (:func:`~nepocr_desktop.lib.prior.default_prior`); a :class:`Lexicon` or
+    :class:`LanguagePrior` may be given instead. That needs beam search: with ``beam=1`` the
+    beam is raised to ``LEXICON_BEAM``. Thread-safe.
     """
 
     def __init__(self, model_path: str | os.PathLike | None = None, device: str = "auto",
-                 beam: int = 1, lexicon: bool | Lexicon = False, alternatives: int = 5):
+                 beam: int = 1, lexicon: bool | Lexicon | LanguagePrior = False, alternatives: int = 5):
         dev = select_device(device)
         path = Path(model_path) if model_path is not None else bundled_model_path()
         self._setup(load_model(path, dev), dev, beam, lexicon, alternatives)
 
     @classmethod
     def from_loaded(cls, loaded: LoadedModel, device: str | torch.device = "cpu", beam: int = 1,
-                    lexicon: bool | Lexicon = False, alternatives: int = 5) -> Recognizer:
+                    lexicon: bool | Lexicon | LanguagePrior = False, alternatives: int = 5) -> Recognizer:
         """Wrap a model that is already loaded (e.g. just fine-tuned) without reading it again."""
         dev = device if isinstance(device, torch.device) else select_device(device)
         self = cls.__new__(cls)
@@ -108,13 +112,13 @@ class Recognizer:
         return self
 
     def _setup(self, loaded: LoadedModel, device: torch.device, beam: int,
-               lexicon: bool | Lexicon, alternatives: int) -> None:
+               lexicon: bool | Lexicon | LanguagePrior, alternatives: int) -> None:
         if int(beam) < 1:
             raise ValueError(f"beam must be at least 1 (got {beam})")
         self.loaded = loaded
         self.device = device
         self.device_name = device_label(device)
-        self.lexicon: Lexicon | None = default_lexicon() if lexicon is True else (lexicon or None)
+        self.lexicon: Lexicon | LanguagePrior | None = default_prior() if lexicon is True else (lexicon or None)
         self.beam = max(int(beam), LEXICON_BEAM) if self.lexicon is not None else int(beam)
         self.alternatives = max(1, int(alternatives))
         self._module = inference_module(loaded.module, device)

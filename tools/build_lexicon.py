@@ -1,10 +1,14 @@
-"""Build ``resources/lexicon/`` (gzip word list + licence) from a plain Nepali word list.
+"""Build ``resources/lexicon/``: the gzip word list, its licence, and the character model.
 
-Usage: python tools/build_lexicon.py [--source words.txt] [--license LICENSE] [--out DIR]
+Usage: python tools/build_lexicon.py [--source words.txt] [--license LICENSE]
+                                     [--tessdata nep.traineddata] [--out DIR]
 
 Each entry is normalised (NFC, an ASCII colon after a letter read as visarga), split at
 spaces and hyphens, trimmed of punctuation; tokens made only of Devanagari letters and
-signs of the default charset are kept, sorted and deduplicated.
+signs of the default charset are kept, sorted and deduplicated. The word list holds the
+dictionary headwords; the character language model (``charlm.npz``, order 6) is trained on
+the headwords and the inflected word forms of Tesseract's Nepali model (Debian
+``tesseract-ocr-nep``, read out with ``combine_tessdata -u`` and ``dawg2wordlist``).
 """
 
 from __future__ import annotations
@@ -13,16 +17,23 @@ import argparse
 import gzip
 import re
 import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from nepocr_desktop.lib.charlm import CharLM
 from nepocr_desktop.lib.charset import DEFAULT_CHARSET, normalize_text
 from nepocr_desktop.lib.lexicon import LETTERS, WORDS_FILE, core
+from nepocr_desktop.lib.prior import CHARLM_FILE
 
 DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "nepali_wordlist_bisug"
+DEFAULT_TESSDATA = Path("/usr/share/tesseract-ocr/5/tessdata/nep.traineddata")
+APACHE_LICENSE = Path("/usr/share/common-licenses/Apache-2.0")
+CHARLM_ORDER = 6
 _COLON_VISARGA = re.compile(r"(?<=[\u0900-\u097f]):")
 _SPLIT = re.compile(r"[\s\-\u2013\u2014/]+")
 
@@ -31,6 +42,11 @@ SOURCE_NOTE = """# Nepali word list
 `{name}`: {count} words, one per line (NFC, UTF-8, gzip), built by `tools/build_lexicon.py`
 from the Nepali Wordlist Dataset (github.com/bisug/Nepali-Wordlist-Dataset, `data/words.lst`;
 headwords of the Nepali Brihat Sabdakosh). Released under CC0 1.0; see `LICENSE`.
+
+`{lm}`: a character {order}-gram language model (interpolated Kneser-Ney, {ngrams} n-grams) of
+Nepali words, trained on those {count} headwords and the {forms} word forms of Tesseract's Nepali
+model (tessdata_fast `nep.traineddata` as packaged by Debian `tesseract-ocr-nep`, Apache License
+2.0, Copyright 2006-2022 Google Inc.; see `LICENSE-Apache-2.0`), {total} distinct words in all.
 """
 
 
@@ -45,19 +61,38 @@ def tokens(entry: str) -> list[str]:
     return out
 
 
-def build(source: Path, license_file: Path, out: Path) -> int:
-    """Write the word list and licence into ``out``; return the number of words."""
+def tesseract_words(traineddata: Path) -> list[str]:
+    """The word list inside a Tesseract ``.traineddata`` file (needs Tesseract's tools)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copyfile(traineddata, Path(tmp) / "t.traineddata")
+        subprocess.run(["combine_tessdata", "-u", "t.traineddata", "t."], cwd=tmp, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(["dawg2wordlist", "t.lstm-unicharset", "t.lstm-word-dawg", "words.txt"],
+                       cwd=tmp, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return (Path(tmp) / "words.txt").read_text(encoding="utf-8").split("\n")
+
+
+def build(source: Path, license_file: Path, out: Path, tessdata: Path) -> int:
+    """Write the word list, licence and character model into ``out``; return the word count."""
     words: set[str] = set()
     with open(source, encoding="utf-8") as f:
         for line in f:
             words.update(tokens(line))
+    forms: set[str] = set()
+    for line in tesseract_words(tessdata):
+        forms.update(tokens(line))
+    lm = CharLM.train(words | forms, order=CHARLM_ORDER)
     out.mkdir(parents=True, exist_ok=True)
     data = "".join(w + "\n" for w in sorted(words)).encode("utf-8")
     with open(out / WORDS_FILE, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0,
                                                              compresslevel=9, filename="") as gz:
         gz.write(data)
     shutil.copyfile(license_file, out / "LICENSE")
-    (out / "SOURCE.md").write_text(SOURCE_NOTE.format(name=WORDS_FILE, count=len(words)), encoding="utf-8")
+    shutil.copyfile(APACHE_LICENSE, out / "LICENSE-Apache-2.0")
+    lm.save(out / CHARLM_FILE)
+    note = SOURCE_NOTE.format(name=WORDS_FILE, count=len(words), lm=CHARLM_FILE, order=CHARLM_ORDER,
+                              ngrams=len(lm), forms=len(forms), total=len(words | forms))
+    (out / "SOURCE.md").write_text(note, encoding="utf-8")
     return len(words)
 
 
@@ -65,15 +100,19 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--source", type=Path, default=DEFAULT_SOURCE / "words.txt")
     ap.add_argument("--license", type=Path, default=DEFAULT_SOURCE / "LICENSE")
+    ap.add_argument("--tessdata", type=Path, default=DEFAULT_TESSDATA,
+                    help="Tesseract's Nepali model, for its word forms")
     ap.add_argument("--out", type=Path, default=ROOT / "resources" / "lexicon")
     args = ap.parse_args(argv)
-    for p in (args.source, args.license):
+    for p in (args.source, args.license, args.tessdata, APACHE_LICENSE):
         if not p.is_file():
             print(f"build_lexicon: not found: {p}", file=sys.stderr)
             return 1
-    n = build(args.source, args.license, args.out)
+    n = build(args.source, args.license, args.out, args.tessdata)
     size = (args.out / WORDS_FILE).stat().st_size
     print(f"{n} words -> {args.out / WORDS_FILE} ({size / 1e6:.2f} MB)")
+    size = (args.out / CHARLM_FILE).stat().st_size
+    print(f"character model -> {args.out / CHARLM_FILE} ({size / 1e6:.2f} MB)")
     return 0
 
 

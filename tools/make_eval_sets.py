@@ -5,6 +5,10 @@
 - ``lens_val``: the word-disjoint validation split of the real word crops (never trained on)
 - ``dhcd_heldout``: the 10% of DHCD Train held out by file hash, as one-character words
 - ``synth_heldout_fonts``: validation words rendered in fonts never used in training
+- ``synth_dev``: the labels of the training crops of ``nepali_lens_words`` (words people wrote,
+  so as many of them are in the word lists as in running text: about 73%) rendered in the
+  held-out fonts. It is where decoding weights (word list, language model) are chosen, so
+  ``lens_val`` is never tuned on.
 Each folder holds ``images/`` and ``labels.tsv`` for ``nepocr eval``.
 """
 
@@ -27,14 +31,37 @@ def _write(folder: Path, rows: list[tuple[str, str]]) -> None:
     print(f"{folder}: {len(rows)} samples")
 
 
+def _write_dev(args: argparse.Namespace, texts: list[str]) -> None:
+    dev = args.out / "synth_dev"
+    (dev / "images").mkdir(parents=True, exist_ok=True)
+    fonts = find_fonts(held_out=True)
+    rng = np.random.default_rng(11)
+    rows = []
+    for k in range(args.dev):
+        text = texts[int(rng.integers(len(texts)))]
+        img = render_text(text, fonts[int(rng.integers(len(fonts)))], size=int(rng.integers(36, 60)))
+        img = augment_synthetic(img, rng, pen=0.3)
+        name = f"images/{k:04d}.png"
+        cv2.imwrite(str(dev / name), img)
+        rows.append((name, text))
+    _write(dev, rows)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
     ap.add_argument("--out", type=Path, default=Path("data_cache/eval"))
     ap.add_argument("--synth", type=int, default=400, help="synthetic test words")
+    ap.add_argument("--dev", type=int, default=600, help="synthetic words for choosing decoding weights")
+    ap.add_argument("--only", choices=["lens_val", "dhcd_heldout", "synth_heldout_fonts", "synth_dev"],
+                    help="write only this folder")
     args = ap.parse_args()
 
     split = lens_words(args.data / "nepali_lens_words")
+    if args.only in (None, "synth_dev"):
+        _write_dev(args, [s.text for s in split.train])
+    if args.only not in (None, "lens_val", "dhcd_heldout", "synth_heldout_fonts"):
+        return 0
     lens = args.out / "lens_val"
     (lens / "images").mkdir(parents=True, exist_ok=True)
     rows = []
@@ -43,6 +70,8 @@ def main() -> int:
         shutil.copyfile(s.path, dst)
         rows.append((f"images/{s.path.name}", s.text))
     _write(lens, rows)
+    if args.only == "lens_val":
+        return 0
 
     glyphs = load_glyphs(args.data, cache=Path("data_cache/glyphs.npz"))
     dh = args.out / "dhcd_heldout"
@@ -53,6 +82,8 @@ def main() -> int:
         cv2.imwrite(str(dh / name), glyphs.images[i])
         rows.append((name, glyphs.texts[i]))
     _write(dh, rows)
+    if args.only == "dhcd_heldout":
+        return 0
 
     syn = args.out / "synth_heldout_fonts"
     (syn / "images").mkdir(parents=True, exist_ok=True)

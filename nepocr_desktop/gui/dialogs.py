@@ -49,7 +49,9 @@ class PreferencesDialog(QDialog):
         self.beam.setRange(1, 64)
         self.beam.setValue(settings.beam)
         self.beam.setToolTip("1 reads fastest; wider beams also offer alternative readings")
-        self.lexicon = QCheckBox("Prefer words from the Nepali word list", self)
+        self.lexicon = QCheckBox("Prefer likely Nepali words", self)
+        self.lexicon.setToolTip("Where the handwriting is unclear, lean towards words of the Nepali "
+                                "word list and likely spellings; other words are still read")
         self.lexicon.setChecked(settings.lexicon)
         self.device = QComboBox(self)
         for name, title in zip(DEVICES, ("Automatic (GPU if available)", "CPU", "GPU (CUDA)")):

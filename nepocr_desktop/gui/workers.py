@@ -185,10 +185,13 @@ class RecognizerWorker(QObject):
 
 
 def _is_user_error(exc: BaseException) -> bool:
+    from ..lib.charlm import CharLMError
+    from ..lib.lexicon import LexiconError
     from ..lib.modelio import ModelError
     from ..lib.preprocess import ImageError
 
-    return isinstance(exc, (ModelError, ImageError)) or type(exc).__name__ == "DeviceError"
+    return (isinstance(exc, (ModelError, ImageError, LexiconError, CharLMError))
+            or type(exc).__name__ == "DeviceError")
 
 
 class RecognitionService(QObject):
