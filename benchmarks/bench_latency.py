@@ -27,11 +27,12 @@ TARGET_P50_MS = 10.0
 TARGET_SPEEDUP = 5.0
 
 
-def run_nepocr(model: Path | None, paths: list[Path], beam: int, lexicon: bool = False) -> dict:
+def run_nepocr(model: Path | None, paths: list[Path], beam: int, lexicon: bool = False,
+               int8: bool = True) -> dict:
     from nepocr_desktop.recognizer import Recognition, Recognizer
 
     t0 = time.perf_counter()
-    rec = Recognizer(model, device="cpu", beam=beam, lexicon=lexicon)
+    rec = Recognizer(model, device="cpu", beam=beam, lexicon=lexicon, int8=int8)
     load_s = time.perf_counter() - t0
     rec.warmup()
     rec.recognize(paths[:8])  # file cache and allocator warm for both modes
@@ -51,7 +52,7 @@ def run_nepocr(model: Path | None, paths: list[Path], beam: int, lexicon: bool =
     failures = sum(not isinstance(r, Recognition) for r in results)
     return {"load_s": load_s, "single_ms": single_ms, "single_total": single_total,
             "batch_total": batch_total, "texts": texts,
-            "failures": failures, "model": rec.model_path}
+            "failures": failures, "model": rec.model_path, "precision": rec.precision}
 
 
 def run_tesseract(paths: list[Path], lang: str, threads: int) -> dict | None:
@@ -85,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="CPU threads for torch and for Tesseract (default 1)")
     ap.add_argument("--beam", type=int, default=1, help="nepocr beam width (default 1: greedy)")
     ap.add_argument("--lang", default="nep", help="Tesseract language (default nep)")
+    ap.add_argument("--float", action="store_true", help="run nepocr's network in float32, not int8")
     ap.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     args = ap.parse_args(argv)
 
@@ -99,8 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     refs = [normalize_text(w.text) for w in items]
     n = len(items)
 
-    nep = run_nepocr(args.model, paths, args.beam)
-    app = run_nepocr(args.model, paths, 1, lexicon=True)
+    nep = run_nepocr(args.model, paths, args.beam, int8=not args.float)
+    app = run_nepocr(args.model, paths, 1, lexicon=True, int8=not args.float)
     tess = run_tesseract(paths, args.lang, args.threads)
 
     p50, p95 = percentile(nep["single_ms"], 50), percentile(nep["single_ms"], 95)
@@ -128,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
                      f"{tess_wps:.0f}", *scores(tess["texts"])])
 
     lines = [
-        (f"Images: {source}. Model: {model_description(nep['model'])}. CPU threads: {args.threads}; "
-         f"beam {args.beam}. Model load: {nep['load_s']:.2f} s."),
+        (f"Images: {source}. Model: {model_description(nep['model'])}, run in {nep['precision']}. "
+         f"CPU threads: {args.threads}; beam {args.beam}. Model load: {nep['load_s']:.2f} s."),
         "",
         table(rows),
         "",

@@ -24,8 +24,8 @@ from PIL import Image
 from .lib.charset import is_well_formed
 from .lib.ctc_decoder import Decoded, akshara_confidences, beam_decode, greedy_decode
 from .lib.lexicon import Lexicon
-from .lib.modelio import LoadedModel, ModelInfo, inference_module, load_model
-from .lib.preprocess import ImageError, ImageSource, batch, prepare
+from .lib.modelio import LoadedModel, ModelInfo, inference_module, is_int8, load_model
+from .lib.preprocess import RIGHT_MARGIN, ImageError, ImageSource, batch, prepare
 from .lib.prior import LanguagePrior, default_prior
 from .lib.results import Alternative, CharConfidence, Recognition
 from .paths import bundled_model_path
@@ -33,9 +33,7 @@ from .paths import bundled_model_path
 LEXICON_BEAM = 8        # beam width used when a lexicon is asked for with beam 1
 MAX_BATCH = 64          # images per forward pass
 MAX_COLUMNS = 4_096     # batch size x padded width per forward pass (bounds memory)
-# Blank columns added right of every batch, wider than half the network's receptive field (39 px), so an
-# image is read the same whether it is the widest of its batch, padded, or alone.
-RIGHT_MARGIN = 32
+WIDTH_STEP = 16         # batches are padded to a multiple of this width
 
 
 class DeviceError(ValueError):
@@ -93,26 +91,29 @@ class Recognizer:
     nudges the beam with the shipped word list and character language model
     (:func:`~nepocr_desktop.lib.prior.default_prior`); a :class:`Lexicon` or
     :class:`LanguagePrior` may be given instead. That needs beam search: with ``beam=1`` the
-    beam is raised to ``LEXICON_BEAM``. Thread-safe.
+    beam is raised to ``LEXICON_BEAM``. On the CPU the network runs as an int8 copy unless
+    ``int8`` is false or the copy cannot be made (``precision`` says which). Thread-safe.
     """
 
     def __init__(self, model_path: str | os.PathLike | None = None, device: str = "auto",
-                 beam: int = 1, lexicon: bool | Lexicon | LanguagePrior = False, alternatives: int = 5):
+                 beam: int = 1, lexicon: bool | Lexicon | LanguagePrior = False, alternatives: int = 5,
+                 int8: bool = True):
         dev = select_device(device)
         path = Path(model_path) if model_path is not None else bundled_model_path()
-        self._setup(load_model(path, dev), dev, beam, lexicon, alternatives)
+        self._setup(load_model(path, dev), dev, beam, lexicon, alternatives, int8)
 
     @classmethod
     def from_loaded(cls, loaded: LoadedModel, device: str | torch.device = "cpu", beam: int = 1,
-                    lexicon: bool | Lexicon | LanguagePrior = False, alternatives: int = 5) -> Recognizer:
+                    lexicon: bool | Lexicon | LanguagePrior = False, alternatives: int = 5,
+                    int8: bool = True) -> Recognizer:
         """Wrap a model that is already loaded (e.g. just fine-tuned) without reading it again."""
         dev = device if isinstance(device, torch.device) else select_device(device)
         self = cls.__new__(cls)
-        self._setup(loaded, dev, beam, lexicon, alternatives)
+        self._setup(loaded, dev, beam, lexicon, alternatives, int8)
         return self
 
     def _setup(self, loaded: LoadedModel, device: torch.device, beam: int,
-               lexicon: bool | Lexicon | LanguagePrior, alternatives: int) -> None:
+               lexicon: bool | Lexicon | LanguagePrior, alternatives: int, int8: bool) -> None:
         if int(beam) < 1:
             raise ValueError(f"beam must be at least 1 (got {beam})")
         self.loaded = loaded
@@ -121,8 +122,21 @@ class Recognizer:
         self.lexicon: Lexicon | LanguagePrior | None = default_prior() if lexicon is True else (lexicon or None)
         self.beam = max(int(beam), LEXICON_BEAM) if self.lexicon is not None else int(beam)
         self.alternatives = max(1, int(alternatives))
-        self._module = inference_module(loaded.module, device)
+        self._module = inference_module(loaded.module, device, loaded.info, int8=int8)
+        self.precision = "int8" if is_int8(self._module) else "float32"
         self._lock = threading.Lock()
+
+    def use_int8(self) -> bool:
+        """Swap in an int8 copy of the network (CPU only; about a second to make). Safe to
+        call from another thread while images are being read. True if it is now in use."""
+        if self.device.type != "cpu" or self.precision == "int8":
+            return self.precision == "int8"
+        module = inference_module(self.loaded.module, self.device, self.loaded.info, int8=True)
+        if not is_int8(module):
+            return False
+        with self._lock:
+            self._module, self.precision = module, "int8"
+        return True
 
     @property
     def info(self) -> ModelInfo:
@@ -179,7 +193,9 @@ class Recognizer:
 
     def _forward(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
         x, widths = batch(arrays)
-        x = np.pad(x, ((0, 0), (0, 0), (0, 0), (0, RIGHT_MARGIN)))
+        # the margin, and blank columns up to a multiple of WIDTH_STEP: fewer distinct shapes
+        # for the kernels, and none of the few where oneDNN's int8 convolutions are ~10x slow
+        x = np.pad(x, ((0, 0), (0, 0), (0, 0), (0, RIGHT_MARGIN + (-(x.shape[3] + RIGHT_MARGIN)) % WIDTH_STEP)))
         with self._lock, torch.inference_mode():
             lp, lengths = self._module(torch.from_numpy(x).to(self.device),
                                        torch.from_numpy(widths).to(self.device))

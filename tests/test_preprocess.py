@@ -6,12 +6,16 @@ import io
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from PIL import Image
 
 from nepocr_desktop.lib.preprocess import (
     MAX_PIXELS,
     ImageError,
     PreprocessConfig,
+    _percentiles,
     batch,
     ink_map,
     load_gray,
@@ -155,3 +159,22 @@ def test_batch_pads_right_to_a_multiple_of_four():
     x, widths = batch([a, b])
     assert x.shape == (2, 1, 48, 24) and widths.tolist() == [10, 21]
     assert x[0, 0, :, 10:].max() == 0 and x[1, 0, :, :21].min() == 1
+
+
+@settings(max_examples=80, deadline=None)
+@given(arrays(np.uint8, st.tuples(st.integers(1, 40), st.integers(1, 40))),
+       st.lists(st.floats(0, 100), min_size=1, max_size=5))
+def test_histogram_percentiles_match_numpy(gray, qs):
+    ours = _percentiles(gray, tuple(qs))
+    assert ours == pytest.approx(list(np.percentile(gray.astype(np.float64), qs)), abs=1e-9)
+
+
+def test_ink_map_of_uint8_and_of_the_same_image_as_float_agree():
+    rng = np.random.default_rng(3)
+    page = rng.integers(180, 256, (40, 90)).astype(np.uint8)
+    page[15:25, 10:80] = rng.integers(0, 60, (10, 70))
+    for img in (page, 255 - page):
+        fast = ink_map(img)
+        slow = ink_map(img.astype(np.int16))  # not uint8: the numpy percentiles
+        assert np.allclose(fast, slow, atol=1e-6)
+        assert fast[20, 40] > 0.8 and fast[2, 2] < 0.3

@@ -77,12 +77,24 @@ def page_reading_available() -> bool:
 
 
 def default_factory(model_path: str | None, device: str, beam: int, lexicon: bool) -> Any:
-    """Load a :class:`~nepocr_desktop.recognizer.Recognizer` and warm it up."""
+    """Load a :class:`~nepocr_desktop.recognizer.Recognizer` and warm it up. It starts with
+    the float network; on the CPU a background thread then swaps in the int8 copy, so the
+    first words are read without waiting the second that copy takes to make."""
     from ..recognizer import Recognizer
 
-    recognizer = Recognizer(model_path, device=device, beam=beam, lexicon=lexicon)
+    recognizer = Recognizer(model_path, device=device, beam=beam, lexicon=lexicon, int8=False)
     recognizer.warmup()
+    if recognizer.device.type == "cpu":
+        threading.Thread(target=_to_int8, args=(recognizer,), name="nepocr-int8", daemon=True).start()
     return recognizer
+
+
+def _to_int8(recognizer: Any) -> None:
+    try:
+        if recognizer.use_int8():
+            log.info("reading with the int8 network")
+    except Exception as exc:  # noqa: BLE001 - the float network keeps reading
+        log.warning("int8 network not used: %s", exc)
 
 
 def summarize(recognizer: Any) -> ModelSummary:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import zipfile
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from .preprocess import PreprocessConfig
 FORMAT = "nepocr-crnn-ctc"
 FORMAT_VERSION = 1
 META_NAME = "nepocr.json"
+
+log = logging.getLogger("nepocr")
 
 
 class ModelError(Exception):
@@ -141,14 +144,34 @@ def build_trainable(info: ModelInfo, loaded: LoadedModel | None = None) -> CRNN:
     return model
 
 
-def inference_module(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
-    """The module that reads images: on the CPU a frozen copy optimised for inference (batch
-    norm folded into the convolutions, oneDNN kernels: about 1.5x the batched throughput), on
-    other devices the module itself. The original stays trainable (fine-tuning copies its weights)."""
+def inference_module(module: torch.nn.Module, device: torch.device, info: ModelInfo | None = None,
+                     int8: bool = True) -> torch.nn.Module:
+    """The module that reads images. On the CPU: with ``info`` and ``int8``, an int8 copy
+    (:mod:`quantize`, about 3x the batched throughput of the float network); else, or when
+    that cannot be made, a frozen float copy optimised for inference (batch norm folded into
+    the convolutions, oneDNN kernels: about 1.5x). On other devices the module itself. The
+    original stays trainable (fine-tuning copies its weights)."""
     module = module.to(device).eval()
-    if device.type != "cpu" or not isinstance(module, torch.jit.ScriptModule):
+    if device.type != "cpu":
+        return module
+    if int8 and info is not None:
+        from .quantize import QuantizationError, quantize_crnn
+        try:
+            return quantize_crnn(module, info.spec, info.charset, info.preprocess)
+        except QuantizationError as exc:
+            log.info("reading with the float network: %s", exc)
+        except Exception as exc:  # noqa: BLE001 - any failure of quantization: the float model reads
+            log.warning("reading with the float network (int8 copy failed: %s)", exc)
+    if not isinstance(module, torch.jit.ScriptModule):
         return module
     try:
         return torch.jit.optimize_for_inference(torch.jit.freeze(module))
     except Exception:  # noqa: BLE001 - any failure of the optimiser: the plain module reads the same
         return module
+
+
+def is_int8(module: torch.nn.Module) -> bool:
+    """Whether an inference module runs quantized kernels."""
+    if isinstance(module, torch.jit.ScriptModule):
+        return "quantized::" in str(module.inlined_graph) if hasattr(module, "inlined_graph") else False
+    return any("quantized" in type(m).__module__ for m in module.modules())

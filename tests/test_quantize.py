@@ -1,0 +1,97 @@
+"""The int8 copy of the network the CPU reads with, and its fall-back to float."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from nepocr_desktop.lib import quantize
+from nepocr_desktop.lib.crnn import SPECS
+from nepocr_desktop.lib.modelio import inference_module, is_int8, load_model
+from nepocr_desktop.lib.preprocess import prepare
+from nepocr_desktop.paths import bundled_model_path, resources_dir
+from nepocr_desktop.recognizer import Recognizer
+
+SAMPLES = sorted((resources_dir() / "samples").glob("*.png"))
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    return load_model(bundled_model_path())
+
+
+@pytest.fixture(scope="module")
+def calibration(bundled):
+    return quantize.calibration_images(bundled.info.preprocess)
+
+
+def test_calibration_images_are_fixed_and_shaped_for_the_model(bundled, calibration):
+    assert len(calibration) == quantize.CALIBRATION_WORDS
+    assert all(a.ndim == 2 and a.shape[0] == bundled.info.preprocess.height for a in calibration)
+    again = quantize.calibration_images(bundled.info.preprocess)
+    assert all(np.array_equal(a, b) for a, b in zip(calibration, again))
+
+
+def test_int8_copy_of_the_bundled_model_reads_as_the_float_model(bundled, calibration):
+    q = quantize.quantize_crnn(bundled.module, bundled.info.spec, bundled.info.charset,
+                               bundled.info.preprocess, calibration)
+    assert is_int8(q) and not is_int8(bundled.module)
+    arrays = [prepare(p, bundled.info.preprocess) for p in SAMPLES]
+    batches = quantize._batches(arrays)
+    assert quantize._readings(q, batches) == quantize._readings(bundled.module, batches)
+    # the float copy is untouched and still trainable
+    assert all(p.dtype == torch.float32 for p in bundled.module.parameters())
+
+
+def test_a_network_of_another_shape_is_refused_and_read_in_float(bundled, calibration):
+    with pytest.raises(quantize.QuantizationError, match="not a network of spec"):
+        quantize.quantize_crnn(bundled.module, SPECS["small"], bundled.info.charset,
+                               bundled.info.preprocess, calibration)
+    wrong = type(bundled.info)(bundled.info.charset, bundled.info.preprocess, SPECS["small"], {})
+    module = inference_module(bundled.module, torch.device("cpu"), wrong)
+    assert not is_int8(module)
+
+
+def test_a_copy_that_reads_differently_is_not_used(bundled, calibration, monkeypatch):
+    monkeypatch.setattr(quantize, "MAX_DISAGREEMENT", -1.0)  # any reading counts as different
+    with pytest.raises(quantize.QuantizationError, match="differently"):
+        quantize.quantize_crnn(bundled.module, bundled.info.spec, bundled.info.charset,
+                               bundled.info.preprocess, calibration)
+    assert not is_int8(inference_module(bundled.module, torch.device("cpu"), bundled.info))
+
+
+def test_no_int8_engine_means_float(bundled, monkeypatch):
+    monkeypatch.setattr(quantize, "int8_engine", lambda: None)
+    rec = Recognizer(bundled_model_path(), device="cpu")
+    assert rec.precision == "float32"
+    assert rec.recognize_one(SAMPLES[0]).text
+
+
+def test_recognizer_reads_int8_by_default_and_can_switch_while_reading():
+    assert Recognizer(device="cpu").precision == "int8"
+    rec = Recognizer(device="cpu", int8=False)
+    assert rec.precision == "float32"
+    before = [r.text for r in rec.recognize(SAMPLES * 4)]
+    results: list[list[str]] = []
+
+    def read() -> None:
+        for _ in range(5):
+            results.append([r.text for r in rec.recognize(SAMPLES * 4)])
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    assert rec.use_int8() is True  # made and swapped in while the other thread reads
+    reader.join()
+    assert rec.precision == "int8" and rec.use_int8() is True
+    assert all(texts == before for texts in results)  # both networks read the samples alike
+    assert [r.text for r in rec.recognize(SAMPLES)] == before[: len(SAMPLES)]
+
+
+def test_cuda_reads_with_the_module_itself(bundled, monkeypatch):
+    moved = []
+    monkeypatch.setattr(type(bundled.module), "to", lambda self, device: moved.append(device) or self)
+    module = inference_module(bundled.module, torch.device("cuda"), bundled.info)
+    assert module is bundled.module and not is_int8(module) and moved == [torch.device("cuda")]
