@@ -214,7 +214,7 @@ def score_page(page: Page, gt: dict) -> Detection:
     return Detection(len(gt_boxes), len(pred), len(m), len(gt["lines"]), len(page.lines), ok, pairs)
 
 
-def _recognizer(model: str | None, threads: int = 1):
+def _recognizer(model: str | None, threads: int = 1, lexicon: bool = False):
     try:
         import torch
 
@@ -228,7 +228,7 @@ def _recognizer(model: str | None, threads: int = 1):
         print(f"no model at {path}; detection only")
         return None
     torch.set_num_threads(threads)
-    return Recognizer(path, device="cpu")
+    return Recognizer(path, device="cpu", lexicon=lexicon)
 
 
 def draw(gray: np.ndarray, page: Page, gt: dict | None = None) -> np.ndarray:
@@ -245,9 +245,10 @@ def draw(gray: np.ndarray, page: Page, gt: dict | None = None) -> np.ndarray:
     return img
 
 
-def evaluate(folder: Path, model: str | None = None, show: Path | None = None, threads: int = 1) -> dict:
+def evaluate(folder: Path, model: str | None = None, show: Path | None = None, threads: int = 1,
+             lexicon: bool = False) -> dict:
     """Detection figures over every page of ``folder`` (and CER when a model is available)."""
-    rec = _recognizer(model, threads)
+    rec = _recognizer(model, threads, lexicon)
     total = Detection(0, 0, 0, 0, 0, 0, 0)
     line_exact = 0
     page_pairs: list[tuple[str, str]] = []
@@ -292,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", help="model file for the CER figures (default: the bundled model)")
     ap.add_argument("--show", type=Path, metavar="DIR", help="save pictures of the boxes here")
     ap.add_argument("--threads", type=int, default=1, help="CPU threads for the recognizer")
+    ap.add_argument("--lexicon", action="store_true",
+                    help="read as the app does: beam 8 with the word list and character model")
     ap.add_argument("--unseen", action="store_true",
                     help="use only words of the validation split (never trained on)")
     args = ap.parse_args(argv)
@@ -300,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         build(args.out, args.pages, args.seed, args.unseen)
     if args.eval:
-        res = evaluate(args.eval, args.model, args.show, args.threads)
+        res = evaluate(args.eval, args.model, args.show, args.threads, args.lexicon)
         print(json.dumps(res, indent=1))
     return 0
 

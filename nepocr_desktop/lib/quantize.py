@@ -107,7 +107,7 @@ def quantize_crnn(module: nn.Module, spec, charset: Charset, preprocess: Preproc
     model.eval()
     cal = _batches(calibration if calibration is not None else calibration_images(preprocess))
     torch.backends.quantized.engine = engine
-    aq = torch.ao.quantization
+    import torch.ao.quantization as aq
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch's notices about the future home of these APIs
         layers = list(model.cnn)
