@@ -124,6 +124,7 @@ def test_self_test_reads_the_samples(bundle) -> None:
     for sample in sorted((ROOT / "resources" / "samples").glob("*.png")):
         assert f"{sample.name}:" in res.stdout
     assert "native libraries: ok" in res.stdout  # OpenCV's BLAS shim and Qt's trimmed ICU data
+    assert "int8 network: ok" in res.stdout  # torch's quantization modules made it into the bundle
 
 
 def test_finetune_saves_a_model_that_loads(bundle, tmp_path) -> None:

@@ -21,6 +21,13 @@ def test_self_test_reads_the_bundled_samples(qapp, tiny_model_path, capsys):
     for path, _text in sample_images():
         assert f"{path.name}: " in out.out
     assert "model:" in out.out and "native libraries: ok" in out.out
+    # random weights do not survive int8: reported, read in float, not a failure
+    assert "int8 network: " in out.out and "(read in float32)" in out.out
+
+
+def test_self_test_of_the_bundled_model_checks_its_int8_network(qapp, capsys):
+    assert run(["--self-test", "--device", "cpu"]) == 0
+    assert "int8 network: ok" in capsys.readouterr().out
 
 
 def test_self_test_fails_when_opencv_linear_algebra_is_wrong(qapp, tiny_model_path, capsys, monkeypatch):
