@@ -9,6 +9,7 @@ decoded (greedy, or beam search with an optional word-list nudge). A bad image y
 from __future__ import annotations
 
 import io
+import logging
 import os
 import threading
 import time
@@ -29,6 +30,8 @@ from .lib.preprocess import RIGHT_MARGIN, ImageError, ImageSource, batch, prepar
 from .lib.prior import LanguagePrior, default_prior
 from .lib.results import Alternative, CharConfidence, Recognition
 from .paths import bundled_model_path
+
+log = logging.getLogger("nepocr")
 
 LEXICON_BEAM = 8        # beam width used when a lexicon is asked for with beam 1
 MAX_BATCH = 64          # images per forward pass
@@ -124,6 +127,7 @@ class Recognizer:
         self.alternatives = max(1, int(alternatives))
         self._module = inference_module(loaded.module, device, loaded.info, int8=int8)
         self.precision = "int8" if is_int8(self._module) else "float32"
+        self._int8_thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def use_int8(self) -> bool:
@@ -137,6 +141,28 @@ class Recognizer:
         with self._lock:
             self._module, self.precision = module, "int8"
         return True
+
+    def use_int8_in_background(self) -> None:
+        """Make the int8 copy on a daemon thread and swap it in when ready (CPU only);
+        reading goes on with the float network meanwhile. See :meth:`wait_for_int8`."""
+        if self.device.type != "cpu" or self._int8_thread is not None:
+            return
+
+        def run() -> None:
+            try:
+                if self.use_int8():
+                    log.info("reading with the int8 network")
+            except Exception as exc:  # noqa: BLE001 - the float network keeps reading
+                log.warning("int8 network not used: %s", exc)
+
+        self._int8_thread = threading.Thread(target=run, name="nepocr-int8", daemon=True)
+        self._int8_thread.start()
+
+    def wait_for_int8(self, timeout: float | None = None) -> str:
+        """Wait for a background int8 copy (if one is being made); return ``precision``."""
+        if self._int8_thread is not None:
+            self._int8_thread.join(timeout)
+        return self.precision
 
     @property
     def info(self) -> ModelInfo:

@@ -95,3 +95,13 @@ def test_cuda_reads_with_the_module_itself(bundled, monkeypatch):
     monkeypatch.setattr(type(bundled.module), "to", lambda self, device: moved.append(device) or self)
     module = inference_module(bundled.module, torch.device("cuda"), bundled.info)
     assert module is bundled.module and not is_int8(module) and moved == [torch.device("cuda")]
+
+
+def test_int8_copy_made_in_the_background_while_reading():
+    rec = Recognizer(device="cpu", int8=False)
+    rec.use_int8_in_background()
+    texts = [r.text for r in rec.recognize(SAMPLES)]  # read at once, whichever network is in place
+    assert rec.wait_for_int8(timeout=120) == "int8"
+    assert [r.text for r in rec.recognize(SAMPLES)] == texts
+    rec.use_int8_in_background()  # already done: no second thread
+    assert rec.wait_for_int8(timeout=0) == "int8"

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from .. import __version__
-from ..paths import APP_NAME, bundled_model_path, resources_dir, user_data_dir
+from ..paths import APP_NAME, resources_dir, user_data_dir
 
 SELF_TEST_TIMEOUT_MS = 180_000
 log = logging.getLogger("nepocr")
@@ -134,28 +134,6 @@ def _native_problems() -> list[str]:
     return problems
 
 
-def _int8_problem(model: str | None, samples: list) -> str:
-    """Whether an int8 copy of the model can be made here and reads the samples as the
-    float model does ("" if so, or if this CPU has no int8 engine)."""
-    from ..lib.modelio import load_model
-    from ..lib.quantize import QuantizationError, int8_engine, quantize_crnn
-    from ..recognizer import Recognizer
-
-    if int8_engine() is None:
-        return ""
-    loaded = load_model(model or bundled_model_path())
-    try:
-        quantize_crnn(loaded.module, loaded.info.spec, loaded.info.charset, loaded.info.preprocess)
-    except QuantizationError as exc:
-        return f"int8 network: {exc}"
-    paths = [path for path, _ in samples]
-    fast = Recognizer.from_loaded(loaded, "cpu").recognize(paths)
-    slow = Recognizer.from_loaded(loaded, "cpu", int8=False).recognize(paths)
-    if [getattr(r, "text", None) for r in fast] != [getattr(r, "text", None) for r in slow]:
-        return "int8 network: reads the samples differently from the float network"
-    return ""
-
-
 def _self_test(window, args: argparse.Namespace) -> int:
     """Read each sample through the Import view and the worker; 0 when all were read."""
     from PySide6.QtCore import QEventLoop, QTimer
@@ -192,13 +170,7 @@ def _self_test(window, args: argparse.Namespace) -> int:
     native = _native_problems()
     print("native libraries: " + ("; ".join(native) or "ok"))
     failures.extend(native)
-    if summary.device_title.lower().startswith("cpu"):
-        # with the bundled model a missing int8 copy is a packaging fault; another model may
-        # simply not quantize well, and is then read in float
-        problem = _int8_problem(args.model, samples)
-        print("int8 network: " + (problem.removeprefix("int8 network: ") or "ok")
-              + (" (read in float32)" if problem and args.model else ""))
-        failures.extend([problem] if problem and not args.model else [])
+    readings: list[tuple[Path, str]] = []
     for path, expected in samples:
         if not window.open_path(path):
             failures.append(f"{path.name}: {window.banner.text()}")
@@ -210,6 +182,24 @@ def _self_test(window, args: argparse.Namespace) -> int:
             continue
         verdict = "" if not expected else ("  ok" if rec.text == expected else f"  (expected {expected})")
         print(f"{path.name}: {rec.text}  confidence {rec.confidence:.2f}, {rec.ms:.0f} ms{verdict}")
+        readings.append((path, rec.text))
+    sys.stdout.flush()
+    if summary.device_title.lower().startswith("cpu"):
+        # the app swaps in an int8 copy of the network after loading: it must come, and read the
+        # samples as the float network did. With the bundled model a missing copy is a packaging
+        # fault; another model may simply not quantize well, and is then read in float32.
+        first = {path.name: text for path, text in readings}
+        precision = service.precision(wait=SELF_TEST_TIMEOUT_MS / 1000)
+        problem = "" if precision == "int8" else "the int8 copy of the network was not made (see the log)"
+        for path, _ in samples if not problem else []:
+            window.open_path(path)
+            wait()
+            rec = window.result.recognition()
+            if rec is None or rec.text != first.get(path.name):
+                problem = f"the int8 network reads {path.name} differently"
+        print("int8 network: " + (problem or "ok") + (" (read in float32)" if problem and args.model else ""))
+        if problem and not args.model:
+            failures.append(f"int8 network: {problem}")
     for message in failures:
         print(f"self-test: {message}", file=sys.stderr)
     return 1 if failures else 0

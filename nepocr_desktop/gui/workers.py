@@ -84,17 +84,8 @@ def default_factory(model_path: str | None, device: str, beam: int, lexicon: boo
 
     recognizer = Recognizer(model_path, device=device, beam=beam, lexicon=lexicon, int8=False)
     recognizer.warmup()
-    if recognizer.device.type == "cpu":
-        threading.Thread(target=_to_int8, args=(recognizer,), name="nepocr-int8", daemon=True).start()
+    recognizer.use_int8_in_background()
     return recognizer
-
-
-def _to_int8(recognizer: Any) -> None:
-    try:
-        if recognizer.use_int8():
-            log.info("reading with the int8 network")
-    except Exception as exc:  # noqa: BLE001 - the float network keeps reading
-        log.warning("int8 network not used: %s", exc)
 
 
 def summarize(recognizer: Any) -> ModelSummary:
@@ -237,6 +228,15 @@ class RecognitionService(QObject):
     @property
     def ready(self) -> bool:
         return self.summary is not None and not self.loading
+
+    def precision(self, wait: float = 0.0) -> str | None:
+        """How the loaded network runs ("int8" or "float32"; None if none is loaded), after
+        waiting up to ``wait`` seconds for an int8 copy being made."""
+        recognizer = self._worker._recognizer
+        if recognizer is None:
+            return None
+        waiter = getattr(recognizer, "wait_for_int8", None)
+        return waiter(wait) if waiter is not None else getattr(recognizer, "precision", None)
 
     @property
     def busy(self) -> bool:

@@ -31,8 +31,8 @@ class CharLMError(Exception):
 class CharLM:
     """Back-off character n-gram model; ``logp`` and ``text_logp`` return natural logs.
 
-    N-grams are kept as sorted integer keys (7 bits per character) with float32 values, so
-    a model of a million n-grams takes about 12 MB.
+    N-grams are kept as sorted integer keys (7 bits per character) with float values (float16
+    when loaded from a file), so a model of a million n-grams takes about 10 MB.
     """
 
     def __init__(self, order: int, letters: Iterable[str], prob: dict[str, float],
@@ -193,8 +193,8 @@ class CharLM:
                 self = cls.__new__(cls)
                 self.order = int(z["order"])
                 self.letters = frozenset(str(z["letters"]))
-                self._pkeys, self._pvals = _unplanes(z["pkeys"]), z["pvals"].astype(np.float32)
-                self._bkeys, self._bvals = _unplanes(z["bkeys"]), z["bvals"].astype(np.float32)
+                self._pkeys, self._pvals = _unplanes(z["pkeys"]), z["pvals"]  # float16, as stored
+                self._bkeys, self._bvals = _unplanes(z["bkeys"]), z["bvals"]
         except CharLMError:
             raise
         except (OSError, KeyError, ValueError, TypeError, EOFError, zipfile.BadZipFile) as exc:
