@@ -6,8 +6,9 @@ activations quantized on the fly). On the bundled model that reads about three t
 many words per second as the float network, at the same error rates (benchmarks/RESULTS.md).
 
 The calibration images are common words (:data:`CALIBRATION_TEXTS`) rendered in the bundled
-fonts with the training augmentation, made afresh at each load (the same every time), so a
-fine-tuned model is quantized the same way as the bundled one. A quantized copy is used
+fonts with the training augmentation, shipped as ``resources/calibration.npz`` (written by
+``tools/make_calibration_set.py``), so a fine-tuned model is quantized the same way as the
+bundled one. A quantized copy is used
 only if it reads its calibration images as the float model does; otherwise, or if the
 model is not a network this module knows, the float model is used.
 """
@@ -18,7 +19,9 @@ import ctypes
 import gc
 import logging
 import warnings
+import zipfile
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -33,6 +36,7 @@ from .preprocess import RIGHT_MARGIN, PreprocessConfig, batch, prepare
 
 log = logging.getLogger("nepocr")
 
+CALIBRATION_FILE = "calibration.npz"
 CALIBRATION_WORDS = 32
 CALIBRATION_TEXTS = (
     "नेपाल", "काठमाडौं", "विद्यालय", "किताब", "पानी", "घरमा", "आमाबुबा", "सरकारले", "प्रदेश",
@@ -57,9 +61,9 @@ def int8_engine() -> str | None:
     return None
 
 
-def calibration_images(preprocess: PreprocessConfig, count: int = CALIBRATION_WORDS,
-                       seed: int = CALIBRATION_SEED) -> list[np.ndarray]:
-    """``count`` calibration words in the bundled fonts, augmented, preprocessed."""
+def render_calibration_words(count: int = CALIBRATION_WORDS, seed: int = CALIBRATION_SEED) -> list[np.ndarray]:
+    """``count`` calibration words in the bundled fonts with the training augmentation, as
+    uint8 gray images (what ``tools/make_calibration_set.py`` stores)."""
     from .augment import augment_synthetic
     from .synth import render_text
 
@@ -71,11 +75,28 @@ def calibration_images(preprocess: PreprocessConfig, count: int = CALIBRATION_WO
     for k in range(count):
         word = CALIBRATION_TEXTS[k % len(CALIBRATION_TEXTS)]
         img = render_text(word, fonts[k % len(fonts)], size=int(rng.integers(36, 60)))
-        out.append(prepare(augment_synthetic(img, rng, pen=0.3), preprocess))
+        out.append(augment_synthetic(img, rng, pen=0.3))
     return out
 
 
-def _batches(arrays: Sequence[np.ndarray], size: int = 16) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def calibration_images(preprocess: PreprocessConfig, path: Path | None = None) -> list[np.ndarray]:
+    """The shipped calibration words (``resources/calibration.npz``), preprocessed for a model.
+
+    They are stored rather than rendered at each load: rendering would load the text shaping
+    libraries and cost time and memory when the app starts.
+    """
+    path = path or resources_dir() / CALIBRATION_FILE
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            images = [z[k] for k in sorted(z.files)]
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise QuantizationError(f"calibration words cannot be read from {path} ({exc})") from None
+    if not images or any(a.dtype != np.uint8 or a.ndim != 2 for a in images):
+        raise QuantizationError(f"{path} does not hold calibration words")
+    return [prepare(a, preprocess) for a in images]
+
+
+def _batches(arrays: Sequence[np.ndarray], size: int = 4) -> list[tuple[torch.Tensor, torch.Tensor]]:
     order = sorted(range(len(arrays)), key=lambda i: arrays[i].shape[1])
     out = []
     for i in range(0, len(order), size):
