@@ -95,6 +95,8 @@ def load_gray(src: ImageSource) -> np.ndarray:
                 raise ImageError(f"{name}: image is too large ({w}x{h}); the limit is "
                                  f"{MAX_PIXELS // 1_000_000} megapixels")
             img.seek(0)
+            if img.format == "JPEG" and img.mode == "RGB":
+                img.draft("L", img.size)  # libjpeg decodes straight to gray (its luma): faster
             gray = _pil_to_gray(img)
     except ImageError:
         raise
