@@ -27,6 +27,7 @@ from .lib.ctc_decoder import Decoded, akshara_confidences, beam_decode, greedy_d
 from .lib.lexicon import Lexicon
 from .lib.modelio import LoadedModel, ModelInfo, inference_module, is_int8, load_model
 from .lib.preprocess import RIGHT_MARGIN, ImageError, ImageSource, batch, prepare
+from .lib.quantize import release_memory
 from .lib.prior import LanguagePrior, default_prior
 from .lib.results import Alternative, CharConfidence, Recognition
 from .paths import bundled_model_path
@@ -119,7 +120,8 @@ class Recognizer:
                lexicon: bool | Lexicon | LanguagePrior, alternatives: int, int8: bool) -> None:
         if int(beam) < 1:
             raise ValueError(f"beam must be at least 1 (got {beam})")
-        self.loaded = loaded
+        self._info, self._path = loaded.info, loaded.path
+        self._float: torch.nn.Module | None = loaded.module  # dropped once the int8 copy reads
         self.device = device
         self.device_name = device_label(device)
         self.lexicon: Lexicon | LanguagePrior | None = default_prior() if lexicon is True else (lexicon or None)
@@ -127,6 +129,8 @@ class Recognizer:
         self.alternatives = max(1, int(alternatives))
         self._module = inference_module(loaded.module, device, loaded.info, int8=int8)
         self.precision = "int8" if is_int8(self._module) else "float32"
+        if self.precision == "int8":
+            self._float = None
         self._int8_thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -135,11 +139,14 @@ class Recognizer:
         call from another thread while images are being read. True if it is now in use."""
         if self.device.type != "cpu" or self.precision == "int8":
             return self.precision == "int8"
-        module = inference_module(self.loaded.module, self.device, self.loaded.info, int8=True)
+        if self._float is None:
+            return False
+        module = inference_module(self._float, self.device, self._info, int8=True)
         if not is_int8(module):
             return False
         with self._lock:
-            self._module, self.precision = module, "int8"
+            self._module, self.precision, self._float = module, "int8", None
+        release_memory()  # the float network and its optimised copy (about 20 MB)
         return True
 
     def use_int8_in_background(self) -> None:
@@ -166,11 +173,11 @@ class Recognizer:
 
     @property
     def info(self) -> ModelInfo:
-        return self.loaded.info
+        return self._info
 
     @property
     def model_path(self) -> Path:
-        return Path(self.loaded.path)
+        return Path(self._path)
 
     def warmup(self, runs: int = 2) -> None:
         """Read a synthetic image so the first real one is not slowed by one-time set-up

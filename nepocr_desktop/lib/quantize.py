@@ -97,11 +97,13 @@ def calibration_images(preprocess: PreprocessConfig, path: Path | None = None) -
 
 
 def _batches(arrays: Sequence[np.ndarray], size: int = 4) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    order = sorted(range(len(arrays)), key=lambda i: arrays[i].shape[1])
+    """Batches of ``size``, all padded to one width: oneDNN caches its kernels (and their
+    buffers) per input shape, and one shape keeps that to a few megabytes."""
+    width = max(a.shape[1] for a in arrays) + RIGHT_MARGIN
     out = []
-    for i in range(0, len(order), size):
-        x, w = batch([arrays[j] for j in order[i:i + size]])
-        x = np.pad(x, ((0, 0), (0, 0), (0, 0), (0, RIGHT_MARGIN)))
+    for i in range(0, len(arrays), size):
+        x, w = batch(list(arrays[i:i + size]))
+        x = np.pad(x, ((0, 0), (0, 0), (0, 0), (0, width - x.shape[3])))
         out.append((torch.from_numpy(x), torch.from_numpy(w)))
     return out
 
@@ -156,13 +158,13 @@ def quantize_crnn(module: nn.Module, spec, charset: Charset, preprocess: Preproc
     as_text = [("".join(chars[k - 1] for k in a), "".join(chars[k - 1] for k in b))
                for a, b in zip(ours, reference)]
     cer, _ = error_rates(as_text)
-    _release_memory()
+    release_memory()
     if cer > MAX_DISAGREEMENT:
         raise QuantizationError(f"the int8 copy reads the calibration words differently (CER {cer:.1%})")
     return scripted
 
 
-def _release_memory() -> None:
+def release_memory() -> None:
     """Hand the working copies' memory back to the system (glibc keeps freed heap otherwise)."""
     gc.collect()
     try:
