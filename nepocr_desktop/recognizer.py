@@ -27,8 +27,8 @@ from .lib.ctc_decoder import Decoded, akshara_confidences, beam_decode, greedy_d
 from .lib.lexicon import Lexicon
 from .lib.modelio import LoadedModel, ModelInfo, inference_module, is_int8, load_model
 from .lib.preprocess import RIGHT_MARGIN, ImageError, ImageSource, batch, prepare
-from .lib.quantize import release_memory
 from .lib.prior import LanguagePrior, default_prior
+from .lib.quantize import release_memory
 from .lib.results import Alternative, CharConfidence, Recognition
 from .paths import bundled_model_path
 

@@ -59,6 +59,9 @@ def test_words_are_scored_apart_and_non_letters_are_not_scored():
     # seen words beat their scrambles, and a letter never seen is very unlikely
     assert lm.text_logp("कमल", True) > lm.text_logp("कलमल", True)
     assert lm.logp("", "ङ") < lm.logp("", "क") - 5
+    # a context with digits or spaces: the word starts after them
+    assert lm.logp("१२ क", "म") == pytest.approx(lm.logp("क", "म"))
+    assert lm.logp("घर ", "प") == pytest.approx(lm.logp("", "प"))
 
 
 def test_train_rejects_what_it_cannot_use():

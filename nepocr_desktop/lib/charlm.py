@@ -67,13 +67,11 @@ class CharLM:
 
     # -- building ---------------------------------------------------------------------------
     @classmethod
-    def train(cls, words: Iterable[str], order: int = 6, prune_from: int = 0) -> CharLM:
+    def train(cls, words: Iterable[str], order: int = 6) -> CharLM:
         """Interpolated Kneser-Ney with one discount per order (``n1 / (n1 + 2 n2)``).
 
         Lower orders count how many different letters precede an n-gram (continuation
         counts), except n-grams that begin at the word start, which keep their raw counts.
-        With ``prune_from`` n, n-grams of length n and more seen only once are not stored
-        (their probability is left to the back-off), which shrinks the model.
         """
         if order < 2:
             raise ValueError("order must be at least 2")
@@ -112,8 +110,6 @@ class CharLM:
                 gamma = d * len(kids) / total[h]
                 seen_here = seen_lower = 0.0
                 for c in kids:
-                    if prune_from and n >= prune_from and counts[n][h + c] == 1:
-                        continue
                     lower = math.exp(_lookup_dict(prob, backoff, h[1:] + c))
                     p = max(counts[n][h + c] - d, 0) / total[h] + gamma * lower
                     prob[h + c] = math.log(p)
@@ -136,10 +132,16 @@ class CharLM:
             g = g[1:]
 
     def logp(self, context: str, char: str) -> float:
-        """log P(char | the last letters of ``context``); ``char`` may be :data:`END`."""
+        """log P(char | the last letters of ``context``); ``char`` may be :data:`END`. A
+        character of ``context`` that is not a letter starts a new word after it."""
         if char != END and char not in self.letters:
             return self._floor
-        h = (START * (self.order - 1) + context)[-(self.order - 1):]
+        h = context[-(self.order - 1):]
+        for i in range(len(h) - 1, -1, -1):
+            if h[i] not in self.letters:
+                h = h[i + 1:]
+                break
+        h = (START * (self.order - 1) + h)[-(self.order - 1):]
         return self._lookup(h + char)
 
     def word_logp(self, word: str, final: bool) -> float:

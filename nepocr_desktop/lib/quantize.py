@@ -29,7 +29,7 @@ from torch import nn
 
 from ..paths import resources_dir
 from .charset import Charset
-from .crnn import CRNN
+from .crnn import CRNN, ModelSpec
 from .ctc_decoder import greedy_decode
 from .metrics import error_rates
 from .preprocess import RIGHT_MARGIN, PreprocessConfig, batch, prepare
@@ -119,7 +119,7 @@ def _readings(module: nn.Module, batches: list[tuple[torch.Tensor, torch.Tensor]
     return texts
 
 
-def quantize_crnn(module: nn.Module, spec, charset: Charset, preprocess: PreprocessConfig,
+def quantize_crnn(module: nn.Module, spec: ModelSpec, charset: Charset, preprocess: PreprocessConfig,
                   calibration: Sequence[np.ndarray] | None = None) -> torch.jit.ScriptModule:
     """An int8 copy of a CRNN (TorchScript or eager), frozen for inference on the CPU.
 
