@@ -25,7 +25,7 @@ from PIL import Image
 from .lib.charset import is_well_formed
 from .lib.ctc_decoder import Decoded, akshara_confidences, beam_decode, greedy_decode
 from .lib.lexicon import Lexicon
-from .lib.modelio import LoadedModel, ModelInfo, inference_module, is_int8, load_model
+from .lib.modelio import LoadedModel, ModelInfo, inference_module, int8_copy, load_model
 from .lib.preprocess import RIGHT_MARGIN, ImageError, ImageSource, batch, prepare
 from .lib.prior import LanguagePrior, default_prior
 from .lib.quantize import release_memory
@@ -127,9 +127,10 @@ class Recognizer:
         self.lexicon: Lexicon | LanguagePrior | None = default_prior() if lexicon is True else (lexicon or None)
         self.beam = max(int(beam), LEXICON_BEAM) if self.lexicon is not None else int(beam)
         self.alternatives = max(1, int(alternatives))
-        self._module = inference_module(loaded.module, device, loaded.info, int8=int8)
-        self.precision = "int8" if is_int8(self._module) else "float32"
-        if self.precision == "int8":
+        quantized = int8_copy(loaded.module, loaded.info) if int8 and device.type == "cpu" else None
+        self._module = quantized if quantized is not None else inference_module(loaded.module, device)
+        self.precision = "float32" if quantized is None else "int8"
+        if quantized is not None:
             self._float = None
         self._int8_thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -139,10 +140,8 @@ class Recognizer:
         call from another thread while images are being read. True if it is now in use."""
         if self.device.type != "cpu" or self.precision == "int8":
             return self.precision == "int8"
-        if self._float is None:
-            return False
-        module = inference_module(self._float, self.device, self._info, int8=True)
-        if not is_int8(module):
+        module = int8_copy(self._float, self._info) if self._float is not None else None
+        if module is None:
             return False
         with self._lock:
             self._module, self.precision, self._float = module, "int8", None

@@ -144,24 +144,32 @@ def build_trainable(info: ModelInfo, loaded: LoadedModel | None = None) -> CRNN:
     return model
 
 
+def int8_copy(module: torch.nn.Module, info: ModelInfo) -> torch.nn.Module | None:
+    """An int8 copy of ``module`` for the CPU (:mod:`quantize`, about 3x the batched
+    throughput of the float network), or None (logged) when it cannot be made."""
+    from .quantize import QuantizationError, quantize_crnn
+    try:
+        return quantize_crnn(module, info.spec, info.charset, info.preprocess)
+    except QuantizationError as exc:
+        log.info("reading with the float network: %s", exc)
+    except Exception as exc:  # noqa: BLE001 - any failure of quantization: the float model reads
+        log.warning("reading with the float network (int8 copy failed: %s)", exc)
+    return None
+
+
 def inference_module(module: torch.nn.Module, device: torch.device, info: ModelInfo | None = None,
                      int8: bool = True) -> torch.nn.Module:
-    """The module that reads images. On the CPU: with ``info`` and ``int8``, an int8 copy
-    (:mod:`quantize`, about 3x the batched throughput of the float network); else, or when
-    that cannot be made, a frozen float copy optimised for inference (batch norm folded into
-    the convolutions, oneDNN kernels: about 1.5x). On other devices the module itself. The
-    original stays trainable (fine-tuning copies its weights)."""
+    """The module that reads images. On the CPU: with ``info`` and ``int8``, the
+    :func:`int8_copy`; else, or when that cannot be made, a frozen float copy optimised for
+    inference (batch norm folded into the convolutions, oneDNN kernels: about 1.5x). On other
+    devices the module itself. The original stays trainable (fine-tuning copies its weights)."""
     module = module.to(device).eval()
     if device.type != "cpu":
         return module
     if int8 and info is not None:
-        from .quantize import QuantizationError, quantize_crnn
-        try:
-            return quantize_crnn(module, info.spec, info.charset, info.preprocess)
-        except QuantizationError as exc:
-            log.info("reading with the float network: %s", exc)
-        except Exception as exc:  # noqa: BLE001 - any failure of quantization: the float model reads
-            log.warning("reading with the float network (int8 copy failed: %s)", exc)
+        quantized = int8_copy(module, info)
+        if quantized is not None:
+            return quantized
     if not isinstance(module, torch.jit.ScriptModule):
         return module
     try:
@@ -173,5 +181,5 @@ def inference_module(module: torch.nn.Module, device: torch.device, info: ModelI
 def is_int8(module: torch.nn.Module) -> bool:
     """Whether an inference module runs quantized kernels."""
     if isinstance(module, torch.jit.ScriptModule):
-        return "quantized::" in str(module.inlined_graph) if hasattr(module, "inlined_graph") else False
+        return "quantized::" in str(module.inlined_graph)
     return any("quantized" in type(m).__module__ for m in module.modules())

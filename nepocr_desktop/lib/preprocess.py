@@ -166,8 +166,8 @@ def ink_map(gray: np.ndarray) -> np.ndarray:
     """
     g = gray.astype(np.float32)
     if gray.dtype == np.uint8 and gray.size > 16:
-        lo, med, p75, hi = _percentiles(gray, (1, 50, 75, 99))
-        p25 = 255.0 - _percentiles(gray, (25,))[0]  # the 75th percentile once inverted
+        lo, p25, med, p75, hi = _percentiles(gray, (1, 25, 50, 75, 99))
+        p25 = 255.0 - p25  # the 75th percentile once inverted
     else:
         lo, hi = np.percentile(g, [1, 99]) if g.size > 16 else (float(g.min()), float(g.max()))
         med = float(np.median(g))
