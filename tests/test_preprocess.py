@@ -9,12 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from nepocr_desktop.lib.preprocess import (
     MAX_PIXELS,
     ImageError,
     PreprocessConfig,
+    _jpeg_size,
     _percentiles,
     batch,
     ink_map,
@@ -178,3 +179,56 @@ def test_ink_map_of_uint8_and_of_the_same_image_as_float_agree():
         slow = ink_map(img.astype(np.int16))  # not uint8: the numpy percentiles
         assert np.allclose(fast, slow, atol=1e-6)
         assert fast[20, 40] > 0.8 and fast[2, 2] < 0.3
+
+
+def _jpeg(img: Image.Image, **save) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", **save)
+    return buf.getvalue()
+
+
+def _pillow_gray(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as im:
+        from PIL import ImageOps
+        im = ImageOps.exif_transpose(im)
+        im.draft("L", im.size)
+        return np.asarray(im.convert("L"))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 300), st.integers(1, 120), st.booleans(), st.sampled_from(["RGB", "L", "CMYK"]),
+       st.integers(0, 2**32 - 1))
+def test_jpeg_header_size_and_pixels_match_pillow(w, h, progressive, mode, seed):
+    rng = np.random.default_rng(seed)
+    noise = Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+    img = noise.filter(ImageFilter.GaussianBlur(1.5)).convert(mode)  # smooth, like a photo
+    data = _jpeg(img, progressive=progressive, quality=90)
+    assert _jpeg_size(data) == (w, h)
+    gray = load_gray(data)
+    assert gray.shape == (h, w)
+    if mode != "CMYK":  # libjpeg's luma, as Pillow decodes it
+        assert np.array_equal(gray, _pillow_gray(data))
+
+
+def test_jpeg_rotation_trailing_bytes_and_truncation(word_image):
+    img = Image.open(word_image).convert("RGB")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways, shown upright
+    tagged = _jpeg(img, exif=exif.tobytes())
+    upright = load_gray(tagged)
+    assert upright.shape == (img.width, img.height)
+    assert np.array_equal(upright, _pillow_gray(tagged))
+    # bytes after the end-of-image marker (some cameras add them): Pillow reads it, the same
+    assert _jpeg_size(tagged + b"camera trailer") is None
+    assert np.array_equal(load_gray(tagged + b"camera trailer"), upright)
+    # cut short: a clear error, not a half-grey image
+    with pytest.raises(ImageError, match="damaged or truncated|not an image"):
+        load_gray(tagged[: len(tagged) * 2 // 3])
+
+
+def test_jpeg_claiming_a_huge_frame_is_refused_before_decoding():
+    data = bytearray(_jpeg(Image.new("L", (16, 16), 255)))
+    sof = next(i for i in range(2, len(data) - 1) if data[i] == 0xFF and data[i + 1] in (0xC0, 0xC2))
+    data[sof + 5:sof + 9] = (30000).to_bytes(2, "big") * 2  # height, width
+    with pytest.raises(ImageError, match="too large"):
+        load_gray(bytes(data))

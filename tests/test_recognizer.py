@@ -170,3 +170,20 @@ def test_candra_e_output_reads_as_candrabindu(tiny_model_path, beam):
     r = rec._decode(lp)
     assert r.text == "तँ" and [c.char for c in r.chars] == ["त", "ँ"]
     assert r.alternatives[0].text == "तँ"
+
+
+def test_right_margin_covers_the_bundled_networks_reach(render_word):
+    """A word read alone gives the same log-probabilities as beside a much wider one: the
+    blank margin reaches as far as the network's last output column looks."""
+    from nepocr_desktop.lib.preprocess import RIGHT_MARGIN, prepare
+
+    rec = Recognizer(device="cpu", int8=False)  # the bundled model
+    word = prepare(render_word("नमस्ते"), rec.info.preprocess)
+    # cut to a width whose margin needs no rounding up to WIDTH_STEP: the margin alone is blank
+    width = next(w for w in range(word.shape[1] - 20, 0, -4) if (w + RIGHT_MARGIN) % rmod.WIDTH_STEP == 0)
+    word = np.ascontiguousarray(word[:, :width])
+    wide = prepare(render_word("नमस्ते नमस्ते नमस्ते"), rec.info.preprocess)
+    alone = rec._forward([word])[0]
+    beside = rec._forward([word, wide])[0]
+    assert alone.shape == beside.shape
+    assert np.abs(alone - beside).max() < 1e-3
