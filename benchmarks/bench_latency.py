@@ -156,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"- Throughput vs Tesseract: {ratio_single:.1f}x one image per call, "
                      f"{ratio_batch:.1f}x batched ({verdict} the >= {TARGET_SPEEDUP:g}x target); as the "
                      f"app reads, {app_wps / tess_wps:.1f}x batched. {tess['version']}.")
-        spread = lambda runs: f"{n / max(runs):.0f}-{n / min(runs):.0f}"  # noqa: E731
+        def spread(runs: list[float]) -> str:
+            return f"{n / max(runs):.0f}-{n / min(runs):.0f}"
         lines.append(f"- Batched words/s over {repeat} runs each (medians above): nepocr {spread(nep['batch_runs'])}, "
                      f"Tesseract {spread(tess['runs'])}.")
     else:

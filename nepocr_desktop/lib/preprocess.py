@@ -250,8 +250,7 @@ def ink_bbox(ink: np.ndarray, thresh: float = 0.35) -> tuple[int, int, int, int]
         return None
     h, w = mask.shape
     # drop isolated specks (area < 0.05% of the image) that would stretch the box
-    n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    stats = stats[1:]
+    stats = cv2.connectedComponentsWithStats(mask, connectivity=8)[2][1:]
     big = stats[stats[:, cv2.CC_STAT_AREA] >= max(2, int(0.0005 * h * w))]
     if len(big):
         stats = big
