@@ -28,7 +28,6 @@ from .lib.lexicon import Lexicon
 from .lib.modelio import LoadedModel, ModelInfo, inference_module, int8_copy, load_model
 from .lib.preprocess import RIGHT_MARGIN, ImageError, ImageSource, batch, prepare
 from .lib.prior import LanguagePrior, default_prior
-from .lib.quantize import release_memory
 from .lib.results import Alternative, CharConfidence, Recognition
 from .paths import bundled_model_path
 
@@ -121,7 +120,6 @@ class Recognizer:
         if int(beam) < 1:
             raise ValueError(f"beam must be at least 1 (got {beam})")
         self._info, self._path = loaded.info, loaded.path
-        self._float: torch.nn.Module | None = loaded.module  # dropped once the int8 copy reads
         self.device = device
         self.device_name = device_label(device)
         self.lexicon: Lexicon | LanguagePrior | None = default_prior() if lexicon is True else (lexicon or None)
@@ -130,45 +128,7 @@ class Recognizer:
         quantized = int8_copy(loaded.module, loaded.info) if int8 and device.type == "cpu" else None
         self._module = quantized if quantized is not None else inference_module(loaded.module, device)
         self.precision = "float32" if quantized is None else "int8"
-        if quantized is not None:
-            self._float = None
-        self._int8_thread: threading.Thread | None = None
         self._lock = threading.Lock()
-
-    def use_int8(self) -> bool:
-        """Swap in an int8 copy of the network (CPU only; about a second to make). Safe to
-        call from another thread while images are being read. True if it is now in use."""
-        if self.device.type != "cpu" or self.precision == "int8":
-            return self.precision == "int8"
-        module = int8_copy(self._float, self._info) if self._float is not None else None
-        if module is None:
-            return False
-        with self._lock:
-            self._module, self.precision, self._float = module, "int8", None
-        release_memory()  # the float network and its optimised copy (about 20 MB)
-        return True
-
-    def use_int8_in_background(self) -> None:
-        """Make the int8 copy on a daemon thread and swap it in when ready (CPU only);
-        reading goes on with the float network meanwhile. See :meth:`wait_for_int8`."""
-        if self.device.type != "cpu" or self._int8_thread is not None:
-            return
-
-        def run() -> None:
-            try:
-                if self.use_int8():
-                    log.info("reading with the int8 network")
-            except Exception as exc:  # noqa: BLE001 - the float network keeps reading
-                log.warning("int8 network not used: %s", exc)
-
-        self._int8_thread = threading.Thread(target=run, name="nepocr-int8", daemon=True)
-        self._int8_thread.start()
-
-    def wait_for_int8(self, timeout: float | None = None) -> str:
-        """Wait for a background int8 copy (if one is being made); return ``precision``."""
-        if self._int8_thread is not None:
-            self._int8_thread.join(timeout)
-        return self.precision
 
     @property
     def info(self) -> ModelInfo:

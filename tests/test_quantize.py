@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -91,24 +90,20 @@ def test_no_int8_engine_means_float(bundled, monkeypatch):
     assert rec.recognize_one(SAMPLES[0]).text
 
 
-def test_recognizer_reads_int8_by_default_and_can_switch_while_reading():
-    assert Recognizer(device="cpu").precision == "int8"
-    rec = Recognizer(device="cpu", int8=False)
-    assert rec.precision == "float32"
-    before = [r.text for r in rec.recognize(SAMPLES * 4)]
-    results: list[list[str]] = []
+def test_recognizer_reads_int8_by_default_as_the_float_network_does():
+    rec = Recognizer(device="cpu")
+    assert rec.precision == "int8"
+    floats = Recognizer(device="cpu", int8=False)
+    assert floats.precision == "float32"
+    assert [r.text for r in rec.recognize(SAMPLES)] == [r.text for r in floats.recognize(SAMPLES)]
 
-    def read() -> None:
-        for _ in range(5):
-            results.append([r.text for r in rec.recognize(SAMPLES * 4)])
 
-    reader = threading.Thread(target=read)
-    reader.start()
-    assert rec.use_int8() is True  # made and swapped in while the other thread reads
-    reader.join()
-    assert rec.precision == "int8" and rec.use_int8() is True
-    assert all(texts == before for texts in results)  # both networks read the samples alike
-    assert [r.text for r in rec.recognize(SAMPLES)] == before[: len(SAMPLES)]
+def test_the_apps_recognizer_reads_int8_from_the_start():
+    from nepocr_desktop.gui.workers import default_factory
+
+    rec = default_factory(None, "cpu", 1, True)
+    assert rec.precision == "int8" and rec.lexicon is not None
+    assert all(r.text for r in rec.recognize(SAMPLES))
 
 
 def test_cuda_reads_with_the_module_itself(bundled, monkeypatch):
@@ -116,13 +111,3 @@ def test_cuda_reads_with_the_module_itself(bundled, monkeypatch):
     monkeypatch.setattr(type(bundled.module), "to", lambda self, device: moved.append(device) or self)
     module = inference_module(bundled.module, torch.device("cuda"), bundled.info)
     assert module is bundled.module and not is_int8(module) and moved == [torch.device("cuda")]
-
-
-def test_int8_copy_made_in_the_background_while_reading():
-    rec = Recognizer(device="cpu", int8=False)
-    rec.use_int8_in_background()
-    texts = [r.text for r in rec.recognize(SAMPLES)]  # read at once, whichever network is in place
-    assert rec.wait_for_int8(timeout=120) == "int8"
-    assert [r.text for r in rec.recognize(SAMPLES)] == texts
-    rec.use_int8_in_background()  # already done: no second thread
-    assert rec.wait_for_int8(timeout=0) == "int8"

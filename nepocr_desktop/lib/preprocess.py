@@ -64,7 +64,7 @@ def _pil_to_gray(img: Image.Image) -> np.ndarray:
         arr = np.asarray(img, dtype=np.float64)
         lo, hi = float(arr.min()), float(arr.max())
         return ((arr - lo) / max(hi - lo, 1e-9) * 255).astype(np.uint8)
-    return np.asarray(img.convert("L"), dtype=np.uint8)
+    return np.asarray(img if img.mode == "L" else img.convert("L"), dtype=np.uint8)
 
 
 # Files up to this size are read whole, so a JPEG is decoded from memory by OpenCV.
