@@ -10,7 +10,9 @@ that process (``wait4`` rusage), so nothing of this script is counted:
 - page: a 3000x4000 page photo (word crops pasted in lines on paper) segmented into words
   with ``segment_page`` and every word read;
 - app: the app's ``--self-test`` (Qt window offscreen, model, bundled samples), from source or
-  from a built bundle with ``--exe``.
+  from a built bundle with ``--exe``;
+- app with a photo: the same, also opening the page above as a colour JPEG (a phone photo),
+  shown and read as a page as from File > Open.
 
 Figures are printed and written to the "Memory" section of benchmarks/RESULTS.md.
 """
@@ -119,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="nepocr-bench-") as tmp:
         page = Path(tmp) / "page.png"
         placed = make_page([Path(p) for p in paths], page)
+        photo = Path(tmp) / "page-photo.jpg"
+        with Image.open(page) as im:  # warm paper, dark blue-black ink: a colour phone photo
+            Image.merge("RGB", [im.point(lambda v: min(255, v + 6)), im, im.point(lambda v: v * 0.9)]
+                        ).save(photo, quality=90)
         figures["idle"], _ = peak_rss([*child, "idle", model], env)
         figures["words"], _ = peak_rss([*child, "words", model, *paths], env)
         mib, out = peak_rss([*child, "page", model, str(page)], env)
@@ -127,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         app_env = dict(env, QT_QPA_PLATFORM="offscreen", NEPOCR_DATA_DIR=str(Path(tmp) / "data"))
         app_args = ["--self-test"] + (["--model", model] if model else [])
         figures["app"], _ = peak_rss([sys.executable, "-m", "nepocr_desktop", *app_args], app_env)
+        figures["app+photo"], out = peak_rss([sys.executable, "-m", "nepocr_desktop", *app_args, str(photo)],
+                                             app_env)
+        photo_words = next((line.split(": ")[1] for line in out.splitlines() if line.startswith(photo.name)), "?")
         if args.exe:
             exe_env = {k: v for k, v in app_env.items() if k != "PYTHONPATH"}
             figures["bundle"], _ = peak_rss([str(args.exe.resolve()), *app_args], exe_env, cwd=Path(tmp))
@@ -138,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
              [f"{len(paths)} words in one call", size(figures["words"])],
              [f"page {PAGE_SIZE[0]}x{PAGE_SIZE[1]} ({placed} words pasted, {found} found and read)",
               size(figures["page"])],
-             ["app --self-test (source)", size(figures["app"])]]
+             ["app --self-test (source)", size(figures["app"])],
+             [f"app --self-test, also opening the page as a colour JPEG ({photo_words})", size(figures["app+photo"])]]
     if "bundle" in figures:
         rows.append([f"app --self-test ({args.exe})", size(figures["bundle"])])
     worst = max(figures.values())

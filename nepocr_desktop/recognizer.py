@@ -25,6 +25,7 @@ from PIL import Image
 from .lib.charset import is_well_formed
 from .lib.ctc_decoder import Decoded, akshara_confidences, beam_decode, greedy_decode
 from .lib.lexicon import Lexicon
+from .lib.memory import release_memory
 from .lib.modelio import LoadedModel, ModelInfo, inference_module, int8_copy, load_model
 from .lib.preprocess import RIGHT_MARGIN, ImageError, ImageSource, batch, prepare
 from .lib.prior import LanguagePrior, default_prior
@@ -104,6 +105,8 @@ class Recognizer:
         dev = select_device(device)
         path = Path(model_path) if model_path is not None else bundled_model_path()
         self._setup(load_model(path, dev), dev, beam, lexicon, alternatives, int8)
+        if self.precision == "int8":
+            release_memory()  # the float network the int8 copy was made from (about 12 MB)
 
     @classmethod
     def from_loaded(cls, loaded: LoadedModel, device: str | torch.device = "cpu", beam: int = 1,

@@ -29,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"),
                         help="where to run the model (default: the saved preference, else auto)")
     parser.add_argument("--self-test", action="store_true",
-                        help="read the bundled sample images without a window, print the text, exit")
+                        help="read the bundled sample images (and IMAGE, if given, as if opened) "
+                             "without a window, print the text, exit")
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     return parser
 
@@ -183,6 +184,15 @@ def _self_test(window, args: argparse.Namespace) -> int:
         verdict = "" if not expected else ("  ok" if rec.text == expected else f"  (expected {expected})")
         print(f"{path.name}: {rec.text}  confidence {rec.confidence:.2f}, {rec.ms:.0f} ms{verdict}")
         readings.append((path, rec.text))
+    if args.image:
+        # a user's own image, opened as from File > Open (a page is read as a page)
+        if window.open_path(args.image):
+            wait()
+            rec = window.result.recognition()
+            words = len(rec.text.split()) if rec is not None else 0
+            print(f"{Path(args.image).name}: {words} words read")
+        else:
+            failures.append(f"{Path(args.image).name}: {window.banner.text()}")
     sys.stdout.flush()
     if summary.device_title.lower().startswith("cpu"):
         # on the CPU the app reads with an int8 copy of the network. With the bundled model a

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import cv2
 import numpy as np
-from PySide6.QtCore import QMimeData, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QMimeData, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QColor,
@@ -18,6 +20,7 @@ from PySide6.QtGui import (
     QPainter,
     QPen,
     QPixmap,
+    QTransform,
     QWheelEvent,
 )
 from PySide6.QtWidgets import (
@@ -34,6 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..lib.memory import trim_heap
 from ..lib.preprocess import ImageError, load_gray
 from .imaging import gray_to_qimage, qimage_to_gray
 
@@ -41,6 +45,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp);;All files (*)"
 MIN_ZOOM, MAX_ZOOM = 0.05, 16.0
 MIN_SELECTION = 6  # image pixels; smaller drags count as a click
+DISPLAY_MAX_PIXELS = 6_000_000  # larger images are shown reduced (see display_scale)
 
 
 def mime_image(mime: QMimeData) -> QImage | Path | None:
@@ -55,14 +60,36 @@ def mime_image(mime: QMimeData) -> QImage | Path | None:
     return None
 
 
+def display_scale(width: int, height: int) -> float:
+    """How much an image is reduced for display: large photos are shown at most
+    ``DISPLAY_MAX_PIXELS`` (as a pixmap, a 12 MP photo would take 48 MB)."""
+    return min(1.0, math.sqrt(DISPLAY_MAX_PIXELS / max(1, width * height)))
+
+
 def colour_image(path: Path, shape: tuple[int, ...]) -> QImage | None:
-    """The file in colour for display (EXIF rotation applied), if Qt reads it at the same size."""
+    """The file in colour for display (EXIF rotation applied, reduced by :func:`display_scale`),
+    if Qt reads it at the size of ``shape`` (the gray image that is read)."""
+    h, w = shape[:2]
+    f = display_scale(w, h)
     reader = QImageReader(str(path))
     reader.setAutoTransform(True)
+    if f < 1.0:
+        stored = reader.size()  # before the EXIF rotation, which the scaled size applies to
+        if stored.isValid():
+            reader.setScaledSize(QSize(max(1, round(stored.width() * f)), max(1, round(stored.height() * f))))
     image = reader.read()
-    if image.isNull() or (image.height(), image.width()) != tuple(shape[:2]):
+    if image.isNull() or abs(image.width() - w * f) > 1.5 or abs(image.height() - h * f) > 1.5:
         return None
     return image
+
+
+def display_image(gray: np.ndarray) -> QImage:
+    """A gray image for display, reduced by :func:`display_scale`."""
+    h, w = gray.shape
+    f = display_scale(w, h)
+    if f < 1.0:
+        gray = cv2.resize(gray, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    return gray_to_qimage(gray)
 
 
 class ImageView(QGraphicsView):
@@ -101,9 +128,14 @@ class ImageView(QGraphicsView):
     def has_image(self) -> bool:
         return not self._pixmap.pixmap().isNull()
 
-    def set_image(self, image: QImage) -> None:
+    def set_image(self, image: QImage, size: QSize | None = None) -> None:
+        """Show ``image``; scene coordinates are pixels of an image of ``size`` (the image's
+        own size by default), so a reduced copy can stand for a large one."""
+        size = size if size is not None else image.size()
         self._pixmap.setPixmap(QPixmap.fromImage(image))
-        self.scene().setSceneRect(QRectF(image.rect()))
+        self._pixmap.setTransform(QTransform.fromScale(size.width() / max(1, image.width()),
+                                                       size.height() / max(1, image.height())))
+        self.scene().setSceneRect(QRectF(0, 0, size.width(), size.height()))
         self.clear_selection()
         self.show_boxes([])
         self.fit()
@@ -359,8 +391,9 @@ class ImportPanel(QWidget):
         self._gray = gray
         self._name = name
         self._context = dict(context or {})
-        self.view.set_image(display if display is not None else gray_to_qimage(gray))
         h, w = gray.shape
+        self.view.set_image(display if display is not None else display_image(gray), QSize(w, h))
+        trim_heap()  # the decoders' buffers (a 12 MP photo is decoded at full size first)
         self.info.setText(f"{name} — {w} × {h} px")
         self.imageLoaded.emit(name)
         self.request_recognition()

@@ -20,6 +20,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from ..lib.memory import trim_heap
 from .errors import plain_message
 
 log = logging.getLogger("nepocr")
@@ -177,6 +178,7 @@ class RecognizerWorker(QObject):
                     result: Any = self._recognizer.recognize(list(request.images))
                 else:
                     result = page.read_page(self._recognizer, request.images[0], page=layout)
+                trim_heap()  # a page's working arrays (tens of MB for a phone photo)
             else:
                 result = self._recognizer.recognize(list(request.images))
         except Exception as exc:

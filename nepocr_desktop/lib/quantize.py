@@ -15,8 +15,6 @@ model is not a network this module knows, the float model is used.
 
 from __future__ import annotations
 
-import ctypes
-import gc
 import logging
 import warnings
 import zipfile
@@ -31,6 +29,7 @@ from ..paths import resources_dir
 from .charset import Charset
 from .crnn import CRNN, ModelSpec
 from .ctc_decoder import greedy_decode
+from .memory import release_memory
 from .metrics import error_rates
 from .preprocess import RIGHT_MARGIN, PreprocessConfig, batch, prepare
 
@@ -162,12 +161,3 @@ def quantize_crnn(module: nn.Module, spec: ModelSpec, charset: Charset, preproce
     if cer > MAX_DISAGREEMENT:
         raise QuantizationError(f"the int8 copy reads the calibration words differently (CER {cer:.1%})")
     return scripted
-
-
-def release_memory() -> None:
-    """Hand the working copies' memory back to the system (glibc keeps freed heap otherwise)."""
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to do
-        pass

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 import cv2
 import numpy as np
 
-from .preprocess import ImageSource, load_gray
+from .preprocess import ImageSource, _percentiles, load_gray
 
 ANALYSIS_MAX_SIDE = 2000   # larger images are shrunk for analysis
 MAX_SKEW = 10.0            # degrees searched either way
@@ -133,7 +133,10 @@ def _shrunk(gray: np.ndarray) -> tuple[np.ndarray, int]:
 
 def _light_text(gray: np.ndarray) -> bool:
     """True for light writing on a dark ground: most of the image is near its darkest tone."""
-    lo, med, hi = np.percentile(gray, [0.1, 50, 99.9])
+    if gray.dtype == np.uint8 and gray.size:
+        lo, med, hi = _percentiles(gray, (0.1, 50, 99.9))  # from a histogram: no sorted copy
+    else:
+        lo, med, hi = np.percentile(gray, [0.1, 50, 99.9])
     return bool(med < lo + 0.3 * (hi - lo))
 
 
@@ -146,18 +149,20 @@ def _background(gray: np.ndarray) -> np.ndarray:
     bg = cv2.blur(bg, (kk, kk), borderType=cv2.BORDER_REPLICATE)
     if bg.shape != gray.shape:
         bg = cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR)
-    return np.maximum(bg, gray)
+    return np.maximum(bg, gray, out=bg)
 
 
 def sauvola(img: np.ndarray, window: int, k: float = 0.2, r: float = 128.0) -> np.ndarray:
     """Sauvola threshold surface ``m * (1 + k * (s / r - 1))`` from box-filtered moments, in
-    float32 and in place (a page photo's analysis image is 3 megapixels: each float64
-    temporary would be 24 MB). OpenCV sums the boxes in double precision."""
+    float32 and in place: a page photo's analysis image is 3 megapixels, 12 MB an array, and
+    at most two are made here. OpenCV sums the boxes in double precision."""
     x = img.astype(np.float32, copy=False)
     size = (window, window)
     mean = cv2.boxFilter(x, cv2.CV_32F, size, borderType=cv2.BORDER_REFLECT)
-    var = cv2.boxFilter(cv2.multiply(x, x), cv2.CV_32F, size, borderType=cv2.BORDER_REFLECT)
-    var -= cv2.multiply(mean, mean)
+    var = cv2.multiply(x, x)
+    cv2.boxFilter(var, cv2.CV_32F, size, dst=var, borderType=cv2.BORDER_REFLECT)
+    for i in range(0, var.shape[0], 256):  # minus the squared mean, a band at a time
+        var[i:i + 256] -= np.square(mean[i:i + 256])
     np.maximum(var, 0.0, out=var)
     std = np.sqrt(var, out=var)
     std *= k / r
@@ -170,15 +175,25 @@ def normalize(gray: np.ndarray) -> np.ndarray:
     """float32 image with the paper at 255 and ink darker, whatever the polarity and lighting.
 
     Each pixel's darkness is measured against the local paper brightness (at least 80, so that
-    noise in dark corners is not blown up).
+    noise in dark corners is not blown up). Computed in place: a page photo's analysis image
+    is 3 megapixels, 12 MB an array.
     """
+    light = _light_text(gray)
     g = gray.astype(np.float32)
     if float(g.max()) - float(g.min()) < 12.0:   # flat: nothing written
         return np.full_like(g, 255.0)
-    if _light_text(g):
-        g = 255.0 - g
+    if light:
+        np.subtract(255.0, g, out=g)
     bg = _background(g)
-    return np.clip(1.0 - (bg - g) / np.maximum(bg, 80.0), 0.0, 1.0) * 255.0
+    floor = np.maximum(bg, 80.0)
+    out = np.subtract(bg, g, out=bg)   # darkness below the paper
+    del g
+    out /= floor
+    del floor
+    np.subtract(1.0, out, out=out)
+    np.clip(out, 0.0, 1.0, out=out)
+    out *= 255.0
+    return out
 
 
 def binarize(gray: np.ndarray, k: float = 0.2, min_contrast: float = 0.14) -> np.ndarray:
@@ -250,17 +265,16 @@ def estimate_skew(mask: np.ndarray, max_angle: float = MAX_SKEW) -> float:
     return round(best, 2)
 
 
-def remove_rules(mask: np.ndarray, norm: np.ndarray, text_h: float, sw: float) -> np.ndarray:
+def remove_rules(mask: np.ndarray, dark: np.ndarray, text_h: float, sw: float) -> np.ndarray:
     """Remove long thin horizontal and vertical lines (ruled paper, margins, frames) from ``mask``.
 
-    Rules are found in the normalised image ``norm`` averaged along the line direction, so
+    Rules are found in ``dark`` (255 minus the normalised image) averaged along the line direction, so
     faint rules that binarise as dashes are found whole; runs must be longer than any word.
     Strokes that crossed a rule are re-joined.
     """
     h, w = mask.shape
     out = mask.copy()
     thick = int(max(3, 2.5 * sw, 0.25 * text_h))
-    dark = 255.0 - norm
     for length, horiz in ((max(0.3 * w, 12 * text_h), True), (max(0.3 * h, 5 * text_h), False)):
         if length >= (w if horiz else h):
             continue
@@ -466,7 +480,9 @@ def segment_page(image: ImageSource, word_gap: float | None = None) -> Page:
         size = (max(3, round(fw * scale)), max(3, round(fh * scale)))
         mask = (cv2.warpAffine(mask * 255, m, size, flags=cv2.INTER_LINEAR) > 127).astype(np.uint8)
         norm = cv2.warpAffine(norm, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    mask = remove_specks(remove_rules(mask, norm, text_h, sw), text_h, sw)
+    dark = np.subtract(255.0, norm, out=norm)  # in place: 12 MB less for a page photo
+    mask = remove_specks(remove_rules(mask, dark, text_h, sw), text_h, sw)
+    del norm, dark
     n, lab, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if n <= 1:
         return Page(width, height, angle, [])

@@ -106,3 +106,16 @@ def test_about_names_the_model_and_its_scores():
 
     text = about_text(ModelSummary("/m/nepocr.pt", "cpu", {"name": "nepocr-base", "val_cer": 0.0412}), 3)
     assert "nepocr-base" in text and "4.1 %" in text and "Saved samples:</b> 3" in text
+
+
+def test_self_test_also_reads_an_image_given_as_a_user_would_open_it(qapp, tiny_model_path, tmp_path, capsys,
+                                                                     render_word):
+    page = tmp_path / "मेरो पाना.png"  # Devanagari and a space in the name
+    render_word("नमस्ते नेपाल", size=60).save(page)
+    args = ["--self-test", "--model", str(tiny_model_path), "--device", "cpu"]
+    assert run([*args, str(page)]) == 0
+    assert "मेरो पाना.png: " in capsys.readouterr().out
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff" + b"not really a jpeg")
+    assert run([*args, str(broken)]) == 1
+    assert "broken.jpg" in capsys.readouterr().err

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, QRect, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, QRect, QRectF, Qt, QUrl
 from PySide6.QtGui import QImage
 
 from nepocr_desktop.gui.canvas import HEADLINE, PAGE_HEIGHT, PAGE_WIDTH, DrawingCanvas
@@ -383,3 +383,37 @@ def test_common_image_formats_open(importer, word_image, tmp_path, suffix):
     Image.open(word_image).convert("RGB").save(path)
     importer.load_file(path)
     assert importer.image().shape == Image.open(word_image).size[::-1]
+
+
+@pytest.mark.parametrize("suffix, exif_turn", [(".jpg", False), (".jpg", True), (".png", False)])
+def test_a_large_photo_is_shown_reduced_in_its_own_pixel_coordinates(importer, tmp_path, monkeypatch,
+                                                                      suffix, exif_turn):
+    """Above DISPLAY_MAX_PIXELS the pixmap is a reduced copy (colour, EXIF rotation kept), while
+    zoom, selections and word boxes stay in the image's own pixels."""
+    from PIL import Image
+
+    from nepocr_desktop.gui import image_view
+
+    monkeypatch.setattr(image_view, "DISPLAY_MAX_PIXELS", 50_000)  # a 400x300 image is "large"
+    stored = Image.new("RGB", (400, 300), (250, 240, 200))
+    stored.paste((20, 30, 120), (100, 130, 300, 170))  # a dark blue bar across the middle
+    path = tmp_path / f"photo{suffix}"
+    exif = Image.Exif()
+    if exif_turn:
+        exif[0x0112] = 6  # shown turned a quarter: 300 wide, 400 high
+    stored.save(path, exif=exif.tobytes()) if suffix == ".jpg" else stored.save(path)
+    importer.load_file(path)
+    h, w = importer.image().shape
+    assert (w, h) == ((300, 400) if exif_turn else (400, 300))
+    view = importer.view
+    assert view.scene().sceneRect() == QRectF(0, 0, w, h)
+    shown = view._pixmap.pixmap()
+    assert shown.width() * shown.height() <= 50_000 * 1.01 and shown.width() < w
+    assert abs(shown.width() / shown.height() - w / h) < 0.02
+    assert view._pixmap.sceneBoundingRect() == QRectF(0, 0, w, h)
+    pixel = shown.toImage().pixelColor(shown.width() // 2, shown.height() // 2)
+    assert pixel.blue() > pixel.red() + 40  # colour kept: the bar is blue, not gray
+    view.actual_size()
+    assert view.zoom() == pytest.approx(1.0)
+    view.set_selection(QRect(10, 20, 50, 30))
+    assert importer.region()[0].shape == (30, 50)
