@@ -207,3 +207,28 @@ def test_pil_and_path_inputs_agree(render_word, tmp_path):
     path = tmp_path / "page.png"
     Image.fromarray(page).save(path)
     assert segment_page(path) == segment_page(Image.fromarray(page))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_band_wise_filters_match_whole_image_ones(seed):
+    """Thresholds and stroke widths computed a band of rows at a time (bounded memory on a
+    page photo) equal the whole-image formulas, across band edges."""
+    import cv2
+
+    from nepocr_desktop.lib import segment
+
+    rng = np.random.default_rng(seed)
+    h, w = int(rng.integers(2 * segment.BAND_ROWS + 7, 4 * segment.BAND_ROWS)), int(rng.integers(40, 300))
+    norm = cv2.GaussianBlur((rng.random((h, w)) * 255).astype(np.float32), (0, 0), 2)
+    window = segment._odd(min(61, max(15, min(norm.shape) / 20)))
+    t = sauvola(norm, window, 0.2)
+    whole = (((norm < t) & (norm < 255.0 * 0.86)) | (norm < 127.0)).astype(np.uint8)
+    assert np.array_equal(segment._ink(norm), whole)
+    mask = (norm < 120).astype(np.uint8)
+    dt = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
+    ridge = (dt >= cv2.dilate(dt, np.ones((3, 3), np.uint8))) & (dt > 0)
+    expected = float(np.clip(2.0 * np.median(dt[ridge]), 1.0, max(1.0, min(mask.shape) / 4)))
+    assert segment.stroke_width(mask) == expected
+    bands = segment._bands(h, 7)
+    assert [y for y0, y1, _a, _b in bands for y in range(y0, y1)] == list(range(h))
+    assert all(a == max(0, y0 - 7) and b == min(h, y1 + 7) for y0, y1, a, b in bands)

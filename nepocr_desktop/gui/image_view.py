@@ -45,7 +45,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp);;All files (*)"
 MIN_ZOOM, MAX_ZOOM = 0.05, 16.0
 MIN_SELECTION = 6  # image pixels; smaller drags count as a click
-DISPLAY_MAX_PIXELS = 6_000_000  # larger images are shown reduced (see display_scale)
+DISPLAY_MAX_PIXELS = 4_000_000  # larger images are shown reduced (see display_scale)
 
 
 def mime_image(mime: QMimeData) -> QImage | Path | None:

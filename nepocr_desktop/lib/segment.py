@@ -23,6 +23,7 @@ ANALYSIS_MAX_SIDE = 2000   # larger images are shrunk for analysis
 MAX_SKEW = 10.0            # degrees searched either way
 WORD_GAP = 0.35            # default word gap, as a fraction of the text height
 WORD_GAP_RANGE = (0.15, 0.6)  # limits of the gap threshold learnt from a page's own gaps
+BAND_ROWS = 256            # local filters run on bands of rows: a few MB at a time, not 12
 
 Point = tuple[int, int]
 
@@ -185,11 +186,9 @@ def normalize(gray: np.ndarray) -> np.ndarray:
     if light:
         np.subtract(255.0, g, out=g)
     bg = _background(g)
-    floor = np.maximum(bg, 80.0)
-    out = np.subtract(bg, g, out=bg)   # darkness below the paper
-    del g
-    out /= floor
-    del floor
+    out = np.subtract(bg, g, out=g)          # darkness below the paper
+    out /= np.maximum(bg, 80.0, out=bg)      # as a share of the paper's brightness
+    del bg
     np.subtract(1.0, out, out=out)
     np.clip(out, 0.0, 1.0, out=out)
     out *= 255.0
@@ -208,9 +207,12 @@ def binarize(gray: np.ndarray, k: float = 0.2, min_contrast: float = 0.14) -> np
 
 def _ink(norm: np.ndarray, k: float = 0.2, min_contrast: float = 0.14) -> np.ndarray:
     window = _odd(min(61, max(15, min(norm.shape) / 20)))
-    t = sauvola(norm, window, k)
-    ink = ((norm < t) & (norm < 255.0 * (1.0 - min_contrast))) | (norm < 127.0)
-    return ink.astype(np.uint8)
+    ink = np.empty(norm.shape, np.uint8)
+    for y0, y1, a, b in _bands(norm.shape[0], window // 2):  # a band at a time
+        t = sauvola(norm[a:b], window, k)[y0 - a:y1 - a]
+        n = norm[y0:y1]
+        ink[y0:y1] = ((n < t) & (n < 255.0 * (1.0 - min_contrast))) | (n < 127.0)
+    return ink
 
 
 # --- measurements and cleaning ------------------------------------------------------------
@@ -220,8 +222,19 @@ def stroke_width(mask: np.ndarray) -> float:
     if not mask.any():
         return 1.0
     dt = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
-    ridge = (dt >= cv2.dilate(dt, np.ones((3, 3), np.uint8))) & (dt > 0)
-    return float(np.clip(2.0 * np.median(dt[ridge]), 1.0, max(1.0, min(mask.shape) / 4)))
+    kernel = np.ones((3, 3), np.uint8)
+    ridges = []
+    for y0, y1, a, b in _bands(dt.shape[0], 1):  # local maxima of the distance, a band at a time
+        d = dt[y0:y1]
+        ridges.append(d[(d >= cv2.dilate(dt[a:b], kernel)[y0 - a:y1 - a]) & (d > 0)])
+    return float(np.clip(2.0 * np.median(np.concatenate(ridges)), 1.0, max(1.0, min(mask.shape) / 4)))
+
+
+def _bands(height: int, reach: int) -> list[tuple[int, int, int, int]]:
+    """Row bands ``(y0, y1)`` of ``BAND_ROWS`` and the rows ``(a, b)`` a filter reaching
+    ``reach`` rows up and down must see to compute them exactly."""
+    return [(y0, min(height, y0 + BAND_ROWS), max(0, y0 - reach), min(height, y0 + BAND_ROWS + reach))
+            for y0 in range(0, height, BAND_ROWS)]
 
 
 def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
@@ -278,7 +291,10 @@ def remove_rules(mask: np.ndarray, dark: np.ndarray, text_h: float, sw: float) -
     for length, horiz in ((max(0.3 * w, 12 * text_h), True), (max(0.3 * h, 5 * text_h), False)):
         if length >= (w if horiz else h):
             continue
-        faint = (cv2.blur(dark, (15, 1) if horiz else (1, 15)) > 0.06 * 255).astype(np.uint8) | mask
+        faint = np.empty_like(mask)  # dark, averaged along the line, above 6%: a band at a time
+        for y0, y1, a, b in _bands(h, 0 if horiz else 7):
+            faint[y0:y1] = cv2.blur(dark[a:b], (15, 1) if horiz else (1, 15))[y0 - a:y1 - a] > 0.06 * 255
+        faint |= mask
         runs = cv2.morphologyEx(faint, cv2.MORPH_CLOSE, _line_kernel(_odd(0.25 * text_h), horiz))
         runs = cv2.dilate(runs, _line_kernel(3, not horiz))           # tolerate a pixel of drift
         runs = cv2.morphologyEx(runs, cv2.MORPH_OPEN, _line_kernel(int(length), horiz))
