@@ -67,15 +67,16 @@ def _pil_to_gray(img: Image.Image) -> np.ndarray:
     return np.asarray(img if img.mode == "L" else img.convert("L"), dtype=np.uint8)
 
 
-# Files up to this size are read whole, so a JPEG is decoded from memory by OpenCV.
+# JPEG files up to this size are read whole and decoded from memory by OpenCV.
 FAST_JPEG_BYTES = 32 * 1024 * 1024
+_JPEG_MAGIC = b"\xff\xd8\xff"
 _JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # start-of-frame markers
 
 
 def _jpeg_size(data: bytes) -> tuple[int, int] | None:
     """(width, height) from a JPEG's frame header; None if ``data`` is not a JPEG that ends
     where it should (a truncated file is left to Pillow, which says what is wrong)."""
-    if data[:3] != b"\xff\xd8\xff" or data[-2:] != b"\xff\xd9":
+    if data[:3] != _JPEG_MAGIC or data[-2:] != b"\xff\xd9":
         return None
     i, n = 2, len(data)
     while i + 9 <= n:
@@ -133,7 +134,11 @@ def load_gray(src: ImageSource) -> np.ndarray:
                 raise ImageError(f"{src}: is a folder, not an image")
             if st.st_size == 0:
                 raise ImageError(f"{src}: the file is empty")
-            data = path.read_bytes() if st.st_size <= FAST_JPEG_BYTES else None
+            data = None
+            if st.st_size <= FAST_JPEG_BYTES:
+                with open(path, "rb") as f:  # other formats are streamed by Pillow, not read whole
+                    head = f.read(3)
+                    data = head + f.read() if head == _JPEG_MAGIC else None
         if data is not None:
             gray = _decode_jpeg(data, name)
             if gray is not None:
