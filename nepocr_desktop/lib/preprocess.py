@@ -137,8 +137,9 @@ def load_gray(src: ImageSource) -> np.ndarray:
             data = None
             if st.st_size <= FAST_JPEG_BYTES:
                 with open(path, "rb") as f:  # other formats are streamed by Pillow, not read whole
-                    head = f.read(3)
-                    data = head + f.read() if head == _JPEG_MAGIC else None
+                    if f.read(3) == _JPEG_MAGIC:
+                        f.seek(0)
+                        data = f.read()
         if data is not None:
             gray = _decode_jpeg(data, name)
             if gray is not None:

@@ -155,15 +155,14 @@ def _background(gray: np.ndarray) -> np.ndarray:
 
 def sauvola(img: np.ndarray, window: int, k: float = 0.2, r: float = 128.0) -> np.ndarray:
     """Sauvola threshold surface ``m * (1 + k * (s / r - 1))`` from box-filtered moments, in
-    float32 and in place: a page photo's analysis image is 3 megapixels, 12 MB an array, and
-    at most two are made here. OpenCV sums the boxes in double precision."""
+    float32 and in place (:func:`_ink` calls it a band of rows at a time). OpenCV sums the
+    boxes in double precision."""
     x = img.astype(np.float32, copy=False)
     size = (window, window)
     mean = cv2.boxFilter(x, cv2.CV_32F, size, borderType=cv2.BORDER_REFLECT)
     var = cv2.multiply(x, x)
     cv2.boxFilter(var, cv2.CV_32F, size, dst=var, borderType=cv2.BORDER_REFLECT)
-    for i in range(0, var.shape[0], 256):  # minus the squared mean, a band at a time
-        var[i:i + 256] -= np.square(mean[i:i + 256])
+    var -= np.square(mean)
     np.maximum(var, 0.0, out=var)
     std = np.sqrt(var, out=var)
     std *= k / r
