@@ -34,15 +34,15 @@ import numpy as np
 import torch
 
 from nepocr_desktop.finetuning import replay_material
-from nepocr_desktop.lib.augment import elastic, pen_strokes, to_gray, to_ink, warp
-from nepocr_desktop.lib.charset import split_aksharas
-from nepocr_desktop.lib.corpus import RESERVED_WRITERS, bucket, lens_words, load_glyphs
-from nepocr_desktop.lib.finetune import FinetuneConfig, finetune
-from nepocr_desktop.lib.modelio import load_model
-from nepocr_desktop.lib.preprocess import load_gray
-from nepocr_desktop.lib.sources import GlyphWords
-from nepocr_desktop.lib.synth import find_fonts, render_text
-from nepocr_desktop.lib.train import evaluate, prepare_validation
+from nepocr_desktop.lib.read.charset import split_aksharas
+from nepocr_desktop.lib.read.modelio import load_model
+from nepocr_desktop.lib.read.preprocess import load_gray
+from nepocr_desktop.lib.training.augment import elastic, pen_strokes, to_gray, to_ink, warp
+from nepocr_desktop.lib.training.corpus import RESERVED_WRITERS, bucket, lens_words, load_glyphs
+from nepocr_desktop.lib.training.finetune import FinetuneConfig, finetune
+from nepocr_desktop.lib.training.sources import GlyphWords
+from nepocr_desktop.lib.training.synth import find_fonts, render_text
+from nepocr_desktop.lib.training.train import evaluate, prepare_validation
 from nepocr_desktop.paths import bundled_model_path
 
 CONTROL_WRITER = "004"  # an NHCD writer in the training data, for the --user nhcd control

@@ -101,8 +101,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from nepocr_desktop.lib.charset import normalize_text
-    from nepocr_desktop.lib.metrics import error_rates
+    from nepocr_desktop.lib.read.charset import normalize_text
+    from nepocr_desktop.lib.read.metrics import error_rates
 
     torch.set_num_threads(args.threads)
     items, source = word_images(args.n, args.data)

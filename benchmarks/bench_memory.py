@@ -40,8 +40,8 @@ CHILD = textwrap.dedent("""
     import torch
     torch.set_num_threads({threads})
     from nepocr_desktop.recognizer import Recognizer
-    from nepocr_desktop.lib.preprocess import load_gray
-    from nepocr_desktop.lib.segment import segment_page
+    from nepocr_desktop.lib.read.preprocess import load_gray
+    from nepocr_desktop.lib.page.segment import segment_page
     mode, model, inputs = sys.argv[1], sys.argv[2] or None, sys.argv[3:]
     rec = Recognizer(model, device="cpu")
     rec.warmup()

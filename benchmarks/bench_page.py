@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nepocr_desktop.lib.preprocess import load_gray
-from nepocr_desktop.lib.segment import segment_page
+from nepocr_desktop.lib.page.segment import segment_page
+from nepocr_desktop.lib.read.preprocess import load_gray
 from nepocr_desktop.page import read_page
 from nepocr_desktop.paths import bundled_model_path
 from nepocr_desktop.recognizer import Recognizer

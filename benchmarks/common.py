@@ -30,7 +30,7 @@ class WordImage:
 
 def lens_words(folder: Path, n: int, seed: int = 0) -> list[WordImage]:
     """``n`` labelled real word crops from ``folder`` (a fixed random sample), Devanagari only."""
-    from nepocr_desktop.lib.charset import DEFAULT_CHARSET, normalize_text
+    from nepocr_desktop.lib.read.charset import DEFAULT_CHARSET, normalize_text
 
     tsv = folder / "labels_devanagari_only.tsv"
     if not tsv.exists():
@@ -51,8 +51,8 @@ def rendered_words(n: int, out_dir: Path, seed: int = 0) -> list[WordImage]:
 
     from PIL import Image
 
-    from nepocr_desktop.lib.charset import DEFAULT_CHARSET
-    from nepocr_desktop.lib.synth import render_text
+    from nepocr_desktop.lib.read.charset import DEFAULT_CHARSET
+    from nepocr_desktop.lib.training.synth import render_text
     from nepocr_desktop.paths import resources_dir
 
     with gzip.open(resources_dir() / "lexicon" / "words.txt.gz", "rt", encoding="utf-8") as f:
@@ -104,7 +104,7 @@ def machine() -> str:
 
 
 def model_description(path: Path) -> str:
-    from nepocr_desktop.lib.modelio import ModelError, read_info
+    from nepocr_desktop.lib.read.modelio import ModelError, read_info
 
     try:
         info = read_info(path)

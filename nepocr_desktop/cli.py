@@ -65,7 +65,7 @@ def _add_recognize(sub) -> None:
 
 
 def _cmd_recognize_pages(args: argparse.Namespace) -> int:
-    from .lib.preprocess import ImageError
+    from .lib.read.preprocess import ImageError
     from .page import read_page
 
     fmt = args.format or ("json" if args.json else "text")
@@ -203,9 +203,9 @@ def _cmd_recognize(args: argparse.Namespace) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from .lib.charset import normalize_text
-    from .lib.dataset import read_dataset
-    from .lib.metrics import error_rates
+    from .lib.read.charset import normalize_text
+    from .lib.read.metrics import error_rates
+    from .lib.storage.dataset import read_dataset
     from .recognizer import RecognitionFailure
 
     samples = read_dataset(args.dir)
@@ -288,10 +288,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_usage(sys.stderr)
         return 2
-    from .lib.charlm import CharLMError
-    from .lib.dataset import DatasetError
-    from .lib.lexicon import LexiconError
-    from .lib.modelio import ModelError
+    from .lib.language.charlm import CharLMError
+    from .lib.language.lexicon import LexiconError
+    from .lib.read.modelio import ModelError
+    from .lib.storage.dataset import DatasetError
     from .recognizer import DeviceError
 
     try:

@@ -9,12 +9,12 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
-from .lib.charset import DEFAULT_CHARSET, LabelError
-from .lib.dataset import DatasetError, read_dataset
-from .lib.finetune import FinetuneConfig, finetune, save_finetuned
-from .lib.modelio import ModelError, load_model
-from .lib.preprocess import ImageError, load_gray
-from .lib.train import EpochReport
+from .lib.read.charset import DEFAULT_CHARSET, LabelError
+from .lib.read.modelio import ModelError, load_model
+from .lib.read.preprocess import ImageError, load_gray
+from .lib.storage.dataset import DatasetError, read_dataset
+from .lib.training.finetune import FinetuneConfig, finetune, save_finetuned
+from .lib.training.train import EpochReport
 from .paths import bundled_model_path, resources_dir
 
 

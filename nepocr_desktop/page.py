@@ -17,9 +17,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .lib.pagexml import page_to_xml
-from .lib.preprocess import ImageSource, load_gray
-from .lib.segment import Box, Page, Point, segment_page
+from .lib.page.pagexml import page_to_xml
+from .lib.page.segment import Box, Page, Point, segment_page
+from .lib.read.preprocess import ImageSource, load_gray
 
 MARGIN = 0.12   # crop margin around a word, as a fraction of its height
 

@@ -22,14 +22,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .lib.charset import is_well_formed
-from .lib.ctc_decoder import Decoded, akshara_confidences, beam_decode, greedy_decode
-from .lib.lexicon import Lexicon
-from .lib.memory import release_memory
-from .lib.modelio import LoadedModel, ModelInfo, inference_module, int8_copy, load_model
-from .lib.preprocess import RIGHT_MARGIN, ImageError, ImageSource, batch, prepare
-from .lib.prior import LanguagePrior, default_prior
-from .lib.results import Alternative, CharConfidence, Recognition
+from .lib.language.lexicon import Lexicon
+from .lib.language.prior import LanguagePrior, default_prior
+from .lib.read.charset import is_well_formed
+from .lib.read.ctc_decoder import Decoded, akshara_confidences, beam_decode, greedy_decode
+from .lib.read.modelio import LoadedModel, ModelInfo, inference_module, int8_copy, load_model
+from .lib.read.preprocess import RIGHT_MARGIN, ImageError, ImageSource, batch, prepare
+from .lib.read.results import Alternative, CharConfidence, Recognition
+from .lib.system.memory import release_memory
 from .paths import bundled_model_path
 
 log = logging.getLogger("nepocr")
@@ -93,7 +93,7 @@ class Recognizer:
     label over the frames aligned to it. ``alternatives`` lists the decoder's hypotheses,
     best first (the reading itself included) with their log-probabilities. ``lexicon=True``
     nudges the beam with the shipped word list and character language model
-    (:func:`~nepocr_desktop.lib.prior.default_prior`); a :class:`Lexicon` or
+    (:func:`~nepocr_desktop.lib.language.prior.default_prior`); a :class:`Lexicon` or
     :class:`LanguagePrior` may be given instead. That needs beam search: with ``beam=1`` the
     beam is raised to ``LEXICON_BEAM``. On the CPU the network runs as an int8 copy unless
     ``int8`` is false or the copy cannot be made (``precision`` says which). Thread-safe.

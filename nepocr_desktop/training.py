@@ -10,12 +10,12 @@ from pathlib import Path
 
 import torch
 
-from .lib.charset import DEFAULT_CHARSET
-from .lib.corpus import lens_words, load_glyphs, vocabulary
-from .lib.crnn import SPECS, count_parameters
-from .lib.sources import Glyphs, GlyphWords, RealWords, SynthWords
-from .lib.synth import FontSampler, find_fonts
-from .lib.train import EpochReport, TrainConfig, fit, new_model, prepare_validation
+from .lib.read.charset import DEFAULT_CHARSET
+from .lib.read.crnn import SPECS, count_parameters
+from .lib.training.corpus import lens_words, load_glyphs, vocabulary
+from .lib.training.sources import Glyphs, GlyphWords, RealWords, SynthWords
+from .lib.training.synth import FontSampler, find_fonts
+from .lib.training.train import EpochReport, TrainConfig, fit, new_model, prepare_validation
 
 DEFAULT_WEIGHTS = "real=0.35,synth=0.35,glyphwords=0.15,glyphs=0.15"
 

@@ -9,10 +9,10 @@ import pytest
 import torch
 from PIL import Image, ImageDraw, ImageFont, features
 
-from nepocr_desktop.lib.charset import DEFAULT_CHARSET
-from nepocr_desktop.lib.crnn import CRNN, ModelSpec
-from nepocr_desktop.lib.modelio import ModelInfo, save_model
-from nepocr_desktop.lib.preprocess import PreprocessConfig
+from nepocr_desktop.lib.read.charset import DEFAULT_CHARSET
+from nepocr_desktop.lib.read.crnn import CRNN, ModelSpec
+from nepocr_desktop.lib.read.modelio import ModelInfo, save_model
+from nepocr_desktop.lib.read.preprocess import PreprocessConfig
 
 torch.set_num_threads(1)
 

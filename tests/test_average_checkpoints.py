@@ -8,10 +8,10 @@ from pathlib import Path
 
 import torch
 
-from nepocr_desktop.lib.charset import DEFAULT_CHARSET
-from nepocr_desktop.lib.crnn import ModelSpec
-from nepocr_desktop.lib.modelio import load_model, read_info, save_model
-from nepocr_desktop.lib.train import new_model
+from nepocr_desktop.lib.read.charset import DEFAULT_CHARSET
+from nepocr_desktop.lib.read.crnn import ModelSpec
+from nepocr_desktop.lib.read.modelio import load_model, read_info, save_model
+from nepocr_desktop.lib.training.train import new_model
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ModelSpec(height=32, channels=(8, 16, 16, 24), double=(False,) * 4, hidden=32, layers=1, dropout=0.0)

@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 from PIL import Image, ImageSequence
 
 from nepocr_desktop.cli import main
-from nepocr_desktop.lib.charset import (
+from nepocr_desktop.lib.read.charset import (
     CONSONANTS,
     DEFAULT_CHARSET,
     MODIFIERS,
@@ -44,12 +44,12 @@ from nepocr_desktop.lib.charset import (
     LabelError,
     split_aksharas,
 )
-from nepocr_desktop.lib.crnn import CRNN
-from nepocr_desktop.lib.ctc_decoder import beam_decode, greedy_decode
-from nepocr_desktop.lib.library import BUNDLED, ModelLibrary
-from nepocr_desktop.lib.modelio import ModelError, load_model, read_info, save_model
-from nepocr_desktop.lib.preprocess import MAX_PIXELS, ImageError, load_gray, prepare
-from nepocr_desktop.lib.store import (
+from nepocr_desktop.lib.read.crnn import CRNN
+from nepocr_desktop.lib.read.ctc_decoder import beam_decode, greedy_decode
+from nepocr_desktop.lib.read.modelio import ModelError, load_model, read_info, save_model
+from nepocr_desktop.lib.read.preprocess import MAX_PIXELS, ImageError, load_gray, prepare
+from nepocr_desktop.lib.storage.library import BUNDLED, ModelLibrary
+from nepocr_desktop.lib.storage.store import (
     CorruptStoreError,
     InvalidSampleError,
     LockedStoreError,
@@ -547,7 +547,7 @@ def _run_py(code: str, timeout: float = 60.0, **kw) -> subprocess.CompletedProce
 FULL_DISK_STORE = """
     import resource, signal, sys
     import numpy as np
-    from nepocr_desktop.lib.store import SampleStore, StoreWriteError
+    from nepocr_desktop.lib.storage.store import SampleStore, StoreWriteError
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # a write past the limit fails with EFBIG
     store = SampleStore(sys.argv[1])
     size = store.path.stat().st_size
@@ -579,8 +579,8 @@ FULL_DISK_MODEL = """
     from pathlib import Path
     import torch
     torch.set_num_threads(1)
-    from nepocr_desktop.lib.library import ModelLibrary
-    from nepocr_desktop.lib.modelio import load_model
+    from nepocr_desktop.lib.storage.library import ModelLibrary
+    from nepocr_desktop.lib.read.modelio import load_model
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     folder, bundled = Path(sys.argv[1]), Path(sys.argv[2])
     lib = ModelLibrary(folder, bundled)
@@ -616,10 +616,10 @@ KILLED_FINETUNE = """
     from pathlib import Path
     import torch
     torch.set_num_threads(1)
-    from nepocr_desktop.lib.finetune import FinetuneConfig, finetune
-    from nepocr_desktop.lib.library import ModelLibrary
-    from nepocr_desktop.lib.modelio import load_model
-    from nepocr_desktop.lib.store import SampleStore
+    from nepocr_desktop.lib.training.finetune import FinetuneConfig, finetune
+    from nepocr_desktop.lib.storage.library import ModelLibrary
+    from nepocr_desktop.lib.read.modelio import load_model
+    from nepocr_desktop.lib.storage.store import SampleStore
     folder, bundled, db = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
     lib = ModelLibrary(folder, bundled)
     store = SampleStore(db)

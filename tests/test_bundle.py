@@ -88,7 +88,7 @@ def test_bundle_is_trimmed(bundle) -> None:
     assert not dangling
     assert (internal / "model" / "nepocr.pt").read_bytes() == bundle["model"].read_bytes()
     assert (internal / "resources" / "samples").is_dir()
-    assert (internal / "nepocr_desktop" / "lib" / "crnn.py").is_file()  # TorchScript needs the source
+    assert (internal / "nepocr_desktop" / "lib" / "read" / "crnn.py").is_file()  # TorchScript needs the source
 
 
 def test_recognize_matches_the_source_tree(bundle) -> None:

@@ -13,11 +13,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nepocr_desktop.lib.charlm import END, CharLM, CharLMError
-from nepocr_desktop.lib.charset import DEFAULT_CHARSET as CS
-from nepocr_desktop.lib.ctc_decoder import beam_decode, greedy_decode
-from nepocr_desktop.lib.lexicon import Lexicon
-from nepocr_desktop.lib.prior import LanguagePrior, PriorWeights, charlm_path, default_charlm, default_prior
+from nepocr_desktop.lib.language.charlm import END, CharLM, CharLMError
+from nepocr_desktop.lib.language.lexicon import Lexicon
+from nepocr_desktop.lib.language.prior import (
+    LanguagePrior,
+    PriorWeights,
+    charlm_path,
+    default_charlm,
+    default_prior,
+)
+from nepocr_desktop.lib.read.charset import DEFAULT_CHARSET as CS
+from nepocr_desktop.lib.read.ctc_decoder import beam_decode, greedy_decode
 from nepocr_desktop.recognizer import Recognizer
 
 ROOT = Path(__file__).resolve().parent.parent

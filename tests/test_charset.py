@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nepocr_desktop.lib.charset import (
+from nepocr_desktop.lib.read.charset import (
     DEFAULT_CHARSET,
     NEPALI_CHARS,
     NUKTA,
@@ -115,7 +115,7 @@ def test_encode_decode_round_trip(text):
 
 
 def test_well_formed_sequences():
-    from nepocr_desktop.lib.charset import is_well_formed
+    from nepocr_desktop.lib.read.charset import is_well_formed
 
     for good in ["नेपाल", "क्षत्रिय", "गाउँ", "आँप", "दुःख", "ज़मीन", "अंग्रेजी", "राम्", "१२ कि.मी."]:
         assert is_well_formed(good), good

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from nepocr_desktop.cli import main
-from nepocr_desktop.lib.metrics import error_rates
+from nepocr_desktop.lib.read.metrics import error_rates
 from nepocr_desktop.recognizer import Recognizer
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,10 +7,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nepocr_desktop.lib.corpus import (RESERVED_WRITERS, GlyphSet, clean_label, is_validation_word, lens_words,
-                                      load_glyphs)
-from nepocr_desktop.lib.dataset import DatasetError, read_dataset
-from nepocr_desktop.lib.sources import Glyphs, GlyphWords
+from nepocr_desktop.lib.storage.dataset import DatasetError, read_dataset
+from nepocr_desktop.lib.training.corpus import (
+    RESERVED_WRITERS,
+    GlyphSet,
+    clean_label,
+    is_validation_word,
+    lens_words,
+    load_glyphs,
+)
+from nepocr_desktop.lib.training.sources import Glyphs, GlyphWords
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -113,8 +119,8 @@ def test_dataset_refuses_paths_outside(tmp_path):
 
 
 def test_numbers_are_written_like_numbers():
-    from nepocr_desktop.lib.charset import DEFAULT_CHARSET, DEVANAGARI_DIGITS
-    from nepocr_desktop.lib.sources import number_text
+    from nepocr_desktop.lib.read.charset import DEFAULT_CHARSET, DEVANAGARI_DIGITS
+    from nepocr_desktop.lib.training.sources import number_text
 
     rng = np.random.default_rng(0)
     texts = [number_text(rng) for _ in range(400)]
@@ -148,7 +154,7 @@ def test_glyph_numbers_have_no_head_line():
 
 
 def test_strong_real_augmentation_keeps_the_word():
-    from nepocr_desktop.lib.augment import augment_real
+    from nepocr_desktop.lib.training.augment import augment_real
 
     img = np.full((40, 120), 235, np.uint8)
     img[12:14, 10:110] = 20  # head line

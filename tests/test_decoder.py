@@ -10,15 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nepocr_desktop.lib.charset import DEFAULT_CHARSET, NEPALI_CHARS, split_aksharas
-from nepocr_desktop.lib.ctc_decoder import (
+from nepocr_desktop.lib.language.lexicon import Lexicon
+from nepocr_desktop.lib.read.charset import DEFAULT_CHARSET, NEPALI_CHARS, split_aksharas
+from nepocr_desktop.lib.read.ctc_decoder import (
     akshara_confidences,
     align,
     beam_decode,
     greedy_decode,
     label_confidences,
 )
-from nepocr_desktop.lib.lexicon import Lexicon
 
 CS = DEFAULT_CHARSET
 

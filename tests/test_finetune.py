@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from nepocr_desktop.lib.charset import DEFAULT_CHARSET
-from nepocr_desktop.lib.finetune import FinetuneConfig, finetune, save_finetuned, split_user_samples
-from nepocr_desktop.lib.library import BUNDLED, ModelLibrary
-from nepocr_desktop.lib.modelio import ModelError, load_model, read_info
-from nepocr_desktop.lib.synth import find_fonts, render_text
+from nepocr_desktop.lib.read.charset import DEFAULT_CHARSET
+from nepocr_desktop.lib.read.modelio import ModelError, load_model, read_info
+from nepocr_desktop.lib.storage.library import BUNDLED, ModelLibrary
+from nepocr_desktop.lib.training.finetune import FinetuneConfig, finetune, save_finetuned, split_user_samples
+from nepocr_desktop.lib.training.synth import find_fonts, render_text
 
 WORDS = ["नेपाल", "घर", "पानी", "किताब", "माया", "आमा", "बुबा", "गाउँ"]
 
@@ -95,7 +95,7 @@ def test_pointer_survives_a_failed_write(tiny_model_path, tmp_path, monkeypatch)
     lib = ModelLibrary(tmp_path / "models", tiny_model_path)
     loaded = load_model(tiny_model_path)
     first = lib.add(loaded.module, loaded.info)
-    from nepocr_desktop.lib import atomic
+    from nepocr_desktop.lib.system import atomic
 
     def boom(src, dst):
         raise OSError("disk full")
@@ -109,7 +109,7 @@ def test_pointer_survives_a_failed_write(tiny_model_path, tmp_path, monkeypatch)
 
 
 def test_automatic_learning_rate_is_smaller_for_few_samples():
-    from nepocr_desktop.lib.finetune import auto_lr
+    from nepocr_desktop.lib.training.finetune import auto_lr
 
     assert FinetuneConfig().lr == 0  # automatic by default
     assert auto_lr(40) < auto_lr(160)

@@ -6,8 +6,8 @@ import gzip
 
 import pytest
 
-from nepocr_desktop.lib.charset import DEFAULT_CHARSET
-from nepocr_desktop.lib.lexicon import Lexicon, LexiconError, default_lexicon
+from nepocr_desktop.lib.language.lexicon import Lexicon, LexiconError, default_lexicon
+from nepocr_desktop.lib.read.charset import DEFAULT_CHARSET
 from nepocr_desktop.paths import resources_dir
 
 

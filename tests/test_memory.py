@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from nepocr_desktop.lib.memory import release_memory, trim_heap
+from nepocr_desktop.lib.system.memory import release_memory, trim_heap
 
 
 def _rss_mib() -> float:

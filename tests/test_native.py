@@ -3,7 +3,7 @@
 import cv2
 import numpy as np
 
-from nepocr_desktop.lib.native import check_image_codecs, check_linear_algebra
+from nepocr_desktop.lib.system.native import check_image_codecs, check_linear_algebra
 
 
 def test_opencv_linear_algebra_agrees_with_numpy():

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from nepocr_desktop.lib.pagexml import read_pagexml
+from nepocr_desktop.lib.page.pagexml import read_pagexml
 from nepocr_desktop.page import crop_words, read_page
 
 ROWS = [["नमस्ते", "नेपाल", "किताब"], ["हामी", "विद्यालय", "घर", "पानी"], ["कलम", "बजार"]]
@@ -129,7 +129,7 @@ def test_recognizer_returning_too_few_results_is_an_error(render_word):
 
 
 def test_crops_hold_each_word_with_a_margin(render_word):
-    from nepocr_desktop.lib.segment import segment_page
+    from nepocr_desktop.lib.page.segment import segment_page
 
     gray = tone_page(render_word)
     page = segment_page(gray)

@@ -73,7 +73,7 @@ def test_page_xml_with_transcriptions_imports_as_training_samples(page_png, tiny
     """A PAGE XML folder (e.g. from eScriptorium or Transkribus) becomes one sample per word."""
     import shutil
 
-    from nepocr_desktop.lib.store import SampleStore
+    from nepocr_desktop.lib.storage.store import SampleStore
 
     assert main(["recognize", "--page", "--format", "pagexml", str(page_png), "--model", str(tiny_model_path)]) == 0
     xml = capsys.readouterr().out

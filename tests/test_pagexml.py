@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nepocr_desktop.lib.pagexml import (
+from nepocr_desktop.lib.page.pagexml import (
     NS,
     page_to_xml,
     parse_pagexml,
@@ -17,7 +17,7 @@ from nepocr_desktop.lib.pagexml import (
     training_pairs,
     write_pagexml,
 )
-from nepocr_desktop.lib.segment import Box, Line, Page, Word
+from nepocr_desktop.lib.page.segment import Box, Line, Page, Word
 
 P = f"{{{NS}}}"
 POINTS = re.compile(r"^([0-9]+,[0-9]+ )+([0-9]+,[0-9]+)$")   # the schema's PointsType

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image, ImageFilter
 
-from nepocr_desktop.lib.preprocess import (
+from nepocr_desktop.lib.read.preprocess import (
     MAX_PIXELS,
     ImageError,
     PreprocessConfig,

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from nepocr_desktop.lib import quantize
-from nepocr_desktop.lib.crnn import SPECS
-from nepocr_desktop.lib.modelio import inference_module, is_int8, load_model
-from nepocr_desktop.lib.preprocess import prepare
+from nepocr_desktop.lib.read import quantize
+from nepocr_desktop.lib.read.crnn import SPECS
+from nepocr_desktop.lib.read.modelio import inference_module, is_int8, load_model
+from nepocr_desktop.lib.read.preprocess import prepare
 from nepocr_desktop.paths import bundled_model_path, resources_dir
 from nepocr_desktop.recognizer import Recognizer
 

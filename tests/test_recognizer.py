@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from nepocr_desktop import recognizer as rmod
-from nepocr_desktop.lib.lexicon import Lexicon
-from nepocr_desktop.lib.modelio import ModelError, load_model
-from nepocr_desktop.lib.preprocess import ImageError
-from nepocr_desktop.lib.charset import is_well_formed
+from nepocr_desktop.lib.language.lexicon import Lexicon
+from nepocr_desktop.lib.read.charset import is_well_formed
+from nepocr_desktop.lib.read.modelio import ModelError, load_model
+from nepocr_desktop.lib.read.preprocess import ImageError
 from nepocr_desktop.recognizer import DeviceError, RecognitionFailure, Recognizer, device_label, select_device
 
 WORDS = ["नमस्ते", "घर", "क्षत्रिय", "विद्यालयमा जानुहोस्", "पानी", "नेपाल"]
@@ -141,8 +141,8 @@ def test_select_device_with_cuda(monkeypatch):
 
 
 def test_cpu_inference_module_is_optimised_and_reads_the_same(tiny_model_path, images):
-    from nepocr_desktop.lib.modelio import inference_module
-    from nepocr_desktop.lib.preprocess import batch, prepare
+    from nepocr_desktop.lib.read.modelio import inference_module
+    from nepocr_desktop.lib.read.preprocess import batch, prepare
 
     loaded = load_model(tiny_model_path)
     weights = {k: v.clone() for k, v in loaded.module.state_dict().items()}
@@ -175,7 +175,7 @@ def test_candra_e_output_reads_as_candrabindu(tiny_model_path, beam):
 def test_right_margin_covers_the_bundled_networks_reach(render_word):
     """A word read alone gives the same log-probabilities as beside a much wider one: the
     blank margin reaches as far as the network's last output column looks."""
-    from nepocr_desktop.lib.preprocess import RIGHT_MARGIN, prepare
+    from nepocr_desktop.lib.read.preprocess import RIGHT_MARGIN, prepare
 
     rec = Recognizer(device="cpu", int8=False)  # the bundled model
     word = prepare(render_word("नमस्ते"), rec.info.preprocess)

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nepocr_desktop.lib.preprocess import ImageError
-from nepocr_desktop.lib.segment import (
+from nepocr_desktop.lib.page.segment import (
     Box,
     binarize,
     deskew_transform,
@@ -17,6 +16,7 @@ from nepocr_desktop.lib.segment import (
     segment_page,
     word_gap_threshold,
 )
+from nepocr_desktop.lib.read.preprocess import ImageError
 
 LINES = [["नमस्ते", "नेपाल", "किताब", "पानी"],
          ["हामी", "विद्यालय", "जान्छौं", "घर"],
@@ -215,7 +215,7 @@ def test_band_wise_filters_match_whole_image_ones(seed):
     page photo) equal the whole-image formulas, across band edges."""
     import cv2
 
-    from nepocr_desktop.lib import segment
+    from nepocr_desktop.lib.page import segment
 
     rng = np.random.default_rng(seed)
     h, w = int(rng.integers(2 * segment.BAND_ROWS + 7, 4 * segment.BAND_ROWS)), int(rng.integers(40, 300))

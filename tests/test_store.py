@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nepocr_desktop.lib import store as store_mod
-from nepocr_desktop.lib.store import (
+from nepocr_desktop.lib.storage import store as store_mod
+from nepocr_desktop.lib.storage.store import (
     DB_NAME,
     SCHEMA_VERSION,
     THUMB_HEIGHT,

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import ImageFont, features
 
-from nepocr_desktop.lib import augment
-from nepocr_desktop.lib.charset import DEFAULT_CHARSET, MODIFIERS, NUKTA, VIRAMA, VOWEL_SIGNS
-from nepocr_desktop.lib.preprocess import ink_bbox, prepare
-from nepocr_desktop.lib.synth import FontSampler, find_fonts, render_text
+from nepocr_desktop.lib.read.charset import DEFAULT_CHARSET, MODIFIERS, NUKTA, VIRAMA, VOWEL_SIGNS
+from nepocr_desktop.lib.read.preprocess import ink_bbox, prepare
+from nepocr_desktop.lib.training import augment
+from nepocr_desktop.lib.training.synth import FontSampler, find_fonts, render_text
 
 CONJUNCTS = ["क्ष", "त्र", "ज्ञ", "श्री", "द्ध", "क्त", "प्र", "र्म", "ट्ट", "ह्म", "विद्यार्थी", "राष्ट्रिय"]
 

@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nepocr_desktop.lib.charset import DEFAULT_CHARSET
-from nepocr_desktop.lib.corpus import SUFFIXES
-from nepocr_desktop.lib.crnn import ModelSpec
-from nepocr_desktop.lib.modelio import load_model, read_info
-from nepocr_desktop.lib.sources import MixedStream, SynthWords
-from nepocr_desktop.lib.synth import FontSampler, find_fonts, render_text
-from nepocr_desktop.lib.train import TrainConfig, evaluate, fit, new_model, prepare_validation
+from nepocr_desktop.lib.read.charset import DEFAULT_CHARSET
+from nepocr_desktop.lib.read.crnn import ModelSpec
+from nepocr_desktop.lib.read.modelio import load_model, read_info
+from nepocr_desktop.lib.training.corpus import SUFFIXES
+from nepocr_desktop.lib.training.sources import MixedStream, SynthWords
+from nepocr_desktop.lib.training.synth import FontSampler, find_fonts, render_text
+from nepocr_desktop.lib.training.train import TrainConfig, evaluate, fit, new_model, prepare_validation
 from nepocr_desktop.recognizer import Recognizer
 
 SPEC = ModelSpec(height=32, channels=(8, 16, 16, 24), double=(False,) * 4, hidden=32, layers=1, dropout=0.0)

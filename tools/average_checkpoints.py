@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from nepocr_desktop.lib.modelio import build_trainable, read_info, save_model
+from nepocr_desktop.lib.read.modelio import build_trainable, read_info, save_model
 
 
 def average_states(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:

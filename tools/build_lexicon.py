@@ -25,10 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nepocr_desktop.lib.charlm import CharLM
-from nepocr_desktop.lib.charset import DEFAULT_CHARSET, normalize_text
-from nepocr_desktop.lib.lexicon import LETTERS, WORDS_FILE, core
-from nepocr_desktop.lib.prior import CHARLM_FILE
+from nepocr_desktop.lib.language.charlm import CharLM
+from nepocr_desktop.lib.language.lexicon import LETTERS, WORDS_FILE, core
+from nepocr_desktop.lib.language.prior import CHARLM_FILE
+from nepocr_desktop.lib.read.charset import DEFAULT_CHARSET, normalize_text
 
 DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "nepali_wordlist_bisug"
 DEFAULT_TESSDATA = Path("/usr/share/tesseract-ocr/5/tessdata/nep.traineddata")

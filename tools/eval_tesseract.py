@@ -14,9 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from nepocr_desktop.lib.charset import normalize_text
-from nepocr_desktop.lib.dataset import read_dataset
-from nepocr_desktop.lib.metrics import error_rates
+from nepocr_desktop.lib.read.charset import normalize_text
+from nepocr_desktop.lib.read.metrics import error_rates
+from nepocr_desktop.lib.storage.dataset import read_dataset
 
 
 def main() -> int:

@@ -17,7 +17,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nepocr_desktop.lib.quantize import CALIBRATION_FILE, render_calibration_words
+from nepocr_desktop.lib.read.quantize import CALIBRATION_FILE, render_calibration_words
 
 
 def main(argv: list[str] | None = None) -> int:

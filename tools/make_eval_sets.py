@@ -21,9 +21,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from nepocr_desktop.lib.augment import augment_synthetic
-from nepocr_desktop.lib.corpus import lens_words, load_glyphs
-from nepocr_desktop.lib.synth import find_fonts, render_text
+from nepocr_desktop.lib.training.augment import augment_synthetic
+from nepocr_desktop.lib.training.corpus import lens_words, load_glyphs
+from nepocr_desktop.lib.training.synth import find_fonts, render_text
 
 
 def _write(folder: Path, rows: list[tuple[str, str]]) -> None:

@@ -30,10 +30,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nepocr_desktop.lib.corpus import lens_words
-from nepocr_desktop.lib.metrics import error_rates
-from nepocr_desktop.lib.preprocess import ink_bbox, ink_map, load_gray
-from nepocr_desktop.lib.segment import Box, Page, segment_page
+from nepocr_desktop.lib.page.segment import Box, Page, segment_page
+from nepocr_desktop.lib.read.metrics import error_rates
+from nepocr_desktop.lib.read.preprocess import ink_bbox, ink_map, load_gray
+from nepocr_desktop.lib.training.corpus import lens_words
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "nepali_lens_words"
 IOU = 0.5

@@ -199,7 +199,7 @@ def main() -> int:
 
 def learn(cmd: list[str], env: dict, data: Path, samples: Path, out: Path) -> None:
     """Fill the sample store from ``samples``, run "Learn my handwriting", capture the Learn tab."""
-    from nepocr_desktop.lib.store import SampleStore
+    from nepocr_desktop.lib.storage.store import SampleStore
 
     with SampleStore(data) as store:
         report = store.import_folder(samples, source="folder")

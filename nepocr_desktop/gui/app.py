@@ -125,7 +125,7 @@ def _native_problems() -> list[str]:
     """OpenCV's linear algebra (BLAS/LAPACK) and image codecs, Qt's collation (ICU data)."""
     from PySide6.QtCore import QCollator, QLocale
 
-    from ..lib.native import check_image_codecs, check_linear_algebra
+    from ..lib.system.native import check_image_codecs, check_linear_algebra
 
     problems = check_linear_algebra() + check_image_codecs()
     nepali = QCollator(QLocale(QLocale.Language.Nepali, QLocale.Country.Nepal))

@@ -17,11 +17,11 @@ _USER_FACING: tuple[type[BaseException], ...] = ()
 def _user_facing() -> tuple[type[BaseException], ...]:
     global _USER_FACING
     if not _USER_FACING:
-        from ..lib.charlm import CharLMError
-        from ..lib.lexicon import LexiconError
-        from ..lib.modelio import ModelError
-        from ..lib.preprocess import ImageError
-        from ..lib.store import StoreError
+        from ..lib.language.charlm import CharLMError
+        from ..lib.language.lexicon import LexiconError
+        from ..lib.read.modelio import ModelError
+        from ..lib.read.preprocess import ImageError
+        from ..lib.storage.store import StoreError
         _USER_FACING = (ModelError, ImageError, StoreError, LexiconError, CharLMError)
     return _USER_FACING
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from ..lib.finetune import FinetuneConfig, FinetuneResult, finetune
-from ..lib.modelio import ModelError, load_model
-from ..lib.store import SampleStore, StoreError
-from ..lib.train import EpochReport
+from ..lib.read.modelio import ModelError, load_model
+from ..lib.storage.store import SampleStore, StoreError
+from ..lib.training.finetune import FinetuneConfig, FinetuneResult, finetune
+from ..lib.training.train import EpochReport
 from .errors import plain_message
 
 log = logging.getLogger("nepocr")

@@ -37,8 +37,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..lib.memory import trim_heap
-from ..lib.preprocess import ImageError, load_gray
+from ..lib.read.preprocess import ImageError, load_gray
+from ..lib.system.memory import trim_heap
 from .imaging import gray_to_qimage, qimage_to_gray
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")

@@ -23,9 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..lib.library import ModelLibrary
-from ..lib.preprocess import ImageError
-from ..lib.store import SampleStore, StoreError
+from ..lib.read.preprocess import ImageError
+from ..lib.storage.library import ModelLibrary
+from ..lib.storage.store import SampleStore, StoreError
 from ..paths import bundled_model_path, user_data_dir
 from .banner import Banner
 from .dialogs import PreferencesDialog, shortcuts_dialog, show_about
@@ -381,7 +381,7 @@ class MainWindow(QMainWindow):
         suffix = path.suffix.lower()
         text = (page.to_json() if suffix == ".json" else
                 page.to_pagexml(image_filename=Path(name).name) if suffix == ".xml" else page.text + "\n")
-        from ..lib.atomic import atomic_write
+        from ..lib.system.atomic import atomic_write
 
         try:
             atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))

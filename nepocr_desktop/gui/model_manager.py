@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..lib.library import BUNDLED, ModelEntry, ModelLibrary
-from ..lib.modelio import ModelError
+from ..lib.read.modelio import ModelError
+from ..lib.storage.library import BUNDLED, ModelEntry, ModelLibrary
 
 COLUMNS = ("In use", "Model", "Started from", "Samples", "Your words", "General check", "Made")
 TIPS = {4: "Share of wrong characters on your held-back words, before → after learning",

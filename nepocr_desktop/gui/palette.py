@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QLineEdit, QSizePolicy, QToolButton, QWidget
 
-from ..lib.charset import (
+from ..lib.read.charset import (
     CONSONANTS,
     DANDAS,
     DEVANAGARI_DIGITS,

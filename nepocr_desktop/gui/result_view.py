@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..lib.charset import split_aksharas
-from ..lib.results import GraphemeConfidence, Recognition
+from ..lib.read.charset import split_aksharas
+from ..lib.read.results import GraphemeConfidence, Recognition
 from .palette import DevanagariPalette
 from .style import (
     COLOR_HIGH,

@@ -11,8 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import (QAbstractTableModel, QEvent, QModelIndex, QObject, QPersistentModelIndex, QSize, Qt,
-                            QTimer, Signal)
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -28,7 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..lib.store import SampleStore, StoredSample, StoreError
+from ..lib.storage.store import SampleStore, StoredSample, StoreError
 from .style import devanagari_font
 
 _Index = QModelIndex | QPersistentModelIndex

@@ -31,11 +31,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..lib.finetune import FinetuneConfig, FinetuneResult
-from ..lib.library import ModelLibrary
-from ..lib.modelio import ModelError
-from ..lib.store import SampleStore, StoreError
-from ..lib.train import EpochReport
+from ..lib.read.modelio import ModelError
+from ..lib.storage.library import ModelLibrary
+from ..lib.storage.store import SampleStore, StoreError
+from ..lib.training.finetune import FinetuneConfig, FinetuneResult
+from ..lib.training.train import EpochReport
 from .finetune_worker import FinetuneJob, FinetuneWorker, Material, default_material, start_worker
 from .model_manager import ModelManager, percent
 from .sample_table import SamplePanel

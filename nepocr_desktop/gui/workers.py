@@ -20,7 +20,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from ..lib.memory import trim_heap
+from ..lib.system.memory import trim_heap
 from .errors import plain_message
 
 log = logging.getLogger("nepocr")
@@ -171,7 +171,7 @@ class RecognizerWorker(QObject):
         try:
             if request.kind in (PAGE, AUTO):
                 from .. import page  # type: ignore[attr-defined]
-                from ..lib.segment import segment_page
+                from ..lib.page.segment import segment_page
 
                 layout = segment_page(request.images[0])
                 if request.kind == AUTO and len(layout.words) <= 1:
@@ -189,10 +189,10 @@ class RecognizerWorker(QObject):
 
 
 def _is_user_error(exc: BaseException) -> bool:
-    from ..lib.charlm import CharLMError
-    from ..lib.lexicon import LexiconError
-    from ..lib.modelio import ModelError
-    from ..lib.preprocess import ImageError
+    from ..lib.language.charlm import CharLMError
+    from ..lib.language.lexicon import LexiconError
+    from ..lib.read.modelio import ModelError
+    from ..lib.read.preprocess import ImageError
 
     return (isinstance(exc, (ModelError, ImageError, LexiconError, CharLMError))
             or type(exc).__name__ == "DeviceError")

@@ -10,7 +10,7 @@ from PySide6.QtGui import QFont, QFontDatabase, QFontInfo
 from nepocr_desktop.gui.app import build_parser, run, sample_images
 from nepocr_desktop.gui.errors import install_excepthook, plain_message
 from nepocr_desktop.gui.style import DEVANAGARI_FAMILY, app_icon, icon, register_fonts
-from nepocr_desktop.lib.modelio import ModelError
+from nepocr_desktop.lib.read.modelio import ModelError
 
 
 def test_self_test_reads_the_bundled_samples(qapp, tiny_model_path, capsys):

@@ -12,7 +12,7 @@ from PySide6.QtGui import QGuiApplication, QImage
 from nepocr_desktop.gui.main_window import MainWindow
 from nepocr_desktop.gui.settings import Settings
 from nepocr_desktop.gui.workers import default_factory
-from nepocr_desktop.lib.store import SampleStore
+from nepocr_desktop.lib.storage.store import SampleStore
 
 TIMEOUT = 15_000
 

@@ -17,11 +17,11 @@ from nepocr_desktop.gui import sample_table as st_module
 from nepocr_desktop.gui.model_manager import ModelManager
 from nepocr_desktop.gui.sample_table import COL_IMAGE, COL_LABEL, COL_SOURCE, COL_USED
 from nepocr_desktop.gui.training_tab import MIN_SAMPLES, TrainingTab, result_text, verdict
-from nepocr_desktop.lib.finetune import FinetuneConfig, FinetuneResult
-from nepocr_desktop.lib.library import BUNDLED, ModelLibrary
-from nepocr_desktop.lib.modelio import load_model
-from nepocr_desktop.lib.store import SampleStore
-from nepocr_desktop.lib.synth import find_fonts, render_text
+from nepocr_desktop.lib.read.modelio import load_model
+from nepocr_desktop.lib.storage.library import BUNDLED, ModelLibrary
+from nepocr_desktop.lib.storage.store import SampleStore
+from nepocr_desktop.lib.training.finetune import FinetuneConfig, FinetuneResult
+from nepocr_desktop.lib.training.synth import find_fonts, render_text
 
 torch.set_num_threads(1)
 

@@ -13,8 +13,8 @@ from nepocr_desktop.gui.imaging import gray_to_qimage, qimage_to_gray
 from nepocr_desktop.gui.palette import BACKSPACE, DevanagariPalette
 from nepocr_desktop.gui.result_view import ResultPanel
 from nepocr_desktop.gui.style import COLOR_HIGH, COLOR_LOW, COLOR_MEDIUM, confidence_color, register_fonts
-from nepocr_desktop.lib.preprocess import ImageError
-from nepocr_desktop.lib.results import Alternative, CharConfidence, GraphemeConfidence, Recognition
+from nepocr_desktop.lib.read.preprocess import ImageError
+from nepocr_desktop.lib.read.results import Alternative, CharConfidence, GraphemeConfidence, Recognition
 
 
 @pytest.fixture
@@ -234,7 +234,7 @@ def test_palette_inserts_at_the_cursor(qtbot, panel):
 
 
 def test_palette_has_every_letter_group():
-    from nepocr_desktop.lib.charset import CONSONANTS, DEVANAGARI_DIGITS, INDEPENDENT_VOWELS, VOWEL_SIGNS
+    from nepocr_desktop.lib.read.charset import CONSONANTS, DEVANAGARI_DIGITS, INDEPENDENT_VOWELS, VOWEL_SIGNS
 
     palette = DevanagariPalette()
     for ch in CONSONANTS + INDEPENDENT_VOWELS + VOWEL_SIGNS.replace("\u0945", "") + DEVANAGARI_DIGITS + "्ंँः।॥":

@@ -6,11 +6,11 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from nepocr_desktop.lib.charset import DEFAULT_CHARSET
-from nepocr_desktop.lib.crnn import ModelSpec
-from nepocr_desktop.lib.sources import SynthWords
-from nepocr_desktop.lib.synth import FontSampler, find_fonts
-from nepocr_desktop.lib.train import TrainConfig, fit, new_model
+from nepocr_desktop.lib.read.charset import DEFAULT_CHARSET
+from nepocr_desktop.lib.read.crnn import ModelSpec
+from nepocr_desktop.lib.training.sources import SynthWords
+from nepocr_desktop.lib.training.synth import FontSampler, find_fonts
+from nepocr_desktop.lib.training.train import TrainConfig, fit, new_model
 
 torch.set_num_threads(1)
 out = Path(sys.argv[1])

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 import cv2
 import numpy as np
 
-from .preprocess import ImageSource, _percentiles, load_gray
+from ..read.preprocess import ImageSource, _percentiles, load_gray
 
 ANALYSIS_MAX_SIDE = 2000   # larger images are shrunk for analysis
 MAX_SKEW = 10.0            # degrees searched either way
@@ -469,7 +469,7 @@ def segment_page(image: ImageSource, word_gap: float | None = None) -> Page:
 
     ``word_gap`` is the smallest gap between words as a fraction of the text height; by
     default it is learnt from the page (see :func:`word_gap_threshold`).
-    Raises :class:`~nepocr_desktop.lib.preprocess.ImageError` for unreadable input.
+    Raises :class:`~nepocr_desktop.lib.read.preprocess.ImageError` for unreadable input.
     """
     gray = load_gray(image)
     height, width = gray.shape

@@ -15,11 +15,11 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
+from ..read.charset import ASCII_DIGITS, DEVANAGARI_DIGITS, Charset, LabelError, split_aksharas
+from ..read.preprocess import PreprocessConfig, ink_bbox, ink_map, load_gray, prepare
+from ..storage.dataset import Sample
 from .augment import augment_real, augment_synthetic
-from .charset import ASCII_DIGITS, DEVANAGARI_DIGITS, Charset, LabelError, split_aksharas
 from .corpus import SUFFIXES, GlyphSet
-from .dataset import Sample
-from .preprocess import PreprocessConfig, ink_bbox, ink_map, load_gray, prepare
 from .synth import FontSampler, render_text
 
 Source = Callable[[np.random.Generator], tuple[np.ndarray, str]]

@@ -21,9 +21,9 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..paths import resources_dir
+from ...paths import resources_dir
+from ..read.charset import DEFAULT_CHARSET
 from .charlm import CharLM
-from .charset import DEFAULT_CHARSET
 from .lexicon import Lexicon, default_lexicon
 
 CHARLM_FILE = "charlm.npz"

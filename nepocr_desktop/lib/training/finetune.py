@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..read.modelio import LoadedModel, ModelInfo, build_trainable, save_model
 from .corpus import bucket
-from .modelio import LoadedModel, ModelInfo, build_trainable, save_model
 from .sources import ArrayWords, SynthWords
 from .synth import FontSampler, render_text
 from .train import EpochReport, TrainConfig, evaluate, fit, prepare_validation

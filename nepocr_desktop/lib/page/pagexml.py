@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .preprocess import ImageError, ImageSource, load_gray
+from ..read.preprocess import ImageError, ImageSource, load_gray
 from .segment import Box, Page, Point
 
 NS = "http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15"

@@ -29,10 +29,10 @@ from typing import Any, Self
 import cv2
 import numpy as np
 
-from ..paths import user_data_dir
-from .charset import DEFAULT_CHARSET, LabelError, describe, normalize_text, preview
+from ...paths import user_data_dir
+from ..read.charset import DEFAULT_CHARSET, LabelError, describe, normalize_text, preview
+from ..read.preprocess import ImageError, ImageSource, load_gray
 from .dataset import DatasetError, read_dataset
-from .preprocess import ImageError, ImageSource, load_gray
 
 DB_NAME = "samples.sqlite3"
 SOURCES: tuple[str, ...] = ("canvas", "import", "page", "folder")
@@ -248,7 +248,7 @@ def _pagexml_items(folder: Path, report: ImportReport) -> Iterator[tuple[str, np
 
     The page image is looked up by file name inside ``folder`` only.
     """
-    from .pagexml import parse_pagexml, training_pairs
+    from ..page.pagexml import parse_pagexml, training_pairs
 
     for xml in sorted(folder.glob("*.xml")):
         try:

@@ -25,11 +25,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..paths import resources_dir
+from ...paths import resources_dir
+from ..system.memory import release_memory
 from .charset import Charset
 from .crnn import CRNN, ModelSpec
 from .ctc_decoder import greedy_decode
-from .memory import release_memory
 from .metrics import error_rates
 from .preprocess import RIGHT_MARGIN, PreprocessConfig, batch, prepare
 
@@ -63,8 +63,8 @@ def int8_engine() -> str | None:
 def render_calibration_words(count: int = CALIBRATION_WORDS, seed: int = CALIBRATION_SEED) -> list[np.ndarray]:
     """``count`` calibration words in the bundled fonts with the training augmentation, as
     uint8 gray images (what ``tools/make_calibration_set.py`` stores)."""
-    from .augment import augment_synthetic
-    from .synth import render_text
+    from ..training.augment import augment_synthetic
+    from ..training.synth import render_text
 
     fonts = sorted((resources_dir() / "fonts").glob("*.ttf"))
     if not fonts:

@@ -17,8 +17,8 @@ import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..paths import resources_dir
-from .charset import CONSONANTS, INDEPENDENT_VOWELS, MODIFIERS, NUKTA, VIRAMA, VOWEL_SIGNS
+from ...paths import resources_dir
+from ..read.charset import CONSONANTS, INDEPENDENT_VOWELS, MODIFIERS, NUKTA, VIRAMA, VOWEL_SIGNS
 
 WORDS_FILE = "words.txt.gz"
 

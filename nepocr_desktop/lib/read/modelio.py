@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from .atomic import atomic_write
+from ..system.atomic import atomic_write
 from .charset import Charset
 from .crnn import CRNN, ModelSpec
 from .preprocess import PreprocessConfig

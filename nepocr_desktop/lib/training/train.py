@@ -21,12 +21,13 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader
 
-from .charset import Charset
-from .crnn import CRNN
-from .ctc_decoder import greedy_decode
-from .metrics import error_rates
-from .modelio import ModelInfo, atomic_write, save_model
-from .preprocess import PreprocessConfig, batch, prepare
+from ..read.charset import Charset
+from ..read.crnn import CRNN
+from ..read.ctc_decoder import greedy_decode
+from ..read.metrics import error_rates
+from ..read.modelio import ModelInfo, save_model
+from ..read.preprocess import PreprocessConfig, batch, prepare
+from ..system.atomic import atomic_write
 from .sources import Batch, MixedStream, Source, collate
 
 

@@ -11,13 +11,12 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
-from .atomic import atomic_write
+from ..system.atomic import atomic_write
 
 if TYPE_CHECKING:  # model I/O needs torch; it is imported only when a model is touched
-    from .modelio import ModelInfo
+    from ..read.modelio import ModelInfo
 
 BUNDLED = "bundled"
 
@@ -52,7 +51,7 @@ class ModelLibrary:
         return out
 
     def _entry(self, name: str, path: Path) -> ModelEntry:
-        from .modelio import ModelError, read_info
+        from ..read.modelio import ModelError, read_info
 
         try:
             return ModelEntry(name, path, read_info(path))
@@ -61,7 +60,7 @@ class ModelLibrary:
 
     def add(self, model, info: ModelInfo, activate: bool = True) -> Path:
         """Save a new version (atomically) and optionally make it active."""
-        from .modelio import save_model
+        from ..read.modelio import save_model
 
         self.folder.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -78,7 +77,7 @@ class ModelLibrary:
     def activate(self, name: str) -> None:
         """Make ``name`` (a file in the folder, or "bundled") the active model after validating it."""
         if name != BUNDLED:
-            from .modelio import load_model
+            from ..read.modelio import load_model
 
             path = self.folder / Path(name).name
             load_model(path)  # raises ModelError: an unusable file never becomes active
@@ -106,7 +105,7 @@ class ModelLibrary:
 
     def active(self) -> ActiveModel:
         """The model to load: the chosen one if it still loads, else the bundled one with a warning."""
-        from .modelio import ModelError, load_model
+        from ..read.modelio import ModelError, load_model
 
         name = self.active_name()
         if name == BUNDLED:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .charset import DEFAULT_CHARSET, Charset, LabelError, normalize_text
-from .dataset import Sample, read_labels_tsv
-from .preprocess import load_gray
+from ..read.charset import DEFAULT_CHARSET, Charset, LabelError, normalize_text
+from ..read.preprocess import load_gray
+from ..storage.dataset import Sample, read_labels_tsv
 
 # Typing slips seen in real labels (letters Nepali does not use) mapped to the intended ones.
 LABEL_FIXES = str.maketrans({"ऎ": "ए", "ऒ": "ओ", "ॆ": "े", "ॊ": "ो", "ॄ": "ृ"})

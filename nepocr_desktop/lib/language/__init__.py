@@ -1,0 +1,1 @@
+"""What nudges the beam: the word list, the character language model, the prior."""

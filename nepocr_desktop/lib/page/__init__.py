@@ -1,0 +1,1 @@
+"""Whole pages: segmentation into lines and words, and PAGE XML."""

@@ -1,0 +1,1 @@
+"""Reading word images: charset, preprocessing, the network, model files, decoding."""

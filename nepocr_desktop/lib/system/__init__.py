@@ -1,0 +1,1 @@
+"""Operating-system helpers: atomic writes, freed memory, native library checks."""

@@ -1,0 +1,1 @@
+"""Training and fine-tuning: data sources, augmentation, the training loop."""
