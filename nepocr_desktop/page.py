@@ -17,8 +17,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .lib.page.containers import Box, Page, Point
 from .lib.page.pagexml import page_to_xml
-from .lib.page.segment import Box, Page, Point, segment_page
+from .lib.page.segment import segment_page
 from .lib.read.preprocess import ImageSource, load_gray
 
 MARGIN = 0.12   # crop margin around a word, as a fraction of its height

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from nepocr_desktop.lib.page.containers import Box, Line, Page, Word
 from nepocr_desktop.lib.page.pagexml import (
     NS,
     page_to_xml,
@@ -17,7 +18,6 @@ from nepocr_desktop.lib.page.pagexml import (
     training_pairs,
     write_pagexml,
 )
-from nepocr_desktop.lib.page.segment import Box, Line, Page, Word
 
 P = f"{{{NS}}}"
 POINTS = re.compile(r"^([0-9]+,[0-9]+ )+([0-9]+,[0-9]+)$")   # the schema's PointsType

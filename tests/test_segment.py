@@ -7,15 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nepocr_desktop.lib.page.segment import (
-    Box,
-    binarize,
-    deskew_transform,
-    estimate_skew,
-    sauvola,
-    segment_page,
-    word_gap_threshold,
-)
+from nepocr_desktop.lib.page.binarization import binarize, sauvola
+from nepocr_desktop.lib.page.containers import Box, deskew_transform
+from nepocr_desktop.lib.page.segment import estimate_skew, segment_page, word_gap_threshold
 from nepocr_desktop.lib.read.preprocess import ImageError
 
 LINES = [["नमस्ते", "नेपाल", "किताब", "पानी"],
@@ -215,20 +209,21 @@ def test_band_wise_filters_match_whole_image_ones(seed):
     page photo) equal the whole-image formulas, across band edges."""
     import cv2
 
+    from nepocr_desktop.lib.page import binarization as bz
     from nepocr_desktop.lib.page import segment
 
     rng = np.random.default_rng(seed)
-    h, w = int(rng.integers(2 * segment.BAND_ROWS + 7, 4 * segment.BAND_ROWS)), int(rng.integers(40, 300))
+    h, w = int(rng.integers(2 * bz.BAND_ROWS + 7, 4 * bz.BAND_ROWS)), int(rng.integers(40, 300))
     norm = cv2.GaussianBlur((rng.random((h, w)) * 255).astype(np.float32), (0, 0), 2)
-    window = segment._odd(min(61, max(15, min(norm.shape) / 20)))
+    window = bz._odd(min(61, max(15, min(norm.shape) / 20)))
     t = sauvola(norm, window, 0.2)
     whole = (((norm < t) & (norm < 255.0 * 0.86)) | (norm < 127.0)).astype(np.uint8)
-    assert np.array_equal(segment._ink(norm), whole)
+    assert np.array_equal(bz._ink(norm), whole)
     mask = (norm < 120).astype(np.uint8)
     dt = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
     ridge = (dt >= cv2.dilate(dt, np.ones((3, 3), np.uint8))) & (dt > 0)
     expected = float(np.clip(2.0 * np.median(dt[ridge]), 1.0, max(1.0, min(mask.shape) / 4)))
     assert segment.stroke_width(mask) == expected
-    bands = segment._bands(h, 7)
+    bands = bz._bands(h, 7)
     assert [y for y0, y1, _a, _b in bands for y in range(y0, y1)] == list(range(h))
     assert all(a == max(0, y0 - 7) and b == min(h, y1 + 7) for y0, y1, a, b in bands)

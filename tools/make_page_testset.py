@@ -30,7 +30,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nepocr_desktop.lib.page.segment import Box, Page, segment_page
+from nepocr_desktop.lib.page.containers import Box, Page
+from nepocr_desktop.lib.page.segment import segment_page
 from nepocr_desktop.lib.read.metrics import error_rates
 from nepocr_desktop.lib.read.preprocess import ink_bbox, ink_map, load_gray
 from nepocr_desktop.lib.training.corpus import lens_words

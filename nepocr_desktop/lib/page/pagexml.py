@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..read.preprocess import ImageError, ImageSource, load_gray
-from .segment import Box, Page, Point
+from .containers import Box, Page, Point
 
 NS = "http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"

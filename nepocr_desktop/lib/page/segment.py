@@ -12,206 +12,18 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import asdict, dataclass, field
 
 import cv2
 import numpy as np
 
-from ..read.preprocess import ImageSource, _percentiles, load_gray
+from ..read.preprocess import ImageSource, load_gray
+from .binarization import _bands, _ink, _odd, normalize
+from .containers import Box, Line, Page, Point, Word, deskew_transform
 
 ANALYSIS_MAX_SIDE = 2000   # larger images are shrunk for analysis
 MAX_SKEW = 10.0            # degrees searched either way
 WORD_GAP = 0.35            # default word gap, as a fraction of the text height
 WORD_GAP_RANGE = (0.15, 0.6)  # limits of the gap threshold learnt from a page's own gaps
-BAND_ROWS = 256            # local filters run on bands of rows: a few MB at a time, not 12
-
-Point = tuple[int, int]
-
-
-@dataclass(frozen=True)
-class Box:
-    """Axis-aligned pixel box; ``x1`` and ``y1`` are exclusive."""
-
-    x0: int
-    y0: int
-    x1: int
-    y1: int
-
-    @property
-    def width(self) -> int:
-        return self.x1 - self.x0
-
-    @property
-    def height(self) -> int:
-        return self.y1 - self.y0
-
-    @property
-    def area(self) -> int:
-        return max(0, self.width) * max(0, self.height)
-
-    def iou(self, other: Box) -> float:
-        ix = min(self.x1, other.x1) - max(self.x0, other.x0)
-        iy = min(self.y1, other.y1) - max(self.y0, other.y0)
-        inter = max(0, ix) * max(0, iy)
-        union = self.area + other.area - inter
-        return inter / union if union > 0 else 0.0
-
-    def expand(self, mx: int, my: int, width: int, height: int) -> Box:
-        """Grown by a margin and clipped to a ``width`` x ``height`` image."""
-        return Box(max(0, self.x0 - mx), max(0, self.y0 - my), min(width, self.x1 + mx), min(height, self.y1 + my))
-
-    def corners(self) -> tuple[Point, ...]:
-        return ((self.x0, self.y0), (self.x1, self.y0), (self.x1, self.y1), (self.x0, self.y1))
-
-
-@dataclass(frozen=True)
-class Word:
-    box: Box                       # tight box of the word's ink in the original image
-    polygon: tuple[Point, ...]     # the straight box as a (rotated) quadrilateral in the original
-    straight_box: Box              # box in the deskewed frame
-
-
-@dataclass(frozen=True)
-class Line:
-    box: Box
-    polygon: tuple[Point, ...]
-    baseline: tuple[Point, ...]    # two points along the foot of the letters (not the descenders)
-    straight_box: Box
-    words: list[Word] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Page:
-    """Segmentation of one image; ``angle`` is the text's skew in degrees, anticlockwise positive."""
-
-    width: int
-    height: int
-    angle: float
-    lines: list[Line] = field(default_factory=list)
-
-    @property
-    def words(self) -> list[Word]:
-        return [w for line in self.lines for w in line.words]
-
-    def straighten(self, image: np.ndarray) -> np.ndarray:
-        """The original image rotated into the deskewed frame that ``straight_box`` refers to."""
-        if self.angle == 0.0:
-            return image
-        m, size = deskew_transform(self.width, self.height, self.angle)
-        return cv2.warpAffine(image, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def deskew_transform(width: int, height: int, angle: float) -> tuple[np.ndarray, tuple[int, int]]:
-    """Affine map (2x3) from the original image to the deskewed frame, and the frame's size."""
-    if angle == 0.0:
-        return np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), (width, height)
-    m = cv2.getRotationMatrix2D((width / 2.0, height / 2.0), -angle, 1.0)
-    c, s = abs(m[0, 0]), abs(m[0, 1])
-    new_w, new_h = math.ceil(width * c + height * s), math.ceil(width * s + height * c)
-    m[0, 2] += (new_w - width) / 2.0
-    m[1, 2] += (new_h - height) / 2.0
-    return m, (new_w, new_h)
-
-
-# --- binarisation -------------------------------------------------------------------------
-
-def _odd(n: float) -> int:
-    n = max(3, round(n))
-    return n if n % 2 else n + 1
-
-
-def _shrunk(gray: np.ndarray) -> tuple[np.ndarray, int]:
-    """The image reduced so that a kernel wider than any stroke is about 15 pixels; its kernel."""
-    h, w = gray.shape
-    k = _odd(max(15, min(h, w) / 8))
-    f = max(1, k // 15)
-    small = cv2.resize(gray, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA) if f > 1 else gray
-    return small, _odd(k / f)
-
-
-def _light_text(gray: np.ndarray) -> bool:
-    """True for light writing on a dark ground: most of the image is near its darkest tone."""
-    if gray.dtype == np.uint8 and gray.size:
-        lo, med, hi = _percentiles(gray, (0.1, 50, 99.9))  # from a histogram: no sorted copy
-    else:
-        lo, med, hi = np.percentile(gray, [0.1, 50, 99.9])
-    return bool(med < lo + 0.3 * (hi - lo))
-
-
-def _background(gray: np.ndarray) -> np.ndarray:
-    """Paper brightness everywhere: a grey closing wider than any stroke, at reduced size."""
-    h, w = gray.shape
-    small, kk = _shrunk(gray)
-    bg = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (kk, kk)),
-                          borderType=cv2.BORDER_REPLICATE)
-    bg = cv2.blur(bg, (kk, kk), borderType=cv2.BORDER_REPLICATE)
-    if bg.shape != gray.shape:
-        bg = cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR)
-    return np.maximum(bg, gray, out=bg)
-
-
-def sauvola(img: np.ndarray, window: int, k: float = 0.2, r: float = 128.0) -> np.ndarray:
-    """Sauvola threshold surface ``m * (1 + k * (s / r - 1))`` from box-filtered moments, in
-    float32 and in place (:func:`_ink` calls it a band of rows at a time). OpenCV sums the
-    boxes in double precision."""
-    x = img.astype(np.float32, copy=False)
-    size = (window, window)
-    mean = cv2.boxFilter(x, cv2.CV_32F, size, borderType=cv2.BORDER_REFLECT)
-    var = cv2.multiply(x, x)
-    cv2.boxFilter(var, cv2.CV_32F, size, dst=var, borderType=cv2.BORDER_REFLECT)
-    var -= np.square(mean)
-    np.maximum(var, 0.0, out=var)
-    std = np.sqrt(var, out=var)
-    std *= k / r
-    std += 1.0 - k
-    std *= mean
-    return std
-
-
-def normalize(gray: np.ndarray) -> np.ndarray:
-    """float32 image with the paper at 255 and ink darker, whatever the polarity and lighting.
-
-    Each pixel's darkness is measured against the local paper brightness (at least 80, so that
-    noise in dark corners is not blown up). Computed in place: a page photo's analysis image
-    is 3 megapixels, 12 MB an array.
-    """
-    light = _light_text(gray)
-    g = gray.astype(np.float32)
-    if float(g.max()) - float(g.min()) < 12.0:   # flat: nothing written
-        return np.full_like(g, 255.0)
-    if light:
-        np.subtract(255.0, g, out=g)
-    bg = _background(g)
-    out = np.subtract(bg, g, out=g)          # darkness below the paper
-    out /= np.maximum(bg, 80.0, out=bg)      # as a share of the paper's brightness
-    del bg
-    np.subtract(1.0, out, out=out)
-    np.clip(out, 0.0, 1.0, out=out)
-    out *= 255.0
-    return out
-
-
-def binarize(gray: np.ndarray, k: float = 0.2, min_contrast: float = 0.14) -> np.ndarray:
-    """uint8 mask, 1 = ink; dark-on-light or light-on-dark, robust to uneven lighting.
-
-    The image is divided by its background (:func:`normalize`), then Sauvola-thresholded; a
-    pixel must also be ``min_contrast`` darker than the paper, and anything below half the
-    paper is ink (so thick strokes keep their middle).
-    """
-    return _ink(normalize(gray), k, min_contrast)
-
-
-def _ink(norm: np.ndarray, k: float = 0.2, min_contrast: float = 0.14) -> np.ndarray:
-    window = _odd(min(61, max(15, min(norm.shape) / 20)))
-    ink = np.empty(norm.shape, np.uint8)
-    for y0, y1, a, b in _bands(norm.shape[0], window // 2):  # a band at a time
-        t = sauvola(norm[a:b], window, k)[y0 - a:y1 - a]
-        n = norm[y0:y1]
-        ink[y0:y1] = ((n < t) & (n < 255.0 * (1.0 - min_contrast))) | (n < 127.0)
-    return ink
 
 
 # --- measurements and cleaning ------------------------------------------------------------
@@ -227,13 +39,6 @@ def stroke_width(mask: np.ndarray) -> float:
         d = dt[y0:y1]
         ridges.append(d[(d >= cv2.dilate(dt[a:b], kernel)[y0 - a:y1 - a]) & (d > 0)])
     return float(np.clip(2.0 * np.median(np.concatenate(ridges)), 1.0, max(1.0, min(mask.shape) / 4)))
-
-
-def _bands(height: int, reach: int) -> list[tuple[int, int, int, int]]:
-    """Row bands ``(y0, y1)`` of ``BAND_ROWS`` and the rows ``(a, b)`` a filter reaching
-    ``reach`` rows up and down must see to compute them exactly."""
-    return [(y0, min(height, y0 + BAND_ROWS), max(0, y0 - reach), min(height, y0 + BAND_ROWS + reach))
-            for y0 in range(0, height, BAND_ROWS)]
 
 
 def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
