@@ -33,17 +33,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nepocr_desktop.finetuning import replay_material
+from nepocr_desktop.lib.language.lexicon import WORDS_FILE
 from nepocr_desktop.lib.read.charset import split_aksharas
 from nepocr_desktop.lib.read.modelio import load_model
 from nepocr_desktop.lib.read.preprocess import load_gray
 from nepocr_desktop.lib.training.augment import elastic, pen_strokes, to_gray, to_ink, warp
 from nepocr_desktop.lib.training.corpus import RESERVED_WRITERS, bucket, lens_words, load_glyphs
-from nepocr_desktop.lib.training.finetune import FinetuneConfig, finetune
+from nepocr_desktop.lib.training.finetune import FinetuneConfig, finetune, replay_material
 from nepocr_desktop.lib.training.sources import GlyphWords
 from nepocr_desktop.lib.training.synth import find_fonts, render_text
 from nepocr_desktop.lib.training.train import evaluate, prepare_validation
-from nepocr_desktop.paths import bundled_model_path
+from nepocr_desktop.paths import bundled_model_path, fonts_dir, lexicon_dir
 
 CONTROL_WRITER = "004"  # an NHCD writer in the training data, for the --user nhcd control
 
@@ -130,7 +130,7 @@ def main() -> int:
     ap.add_argument("--test-words", type=int, default=300, help="(--user writer|nhcd) words in the test set")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    lex, fonts = replay_material()
+    lex, fonts = replay_material(lexicon_dir() / WORDS_FILE, fonts_dir())
     control: list = []
     if args.user == "crops":
         words, by_word = crop_users(args.data)

@@ -1,7 +1,9 @@
 """The ``nepocr`` command: no arguments opens the app; subcommands work without a display.
 
 Each subcommand is registered by ``_add_<name>(subparsers)`` and runs in ``_cmd_<name>(args)``,
-which returns the exit code: 0 success, 1 a failure (message on stderr), 2 a usage error.
+which returns the exit code: 0 success, 1 a failure (message on stderr), 2 a usage error. A
+:class:`~nepocr_desktop.lib.errors.NepocrError` that escapes a command is printed as one
+``error: ...`` line and ends it with the error's exit code.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from . import __version__
+from .lib.errors import NepocrError
 
 PROG = "nepocr"
 CHUNK = 256  # images handed to the recognizer at a time (bounds memory, streams output)
@@ -23,7 +26,7 @@ MAX_LISTED_ERRORS = 100
 T = TypeVar("T")
 
 
-class CliError(Exception):
+class CliError(NepocrError):
     """A failure to report as one line on stderr with exit code 1."""
 
 
@@ -288,17 +291,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_usage(sys.stderr)
         return 2
-    from .lib.language.charlm import CharLMError
-    from .lib.language.lexicon import LexiconError
-    from .lib.read.modelio import ModelError
-    from .lib.storage.dataset import DatasetError
-    from .recognizer import DeviceError
-
     try:
         return args.func(args)
-    except (CliError, ModelError, DeviceError, LexiconError, CharLMError, DatasetError) as exc:
+    except NepocrError as exc:
         _err(f"error: {exc}")
-        return 1
+        return exc.exit_code
     except KeyboardInterrupt:
         _err("interrupted")
         return 130

@@ -3,44 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import sys
-from functools import lru_cache
 from pathlib import Path
 
-from .lib.read.charset import DEFAULT_CHARSET, LabelError
-from .lib.read.modelio import ModelError, load_model
-from .lib.read.preprocess import ImageError, load_gray
-from .lib.storage.dataset import DatasetError, read_dataset
-from .lib.training.finetune import FinetuneConfig, finetune, save_finetuned
+from .lib.errors import NepocrError
+from .lib.language.lexicon import WORDS_FILE
+from .lib.read.modelio import load_model
+from .lib.training.finetune import FinetuneConfig, finetune, load_pairs, replay_material, save_finetuned
 from .lib.training.train import EpochReport
-from .paths import bundled_model_path, resources_dir
-
-
-@lru_cache(maxsize=2)
-def replay_material(max_words: int = 40000) -> tuple[list[str], list[Path]]:
-    """Words (bundled lexicon) and fonts (bundled faces) for replay and the general check set."""
-    words: list[str] = []
-    with gzip.open(resources_dir() / "lexicon" / "words.txt.gz", "rt", encoding="utf-8") as f:
-        for line in f:
-            w = line.strip()
-            if 2 <= len(w) <= 12 and " " not in w and not DEFAULT_CHARSET.unknown(w):
-                words.append(w)
-    step = max(1, len(words) // max_words)
-    fonts = sorted((resources_dir() / "fonts").glob("*.ttf"))
-    return words[::step], fonts
-
-
-def load_pairs(folder: Path) -> tuple[list, list[str]]:
-    """(image, label) pairs from a dataset folder, and one message per skipped row."""
-    pairs, problems = [], []
-    for s in read_dataset(folder):
-        try:
-            pairs.append((load_gray(s.path), DEFAULT_CHARSET.normalize_label(s.text)))
-        except (ImageError, LabelError) as exc:
-            problems.append(str(exc))
-    return pairs, problems
+from .paths import bundled_model_path, fonts_dir, lexicon_dir
 
 
 def add_finetune_arguments(p: argparse.ArgumentParser) -> None:
@@ -64,7 +36,7 @@ def run_finetune(args: argparse.Namespace) -> int:
     try:
         base = load_model(args.base or bundled_model_path())
         pairs, problems = load_pairs(args.dir)
-    except (ModelError, DatasetError) as exc:
+    except NepocrError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     for msg in problems:
@@ -75,7 +47,7 @@ def run_finetune(args: argparse.Namespace) -> int:
     if not 0 <= args.replay < 1:
         print("error: --replay must be between 0 and 0.9", file=sys.stderr)
         return 2
-    words, fonts = replay_material()
+    words, fonts = replay_material(lexicon_dir() / WORDS_FILE, fonts_dir())
 
     def on_epoch(r: EpochReport) -> None:
         print(f"epoch {r.epoch}: loss {r.loss:.3f} held-back CER {100 * r.val_cer:.2f}%", file=sys.stderr, flush=True)

@@ -25,6 +25,21 @@ def bundled_model_path() -> Path:
     return app_root() / "model" / "nepocr.pt"
 
 
+def lexicon_dir() -> Path:
+    """The shipped word list and character language model (``tools/build_lexicon.py``)."""
+    return resources_dir() / "lexicon"
+
+
+def fonts_dir() -> Path:
+    """The bundled Devanagari fonts."""
+    return resources_dir() / "fonts"
+
+
+def calibration_path() -> Path:
+    """The words the int8 copy of the network is calibrated on (``tools/make_calibration_set.py``)."""
+    return resources_dir() / "calibration.npz"
+
+
 def user_data_dir() -> Path:
     """Per-user data folder (sample store, fine-tuned models); ``NEPOCR_DATA_DIR`` overrides it."""
     override = os.environ.get("NEPOCR_DATA_DIR")

@@ -22,15 +22,16 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .lib.errors import NepocrError
 from .lib.language.lexicon import Lexicon
 from .lib.language.prior import LanguagePrior, default_prior
 from .lib.read.charset import is_well_formed
 from .lib.read.ctc_decoder import Decoded, akshara_confidences, beam_decode, greedy_decode
-from .lib.read.modelio import LoadedModel, ModelInfo, inference_module, int8_copy, load_model
+from .lib.read.modelio import LoadedModel, ModelInfo, float_inference_module, int8_copy, load_model
 from .lib.read.preprocess import RIGHT_MARGIN, ImageError, ImageSource, batch, prepare
 from .lib.read.results import Alternative, CharConfidence, Recognition
 from .lib.system.memory import release_memory
-from .paths import bundled_model_path
+from .paths import bundled_model_path, calibration_path, lexicon_dir
 
 log = logging.getLogger("nepocr")
 
@@ -40,7 +41,7 @@ MAX_COLUMNS = 4_096     # batch size x padded width per forward pass (bounds mem
 WIDTH_STEP = 16         # batches are padded to a multiple of this width
 
 
-class DeviceError(ValueError):
+class DeviceError(NepocrError, ValueError):
     """A device name that cannot be used here; the message is for users."""
 
 
@@ -125,11 +126,13 @@ class Recognizer:
         self._info, self._path = loaded.info, loaded.path
         self.device = device
         self.device_name = device_label(device)
-        self.lexicon: Lexicon | LanguagePrior | None = default_prior() if lexicon is True else (lexicon or None)
+        self.lexicon: Lexicon | LanguagePrior | None = (
+            default_prior(lexicon_dir()) if lexicon is True else (lexicon or None))
         self.beam = max(int(beam), LEXICON_BEAM) if self.lexicon is not None else int(beam)
         self.alternatives = max(1, int(alternatives))
-        quantized = int8_copy(loaded.module, loaded.info) if int8 and device.type == "cpu" else None
-        self._module = quantized if quantized is not None else inference_module(loaded.module, device)
+        quantized = (int8_copy(loaded.module, loaded.info, calibration_path())
+                     if int8 and device.type == "cpu" else None)
+        self._module = quantized if quantized is not None else float_inference_module(loaded.module, device)
         self.precision = "float32" if quantized is None else "int8"
         self._lock = threading.Lock()
 

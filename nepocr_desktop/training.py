@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from .lib.errors import UsageError
 from .lib.read.charset import DEFAULT_CHARSET
 from .lib.read.crnn import SPECS, count_parameters
 from .lib.training.corpus import lens_words, load_glyphs, vocabulary
@@ -18,6 +19,7 @@ from .lib.training.synth import FontSampler, find_fonts
 from .lib.training.train import EpochReport, TrainConfig, fit, new_model, prepare_validation
 
 DEFAULT_WEIGHTS = "real=0.35,synth=0.35,glyphwords=0.15,glyphs=0.15"
+SOURCES = frozenset({"real", "synth", "glyphwords", "glyphs"})
 
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
@@ -47,13 +49,19 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def parse_weights(text: str) -> dict[str, float]:
+    """``real=0.35,synth=0.35,...`` as a dict; :class:`UsageError` for anything else."""
     out = {}
     for part in text.split(","):
         k, _, v = part.partition("=")
-        out[k.strip()] = float(v)
-    unknown = set(out) - {"real", "synth", "glyphwords", "glyphs"}
+        try:
+            out[k.strip()] = float(v)
+        except ValueError:
+            raise UsageError(f"--weights: expected source=weight, got {part.strip()!r} "
+                             f"(e.g. {DEFAULT_WEIGHTS})") from None
+    unknown = set(out) - SOURCES
     if unknown:
-        raise ValueError(f"unknown sources in --weights: {', '.join(sorted(unknown))}")
+        raise UsageError(f"unknown sources in --weights: {', '.join(sorted(unknown))} "
+                         f"(use {', '.join(sorted(SOURCES))})")
     return out
 
 

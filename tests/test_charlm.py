@@ -16,14 +16,15 @@ from hypothesis import strategies as st
 from nepocr_desktop.lib.language.charlm import END, CharLM, CharLMError
 from nepocr_desktop.lib.language.lexicon import Lexicon
 from nepocr_desktop.lib.language.prior import (
+    CHARLM_FILE,
     LanguagePrior,
     PriorWeights,
-    charlm_path,
     default_charlm,
     default_prior,
 )
 from nepocr_desktop.lib.read.charset import DEFAULT_CHARSET as CS
 from nepocr_desktop.lib.read.ctc_decoder import beam_decode, greedy_decode
+from nepocr_desktop.paths import lexicon_dir
 from nepocr_desktop.recognizer import Recognizer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +45,7 @@ def test_probabilities_after_any_context_sum_to_one(context):
 
 
 def test_shipped_model_is_normalised_and_prefers_real_spellings():
-    lm = default_charlm()
+    lm = default_charlm(lexicon_dir())
     assert lm.order == 6 and len(lm) > 500_000
     for context in ("", "क", "नेपा", "सिकाउ", "ज्ञ", "झ्ब्ल"):
         assert _total(lm, context) == pytest.approx(1.0, abs=1e-3)  # float16 storage
@@ -159,7 +160,7 @@ def test_prior_combines_its_parts_with_its_weights():
 
 
 def test_digits_are_not_free_under_the_prior():
-    prior = default_prior()
+    prior = default_prior(lexicon_dir())
     w = prior.weights
     assert prior.bonus("६", True) == pytest.approx(w.word * 1 + w.char * w.symbol)
     assert prior.bonus("२०८१", True) < prior.bonus("२०", True) < prior.bonus("६", True)
@@ -170,13 +171,13 @@ def test_digits_are_not_free_under_the_prior():
 
 def test_recognizer_with_lexicon_uses_the_shipped_prior(tiny_model_path):
     rec = Recognizer(tiny_model_path, device="cpu", lexicon=True)
-    assert rec.lexicon is default_prior()
+    assert rec.lexicon is default_prior(lexicon_dir())
     assert rec.lexicon.charlm is not None and rec.lexicon.lexicon is not None
 
 
 def test_shipped_model_file_and_its_licences():
-    folder = charlm_path().parent
-    assert charlm_path().stat().st_size < 5_000_000
+    folder = lexicon_dir()
+    assert (lexicon_dir() / CHARLM_FILE).stat().st_size < 5_000_000
     assert "Apache License" in (folder / "LICENSE-Apache-2.0").read_text(encoding="utf-8")
     assert "charlm.npz" in (folder / "SOURCE.md").read_text(encoding="utf-8")
 
@@ -191,8 +192,8 @@ def test_build_lexicon_reproduces_the_shipped_files(tmp_path):
     subprocess.run([sys.executable, str(ROOT / "tools" / "build_lexicon.py"), "--out", str(tmp_path)],
                    check=True, capture_output=True)
     for name in ("words.txt.gz", "SOURCE.md", "LICENSE", "LICENSE-Apache-2.0"):
-        assert (tmp_path / name).read_bytes() == (charlm_path().parent / name).read_bytes(), name
-    with np.load(tmp_path / "charlm.npz") as built, np.load(charlm_path()) as shipped:
+        assert (tmp_path / name).read_bytes() == (lexicon_dir() / name).read_bytes(), name
+    with np.load(tmp_path / "charlm.npz") as built, np.load(lexicon_dir() / CHARLM_FILE) as shipped:
         assert sorted(built.files) == sorted(shipped.files)
         for key in built.files:
             assert np.array_equal(built[key], shipped[key]), key

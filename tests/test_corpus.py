@@ -11,10 +11,10 @@ from nepocr_desktop.lib.storage.dataset import DatasetError, read_dataset
 from nepocr_desktop.lib.training.corpus import (
     RESERVED_WRITERS,
     GlyphSet,
-    clean_label,
     is_validation_word,
     lens_words,
     load_glyphs,
+    usable_label,
 )
 from nepocr_desktop.lib.training.sources import Glyphs, GlyphWords
 
@@ -22,10 +22,10 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def test_typing_slips_are_mapped_and_foreign_labels_dropped():
-    assert clean_label("कॆटा") == "केटा"
-    assert clean_label("ऒखर") == "ओखर"
-    assert clean_label("hello") is None
-    assert clean_label("  नेपाल\u200d ") == "नेपाल"
+    assert usable_label("कॆटा") == "केटा"
+    assert usable_label("ऒखर") == "ओखर"
+    assert usable_label("hello") is None
+    assert usable_label("  नेपाल\u200d ") == "नेपाल"
 
 
 def test_validation_membership_is_by_word():

@@ -8,12 +8,12 @@ import pytest
 
 from nepocr_desktop.lib.language.lexicon import Lexicon, LexiconError, default_lexicon
 from nepocr_desktop.lib.read.charset import DEFAULT_CHARSET
-from nepocr_desktop.paths import resources_dir
+from nepocr_desktop.paths import lexicon_dir
 
 
 def test_shipped_word_list_loads_with_its_licence():
-    lex = default_lexicon()
-    folder = resources_dir() / "lexicon"
+    lex = default_lexicon(lexicon_dir())
+    folder = lexicon_dir()
     assert len(lex) > 100_000
     assert (folder / "LICENSE").read_text(encoding="utf-8").startswith("Creative Commons")
     assert (folder / "words.txt.gz").stat().st_size < 5_000_000
@@ -23,7 +23,7 @@ def test_shipped_word_list_loads_with_its_licence():
 
 
 def test_inflected_forms_are_known_but_not_random_strings():
-    lex = default_lexicon()
+    lex = default_lexicon(lexicon_dir())
     for w in ("घरमा", "केटीहरूलाई", "नेपालको", "किताबहरूमा", "गरेको", "गर्छ", "खान्छ"):
         assert lex.is_word(w), w
     for w in ("घरमाझौ", "झ्ब्ल", "कखगघ"):

@@ -12,9 +12,9 @@ import torch
 
 from nepocr_desktop.lib.read import quantize
 from nepocr_desktop.lib.read.crnn import SPECS
-from nepocr_desktop.lib.read.modelio import inference_module, is_int8, load_model
+from nepocr_desktop.lib.read.modelio import int8_copy, is_int8, load_model
 from nepocr_desktop.lib.read.preprocess import prepare
-from nepocr_desktop.paths import bundled_model_path, resources_dir
+from nepocr_desktop.paths import bundled_model_path, calibration_path, resources_dir
 from nepocr_desktop.recognizer import Recognizer
 
 SAMPLES = sorted((resources_dir() / "samples").glob("*.png"))
@@ -28,7 +28,7 @@ def bundled():
 
 @pytest.fixture(scope="module")
 def calibration(bundled):
-    return quantize.calibration_images(bundled.info.preprocess)
+    return quantize.calibration_images(bundled.info.preprocess, calibration_path())
 
 
 def test_calibration_images_are_shipped_and_shaped_for_the_model(bundled, calibration):
@@ -42,7 +42,7 @@ def test_the_tool_writes_a_calibration_set_the_app_reads(bundled, tmp_path):
                    check=True, capture_output=True, cwd=ROOT)
     made = quantize.calibration_images(bundled.info.preprocess, tmp_path / "c.npz")
     assert len(made) == quantize.CALIBRATION_WORDS and all(a.max() > 0.5 for a in made)
-    with np.load(tmp_path / "c.npz") as z, np.load(resources_dir() / quantize.CALIBRATION_FILE) as shipped:
+    with np.load(tmp_path / "c.npz") as z, np.load(calibration_path()) as shipped:
         assert sorted(z.files) == sorted(shipped.files)
 
 
@@ -71,8 +71,7 @@ def test_a_network_of_another_shape_is_refused_and_read_in_float(bundled, calibr
         quantize.quantize_crnn(bundled.module, SPECS["small"], bundled.info.charset,
                                bundled.info.preprocess, calibration)
     wrong = type(bundled.info)(bundled.info.charset, bundled.info.preprocess, SPECS["small"], {})
-    module = inference_module(bundled.module, torch.device("cpu"), wrong)
-    assert not is_int8(module)
+    assert int8_copy(bundled.module, wrong, calibration_path()) is None
 
 
 def test_a_copy_that_reads_differently_is_not_used(bundled, calibration, monkeypatch):
@@ -80,7 +79,9 @@ def test_a_copy_that_reads_differently_is_not_used(bundled, calibration, monkeyp
     with pytest.raises(quantize.QuantizationError, match="differently"):
         quantize.quantize_crnn(bundled.module, bundled.info.spec, bundled.info.charset,
                                bundled.info.preprocess, calibration)
-    assert not is_int8(inference_module(bundled.module, torch.device("cpu"), bundled.info))
+    assert int8_copy(bundled.module, bundled.info, calibration_path()) is None
+    rec = Recognizer.from_loaded(bundled, "cpu")
+    assert rec.precision == "float32" and not is_int8(rec._module)
 
 
 def test_no_int8_engine_means_float(bundled, monkeypatch):
@@ -109,5 +110,6 @@ def test_the_apps_recognizer_reads_int8_from_the_start():
 def test_cuda_reads_with_the_module_itself(bundled, monkeypatch):
     moved = []
     monkeypatch.setattr(type(bundled.module), "to", lambda self, device: moved.append(device) or self)
-    module = inference_module(bundled.module, torch.device("cuda"), bundled.info)
-    assert module is bundled.module and not is_int8(module) and moved == [torch.device("cuda")]
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda dev=None: "Test GPU 9000")
+    rec = Recognizer.from_loaded(bundled, torch.device("cuda"))
+    assert rec._module is bundled.module and rec.precision == "float32" and moved == [torch.device("cuda")]

@@ -140,13 +140,12 @@ def test_select_device_with_cuda(monkeypatch):
     assert device_label(torch.device("cpu")) == "cpu"
 
 
-def test_cpu_inference_module_is_optimised_and_reads_the_same(tiny_model_path, images):
-    from nepocr_desktop.lib.read.modelio import inference_module
+def test_cpu_float_module_is_optimised_and_reads_the_same(tiny_model_path, images):
     from nepocr_desktop.lib.read.preprocess import batch, prepare
 
     loaded = load_model(tiny_model_path)
     weights = {k: v.clone() for k, v in loaded.module.state_dict().items()}
-    fast = inference_module(loaded.module, torch.device("cpu"))
+    fast = Recognizer.from_loaded(loaded, int8=False)._module  # the float module the CPU reads with
     assert fast is not loaded.module and not list(fast.parameters())  # frozen: weights are constants
     x, widths = batch([prepare(im, loaded.info.preprocess) for im in images])
     with torch.inference_mode():

@@ -27,6 +27,7 @@ from nepocr_desktop.lib.storage.store import (
     StoreError,
     StoreWriteError,
 )
+from nepocr_desktop.paths import user_data_dir
 
 LABELS = ["नमस्ते", "काठमाडौं", "नेपाल", "१२३", "क्षत्रिय"]
 
@@ -143,7 +144,7 @@ def test_training_pairs(store: SampleStore) -> None:
 def test_default_location_is_created_in_data_dir(tmp_path: Path, monkeypatch) -> None:
     data = tmp_path / "not" / "yet"
     monkeypatch.setenv("NEPOCR_DATA_DIR", str(data))
-    with SampleStore() as s:
+    with SampleStore(user_data_dir() / DB_NAME) as s:
         s.add(noise(0), "क")
         assert s.path == data / DB_NAME
     assert (data / DB_NAME).is_file()

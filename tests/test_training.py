@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from nepocr_desktop.lib.read.charset import DEFAULT_CHARSET
@@ -131,3 +132,16 @@ def test_train_command_runs_on_a_data_folder(tmp_path, capsys):
     assert report["epoch"] == 1 and report["step"] == 2
     assert (out / "last.ckpt").exists() and (out / "model.pt").exists()
     assert load_model(out / "model.pt").info.metadata["spec_name"] == "small"
+
+
+@pytest.mark.parametrize("weights, message", [("bad", "expected source=weight"),
+                                               ("real=0.5,ink=0.5", "unknown sources in --weights: ink")])
+def test_train_command_refuses_bad_weights_with_one_line(tmp_path, capsys, weights, message):
+    from nepocr_desktop.cli import main
+
+    code = main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "run"), "--weights", weights])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("nepocr: error: ") and message in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "run").exists()

@@ -8,27 +8,14 @@ import traceback
 from collections.abc import Callable
 from types import TracebackType
 
+from ..lib.errors import NepocrError
+
 log = logging.getLogger("nepocr")
-
-# Exceptions whose messages are already written for users.
-_USER_FACING: tuple[type[BaseException], ...] = ()
-
-
-def _user_facing() -> tuple[type[BaseException], ...]:
-    global _USER_FACING
-    if not _USER_FACING:
-        from ..lib.language.charlm import CharLMError
-        from ..lib.language.lexicon import LexiconError
-        from ..lib.read.modelio import ModelError
-        from ..lib.read.preprocess import ImageError
-        from ..lib.storage.store import StoreError
-        _USER_FACING = (ModelError, ImageError, StoreError, LexiconError, CharLMError)
-    return _USER_FACING
 
 
 def plain_message(exc: BaseException) -> str:
     """One or two sentences for a person, never a traceback."""
-    if isinstance(exc, _user_facing()) or type(exc).__name__ == "DeviceError":
+    if isinstance(exc, NepocrError):  # its message is already written for users
         return sentence(str(exc)) or type(exc).__name__
     if isinstance(exc, MemoryError):
         return "There is not enough memory for this. Close other programs or try a smaller image."

@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from ..lib.read.modelio import ModelError, load_model
 from ..lib.storage.store import SampleStore, StoreError
-from ..lib.training.finetune import FinetuneConfig, FinetuneResult, finetune
+from ..lib.training.finetune import FinetuneConfig, FinetuneResult, finetune, replay_material
 from ..lib.training.train import EpochReport
 from .errors import plain_message
 
@@ -30,9 +30,10 @@ STEP_INTERVAL = 0.1  # seconds between step signals (the loop may run much faste
 
 def default_material() -> tuple[list[str], list[Path]]:
     """The bundled word list and fonts used for replay and the general check."""
-    from ..finetuning import replay_material
+    from ..lib.language.lexicon import WORDS_FILE
+    from ..paths import fonts_dir, lexicon_dir
 
-    return replay_material()
+    return replay_material(lexicon_dir() / WORDS_FILE, fonts_dir())
 
 
 @dataclass

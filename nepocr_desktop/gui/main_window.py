@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from ..lib.read.preprocess import ImageError
 from ..lib.storage.library import ModelLibrary
-from ..lib.storage.store import SampleStore, StoreError
+from ..lib.storage.store import DB_NAME, SampleStore, StoreError
 from ..paths import bundled_model_path, user_data_dir
 from .banner import Banner
 from .dialogs import PreferencesDialog, shortcuts_dialog, show_about
@@ -34,7 +34,7 @@ from .image_view import IMAGE_FILTER, ImportPanel, mime_image
 from .result_view import ResultPanel, page_recognition
 from .settings import Settings
 from .style import app_icon, confidence_color, devanagari_font, icon
-from .workers import AUTO, PAGE, ModelSummary, RecognitionService, Request, page_reading_available
+from .workers import AUTO, PAGE, ModelSummary, RecognitionService, Request
 from .write_view import WritePanel
 
 log = logging.getLogger("nepocr")
@@ -50,6 +50,11 @@ QTabBar::tab { padding: 7px 16px 5px 16px; margin-right: 3px; border: 1px solid 
 QTabBar::tab:selected { background: #ffffff; color: #1c2541; border-color: #c3cad0; }
 QTabBar::tab:hover:!selected { background: #f0f2f4; }
 """
+
+
+def user_sample_store() -> SampleStore:
+    """The user's sample store, in the user's data folder."""
+    return SampleStore(user_data_dir() / DB_NAME)
 
 
 class MainWindow(QMainWindow):
@@ -83,8 +88,7 @@ class MainWindow(QMainWindow):
         self.banner = Banner(self)
         self.write = WritePanel(self.actions, self)
         self.importer = ImportPanel(self.actions, self)
-        if page_reading_available():
-            self.importer.enable_page_mode()
+        self.importer.enable_page_mode()
         self.tabs = QTabWidget(self)
         self.tabs.setDocumentMode(True)
         # Devanagari-first font, so the tab height leaves room for vowel signs above the line
@@ -538,7 +542,7 @@ class MainWindow(QMainWindow):
     def store(self) -> Any:
         """The sample store, opened on first use."""
         if self._store is None:
-            self._store = (self._store_factory or SampleStore)()
+            self._store = (self._store_factory or user_sample_store)()
         return self._store
 
     def save_sample(self, label: str | None = None) -> int | None:

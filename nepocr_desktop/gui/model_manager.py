@@ -29,7 +29,7 @@ TIPS = {4: "Share of wrong characters on your held-back words, before → after 
 COL_NAME = 1
 
 
-def percent(value: float | None) -> str:
+def cer_percent(value: float | None) -> str:
     """A CER as a short percentage (one decimal below 10%); ``–`` when unknown."""
     if value is None or not isinstance(value, (int, float)) or math.isnan(value):
         return "–"
@@ -40,7 +40,7 @@ def percent(value: float | None) -> str:
 def change(before: float | None, after: float | None) -> str:
     if before is None and after is None:
         return "–"
-    return f"{percent(before)} → {percent(after)}"
+    return f"{cer_percent(before)} → {cer_percent(after)}"
 
 
 def display_name(entry: ModelEntry) -> str:

@@ -39,9 +39,9 @@ from .style import (
     HIGH_CONFIDENCE,
     MEDIUM_CONFIDENCE,
     confidence_color,
+    confidence_percent,
     devanagari_font,
     icon,
-    percent,
 )
 
 TEXT_POINTS = 34.0
@@ -188,7 +188,7 @@ class AksharaText(QWidget):
 
     def tooltip_for(self, index: int) -> str:
         ak, conf = self._items[index]
-        return f"{ak}  —  {percent(conf)} confidence"
+        return f"{ak}  —  {confidence_percent(conf)} confidence"
 
 
 class PageText(QTextBrowser):
@@ -214,7 +214,7 @@ class PageText(QTextBrowser):
             index = self.word_at(QPointF(help_event.pos()))
             if index >= 0:
                 text, conf = self.words[index]
-                QToolTip.showText(help_event.globalPos(), f"{text}  —  {percent(conf)} confidence · "
+                QToolTip.showText(help_event.globalPos(), f"{text}  —  {confidence_percent(conf)} confidence · "
                                   "click to select it on the image", self)
             else:
                 QToolTip.hideText()
@@ -343,7 +343,7 @@ class ResultPanel(QWidget):
         if rec.text:
             self.text_view.set_graphemes([(g.text, g.confidence) for g in rec.graphemes])
             device = "CPU" if rec.device.lower() == "cpu" else rec.device
-            self.details.setText(f"Confidence {percent(rec.confidence)} (weakest letter) · "
+            self.details.setText(f"Confidence {confidence_percent(rec.confidence)} (weakest letter) · "
                                  f"read in {rec.ms:.0f} ms on {device}")
         else:
             self.text_view.set_message("No writing found in the image.")

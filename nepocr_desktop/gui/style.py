@@ -16,7 +16,6 @@ MEDIUM_CONFIDENCE = 0.6
 COLOR_HIGH = "#1b7f3b"
 COLOR_MEDIUM = "#b86e00"
 COLOR_LOW = "#c62828"
-ACCENT = "#b3173a"
 
 _registered: list[str] = []
 
@@ -73,5 +72,5 @@ def confidence_color(confidence: float) -> QColor:
     return QColor(COLOR_LOW)
 
 
-def percent(confidence: float) -> str:
+def confidence_percent(confidence: float) -> str:
     return f"{round(confidence * 100)} %"

@@ -37,7 +37,7 @@ from ..lib.storage.store import SampleStore, StoreError
 from ..lib.training.finetune import FinetuneConfig, FinetuneResult
 from ..lib.training.train import EpochReport
 from .finetune_worker import FinetuneJob, FinetuneWorker, Material, default_material, start_worker
-from .model_manager import ModelManager, percent
+from .model_manager import ModelManager, cer_percent
 from .sample_table import SamplePanel
 
 log = logging.getLogger("nepocr")
@@ -58,8 +58,8 @@ def result_text(res: FinetuneResult) -> str:
     if math.isnan(res.user_cer_before):
         user = "Errors on your words: not measured (too few samples to hold some back)"
     else:
-        user = f"Errors on your words: {percent(res.user_cer_before)} → {percent(res.user_cer_after)}"
-    return f"{user}; general check: {percent(res.general_cer_before)} → {percent(res.general_cer_after)}"
+        user = f"Errors on your words: {cer_percent(res.user_cer_before)} → {cer_percent(res.user_cer_after)}"
+    return f"{user}; general check: {cer_percent(res.general_cer_before)} → {cer_percent(res.general_cer_after)}"
 
 
 def verdict(res: FinetuneResult) -> str:

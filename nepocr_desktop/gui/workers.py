@@ -9,7 +9,6 @@ arrives after a newer request was made on its channel is dropped.
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import logging
 import threading
@@ -20,13 +19,14 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from ..lib.errors import NepocrError
 from ..lib.system.memory import trim_heap
 from .errors import plain_message
 
 log = logging.getLogger("nepocr")
 
 WORDS = "words"  # every image is read as one word or line
-PAGE = "page"    # one image is read as a page of words (needs nepocr_desktop.page)
+PAGE = "page"    # one image is read as a page of words
 AUTO = "auto"    # a page if several words are found on it, else one word
 
 RecognizerFactory = Callable[[str | None, str, int, bool], Any]
@@ -70,11 +70,6 @@ class ModelSummary:
     @property
     def device_title(self) -> str:
         return "CPU" if self.device.lower() == "cpu" else self.device
-
-
-def page_reading_available() -> bool:
-    """True when whole-page reading (``nepocr_desktop.page``) is installed."""
-    return importlib.util.find_spec("nepocr_desktop.page") is not None
 
 
 def default_factory(model_path: str | None, device: str, beam: int, lexicon: bool) -> Any:
@@ -144,7 +139,7 @@ class RecognizerWorker(QObject):
         try:
             recognizer = self._factory(*args)
         except Exception as exc:  # a bad file, a missing GPU, a damaged install
-            log.warning("model not loaded: %s", exc, exc_info=not _is_user_error(exc))
+            log.warning("model not loaded: %s", exc, exc_info=not isinstance(exc, NepocrError))
             self._load_error = plain_message(exc)
             self.loadFailed.emit(self._load_error)
             self._drain()
@@ -182,20 +177,10 @@ class RecognizerWorker(QObject):
             else:
                 result = self._recognizer.recognize(list(request.images))
         except Exception as exc:
-            log.warning("recognition failed: %s", exc, exc_info=not _is_user_error(exc))
+            log.warning("recognition failed: %s", exc, exc_info=not isinstance(exc, NepocrError))
             self.failed.emit(request, plain_message(exc))
             return
         self.finished.emit(request, result)
-
-
-def _is_user_error(exc: BaseException) -> bool:
-    from ..lib.language.charlm import CharLMError
-    from ..lib.language.lexicon import LexiconError
-    from ..lib.read.modelio import ModelError
-    from ..lib.read.preprocess import ImageError
-
-    return (isinstance(exc, (ModelError, ImageError, LexiconError, CharLMError))
-            or type(exc).__name__ == "DeviceError")
 
 
 class RecognitionService(QObject):

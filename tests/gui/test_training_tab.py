@@ -19,9 +19,10 @@ from nepocr_desktop.gui.sample_table import COL_IMAGE, COL_LABEL, COL_SOURCE, CO
 from nepocr_desktop.gui.training_tab import MIN_SAMPLES, TrainingTab, result_text, verdict
 from nepocr_desktop.lib.read.modelio import load_model
 from nepocr_desktop.lib.storage.library import BUNDLED, ModelLibrary
-from nepocr_desktop.lib.storage.store import SampleStore
+from nepocr_desktop.lib.storage.store import DB_NAME, SampleStore
 from nepocr_desktop.lib.training.finetune import FinetuneConfig, FinetuneResult
 from nepocr_desktop.lib.training.synth import find_fonts, render_text
+from nepocr_desktop.paths import user_data_dir
 
 torch.set_num_threads(1)
 
@@ -46,7 +47,7 @@ def word_images(font) -> dict[str, np.ndarray]:
 @pytest.fixture
 def store(data_dir):
     """The sample store in the test's own data folder (``data_dir`` sets NEPOCR_DATA_DIR)."""
-    s = SampleStore()
+    s = SampleStore(user_data_dir() / DB_NAME)
     assert s.path.parent == data_dir
     yield s
     s.close()

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ..errors import NepocrError
+
 START = "^"
 END = "$"
 FORMAT = 1
@@ -24,7 +26,7 @@ _BITS = 7           # bits per character in an n-gram key
 _CACHE_LIMIT = 200_000
 
 
-class CharLMError(Exception):
+class CharLMError(NepocrError):
     """A language-model file that is missing or unreadable; the message is for users."""
 
 

@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
-from ...paths import resources_dir
+from ..errors import NepocrError
 from ..read.charset import CONSONANTS, INDEPENDENT_VOWELS, MODIFIERS, NUKTA, VIRAMA, VOWEL_SIGNS
 
 WORDS_FILE = "words.txt.gz"
@@ -46,7 +46,7 @@ VERB_ENDINGS = (
 _ATTACHING = frozenset(VOWEL_SIGNS + VIRAMA)
 
 
-class LexiconError(Exception):
+class LexiconError(NepocrError):
     """A word-list file that is missing or unreadable; the message is for users."""
 
 
@@ -89,9 +89,9 @@ class Lexicon:
         return word in self._set
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None) -> Lexicon:
+    def load(cls, path: str | os.PathLike) -> Lexicon:
         """Read a gzip (or plain) UTF-8 list, one word per line."""
-        path = Path(path) if path is not None else resources_dir() / "lexicon" / WORDS_FILE
+        path = Path(path)
         try:
             opener = gzip.open if path.suffix == ".gz" else open
             with opener(path, "rt", encoding="utf-8") as f:
@@ -148,6 +148,6 @@ class Lexicon:
 
 
 @functools.lru_cache(maxsize=1)
-def default_lexicon() -> Lexicon:
-    """The word list shipped with the app, loaded once."""
-    return Lexicon.load()
+def default_lexicon(folder: Path) -> Lexicon:
+    """The word list shipped with the app (``WORDS_FILE`` in ``folder``), loaded once."""
+    return Lexicon.load(Path(folder) / WORDS_FILE)

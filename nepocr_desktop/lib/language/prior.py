@@ -21,7 +21,6 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...paths import resources_dir
 from ..read.charset import DEFAULT_CHARSET
 from .charlm import CharLM
 from .lexicon import Lexicon, default_lexicon
@@ -56,17 +55,13 @@ class LanguagePrior:
         return score
 
 
-def charlm_path() -> Path:
-    return resources_dir() / "lexicon" / CHARLM_FILE
+@functools.lru_cache(maxsize=1)
+def default_charlm(folder: Path) -> CharLM:
+    """The character model shipped with the app (``CHARLM_FILE`` in ``folder``), loaded once."""
+    return CharLM.load(Path(folder) / CHARLM_FILE)
 
 
 @functools.lru_cache(maxsize=1)
-def default_charlm() -> CharLM:
-    """The character model shipped with the app, loaded once."""
-    return CharLM.load(charlm_path())
-
-
-@functools.lru_cache(maxsize=1)
-def default_prior() -> LanguagePrior:
-    """The shipped word list and character model with the shipped weights."""
-    return LanguagePrior(default_lexicon(), default_charlm())
+def default_prior(folder: Path) -> LanguagePrior:
+    """The word list and character model shipped in ``folder``, with the shipped weights."""
+    return LanguagePrior(default_lexicon(folder), default_charlm(folder))

@@ -13,6 +13,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from ..errors import NepocrError
+
 INDEPENDENT_VOWELS = "अआइईउऊऋॠऌॡएऐओऔऑ"
 CONSONANTS = "कखगघङचछजझञटठडढणतथदधनऩपफबभमयरऱलळऴवशषसह"
 NUKTA = "\u093c"
@@ -39,7 +41,7 @@ _FIXES = str.maketrans(NEPALI_FIXES)
 _SPACES = re.compile(r"\s+")
 
 
-class LabelError(ValueError):
+class LabelError(NepocrError, ValueError):
     """A label that cannot be encoded with the character set."""
 
 

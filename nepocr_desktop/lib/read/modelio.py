@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from ..errors import NepocrError
 from ..system.atomic import atomic_write
 from .charset import Charset
 from .crnn import CRNN, ModelSpec
@@ -31,7 +32,7 @@ META_NAME = "nepocr.json"
 log = logging.getLogger("nepocr")
 
 
-class ModelError(Exception):
+class ModelError(NepocrError):
     """A model file that is missing, damaged or not a nepocr model; the message is for users."""
 
 
@@ -144,12 +145,14 @@ def build_trainable(info: ModelInfo, loaded: LoadedModel | None = None) -> CRNN:
     return model
 
 
-def int8_copy(module: torch.nn.Module, info: ModelInfo) -> torch.nn.Module | None:
-    """An int8 copy of ``module`` for the CPU (:mod:`quantize`, about 3x the batched
-    throughput of the float network), or None (logged) when it cannot be made."""
-    from .quantize import QuantizationError, quantize_crnn
+def int8_copy(module: torch.nn.Module, info: ModelInfo, calibration: str | os.PathLike) -> torch.nn.Module | None:
+    """An int8 copy of ``module`` for the CPU (:mod:`.quantize`, about 3x the batched
+    throughput of the float network), calibrated on the words in ``calibration``
+    (``resources/calibration.npz``), or None (logged) when it cannot be made."""
+    from .quantize import QuantizationError, calibration_images, quantize_crnn
     try:
-        return quantize_crnn(module, info.spec, info.charset, info.preprocess)
+        images = calibration_images(info.preprocess, Path(calibration))
+        return quantize_crnn(module, info.spec, info.charset, info.preprocess, images)
     except QuantizationError as exc:
         log.info("reading with the float network: %s", exc)
     except Exception as exc:  # noqa: BLE001 - any failure of quantization: the float model reads
@@ -157,20 +160,13 @@ def int8_copy(module: torch.nn.Module, info: ModelInfo) -> torch.nn.Module | Non
     return None
 
 
-def inference_module(module: torch.nn.Module, device: torch.device, info: ModelInfo | None = None,
-                     int8: bool = True) -> torch.nn.Module:
-    """The module that reads images. On the CPU: with ``info`` and ``int8``, the
-    :func:`int8_copy`; else, or when that cannot be made, a frozen float copy optimised for
-    inference (batch norm folded into the convolutions, oneDNN kernels: about 1.5x). On other
-    devices the module itself. The original stays trainable (fine-tuning copies its weights)."""
+def float_inference_module(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """The float module that reads images on ``device``: on the CPU a frozen copy optimised
+    for inference (batch norm folded into the convolutions, oneDNN kernels: about 1.5x), on
+    other devices the module itself. The original stays trainable (fine-tuning copies its
+    weights)."""
     module = module.to(device).eval()
-    if device.type != "cpu":
-        return module
-    if int8 and info is not None:
-        quantized = int8_copy(module, info)
-        if quantized is not None:
-            return quantized
-    if not isinstance(module, torch.jit.ScriptModule):
+    if device.type != "cpu" or not isinstance(module, torch.jit.ScriptModule):
         return module
     try:
         return torch.jit.optimize_for_inference(torch.jit.freeze(module))

@@ -19,6 +19,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ..errors import NepocrError
+
 # Blank columns added right of every batch (beyond its rounding to 4): as far as the network's last
 # output column looks past the end of the image (20 px, measured), so an image is read the same
 # whether it is the widest of its batch, padded, or alone.
@@ -29,7 +31,7 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 ImageSource = Union[str, os.PathLike, bytes, np.ndarray, Image.Image]
 
 
-class ImageError(ValueError):
+class ImageError(NepocrError, ValueError):
     """An input that cannot be read as an image; the message is fit to show a user."""
 
 

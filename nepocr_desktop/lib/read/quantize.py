@@ -25,7 +25,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from ...paths import resources_dir
 from ..system.memory import release_memory
 from .charset import Charset
 from .crnn import CRNN, ModelSpec
@@ -35,15 +34,13 @@ from .preprocess import RIGHT_MARGIN, PreprocessConfig, batch, prepare
 
 log = logging.getLogger("nepocr")
 
-CALIBRATION_FILE = "calibration.npz"
-CALIBRATION_WORDS = 32
+CALIBRATION_WORDS = 32  # how many words tools/make_calibration_set.py renders
 CALIBRATION_TEXTS = (
     "नेपाल", "काठमाडौं", "विद्यालय", "किताब", "पानी", "घरमा", "आमाबुबा", "सरकारले", "प्रदेश",
     "हिमाल", "विकास", "स्वास्थ्य", "शिक्षक", "मान्छेहरू", "गर्नुहोस्", "भएको", "छन्", "र",
     "कृषि", "अर्थतन्त्र", "ज्ञान", "क्षेत्र", "श्रीमती", "द्वारा", "पहाड", "उहाँ", "ऋषि", "औषधि",
     "ठूलो", "ढोका", "झ्याल", "फूलबारी", "२०८१", "१२३", "साथीहरूलाई", "बिहान", "संविधान", "दुःख",
 )
-CALIBRATION_SEED = 20261124
 MAX_DISAGREEMENT = 0.03  # CER between the float and the int8 readings of the calibration words
 
 
@@ -60,31 +57,12 @@ def int8_engine() -> str | None:
     return None
 
 
-def render_calibration_words(count: int = CALIBRATION_WORDS, seed: int = CALIBRATION_SEED) -> list[np.ndarray]:
-    """``count`` calibration words in the bundled fonts with the training augmentation, as
-    uint8 gray images (what ``tools/make_calibration_set.py`` stores)."""
-    from ..training.augment import augment_synthetic
-    from ..training.synth import render_text
-
-    fonts = sorted((resources_dir() / "fonts").glob("*.ttf"))
-    if not fonts:
-        raise QuantizationError(f"no fonts in {resources_dir() / 'fonts'} to render calibration words")
-    rng = np.random.default_rng(seed)
-    out = []
-    for k in range(count):
-        word = CALIBRATION_TEXTS[k % len(CALIBRATION_TEXTS)]
-        img = render_text(word, fonts[k % len(fonts)], size=int(rng.integers(36, 60)))
-        out.append(augment_synthetic(img, rng, pen=0.3))
-    return out
-
-
-def calibration_images(preprocess: PreprocessConfig, path: Path | None = None) -> list[np.ndarray]:
+def calibration_images(preprocess: PreprocessConfig, path: Path) -> list[np.ndarray]:
     """The shipped calibration words (``resources/calibration.npz``), preprocessed for a model.
 
     They are stored rather than rendered at each load: rendering would load the text shaping
     libraries and cost time and memory when the app starts.
     """
-    path = path or resources_dir() / CALIBRATION_FILE
     try:
         with np.load(path, allow_pickle=False) as z:
             images = [z[k] for k in sorted(z.files)]
@@ -119,8 +97,9 @@ def _readings(module: nn.Module, batches: list[tuple[torch.Tensor, torch.Tensor]
 
 
 def quantize_crnn(module: nn.Module, spec: ModelSpec, charset: Charset, preprocess: PreprocessConfig,
-                  calibration: Sequence[np.ndarray] | None = None) -> torch.jit.ScriptModule:
-    """An int8 copy of a CRNN (TorchScript or eager), frozen for inference on the CPU.
+                  calibration: Sequence[np.ndarray]) -> torch.jit.ScriptModule:
+    """An int8 copy of a CRNN (TorchScript or eager), frozen for inference on the CPU,
+    calibrated on ``calibration`` (:func:`calibration_images`).
 
     Raises :class:`QuantizationError` when it cannot be made or reads differently.
     """
@@ -133,7 +112,7 @@ def quantize_crnn(module: nn.Module, spec: ModelSpec, charset: Charset, preproce
     except (RuntimeError, KeyError) as exc:
         raise QuantizationError(f"not a network of spec {spec}: {str(exc).splitlines()[0]}") from None
     model.eval()
-    cal = _batches(calibration if calibration is not None else calibration_images(preprocess))
+    cal = _batches(calibration)
     reference = _readings(model, cal)  # the float network (eager: no TorchScript caches)
     torch.backends.quantized.engine = engine
     import torch.ao.quantization as aq

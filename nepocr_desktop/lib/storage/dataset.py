@@ -6,10 +6,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import NepocrError
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif")
 
 
-class DatasetError(ValueError):
+class DatasetError(NepocrError, ValueError):
     """A dataset folder or label file that cannot be used; the message is for users."""
 
 

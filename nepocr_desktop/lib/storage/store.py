@@ -29,7 +29,7 @@ from typing import Any, Self
 import cv2
 import numpy as np
 
-from ...paths import user_data_dir
+from ..errors import NepocrError
 from ..read.charset import DEFAULT_CHARSET, LabelError, describe, normalize_text, preview
 from ..read.preprocess import ImageError, ImageSource, load_gray
 from .dataset import DatasetError, read_dataset
@@ -45,7 +45,7 @@ _LIST_COLUMNS = ("id, label, prediction, source, created, used_in_training, meta
                  "width, height, thumb")
 
 
-class StoreError(Exception):
+class StoreError(NepocrError):
     """A sample store problem; the message is written for users."""
 
 
@@ -175,7 +175,7 @@ def _load_image(image: ImageSource) -> np.ndarray:
 
 # --- value checks -------------------------------------------------------------------------
 
-def clean_label(label: str) -> str:
+def checked_label(label: str) -> str:
     """Normalise a label (NFC, whitespace) and check it uses only Nepali-script characters."""
     if not isinstance(label, str):
         raise InvalidSampleError(f"The label must be text, not {type(label).__name__}.")
@@ -266,7 +266,7 @@ def _pagexml_items(folder: Path, report: ImportReport) -> Iterator[tuple[str, np
 
 def _prepare(image: ImageSource, label: str, prediction: str, source: str,
              meta: dict[str, Any] | None) -> _Row:
-    norm = clean_label(label)
+    norm = checked_label(label)
     gray = _load_image(image)
     h, w = gray.shape
     return _Row(norm, normalize_text(prediction or ""), _check_source(source), _meta_json(meta),
@@ -292,16 +292,13 @@ def _sample_from_row(r: tuple) -> StoredSample:
 # --- the store ----------------------------------------------------------------------------
 
 class SampleStore:
-    """The user's corrected samples. ``path`` is the database file or the folder holding it.
-
-    Defaults to ``user_data_dir() / "samples.sqlite3"``; the folder and file are created on
-    first use. ``timeout`` is how many seconds to wait while another program holds the lock.
+    """The user's corrected samples. ``path`` is the database file or the folder holding it
+    (the app's is ``samples.sqlite3`` in the user's data folder); the folder and file are
+    created on first use. ``timeout`` is how many seconds to wait while another program holds the lock.
     Use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, path: Path | str | None = None, *, timeout: float = DEFAULT_TIMEOUT) -> None:
-        if path is None:
-            path = user_data_dir() / DB_NAME
+    def __init__(self, path: Path | str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         path = Path(path)
         if path.is_dir():
             path = path / DB_NAME
@@ -500,7 +497,7 @@ class SampleStore:
 
     def update_label(self, sample_id: int, label: str) -> str:
         """Correct a label; return it normalised. A changed label resets the training count."""
-        norm = clean_label(label)
+        norm = checked_label(label)
         with self._write("change the label") as con:
             cur = con.execute(
                 "UPDATE samples SET label = ?, used_in_training = CASE WHEN label = ? "

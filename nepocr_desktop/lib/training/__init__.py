@@ -1,1 +1,57 @@
-"""Training and fine-tuning: data sources, augmentation, the training loop."""
+"""Training and fine-tuning: data sources (real crops, glyphs, rendered words), their
+augmentation, the training loop and fine-tuning on one person's samples."""
+
+from __future__ import annotations
+
+from .augment import augment_real, augment_synthetic
+from .corpus import GlyphSet, WordSplit, lens_words, load_glyphs, usable_label, vocabulary
+from .finetune import (
+    FinetuneConfig,
+    FinetuneResult,
+    auto_lr,
+    finetune,
+    load_pairs,
+    replay_material,
+    save_finetuned,
+    split_user_samples,
+)
+from .sources import ArrayWords, Glyphs, GlyphWords, MixedStream, RealWords, Source, SynthWords
+from .synth import FontSampler, RenderError, find_fonts, render_text
+from .train import EpochReport, TrainConfig, TrainResult, evaluate, fit, new_model, prepare_validation
+
+__all__ = [
+    "ArrayWords",
+    "EpochReport",
+    "FinetuneConfig",
+    "FinetuneResult",
+    "FontSampler",
+    "GlyphSet",
+    "GlyphWords",
+    "Glyphs",
+    "MixedStream",
+    "RealWords",
+    "RenderError",
+    "Source",
+    "SynthWords",
+    "TrainConfig",
+    "TrainResult",
+    "WordSplit",
+    "augment_real",
+    "augment_synthetic",
+    "auto_lr",
+    "evaluate",
+    "find_fonts",
+    "finetune",
+    "fit",
+    "lens_words",
+    "load_glyphs",
+    "load_pairs",
+    "new_model",
+    "prepare_validation",
+    "render_text",
+    "replay_material",
+    "save_finetuned",
+    "split_user_samples",
+    "usable_label",
+    "vocabulary",
+]

@@ -38,7 +38,7 @@ class WordSplit:
     skipped: int
 
 
-def clean_label(text: str, charset: Charset = DEFAULT_CHARSET) -> str | None:
+def usable_label(text: str, charset: Charset = DEFAULT_CHARSET) -> str | None:
     """Normalised label, or None when it holds characters outside the charset."""
     try:
         return charset.normalize_label(normalize_text(text).translate(LABEL_FIXES))
@@ -51,7 +51,7 @@ def lens_words(root: Path, charset: Charset = DEFAULT_CHARSET, val_percent: int 
     rows = read_labels_tsv(Path(root) / "labels_devanagari_only.tsv")
     train, val, skipped = [], [], 0
     for s in rows:
-        text = clean_label(s.text, charset)
+        text = usable_label(s.text, charset)
         if not text or text == "-":
             skipped += 1
             continue
@@ -119,7 +119,7 @@ def load_glyphs(data_root: Path, cache: Path | None = None) -> GlyphSet:
     writers = [""] * len(images)
     for name in ("nhcd", "calam_syllables"):
         for s in read_labels_tsv(data_root / name / "labels.tsv"):
-            text = clean_label(s.text)
+            text = usable_label(s.text)
             if text:
                 images.append(load_gray(s.path))
                 texts.append(text)
@@ -149,7 +149,7 @@ def vocabulary(data_root: Path, exclude: set[str], charset: Charset = DEFAULT_CH
     if names.exists():
         lines += [ln.split("\t")[-1] for ln in names.read_text(encoding="utf-8").splitlines()]
     for ln in lines:
-        t = clean_label(ln, charset)
+        t = usable_label(ln, charset)
         if t and 1 <= len(t) <= max_len and t not in exclude:
             words.add(t)
     return sorted(words)

@@ -9,16 +9,21 @@ synthetic check set. Nothing is written unless the caller saves the result.
 from __future__ import annotations
 
 import copy
+import gzip
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from ..read.charset import DEFAULT_CHARSET, LabelError
 from ..read.modelio import LoadedModel, ModelInfo, build_trainable, save_model
+from ..read.preprocess import ImageError, load_gray
+from ..storage.dataset import read_dataset
 from .corpus import bucket
 from .sources import ArrayWords, SynthWords
 from .synth import FontSampler, render_text
@@ -150,3 +155,29 @@ def save_finetuned(result: FinetuneResult, path: str | Path) -> None:
     if result.model is None:
         raise ValueError("fine-tuning was cancelled: there is no model to save")
     save_model(result.model, result.info, path)
+
+
+@lru_cache(maxsize=2)
+def replay_material(words_file: Path, fonts_dir: Path, max_words: int = 40000) -> tuple[list[str], list[Path]]:
+    """Words (a gzip word list, one a line: the bundled lexicon) and fonts (the ``*.ttf`` in
+    ``fonts_dir``) for replay and the general check set."""
+    words: list[str] = []
+    with gzip.open(words_file, "rt", encoding="utf-8") as f:
+        for line in f:
+            w = line.strip()
+            if 2 <= len(w) <= 12 and " " not in w and not DEFAULT_CHARSET.unknown(w):
+                words.append(w)
+    step = max(1, len(words) // max_words)
+    fonts = sorted(Path(fonts_dir).glob("*.ttf"))
+    return words[::step], fonts
+
+
+def load_pairs(folder: Path) -> tuple[list, list[str]]:
+    """(image, label) pairs from a dataset folder, and one message per skipped row."""
+    pairs, problems = [], []
+    for s in read_dataset(folder):
+        try:
+            pairs.append((load_gray(s.path), DEFAULT_CHARSET.normalize_label(s.text)))
+        except (ImageError, LabelError) as exc:
+            problems.append(str(exc))
+    return pairs, problems

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, features
 
+from ..errors import NepocrError
+
 # Python packages that carry Devanagari fonts, and Debian font folders.
 FONT_PACKAGES = ("fontpkg_kalam", "fontpkg_noto_sans_devanagari", "fontpkg_hind", "fontpkg_mukta",
                  "fontpkg_baloo_2", "fontpkg_poppins", "fontpkg_rajdhani", "fontpkg_teko")
@@ -20,7 +22,7 @@ HELD_OUT_FONTS = ("AnnapurnaSIL", "Gargi")
 HANDWRITING_FONTS = ("Kalam",)
 
 
-class RenderError(RuntimeError):
+class RenderError(NepocrError, RuntimeError):
     pass
 
 

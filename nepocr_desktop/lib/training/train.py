@@ -71,10 +71,6 @@ class TrainResult:
     best_state: dict | None = None  # weights of the best epoch (a copy, on the CPU)
 
 
-class Cancelled(Exception):
-    pass
-
-
 def prepare_validation(items: Sequence[tuple[object, str]], cfg: PreprocessConfig) -> list[tuple[np.ndarray, str]]:
     """Preprocess validation images once."""
     return [(prepare(img, cfg), text) for img, text in items]
