@@ -13,13 +13,22 @@ import torch
 from .lib.errors import UsageError
 from .lib.read.charset import DEFAULT_CHARSET
 from .lib.read.crnn import SPECS, count_parameters
+from .lib.read.modelio import build_trainable, load_model
 from .lib.training.corpus import lens_words, load_glyphs, vocabulary
-from .lib.training.sources import Glyphs, GlyphWords, RealWords, SynthWords
+from .lib.training.sources import (
+    CleanGlyphWords,
+    CleanSynth,
+    Glyphs,
+    GlyphWords,
+    RealWords,
+    StrokeWords,
+    SynthWords,
+)
 from .lib.training.synth import FontSampler, find_fonts
 from .lib.training.train import EpochReport, TrainConfig, fit, new_model, prepare_validation
 
 DEFAULT_WEIGHTS = "real=0.35,synth=0.35,glyphwords=0.15,glyphs=0.15"
-SOURCES = frozenset({"real", "synth", "glyphwords", "glyphs"})
+SOURCES = frozenset({"real", "synth", "glyphwords", "glyphs", "strokes"})
 
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
@@ -46,6 +55,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--val-percent", type=int, default=15, help="share of distinct words held out")
     p.add_argument("--cache", type=Path, default=Path("data_cache"), help="folder for decoded glyph images")
     p.add_argument("--json", action="store_true", help="one JSON object per epoch on stdout")
+    p.add_argument("--init", type=Path, default=None,
+                   help="start from this model's weights (its spec is used; ignored when resuming)")
 
 
 def parse_weights(text: str) -> dict[str, float]:
@@ -77,21 +88,30 @@ def run_train(args: argparse.Namespace) -> int:
     split = lens_words(data / "nepali_lens_words", val_percent=args.val_percent)
     val_words = {s.text for s in split.val}
     sources = []
+    real = RealWords(split.train, strong=args.real_augment == "strong")
+    scan = 0.1 if args.real_augment == "strong" else 0.0
     if weights.get("real"):
-        sources.append((RealWords(split.train, strong=args.real_augment == "strong"), weights["real"]))
-    vocab = None
-    if weights.get("synth") or weights.get("glyphwords"):
-        vocab = vocabulary(data, exclude=val_words)
+        sources.append((real, weights["real"]))
+    vocab = vocabulary(data, exclude=val_words)
+    synth = SynthWords(vocab, FontSampler(find_fonts()), numbers=args.numbers, scan=scan)
     if weights.get("synth"):
-        sources.append((SynthWords(vocab, FontSampler(find_fonts()), numbers=args.numbers), weights["synth"]))
-    if weights.get("glyphwords") or weights.get("glyphs"):
-        glyphs = load_glyphs(data, cache=args.cache / "glyphs.npz")
-        if weights.get("glyphwords"):
-            sources.append((GlyphWords(glyphs, vocab or [], numbers=args.numbers), weights["glyphwords"]))
-        if weights.get("glyphs"):
-            sources.append((Glyphs(glyphs), weights["glyphs"]))
-    spec = SPECS[args.spec]
-    model, info = new_model(DEFAULT_CHARSET, spec)
+        sources.append((synth, weights["synth"]))
+    glyphs = load_glyphs(data, cache=args.cache / "glyphs.npz")
+    glyphwords = GlyphWords(glyphs, vocab or [], numbers=args.numbers)
+    if weights.get("glyphwords"):
+        sources.append((glyphwords, weights["glyphwords"]))
+    if weights.get("glyphs"):
+        sources.append((Glyphs(glyphs), weights["glyphs"]))
+    if weights.get("strokes"):
+        sources.append((StrokeWords(real, [(CleanSynth(synth), 0.6), (CleanGlyphWords(glyphwords), 0.4)]),
+                        weights["strokes"]))
+    if args.init is not None:
+        base = load_model(args.init)
+        info = base.info
+        info.metadata = {}
+        model = build_trainable(info, base)
+    else:
+        model, info = new_model(DEFAULT_CHARSET, SPECS[args.spec])
     val = prepare_validation([(s.path, s.text) for s in split.val], info.preprocess)
     info.metadata.update({
         "name": f"nepocr-{args.spec}", "trained": time.strftime("%Y-%m-%d"), "spec_name": args.spec,

@@ -8,7 +8,6 @@ import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
-    QImage,
     QMouseEvent,
     QPainter,
     QPainterPath,
@@ -20,13 +19,10 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from .imaging import qimage_to_gray
+from ..lib.read.strokes import BASELINE, HEADLINE, PAGE_HEIGHT, PAGE_WIDTH, PenStroke, render_strokes
 from .style import devanagari_font
 
-HEADLINE = 0.36  # head-line (shirorekha) guide, as a fraction of the height
-BASELINE = 0.74  # baseline guide
-CROP_MARGIN = 24  # white pixels kept around the ink in to_image()
-PAGE_WIDTH, PAGE_HEIGHT = 1200, 440  # the writing area in its own units, shown scaled to fit
+__all__ = ["BASELINE", "HEADLINE", "PAGE_HEIGHT", "PAGE_WIDTH", "DrawingCanvas", "Stroke"]
 PAPER = QColor("#fffdf8")
 DESK = QColor("#e7e3da")
 INK = QColor("#1c2541")
@@ -235,27 +231,13 @@ class DrawingCanvas(QWidget):
     def to_image(self, crop: bool = True) -> np.ndarray:
         """The writing as a uint8 gray array: black ink on white, no guides.
 
-        The page is drawn at its own size (``PAGE_WIDTH`` x ``PAGE_HEIGHT``) whatever the
-        window size. With ``crop`` the image is cut to the ink plus a white margin (the whole
-        page when empty); the recognizer does its own normalisation either way.
+        Rendered by the core's :func:`render_strokes` (the renderer training and the stroke
+        evaluation sets use) on the page at its own size (``PAGE_WIDTH`` x ``PAGE_HEIGHT``)
+        whatever the window size. With ``crop`` the image is cut to the ink plus a white margin
+        (the whole page when empty); the recognizer does its own normalisation either way.
         """
-        w, h = PAGE_WIDTH, PAGE_HEIGHT
-        image = QImage(w, h, QImage.Format.Format_Grayscale8)
-        image.fill(QColor("white"))
-        painter = QPainter(image)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        for stroke in self._strokes:
-            paint_stroke(painter, stroke, QColor("black"))
-        painter.end()
-        arr = qimage_to_gray(image)
-        if crop and self._strokes:
-            r = self.ink_rect().toAlignedRect().adjusted(-CROP_MARGIN, -CROP_MARGIN,
-                                                          CROP_MARGIN, CROP_MARGIN)
-            x0, y0 = max(0, r.left()), max(0, r.top())
-            x1, y1 = min(w, r.right() + 1), min(h, r.bottom() + 1)
-            if x1 > x0 and y1 > y0:
-                arr = arr[y0:y1, x0:x1].copy()
-        return arr
+        strokes = [PenStroke.of([(p.x(), p.y()) for p in s.points], s.widths) for s in self._strokes]
+        return render_strokes(strokes, (PAGE_WIDTH, PAGE_HEIGHT), crop=crop)
 
     # -- painting --
 

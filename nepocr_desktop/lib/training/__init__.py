@@ -15,12 +15,26 @@ from .finetune import (
     save_finetuned,
     split_user_samples,
 )
-from .sources import ArrayWords, Glyphs, GlyphWords, MixedStream, RealWords, Source, SynthWords
+from .sources import (
+    ArrayWords,
+    CleanGlyphWords,
+    CleanSynth,
+    Glyphs,
+    GlyphWords,
+    MixedStream,
+    RealWords,
+    Source,
+    StrokeWords,
+    SynthWords,
+)
+from .strokes import WritingStyle, redraw_as_strokes, simulate_writing, trace_strokes
 from .synth import FontSampler, RenderError, find_fonts, render_text
 from .train import EpochReport, TrainConfig, TrainResult, evaluate, fit, new_model, prepare_validation
 
 __all__ = [
     "ArrayWords",
+    "CleanGlyphWords",
+    "CleanSynth",
     "EpochReport",
     "FinetuneConfig",
     "FinetuneResult",
@@ -32,10 +46,12 @@ __all__ = [
     "RealWords",
     "RenderError",
     "Source",
+    "StrokeWords",
     "SynthWords",
     "TrainConfig",
     "TrainResult",
     "WordSplit",
+    "WritingStyle",
     "augment_real",
     "augment_synthetic",
     "auto_lr",
@@ -48,10 +64,13 @@ __all__ = [
     "load_pairs",
     "new_model",
     "prepare_validation",
+    "redraw_as_strokes",
     "render_text",
     "replay_material",
     "save_finetuned",
+    "simulate_writing",
     "split_user_samples",
+    "trace_strokes",
     "usable_label",
     "vocabulary",
 ]

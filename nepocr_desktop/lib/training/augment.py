@@ -107,7 +107,26 @@ def paper(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return img
 
 
-def augment_synthetic(gray: np.ndarray, rng: np.random.Generator, pen: float = 0.3) -> np.ndarray:
+def scan_look(ink: np.ndarray, rng: np.random.Generator, threshold: tuple[float, float] = (0.3, 0.7)
+              ) -> np.ndarray:
+    """A binarised scan: hard threshold (thin or thick strokes), salt-and-pepper specks, no
+    paper texture, sometimes downscaled and upscaled again (jagged edges)."""
+    if rng.random() < 0.5:
+        ink = stroke_width(ink, rng)
+    h, w = ink.shape
+    if rng.random() < 0.4 and h > 16:
+        f = rng.uniform(0.4, 0.8)
+        small = cv2.resize(ink, (max(2, int(w * f)), max(2, int(h * f))), interpolation=cv2.INTER_AREA)
+        ink = cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
+    binary = (ink > rng.uniform(*threshold)).astype(np.float32)
+    noise = rng.random(binary.shape)
+    amount = rng.uniform(0, 0.01)
+    binary[noise < amount / 2] = 1.0
+    binary[noise > 1 - amount / 2] = 0.0
+    return binary
+
+
+def augment_synthetic(gray: np.ndarray, rng: np.random.Generator, pen: float = 0.3, scan: float = 0.0) -> np.ndarray:
     """Heavy augmentation for font-rendered or composed words."""
     ink = to_ink(gray)
     if rng.random() < pen:
@@ -120,6 +139,8 @@ def augment_synthetic(gray: np.ndarray, rng: np.random.Generator, pen: float = 0
         ink = cut_edges(ink, rng)
     if pen > 0 and rng.random() < 0.3:
         return to_gray(np.clip(ink, 0, 1))  # clean canvas-like drawing
+    if scan and rng.random() < scan:
+        return to_gray(scan_look(np.clip(ink, 0, 1), rng))
     return paper(np.clip(ink, 0, 1), rng)
 
 
@@ -136,6 +157,8 @@ def augment_real(gray: np.ndarray, rng: np.random.Generator, strong: bool = Fals
     ink = affine(ink, rng, rot=rot, shear=shear, stretch=stretch)
     if rng.random() < 0.5:
         ink = elastic(ink, rng, amp=rng.uniform(0.005, 0.03 if strong else 0.02))
+    if strong and rng.random() < 0.15:
+        return to_gray(scan_look(np.clip(ink, 0, 1), rng))
     if strong and rng.random() < 0.25:
         return paper(np.clip(ink, 0, 1), rng)
     g = to_gray(np.clip(ink, 0, 1)).astype(np.float32)

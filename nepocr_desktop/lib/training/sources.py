@@ -18,8 +18,9 @@ from torch.utils.data import IterableDataset, get_worker_info
 from ..read.charset import ASCII_DIGITS, DEVANAGARI_DIGITS, Charset, LabelError, split_aksharas
 from ..read.preprocess import PreprocessConfig, ink_bbox, ink_map, load_gray, prepare
 from ..storage.dataset import Sample
-from .augment import augment_real, augment_synthetic
+from .augment import affine, augment_real, augment_synthetic, elastic, to_gray, to_ink
 from .corpus import SUFFIXES, GlyphSet
+from .strokes import redraw_as_strokes, trace_strokes
 from .synth import FontSampler, render_text
 
 Source = Callable[[np.random.Generator], tuple[np.ndarray, str]]
@@ -91,9 +92,11 @@ def _pseudo_word(words: Sequence[str], rng: np.random.Generator) -> str:
 class SynthWords:
     """Font-rendered words from a vocabulary, heavily augmented (a share as pen strokes)."""
 
-    def __init__(self, words: Sequence[str], fonts: FontSampler, pen: float = 0.3, numbers: float = 0.0):
-        """``numbers``: the share of texts that are numbers rather than words."""
-        self.words, self.fonts, self.pen, self.numbers = list(words), fonts, pen, numbers
+    def __init__(self, words: Sequence[str], fonts: FontSampler, pen: float = 0.3, numbers: float = 0.0,
+                 scan: float = 0.0):
+        """``numbers``: the share of texts that are numbers rather than words; ``scan``: the
+        share made to look like binarised scans."""
+        self.words, self.fonts, self.pen, self.numbers, self.scan = list(words), fonts, pen, numbers, scan
 
     def text(self, rng: np.random.Generator) -> str:
         if rng.random() < self.numbers:
@@ -105,7 +108,7 @@ class SynthWords:
     def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
         text = self.text(rng)
         img = render_text(text, self.fonts.pick(rng), size=int(rng.integers(36, 64)))
-        return augment_synthetic(img, rng, pen=self.pen), text
+        return augment_synthetic(img, rng, pen=self.pen, scan=self.scan), text
 
 
 class GlyphWords:
@@ -138,14 +141,14 @@ class GlyphWords:
     def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
         if self.digits and rng.random() < self.numbers:  # a number: no head line joins digits
             aks = [self.digits[int(rng.integers(len(self.digits)))] for _ in range(int(rng.integers(2, 6)))]
-            return augment_synthetic(self.compose(aks, rng, head_line=False), rng, pen=0.0), "".join(aks)
+            return augment_synthetic(self.compose(aks, rng, head_line=False), rng, pen=0.0, scan=0.1), "".join(aks)
         if self.words and rng.random() < 0.6:
             text = self.words[int(rng.integers(len(self.words)))]
             aks = split_aksharas(text)
         else:
             aks = [self.keys[int(rng.integers(len(self.keys)))] for _ in range(int(rng.integers(1, 5)))]
             text = "".join(aks)
-        return augment_synthetic(self.compose(aks, rng), rng, pen=0.0), text
+        return augment_synthetic(self.compose(aks, rng), rng, pen=0.0, scan=0.1), text
 
     def compose(self, aks: Sequence[str], rng: np.random.Generator, head_line: bool = True) -> np.ndarray:
         """A gray word image (dark on white) of the aksharas ``aks``, each a random image of it,
@@ -225,3 +228,61 @@ class MixedStream(IterableDataset):
             if not ids or x.shape[1] > self.max_width or x.shape[1] // 4 < len(ids) + 1:
                 continue
             yield x, ids, text
+
+
+class StrokeWords:
+    """Words written again as canvas pen or mouse strokes: the traced centre lines of real
+    crops, glyph-composed words and font-rendered words, rendered by the canvas's own renderer
+    with a random writing style (pen width, pressure, shake, event spacing)."""
+
+    def __init__(self, real: RealWords | None, others: Sequence[tuple[Source, float]] = ()):
+        self.real = real
+        self.others = [s for s, _ in others]
+        w = np.array([1.0 if real is not None else 0.0] + [wt for _, wt in others], np.float64)
+        self.p = w / w.sum()
+        self._traced: dict[int, tuple[list[np.ndarray], float]] = {}
+
+    def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+        k = int(rng.choice(len(self.p), p=self.p))
+        if k == 0 and self.real is not None:
+            i = int(rng.integers(len(self.real.items)))
+            img, text = self.real.items[i]
+            if i not in self._traced:
+                self._traced[i] = trace_strokes(img)
+            out = redraw_as_strokes(img, rng, paths=self._traced[i])
+        else:
+            img, text = self.others[k - 1](rng)
+            out = redraw_as_strokes(img, rng)
+        if rng.random() < 0.15:  # slightly slanted or rotated writing
+            out = to_gray(np.clip(affine(to_ink(out), rng, rot=2.0, shear=0.2, stretch=0.1), 0, 1))
+        return out, text
+
+
+class CleanSynth:
+    """Font-rendered words without paper or photo effects (input for stroke redrawing)."""
+
+    def __init__(self, synth: SynthWords):
+        self.synth = synth
+
+    def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+        text = self.synth.text(rng)
+        img = render_text(text, self.synth.fonts.pick(rng), size=int(rng.integers(40, 64)))
+        ink = elastic(affine(to_ink(img), rng), rng, amp=rng.uniform(0.01, 0.04))
+        return to_gray(np.clip(ink, 0, 1)), text
+
+
+class CleanGlyphWords:
+    """Glyph-composed words without augmentation (input for stroke redrawing)."""
+
+    def __init__(self, glyphwords: GlyphWords):
+        self.g = glyphwords
+
+    def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+        g = self.g
+        if g.words and rng.random() < 0.7:
+            text = g.words[int(rng.integers(len(g.words)))]
+            aks = split_aksharas(text)
+        else:
+            aks = [g.keys[int(rng.integers(len(g.keys)))] for _ in range(int(rng.integers(1, 5)))]
+            text = "".join(aks)
+        return g.compose(aks, rng), text

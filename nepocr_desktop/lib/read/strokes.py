@@ -1,0 +1,109 @@
+"""Pen strokes to an image: the one renderer of pen, mouse and touch input.
+
+The writing canvas uses :func:`render_strokes` for the image it sends to the recognizer, and
+training and the stroke evaluation sets use it for strokes traced from word images
+(:mod:`nepocr_desktop.lib.training.strokes`). Geometry follows what the canvas shows: each
+stroke is a chain of quadratic curves through the midpoints of successive points, drawn with a
+round pen whose width may change from point to point (tablet pressure), anti-aliased.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+# The canvas's writing area in its own units, and the white margin kept around the ink.
+PAGE_WIDTH, PAGE_HEIGHT = 1200, 440
+CROP_MARGIN = 24
+HEADLINE, BASELINE = 0.36, 0.74  # guide lines, as fractions of the page height
+_SUPERSAMPLE = 4
+_CURVE_STEPS = 8
+
+
+@dataclass(frozen=True)
+class PenStroke:
+    """One pen-down to pen-up trace: ``points`` (N, 2) in page units, ``widths`` (N,) pen
+    widths at those points."""
+
+    points: np.ndarray
+    widths: np.ndarray
+
+    @classmethod
+    def of(cls, points: Sequence[tuple[float, float]] | np.ndarray, widths: Sequence[float] | np.ndarray | float
+           ) -> PenStroke:
+        pts = np.asarray(points, np.float64).reshape(-1, 2)
+        w = np.broadcast_to(np.asarray(widths, np.float64), (len(pts),)).copy()
+        return cls(pts, w)
+
+
+def _curve(points: np.ndarray, widths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dense samples (and widths) of the canvas's smoothed path through ``points``: quadratic
+    curves with the points as controls, from midpoint to midpoint, straight into the last point.
+    Piece ``i`` (1-based) is drawn with the mean of the widths at points ``i - 1`` and ``i``."""
+    n = len(points)
+    if n <= 2:
+        return points, widths
+    ends = np.concatenate([(points[1:-1] + points[2:]) / 2, points[-1:]])    # n-1 piece ends
+    starts = np.concatenate([points[:1], ends[:-1]])
+    ctrls = points[1:]
+    t = np.linspace(0.0, 1.0, _CURVE_STEPS + 1)[1:, None, None]               # S, 1, 1
+    seg = (1 - t) ** 2 * starts + 2 * (1 - t) * t * ctrls + t ** 2 * ends      # S, n-1, 2
+    seg = seg.transpose(1, 0, 2).reshape(-1, 2)
+    ws = np.repeat((widths[:-1] + widths[1:]) / 2, _CURVE_STEPS)
+    return np.concatenate([points[:1], seg]), np.concatenate([ws[:1], ws])
+
+
+def ink_bounds(strokes: Sequence[PenStroke]) -> tuple[float, float, float, float] | None:
+    """(x0, y0, x1, y1) of all ink including the pen's half width, or None with no points."""
+    boxes = [(s.points.min(0) - s.widths.max() / 2 - 1, s.points.max(0) + s.widths.max() / 2 + 1)
+             for s in strokes if len(s.points)]
+    if not boxes:
+        return None
+    lo = np.min([b[0] for b in boxes], axis=0)
+    hi = np.max([b[1] for b in boxes], axis=0)
+    return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
+
+
+def render_strokes(strokes: Sequence[PenStroke], size: tuple[int, int] = (PAGE_WIDTH, PAGE_HEIGHT),
+                   crop: bool = True, margin: int = CROP_MARGIN) -> np.ndarray:
+    """The strokes as a uint8 gray image: black ink on white, anti-aliased.
+
+    ``size`` is the page (width, height) in page units, one pixel each; with ``crop`` the image
+    is cut to the ink plus ``margin`` white pixels (within the page; the whole page when there
+    is no ink), as the canvas sends it to the recognizer.
+    """
+    w, h = size
+    box = ink_bounds(strokes)
+    if box is None or not crop:
+        x0, y0, x1, y1 = 0, 0, w, h
+    else:
+        bx0, by0, bx1, by1 = box
+        x0, y0 = max(0, int(np.floor(bx0)) - margin), max(0, int(np.floor(by0)) - margin)
+        x1, y1 = min(w, int(np.ceil(bx1)) + margin + 1), min(h, int(np.ceil(by1)) + margin + 1)
+        if x1 <= x0 or y1 <= y0:
+            x0, y0, x1, y1 = 0, 0, w, h
+    s = _SUPERSAMPLE
+    ink = np.zeros(((y1 - y0) * s, (x1 - x0) * s), np.uint8)
+    origin = np.array([x0, y0], np.float64)
+    for stroke in strokes:
+        if not len(stroke.points):
+            continue
+        pts, ws = _curve(stroke.points, stroke.widths)
+        px = np.round((pts - origin) * s * 16).astype(np.int64)  # 4 fractional bits
+        if len(px) == 1:
+            r = max(1, round(float(ws[0]) * s / 2))
+            cv2.circle(ink, (int(px[0, 0] >> 4), int(px[0, 1] >> 4)), r, 255, -1, cv2.LINE_8)
+            continue
+        if np.all(ws == ws[0]):  # one width: the whole curve in one call
+            cv2.polylines(ink, [px.reshape(-1, 1, 2).astype(np.int32)], False, 255,
+                          max(1, round(float(ws[0]) * s)), cv2.LINE_8, shift=4)
+            continue
+        for k in range(1, len(px), _CURVE_STEPS):  # one call per curve piece, each with its width
+            piece = px[max(0, k - 1):k + _CURVE_STEPS]
+            cv2.polylines(ink, [piece.reshape(-1, 1, 2).astype(np.int32)], False, 255,
+                          max(1, round(float(ws[k]) * s)), cv2.LINE_8, shift=4)
+    small = cv2.resize(ink, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
+    return (255 - small).astype(np.uint8)

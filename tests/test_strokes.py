@@ -1,0 +1,158 @@
+"""Pen strokes: the canvas renderer, skeleton tracing and simulated pen and mouse writing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from nepocr_desktop.lib.read.strokes import PAGE_HEIGHT, PAGE_WIDTH, PenStroke, render_strokes
+from nepocr_desktop.lib.training.sources import StrokeWords
+from nepocr_desktop.lib.training.strokes import (
+    WritingStyle,
+    redraw_as_strokes,
+    simulate_writing,
+    skeleton_paths,
+    thin,
+    trace_strokes,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _ink_rows(img: np.ndarray, col: int) -> int:
+    return int((img[:, col] < 128).sum())
+
+
+def test_empty_page_is_white_and_whole():
+    img = render_strokes([])
+    assert img.shape == (PAGE_HEIGHT, PAGE_WIDTH) and img.dtype == np.uint8 and (img == 255).all()
+
+
+@pytest.mark.parametrize("width", [2.0, 5.0, 8.0])
+def test_line_is_as_thick_as_the_pen_and_cropped_with_margin(width):
+    img = render_strokes([PenStroke.of([(100, 200), (400, 200)], width)], crop=True, margin=24)
+    # the crop holds the ink plus the margin on each side
+    assert abs(img.shape[1] - (300 + width + 2 + 2 * 24)) <= 3
+    assert abs(img.shape[0] - (width + 2 + 2 * 24)) <= 3
+    mid = img.shape[1] // 2
+    assert abs(_ink_rows(img, mid) - width) <= 1
+    assert (img[:5] == 255).all() and (img[:, :5] == 255).all()  # white margin
+
+
+def test_round_caps_and_single_points():
+    line = render_strokes([PenStroke.of([(100, 200), (300, 200)], 10.0)], crop=False)
+    ink_cols = np.flatnonzero((line < 128).any(axis=0))
+    assert 94 <= ink_cols[0] <= 96 and 304 <= ink_cols[-1] <= 306  # the cap reaches half the width past the end
+    dot = render_strokes([PenStroke.of([(50, 50)], 9.0)], crop=False)
+    ys, xs = np.nonzero(dot < 128)
+    assert 7 <= xs.max() - xs.min() + 1 <= 10 and 7 <= ys.max() - ys.min() + 1 <= 10
+
+
+def test_pressure_widths_change_the_stroke():
+    pts = [(100 + 20 * i, 200) for i in range(15)]
+    thin_end = np.linspace(2, 12, len(pts))
+    img = render_strokes([PenStroke.of(pts, thin_end)], crop=False)
+    assert _ink_rows(img, 130) < _ink_rows(img, 370)
+
+
+def test_curves_pass_near_the_control_points_midpoints():
+    # the canvas draws quadratic pieces from midpoint to midpoint: the corner is rounded off
+    img = render_strokes([PenStroke.of([(100, 100), (200, 300), (300, 100)], 3.0)], crop=False)
+    assert img[300, 200] == 255            # the control point itself is not reached
+    # first piece: from (100, 100) towards (200, 300) to the midpoint (250, 200); its lowest point
+    # is at t = 2/3: (211.1, 233.3)
+    assert (img[231:236, 209:214] < 128).any()
+    assert (img[237:, :] == 255).all()
+
+
+def test_thin_gives_one_pixel_lines():
+    mask = np.zeros((40, 80), np.uint8)
+    mask[15:25, 10:70] = 1
+    skel = thin(mask)
+    assert skel.sum() > 30
+    assert (skel.sum(axis=0)[15:65] == 1).all()  # one pixel per column along the bar
+
+
+def test_skeleton_paths_join_at_a_junction():
+    skel = np.zeros((30, 30), np.uint8)
+    skel[5, 5:26] = 1   # a T: the bar
+    skel[5:26, 15] = 1  # and the stem
+    paths = skeleton_paths(skel)
+    assert len(paths) == 3
+    ends = [tuple(np.round(p[i]).astype(int)) for p in paths for i in (0, -1)]
+    assert ends.count((15, 5)) == 3  # every branch ends at the junction's centre
+
+
+def test_a_ring_is_traced_whole_and_closed():
+    skel = np.zeros((20, 20), np.uint8)
+    skel[5, 5:15] = skel[14, 5:15] = 1
+    skel[5:15, 5] = skel[5:15, 14] = 1
+    paths = skeleton_paths(skel)
+    points = np.concatenate(paths)
+    ys, xs = np.nonzero(skel)
+    # every skeleton pixel lies on a traced path, and the redrawn ring is one closed shape
+    assert all(np.hypot(points[:, 0] - x, points[:, 1] - y).min() <= 0.75 for y, x in zip(ys, xs))
+    img = render_strokes([PenStroke.of(p * 10, 4.0) for p in paths], (240, 240), crop=False)
+    count, _ = cv2.connectedComponents((img < 128).astype(np.uint8))
+    assert count == 2  # background and the ring
+    assert img[95, 95] == 255  # its hole stays open
+
+
+def test_traced_word_redrawn_covers_the_original(render_word):
+    gray = np.asarray(render_word("नमस्ते", size=48))
+    paths, width = trace_strokes(gray)
+    assert paths and 1.0 <= width <= 12
+    style = WritingStyle(pen=6.0, height=float(gray.shape[0]))
+    strokes = simulate_writing(paths, gray.shape[0], style)
+    img = render_strokes(strokes, (PAGE_WIDTH, PAGE_HEIGHT * 2), crop=False)
+    # the redrawn centre lines lie on the original ink: compare the two at the same place
+    ys, xs = np.nonzero(img < 128)
+    ink = gray < 128
+    oy, ox = ys - int(PAGE_HEIGHT * 0.36 - 0.25 * style.height), xs - 60
+    inside = (oy >= 0) & (oy < gray.shape[0]) & (ox >= 0) & (ox < gray.shape[1])
+    assert inside.mean() > 0.95
+    dilated = np.zeros_like(ink)
+    for dy in range(-3, 4):
+        for dx in range(-3, 4):
+            dilated |= np.roll(np.roll(ink, dy, 0), dx, 1)
+    assert dilated[oy[inside], ox[inside]].mean() > 0.9
+
+
+def test_redraw_as_strokes_looks_like_canvas_writing(render_word):
+    gray = np.asarray(render_word("कमल", size=40))
+    rng = np.random.default_rng(0)
+    for mouse in (False, True):
+        img = redraw_as_strokes(gray, rng, WritingStyle.random(rng, mouse=mouse))
+        assert img.dtype == np.uint8 and img.min() < 60
+        assert (img[:20] == 255).all()  # the canvas's white crop margin
+        assert 0.01 < (img < 128).mean() < 0.4
+
+
+def test_stroke_source_keeps_the_label(render_word):
+    words = [(np.asarray(render_word(w, size=44)), w) for w in ("नेपाल", "घर", "पानी")]
+    source = StrokeWords(None, [(lambda rng: words[int(rng.integers(3))], 1.0)])
+    rng = np.random.default_rng(3)
+    for _ in range(6):
+        img, text = source(rng)
+        assert text in {"नेपाल", "घर", "पानी"} and img.dtype == np.uint8 and img.min() < 100
+
+
+def test_make_stroke_set_writes_a_readable_folder(render_word, tmp_path):
+    src = tmp_path / "src"
+    (src / "images").mkdir(parents=True)
+    rows = []
+    for k, w in enumerate(("नेपाल", "घर")):
+        render_word(w, size=40).save(src / "images" / f"{k}.png")
+        rows.append(f"images/{k}.png\t{w}\n")
+    (src / "labels.tsv").write_text("".join(rows), encoding="utf-8")
+    out = tmp_path / "out"
+    subprocess.run([sys.executable, str(ROOT / "tools" / "make_stroke_set.py"), str(src), "--out", str(out),
+                    "--mouse"], check=True, cwd=ROOT, capture_output=True)
+    lines = (out / "labels.tsv").read_text(encoding="utf-8").splitlines()
+    assert [line.split("\t")[1] for line in lines] == ["नेपाल", "घर"]
+    assert all((out / line.split("\t")[0]).stat().st_size > 100 for line in lines)
