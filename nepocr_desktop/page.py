@@ -11,7 +11,7 @@ import json
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -36,12 +36,21 @@ class WordResult:
     box: Box                                # in the original image
     polygon: tuple[Point, ...] = ()
     error: str | None = None                # why the word could not be read
+    alternatives: tuple[str, ...] = ()      # the decoder's other readings, best first
+    recognized: str | None = None           # what was read, when ``text`` is a user's correction
+
+    @property
+    def corrected(self) -> bool:
+        return self.recognized is not None
 
     def to_dict(self) -> dict:
         d = {"text": self.text, "confidence": round(self.confidence, 4), "box": _box(self.box),
              "polygon": [list(p) for p in self.polygon]}
         if self.error:
             d["error"] = self.error
+        if self.corrected:
+            d["corrected"] = True
+            d["recognized"] = self.recognized
         return d
 
 
@@ -94,24 +103,52 @@ class PageResult:
 
     def to_pagexml(self, image_filename: str | None = None, creator: str = "nepocr") -> str:
         texts = [[(w.text, w.confidence) for w in ln.words] for ln in self.lines]
-        return page_to_xml(self.page, texts, image_filename or self.image_filename, creator)
+        corrected = {(i, j) for i, ln in enumerate(self.lines) for j, w in enumerate(ln.words) if w.corrected}
+        return page_to_xml(self.page, texts, image_filename or self.image_filename, creator,
+                           corrected=corrected)
+
+    def with_corrections(self, corrections: dict[int, str]) -> PageResult:
+        """The page with the text of some words (by reading-order index) replaced by a user's
+        correction: such a word keeps what was read in ``recognized`` and has confidence 1."""
+        if not corrections:
+            return self
+        index, lines = 0, []
+        for ln in self.lines:
+            words = []
+            for w in ln.words:
+                text = corrections.get(index)
+                if text is not None and text != w.text:
+                    w = replace(w, text=text, confidence=1.0, error=None,
+                                recognized=w.text if w.recognized is None else w.recognized)
+                words.append(w)
+                index += 1
+            lines.append(replace(ln, words=words))
+        return replace(self, lines=lines)
 
 
 def _box(b: Box) -> list[int]:
     return [b.x0, b.y0, b.x1, b.y1]
 
 
-def crop_words(gray: np.ndarray, page: Page, margin: float = MARGIN) -> list[np.ndarray]:
-    """Word images in reading order, cut from the deskewed page with a small margin."""
+def crop_words(gray: np.ndarray, page: Page, margin: float = MARGIN,
+               indices: Sequence[int] | None = None) -> list[np.ndarray]:
+    """Word images in reading order (or those of ``indices``), cut from the deskewed page with
+    a small margin: the images :func:`read_page` reads."""
     straight = page.straighten(gray)
     h, w = straight.shape[:2]
+    words = page.words
     crops = []
-    for word in page.words:
-        b = word.straight_box
+    for i in range(len(words)) if indices is None else indices:
+        b = words[i].straight_box
         m = max(2, round(margin * b.height))
         b = b.expand(m, m, w, h)
         crops.append(np.ascontiguousarray(straight[b.y0:b.y1, b.x0:b.x1]))
     return crops
+
+
+def crop_word(gray: np.ndarray, page: Page, index: int, margin: float = MARGIN) -> np.ndarray:
+    """Word ``index`` (reading order) as :func:`read_page` cut it, to read it again alone."""
+    return crop_words(gray, page, margin, [index])[0]
 
 
 def read_page(recognizer: _Reader, image: ImageSource, batch_size: int = 64,
@@ -143,4 +180,6 @@ def _word(result: Any, box: Box, polygon: tuple[Point, ...]) -> WordResult:
     text = getattr(result, "text", None)
     if text is None:
         return WordResult("", 0.0, box, polygon, str(getattr(result, "message", result)))
-    return WordResult(str(text), float(getattr(result, "confidence", 0.0)), box, polygon)
+    alternatives = tuple(a.text for a in getattr(result, "alternatives", ()) if a.text and a.text != text)
+    return WordResult(str(text), float(getattr(result, "confidence", 0.0)), box, polygon,
+                      alternatives=alternatives)

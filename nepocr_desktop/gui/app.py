@@ -185,8 +185,8 @@ def _self_test(window, args: argparse.Namespace) -> int:
         # a user's own image, opened as from File > Open (a page is read as a page)
         if window.open_path(args.image):
             wait()
-            rec = window.result.recognition()
-            words = len(rec.text.split()) if rec is not None else 0
+            reading = window.session.reading("import")  # a word or a page
+            words = len(reading.text.split()) if reading is not None else 0
             print(f"{Path(args.image).name}: {words} words read")
         else:
             failures.append(f"{Path(args.image).name}: {window.banner.text()}")

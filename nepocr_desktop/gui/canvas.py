@@ -91,9 +91,9 @@ def smooth_path(pts: list[QPointF]) -> QPainterPath:
 
 
 class DrawingCanvas(QWidget):
-    """Where the user writes one word; emits :attr:`recognizeRequested` after a pause."""
+    """Where the user writes one word; emits :attr:`recognizeRequested` with the writing after a pause."""
 
-    recognizeRequested = Signal()
+    recognizeRequested = Signal(object)  # the writing as a uint8 gray array (see to_image)
     changed = Signal()      # strokes added, removed or cleared
     cleared = Signal()
     historyChanged = Signal()
@@ -205,8 +205,14 @@ class DrawingCanvas(QWidget):
             self._timer.start()
 
     def _auto_recognize(self) -> None:
-        if self._strokes and self._current is None:
-            self.recognizeRequested.emit()
+        if self._current is None:
+            self.request_recognition()
+
+    def request_recognition(self) -> None:
+        """Emit :attr:`recognizeRequested` with the writing now (nothing when it is empty)."""
+        if self._strokes:
+            self._timer.stop()
+            self.recognizeRequested.emit(self.to_image())
 
     # -- image --
 

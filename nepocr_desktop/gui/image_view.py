@@ -96,6 +96,7 @@ class ImageView(QGraphicsView):
     """Shows one gray image; drag with the left button to select, middle button to pan."""
 
     selectionChanged = Signal(object)  # QRect in image pixels, or None for the whole image
+    boxClicked = Signal(int)           # index of an outlined region (a word of a page) clicked
     dropped = Signal(object)           # Path or QImage
     zoomChanged = Signal(float)
 
@@ -112,6 +113,15 @@ class ImageView(QGraphicsView):
         self._band.hide()
         self.scene().addItem(self._band)
         self._boxes: list[QGraphicsRectItem] = []
+        self._highlight = QGraphicsRectItem()
+        pen = QPen(QColor("#f9a825"), 3)
+        pen.setCosmetic(True)
+        self._highlight.setPen(pen)
+        self._highlight.setBrush(QColor(255, 235, 59, 70))
+        self._highlight.setZValue(1.5)
+        self._highlight.hide()
+        self.scene().addItem(self._highlight)
+        self._highlighted = -1
         self._drag_start: QPointF | None = None
         self._pan_from: QPointF | None = None
         self._fit = True
@@ -147,13 +157,38 @@ class ImageView(QGraphicsView):
         self._boxes = []
         for i, rect in enumerate(boxes):
             item = QGraphicsRectItem(rect)
-            color = colors[i] if colors and i < len(colors) else QColor("#1d3f8f")
-            pen = QPen(color, 2)
-            pen.setCosmetic(True)  # the same width at any zoom
-            item.setPen(pen)
             item.setZValue(1)
             self.scene().addItem(item)
             self._boxes.append(item)
+        self.set_box_colors(colors or [])
+        self.highlight_box(-1)
+
+    def boxes(self) -> list[QRectF]:
+        """The outlined regions, in the order they were given."""
+        return [item.rect() for item in self._boxes]
+
+    def box_colors(self) -> list[QColor]:
+        return [item.pen().color() for item in self._boxes]
+
+    def set_box_colors(self, colors: list[QColor]) -> None:
+        for i, item in enumerate(self._boxes):
+            pen = QPen(colors[i] if i < len(colors) else QColor("#1d3f8f"), 2)
+            pen.setCosmetic(True)  # the same width at any zoom
+            item.setPen(pen)
+
+    def highlight_box(self, index: int) -> None:
+        """Mark outlined region ``index`` (the word being edited) and scroll it into view; -1: none."""
+        self._highlighted = index if 0 <= index < len(self._boxes) else -1
+        if self._highlighted < 0:
+            self._highlight.hide()
+            return
+        rect = self._boxes[index].rect().adjusted(-3, -3, 3, 3)
+        self._highlight.setRect(rect)
+        self._highlight.show()
+        self.ensureVisible(rect, 40, 40)
+
+    def highlighted_box(self) -> int:
+        return self._highlighted
 
     # -- selection --
 
@@ -260,10 +295,11 @@ class ImageView(QGraphicsView):
             rect = QRectF(self._drag_start, end).normalized().toAlignedRect()
             self._drag_start = None
             if rect.width() < MIN_SELECTION and rect.height() < MIN_SELECTION:
-                # a click on a word found on a page selects that word (to correct and save it)
-                hit = next((b.rect() for b in self._boxes if b.rect().contains(end)), None)
-                if hit is not None:
-                    rect = hit.adjusted(-2, -2, 2, 2).toAlignedRect()
+                # a click on a word found on a page picks that word (to correct it): the page stays
+                hit = next((i for i, b in enumerate(self._boxes) if b.rect().contains(end)), -1)
+                if hit >= 0:
+                    self.boxClicked.emit(hit)
+                    return
             self.set_selection(rect)
         else:
             super().mouseReleaseEvent(event)
@@ -317,6 +353,7 @@ class ImportPanel(QWidget):
     recognizeRequested = Signal(object, dict)  # uint8 gray array, context
     imageLoaded = Signal(str)                  # name shown to the user
     droppedItem = Signal(object)               # Path or QImage; the window loads it
+    wordClicked = Signal(int)                  # a word outlined on the image was clicked
 
     source_name = "import"
 
@@ -326,7 +363,10 @@ class ImportPanel(QWidget):
         self._name = ""
         self._context: dict = {}
         self.view = ImageView(self)
-        self.view.selectionChanged.connect(lambda _rect: self.request_recognition())
+        # a new region is read at once; clearing the selection keeps what was read (the page
+        # stays) until the user asks for the whole image again (Read now)
+        self.view.selectionChanged.connect(lambda rect: rect is not None and self.request_recognition())
+        self.view.boxClicked.connect(self.wordClicked)
         self.view.dropped.connect(self.droppedItem)
         self.view.zoomChanged.connect(self._show_zoom)
         self.info = QLabel("No image", self)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QIcon, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -25,16 +25,17 @@ from PySide6.QtWidgets import (
 
 from ..lib.read.preprocess import ImageError
 from ..lib.storage.library import ModelLibrary
-from ..lib.storage.store import DB_NAME, SampleStore, StoreError
+from ..lib.storage.store import StoreError
 from ..paths import bundled_model_path, user_data_dir
 from .banner import Banner
 from .dialogs import PreferencesDialog, shortcuts_dialog, show_about
 from .errors import plain_message
 from .image_view import IMAGE_FILTER, ImportPanel, mime_image
-from .result_view import ResultPanel, page_recognition
+from .result_view import ResultPanel
+from .session import PageReading, Session, SessionError, WordReading, user_sample_store  # noqa: F401
 from .settings import Settings
-from .style import app_icon, confidence_color, devanagari_font, icon
-from .workers import AUTO, PAGE, ModelSummary, RecognitionService, Request
+from .style import app_icon, devanagari_font, icon, word_color
+from .workers import AUTO, PAGE, ModelSummary, RecognitionService
 from .write_view import WritePanel
 
 log = logging.getLogger("nepocr")
@@ -52,11 +53,6 @@ QTabBar::tab:hover:!selected { background: #f0f2f4; }
 """
 
 
-def user_sample_store() -> SampleStore:
-    """The user's sample store, in the user's data folder."""
-    return SampleStore(user_data_dir() / DB_NAME)
-
-
 class MainWindow(QMainWindow):
     """Ties the views to the recognition service and the sample store.
 
@@ -72,11 +68,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.service = service
         self.settings = settings or Settings()
-        self._store_factory = store_factory
-        self._store: Any = None
-        self._results: dict[str, tuple[Request, Any]] = {}
-        self._labels: dict[str, str] = {}
-        self._page: Any = None  # the last page read (PageResult)
+        self.session = Session(service, store_factory, self)
         self._shown: str | None = "canvas"
         self._model_args: tuple[str | None, str] = (None, self.settings.device)
         self.setWindowTitle("nepocr — handwritten Nepali to text")
@@ -111,9 +103,14 @@ class MainWindow(QMainWindow):
         central = QWidget(self)
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 0)
-        layout.addWidget(self.banner)
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
+        # the banner floats over the bottom of the view: showing it moves nothing
+        self.banner.setParent(central)
+        self.banner.hide()
+        central.installEventFilter(self)
+        self.tabs.installEventFilter(self)
+        self.banner.installEventFilter(self)
         self._make_menus()
         self._make_status_bar()
         self._connect()
@@ -209,23 +206,32 @@ class MainWindow(QMainWindow):
             status.addPermanentWidget(widget)
 
     def _connect(self) -> None:
+        """Every connection between the views, the session and the service."""
         s = self.service
         s.modelLoading.connect(self._on_model_loading)
         s.modelReady.connect(self._on_model_ready)
         s.modelFailed.connect(self._on_model_failed)
-        s.recognized.connect(self._on_recognized)
-        s.failed.connect(self._on_failed)
         s.busyChanged.connect(self._on_busy)
+        session = self.session
+        session.changed.connect(self._on_reading_changed)
+        session.pageEdited.connect(self._on_page_edited)
+        session.wordSelected.connect(self._on_word_selected)
+        session.wordRead.connect(self._on_word_read)
+        session.sampleSaved.connect(self.sampleSaved)
         canvas = self.write.canvas
-        canvas.recognizeRequested.connect(self.recognize_canvas)
+        canvas.recognizeRequested.connect(self._read_canvas)
         canvas.cleared.connect(self._on_canvas_cleared)
         canvas.historyChanged.connect(self._update_actions)
-        self.importer.recognizeRequested.connect(self._recognize_import)
+        self.importer.recognizeRequested.connect(self._read_import)
         self.importer.droppedItem.connect(self._load_item)
+        self.importer.wordClicked.connect(session.select_word)
         self.result.saveRequested.connect(self.save_sample)
+        self.result.pageSaveRequested.connect(self.save_page_samples)
+        self.result.wordActivated.connect(session.select_word)
+        self.result.wordEdited.connect(self._on_word_edited)
+        self.result.lineEdited.connect(self._on_line_edited)
         self.result.copied.connect(lambda t: self.statusBar().showMessage(f"Copied “{t}”", 4000))
         self.result.paletteToggled.connect(self._on_palette_toggled)
-        self.result.wordActivated.connect(self._on_page_word)
         self.tabs.currentChanged.connect(self._on_tab_changed)
 
     def add_tab(self, widget: QWidget, title: str, tab_icon: QIcon | None = None) -> int:
@@ -296,7 +302,7 @@ class MainWindow(QMainWindow):
     def _on_model_ready(self, summary: ModelSummary) -> None:
         if self.training is None:
             self._build_training_tab()
-        if self.service.busy:  # a request made while the model loaded is being read now
+        if self.session.is_pending(self.current_source()):  # asked while the model loaded: read now
             self.result.show_pending("Reading…")
         log.info("model ready: %s on %s", summary.path, summary.device_title)
         self.model_label.setText(f"Model: {summary.title}")
@@ -332,21 +338,15 @@ class MainWindow(QMainWindow):
         return getattr(self.tabs.currentWidget(), "source_name", None)
 
     def recognize_canvas(self) -> None:
-        canvas = self.write.canvas
-        if canvas.is_empty():
-            return
-        image = canvas.to_image()
-        self._request("canvas", [image], context={"source": "canvas"})
+        """Read the writing now (the canvas hands over its image)."""
+        self.write.canvas.request_recognition()
 
-    def _recognize_import(self, image: np.ndarray, context: dict) -> None:
+    def _read_canvas(self, image: np.ndarray) -> None:
+        self.session.read("canvas", image, context={"source": "canvas"})
+
+    def _read_import(self, image: np.ndarray, context: dict) -> None:
         kind = {"page": PAGE, "auto": AUTO}.get(context.get("mode"), "words")
-        self._request("import", [image], kind, dict(context, source="import"))
-
-    def _request(self, channel: str, images: list, kind: str = "words", context: dict | None = None) -> None:
-        self.service.recognize(channel, images, kind, context)
-        if self.current_source() == channel:
-            waiting = "Waiting for the model to load…" if not self.service.ready else "Reading…"
-            self.result.show_pending(waiting)
+        self.session.read("import", image, kind, dict(context, source="import"))
 
     def recognize_now(self) -> None:
         if self.current_source() == "canvas":
@@ -354,25 +354,107 @@ class MainWindow(QMainWindow):
         elif self.current_source() == "import":
             self.importer.request_recognition()
 
-    def _on_recognized(self, request: Request, result: Any) -> None:
-        if not isinstance(result, list):  # a page (asked for, or found by the automatic mode)
-            request.context["is_page"] = True
-            self._page = result
-            result = [self._page_result(result)]
-        elif request.channel == "import":
+    def _on_reading_changed(self, channel: str) -> None:
+        if channel == "import":
+            self._show_page_boxes()
+        if channel == self.current_source():
+            self._show_channel(channel)
+
+    def _show_channel(self, channel: str | None) -> None:
+        """Show what the session holds for ``channel``: pending, failed, a word or a page."""
+        session = self.session
+        reading = session.reading(channel)
+        failure = session.failure(channel)
+        if session.is_pending(channel):
+            self.result.show_pending("Waiting for the model to load…" if not self.service.ready else "Reading…")
+        elif failure is not None:
+            self.result.show_failure(failure)
+        elif isinstance(reading, PageReading):
+            self._show_page(reading)
+        elif isinstance(reading, WordReading):
+            self.result.show_result(reading.recognition)
+            label = session.label(channel)
+            if label is not None:
+                self.result.field.setText(label)
+        else:
+            self.result.clear()
+        self._update_actions()
+
+    def _show_page(self, page: PageReading) -> None:
+        lines = [[(page.text_of(i), float(page.words[i].confidence), page.state(i)) for i in ws]
+                 for ws in page.lines()]
+        self.result.show_page(lines, ms=float(page.result.ms), device=page.device,
+                              selected=self.session.selected, to_save=len(page.to_save(True)))
+        self.result.set_page_to_save(len(page.to_save(self.result.include_confirmed.isChecked())))
+
+    def _show_page_boxes(self) -> None:
+        """Outline the page's words on the image, coloured as in the text (none for a word)."""
+        page = self.session.page
+        if page is None:
             self.importer.view.show_boxes([])
-        first = result[0] if result else None
-        if not self._results:
-            log.info("first result shown (%s)", request.channel)
-        self._results[request.channel] = (request, first)
-        self._labels.pop(request.channel, None)
-        if request.channel == self.current_source():
-            self._show_channel(request.channel)
+            return
+        dx, dy = page.offset
+        boxes = [QRectF(w.box.x0 + dx, w.box.y0 + dy, w.box.x1 - w.box.x0, w.box.y1 - w.box.y0) for w in page.words]
+        self.importer.view.show_boxes(boxes, self._box_colors(page))
+
+    @staticmethod
+    def _box_colors(page: PageReading) -> list:
+        return [word_color(float(w.confidence), page.state(i)) for i, w in enumerate(page.words)]
+
+    def _on_page_edited(self, _index: int) -> None:
+        page = self.session.page
+        if page is None:
+            return
+        self.importer.view.set_box_colors(self._box_colors(page))
+        if self.current_source() == "import":
+            self._show_page(page)
+
+    def _on_word_selected(self, index: int) -> None:
+        self.importer.view.highlight_box(index)
+        if self.current_source() == "import" and self.session.page is not None:
+            self._show_page(self.session.page)
+            self.result.select_word(index)
+
+    def _on_word_read(self, index: int) -> None:
+        reading = self.session.word_reading
+        page = self.session.page
+        if reading is None or page is None:
+            return
+        alternatives = [a.text for a in reading.recognition.alternatives]
+        alternatives += list(page.words[index].alternatives)
+        self.result.set_word_alternatives(list(dict.fromkeys(alternatives)))
+
+    def _on_word_edited(self, index: int, text: str) -> None:
+        page = self.session.page
+        if page is None:
+            return
+        self.session.correct_word(index, text)
+        self._select_next(index)
+
+    def _on_line_edited(self, line: int, text: str) -> None:
+        page = self.session.page
+        if page is None or line < 0:
+            return
+        try:
+            self.session.correct_line(line, text)
+        except SessionError as exc:
+            self.show_info(str(exc))
+            return
+        self._select_next(page.lines()[line][-1])
+
+    def _select_next(self, index: int) -> None:
+        """After a word is done, the next one is ready to check (as in a transcription tool)."""
+        page = self.session.page
+        if page is not None and index + 1 < len(page):
+            self.session.select_word(index + 1)
+        else:
+            self.session.deselect_word()
+            self.statusBar().showMessage("The last word of the page is done. Save the corrections "
+                                         "as samples (Ctrl+S) or export the page (Ctrl+E).", 6000)
 
     def export_page(self, path: str | Path | None = None) -> bool:
-        """Write the last page read as .txt, .json or PAGE .xml (chosen by the file name)."""
-        page = self._page
-        if page is None:
+        """Write the page read, with its corrections, as .txt, .json or PAGE .xml (by the name)."""
+        if self.session.page is None:
             self.show_info("Open a page first: its text can then be exported.")
             return False
         if path is None:
@@ -381,10 +463,7 @@ class MainWindow(QMainWindow):
             if not path:
                 return False
         path = Path(path)
-        name = str(self.importer._context.get("file") or "page.png")
-        suffix = path.suffix.lower()
-        text = (page.to_json() if suffix == ".json" else
-                page.to_pagexml(image_filename=Path(name).name) if suffix == ".xml" else page.text + "\n")
+        text = self.session.export_page(path.suffix)
         from ..lib.system.atomic import atomic_write
 
         try:
@@ -395,62 +474,17 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Saved the page to {path}", 5000)
         return True
 
-    def _page_result(self, page: Any) -> Any:
-        """Outline the words found on a page and show its text as one result."""
-        words = list(getattr(page, "words", []))
-        boxes = [QRectF(w.box.x0, w.box.y0, w.box.x1 - w.box.x0, w.box.y1 - w.box.y0) for w in words]
-        self.importer.view.show_boxes(boxes, [confidence_color(w.confidence) for w in words])
-        return page_recognition(page)
-
-    def _on_failed(self, request: Request, message: str) -> None:
-        self._results[request.channel] = (request, message)
-        if request.channel == self.current_source():
-            self._show_channel(request.channel)
-
-    def _show_channel(self, channel: str | None) -> None:
-        entry = self._results.get(channel) if channel else None
-        if entry is None:
-            self.result.clear()
-            return
-        request, result = entry
-        if isinstance(result, str):
-            self.result.show_failure(result)
-        elif result is None or not hasattr(result, "graphemes"):
-            self.result.show_failure(getattr(result, "message", "The image could not be read."))
-        elif request.context.get("is_page") and self._page is not None:
-            # a page is shown line by line; a sample is one word: click it to correct and save it
-            lines = [[(w.text, float(w.confidence)) for w in ln.words] for ln in self._page.lines]
-            self.result.show_page(result, lines)
-        else:
-            self.result.show_result(result)
-            if channel in self._labels:
-                self.result.field.setText(self._labels[channel])
-        self._update_actions()
-
-    def _on_page_word(self, index: int) -> None:
-        """Select a word of the page's text on the image (it is then read alone, to correct)."""
-        words = self._page.words if self._page is not None else []
-        if not 0 <= index < len(words):
-            return
-        b = words[index].box
-        rect = QRectF(b.x0, b.y0, b.x1 - b.x0, b.y1 - b.y0).adjusted(-2, -2, 2, 2)
-        self.importer.view.ensureVisible(rect, 40, 40)
-        self.importer.view.set_selection(rect.toAlignedRect())
-
     def _on_busy(self, busy: bool) -> None:
         self.busy.setVisible(busy)
 
     def _on_canvas_cleared(self) -> None:
-        self.service.cancel("canvas")
-        self._results.pop("canvas", None)
-        self._labels.pop("canvas", None)
-        if self.current_source() == "canvas":
-            self.result.clear()
+        self.session.clear("canvas")
         self._update_actions()
 
     def _on_tab_changed(self, _index: int) -> None:
-        if self._shown and self.result.recognition() is not None:
-            self._labels[self._shown] = self.result.label()  # keep an unsaved correction
+        if (self._shown and self.result.recognition() is not None
+                and isinstance(self.session.reading(self._shown), WordReading)):
+            self.session.set_label(self._shown, self.result.label())  # keep an unsaved correction
         source = self.current_source()
         self._shown = source
         self.result.setVisible(source is not None)
@@ -502,14 +536,22 @@ class MainWindow(QMainWindow):
     # -- edit --
 
     def clear_drawing(self) -> None:
+        """Esc: leave the text field, then clear the drawing, or drop the word being edited
+        and the selection on the image. A page read stays read."""
         focus = QApplication.focusWidget()
         if isinstance(focus, QLineEdit) and focus is self.result.field:
-            self.write.canvas.setFocus()  # first Esc leaves the text field
+            if self.current_source() == "import":
+                self.importer.view.setFocus()
+            else:
+                self.write.canvas.setFocus()  # first Esc leaves the text field
             return
         if self.current_source() == "canvas":
             self.write.canvas.clear()
         elif self.current_source() == "import":
-            self.importer.view.clear_selection()
+            if self.session.selected >= 0:
+                self.session.deselect_word()
+            else:
+                self.importer.view.clear_selection()
 
     def edit_text(self) -> None:
         if self.result.isVisible():
@@ -541,45 +583,50 @@ class MainWindow(QMainWindow):
 
     def store(self) -> Any:
         """The sample store, opened on first use."""
-        if self._store is None:
-            self._store = (self._store_factory or user_sample_store)()
-        return self._store
+        return self.session.store()
 
     def save_sample(self, label: str | None = None) -> int | None:
-        """Store the current image with the corrected text; returns the sample id."""
+        """Store the current image with the corrected text; returns the sample id. On a page,
+        the page's corrections are saved instead."""
         channel = self.current_source()
-        entry = self._results.get(channel) if channel else None
-        if entry is None or not hasattr(entry[1], "graphemes"):
-            self.show_info("There is nothing to save yet: write a word or open an image first.")
-            return None
+        if channel == "import" and self.session.page is not None:
+            ids = self.save_page_samples(self.result.include_confirmed.isChecked())
+            return ids[-1] if ids else None
         if not isinstance(label, str):
             label = self.result.label().strip()
-        if not label:
-            self.show_info("Type the correct text before saving.")
-            return None
-        request, rec = entry
-        if request.context.get("is_page"):
-            self.show_info("A sample is one word or line: drag a rectangle around it, then save.")
-            return None
-        meta = {k: v for k, v in request.context.items() if k in ("file", "region", "name")}
-        meta["confidence"] = round(float(rec.confidence), 4)
-        if self.service.summary is not None:
-            meta["model"] = self.service.summary.name
         try:
-            sample_id = self.store().add(request.images[0], label, prediction=rec.text,
-                                         source=request.context.get("source", channel), meta=meta)
+            sample_id = self.session.save_sample(channel or "", label)
+        except SessionError as exc:
+            self.show_info(str(exc))
+            return None
         except StoreError as exc:
             self.show_error(plain_message(exc))
             return None
         total = self._update_sample_count()
         count = "" if total is None else f" — {total} sample{'s' if total != 1 else ''} in all"
-        self.statusBar().showMessage(f"Saved sample {sample_id}: “{label}”{count}", 6000)
+        self.statusBar().showMessage(f"Saved sample {sample_id}: “{label.strip()}”{count}", 6000)
         self.banner.hide()
-        self.sampleSaved.emit(sample_id)
         if channel == "canvas":
             self.write.canvas.clear()  # ready for the next word (Ctrl+Z brings it back)
             self.write.canvas.setFocus()
         return sample_id
+
+    def save_page_samples(self, include_confirmed: bool = False) -> list[int]:
+        """Store the page's corrected words (and the confirmed ones) as samples, all at once."""
+        try:
+            ids = self.session.save_page_samples(include_confirmed)
+        except SessionError as exc:
+            self.show_info(str(exc))
+            return []
+        except StoreError as exc:
+            self.show_error(plain_message(exc))
+            return []
+        total = self._update_sample_count()
+        count = "" if total is None else f" — {total} sample{'s' if total != 1 else ''} in all"
+        self.statusBar().showMessage(f"Saved {len(ids)} word{'s' if len(ids) != 1 else ''} of the page "
+                                     f"as samples{count}", 6000)
+        self.banner.hide()
+        return ids
 
     def _update_sample_count(self) -> int | None:
         try:
@@ -629,10 +676,28 @@ class MainWindow(QMainWindow):
         if self.training is not None:
             self.training.shutdown()
         self.service.shutdown()
-        if self._store is not None:
-            self._store.close()
+        self.session.close()
         super().closeEvent(event)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
         QTimer.singleShot(0, self.write.canvas.setFocus)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.Resize, QEvent.Type.Show, QEvent.Type.Move,
+                            QEvent.Type.LayoutRequest):
+            self._place_banner()
+        return super().eventFilter(watched, event)
+
+    def _place_banner(self) -> None:
+        """Float the banner over the bottom of the current view, full width."""
+        banner, central = self.banner, self.centralWidget()
+        if central is None or not banner.isVisible():
+            return
+        width = max(200, central.width() - 24)
+        layout = banner.layout()
+        height = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else banner.sizeHint().height()
+        height = max(height, banner.minimumSizeHint().height())
+        bottom = self.tabs.mapTo(central, self.tabs.rect().bottomLeft()).y()
+        banner.setGeometry(12, max(0, bottom - height - 10), width, height)
+        banner.raise_()

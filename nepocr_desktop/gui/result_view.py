@@ -17,11 +17,13 @@ from PySide6.QtGui import (
     QTextLayout,
 )
 from PySide6.QtWidgets import (
+    QCheckBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
     QSizePolicy,
+    QStackedWidget,
     QTextBrowser,
     QToolButton,
     QToolTip,
@@ -29,10 +31,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..lib.read.charset import split_aksharas
-from ..lib.read.results import GraphemeConfidence, Recognition
+from ..lib.read.results import Recognition
 from .palette import DevanagariPalette
 from .style import (
+    COLOR_CORRECTED,
     COLOR_HIGH,
     COLOR_LOW,
     COLOR_MEDIUM,
@@ -42,6 +44,7 @@ from .style import (
     confidence_percent,
     devanagari_font,
     icon,
+    word_color,
 )
 
 TEXT_POINTS = 34.0
@@ -223,26 +226,39 @@ class PageText(QTextBrowser):
 
 
 class ResultPanel(QWidget):
-    """Shows a :class:`Recognition`; the user corrects it and asks to save it as a sample."""
+    """Shows a word's :class:`Recognition` (corrected, then saved as a sample) or a read page,
+    whose words are corrected one by one (or a line at a time) in the same field.
 
-    saveRequested = Signal(str)   # the corrected label
+    Every row keeps its height whatever is shown, so the view above never moves.
+    """
+
+    saveRequested = Signal(str)        # the corrected label of a word
     copied = Signal(str)
     paletteToggled = Signal(bool)
-    wordActivated = Signal(int)   # index (reading order) of a word clicked in a page's text
+    wordActivated = Signal(int)        # index (reading order) of a word clicked in a page's text
+    wordEdited = Signal(int, str)      # a page word's new text (Enter in the field, or an alternative)
+    lineEdited = Signal(int, str)      # a page line's new text
+    pageSaveRequested = Signal(bool)   # save the page's corrections (and the confirmed words?)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.full_text: str | None = None  # what Copy copies when it is more than one line (a page)
         self._recognition: Recognition | None = None
         self._can_save = False
+        self._page_lines: list[list[int]] = []   # word indices of each line of the page shown
+        self._page_texts: list[str] = []         # each word's text as shown
+        self._selected = -1                      # the page word being edited
+        self._to_save = 0                        # page words waiting to be saved
         self.text_view = AksharaText(self)
         self.page_view = PageText(self)
         self.page_view.setOpenLinks(False)
         self.page_view.setFont(devanagari_font(16))
-        self.page_view.setMinimumHeight(150)
         self.page_view.setAccessibleName("Page text")
         self.page_view.anchorClicked.connect(self._on_anchor)
-        self.page_view.hide()
+        self.views = QStackedWidget(self)  # the word or the page, in the same room
+        self.views.addWidget(self.text_view)
+        self.views.addWidget(self.page_view)
+        self.views.setFixedHeight(max(150, self.text_view.sizeHint().height()))
         self.copy_button = QToolButton(self)
         self.copy_button.setIcon(icon("copy"))
         self.copy_button.setText("Copy")
@@ -251,29 +267,41 @@ class ResultPanel(QWidget):
         self.copy_button.clicked.connect(self.copy_text)
         self.details = QLabel(self)
         self.details.setStyleSheet("color: #546e7a;")
+        self.details.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.details.setFixedHeight(self.details.fontMetrics().height() + 2)
         legend = QLabel(_legend("letter"), self)
         legend.setStyleSheet("color: #78909c;")
+        legend.setFixedHeight(self.details.height())
         self.alt_label = QLabel("Alternatives:", self)
         self.alt_label.setStyleSheet("color: #546e7a;")
+        _keep_room(self.alt_label)
         self.alt_row = QHBoxLayout()
         self.alt_row.setSpacing(6)
         self.chips: list[QPushButton] = []
 
         self.field = QLineEdit(self)
         self.field.setFont(devanagari_font(20))
-        self.field.setPlaceholderText("सच्याउनुहोस् · Correct the text")
         self.field.setClearButtonEnabled(True)
         self.field.setAccessibleName("Correct text")
-        self.field.returnPressed.connect(self.request_save)
+        self.field.returnPressed.connect(self._on_return)
         self.field.textChanged.connect(self._update_save)
+        self.line_button = QToolButton(self)
+        self.line_button.setText("Whole line")
+        self.line_button.setCheckable(True)
+        self.line_button.setToolTip("Correct the whole line of the selected word at once")
+        self.line_button.toggled.connect(lambda _on: self._fill_field())
+        _keep_room(self.line_button)
         self.palette_button = QToolButton(self)
         self.palette_button.setText("क ख ग")
         self.palette_button.setFont(devanagari_font(11))
         self.palette_button.setCheckable(True)
         self.palette_button.setToolTip("Show the Devanagari letters (Ctrl+K)")
         self.palette_button.toggled.connect(self.set_palette_visible)
+        self.include_confirmed = QCheckBox("and the words I confirmed", self)
+        self.include_confirmed.setToolTip("Also store the words you checked and left as read")
+        self.include_confirmed.toggled.connect(lambda _on: self._update_save())
+        _keep_room(self.include_confirmed)
         self.save_button = QPushButton(icon("save"), "Save sample", self)
-        self.save_button.setToolTip("Store the image with this text as a training sample (Ctrl+S or Enter)")
         self.save_button.clicked.connect(self.request_save)
         self.save_button.setDefault(True)
         self.palette = DevanagariPalette(self)
@@ -281,28 +309,32 @@ class ResultPanel(QWidget):
         self.palette.hide()
 
         top = QHBoxLayout()
-        top.addWidget(self.text_view, 1)
-        top.addWidget(self.page_view, 1)
+        top.addWidget(self.views, 1)
         top.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignVCenter)
         info = QHBoxLayout()
-        info.addWidget(self.details)
-        info.addStretch(1)
+        info.addWidget(self.details, 1)
         info.addWidget(legend)
-        alts = QHBoxLayout()
+        alts_box = QWidget(self)  # as tall as a chip from the start: a result does not move anything
+        alts = QHBoxLayout(alts_box)
+        alts.setContentsMargins(0, 0, 0, 0)
         alts.addWidget(self.alt_label)
         alts.addLayout(self.alt_row)
         alts.addStretch(1)
+        alts_box.setFixedHeight(max(self._chip("क").sizeHint().height(), self.alt_label.sizeHint().height()))
+        self.alts_box = alts_box
         self.legend = legend
         edit = QHBoxLayout()
         edit.addWidget(self.field, 1)
+        edit.addWidget(self.line_button)
         edit.addWidget(self.palette_button)
+        edit.addWidget(self.include_confirmed)
         edit.addWidget(self.save_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 8)
         layout.setSpacing(6)
         layout.addLayout(top)
         layout.addLayout(info)
-        layout.addLayout(alts)
+        layout.addWidget(alts_box)
         layout.addLayout(edit)
         layout.addWidget(self.palette)
         self.clear()
@@ -325,17 +357,13 @@ class ResultPanel(QWidget):
         self.set_saveable(False)
 
     def show_pending(self, message: str = "Reading…") -> None:
-        """Keep the last result visible but say that a new one is coming."""
-        if self._recognition is None:
-            self.text_view.set_message(message)
+        """A new reading has started: the last result goes (it is stale) and cannot be saved."""
+        self.clear(message)
         self.details.setText(message)
 
     def show_failure(self, message: str) -> None:
-        self._recognition = None
-        self._set_page_mode(False)
+        self.clear()
         self.text_view.set_message(message, COLOR_LOW)
-        self.details.setText("")
-        self._set_alternatives([])
 
     def show_result(self, rec: Recognition) -> None:
         self._recognition = rec
@@ -352,54 +380,128 @@ class ResultPanel(QWidget):
         self.field.setText(rec.text)
         self.set_saveable(True)
 
-    def show_page(self, rec: Recognition, lines: Sequence[Sequence[tuple[str, float]]]) -> None:
-        """A read page: its lines of ``(word, confidence)`` as text, each word coloured and
-        clickable; Copy copies it with its line breaks."""
-        self._recognition = rec
-        self.full_text = "\n".join(t for t in (" ".join(w for w, _ in ln if w) for ln in lines) if t)
+    # -- a page --
+
+    def show_page(self, lines: Sequence[Sequence[tuple]], ms: float = 0.0, device: str = "CPU",
+                  selected: int = -1, to_save: int = 0) -> None:
+        """A read page: its lines of ``(word, confidence[, state])`` as text, each word coloured
+        (blue once corrected) and clickable; Copy copies it with its line breaks. ``selected``
+        is the word being edited in the field, ``to_save`` the corrections not yet saved."""
+        was_page = self.is_page()
+        self._recognition = None
+        items = [[(str(w[0]), float(w[1]), str(w[2]) if len(w) > 2 else "") for w in ln] for ln in lines]
+        self.full_text = "\n".join(t for t in (" ".join(w for w, _, _ in ln if w) for ln in items) if t)
         self._set_page_mode(True)
-        self._set_alternatives([])
-        self.field.clear()
-        self.set_saveable(False)
-        words = sum(1 for ln in lines for w, _ in ln if w)
+        self._page_texts = [w for ln in items for w, _, _ in ln]
+        self._page_lines, index = [], 0
+        for ln in items:
+            self._page_lines.append(list(range(index, index + len(ln))))
+            index += len(ln)
+        self._to_save = to_save
+        self.page_view.words = [(w, c) for ln in items for w, c, _ in ln]
+        words = sum(1 for w in self._page_texts if w)
+        scroll = self.page_view.verticalScrollBar().value() if was_page else 0
         if not words:
-            self.page_view.words = []
             self.page_view.setHtml(f'<p style="color:#78909c">{escape("No words found on the page.")}</p>')
             self.details.setText("")
-            return
+        else:
+            self.page_view.setHtml(self._page_html(items, selected))
+            self.page_view.verticalScrollBar().setValue(scroll)
+            low = sum(1 for ln in items for w, c, st in ln if w and not st and c < MEDIUM_CONFIDENCE)
+            fixed = sum(1 for ln in items for w, _, st in ln if st == "corrected")
+            n_lines = sum(1 for ln in items if any(w for w, _, _ in ln))
+            device = "CPU" if device.lower() == "cpu" else device
+            self.details.setText(f"{words} word{'s' if words != 1 else ''} in {n_lines} "
+                                 f"line{'s' if n_lines != 1 else ''}, {low} uncertain, {fixed} corrected · "
+                                 f"read in {ms / 1000:.1f} s on {device} · click a word to correct it")
+        if selected != self._selected or not was_page:
+            self._selected = selected
+            self._set_alternatives([])
+            self._fill_field()
+        self._update_save()
+
+    def _page_html(self, items: list[list[tuple[str, float, str]]], selected: int) -> str:
         html, index = [], 0
-        self.page_view.words = [(w, c) for ln in lines for w, c in ln]
-        for ln in lines:
+        for ln in items:
             spans = []
-            for text, conf in ln:
+            for text, conf, state in ln:
                 if text:
-                    style = f"color:{confidence_color(conf).name()}; text-decoration:none;"
-                    if conf < MEDIUM_CONFIDENCE:
+                    style = f"color:{word_color(conf, state).name()}; text-decoration:none;"
+                    if not state and conf < MEDIUM_CONFIDENCE:
                         style += f" border-bottom: 1px dotted {COLOR_LOW};"
+                    if index == selected:
+                        style += " background-color:#fff1a8;"
                     spans.append(f'<a href="word:{index}" style="{style}">{escape(text)}</a>')
+                elif index == selected:
+                    spans.append(f'<a href="word:{index}" style="background-color:#fff1a8;">&nbsp;?&nbsp;</a>')
                 index += 1
             if spans:
                 html.append("<p style='margin:0 0 4px 0'>" + " ".join(spans) + "</p>")
-        self.page_view.setHtml("".join(html))
-        low = sum(1 for ln in lines for w, c in ln if w and c < MEDIUM_CONFIDENCE)
-        n_lines = len(html)  # lines with text
-        device = "CPU" if rec.device.lower() == "cpu" else rec.device
-        self.details.setText(f"{words} word{'s' if words != 1 else ''} in {n_lines} "
-                             f"line{'s' if n_lines != 1 else ''}, {low} uncertain · read in "
-                             f"{rec.ms / 1000:.1f} s on {device} · click a word to correct it")
+        return "".join(html)
+
+    def selected_word(self) -> int:
+        return self._selected
+
+    def selected_line(self) -> int:
+        return next((i for i, ws in enumerate(self._page_lines) if self._selected in ws), -1)
+
+    def select_word(self, index: int) -> None:
+        """Edit page word ``index`` in the field (-1: none)."""
+        self._selected = index
+        self._set_alternatives([])
+        self._fill_field()
+        if index >= 0:
+            self.field.setFocus()
+            self.field.selectAll()
+
+    def set_word_alternatives(self, texts: Sequence[str]) -> None:
+        """The other readings of the selected page word (chips that replace it)."""
+        if self.is_page() and self._selected >= 0:
+            current = self._page_texts[self._selected] if self._selected < len(self._page_texts) else ""
+            self._set_alternatives([t for t in texts if t and t != current])
+
+    def _fill_field(self) -> None:
+        if not self.is_page():
+            return
+        index = self._selected
+        if index < 0 or index >= len(self._page_texts):
+            self.field.clear()
+            self.field.setPlaceholderText("Click a word of the page, then correct it here")
+            return
+        if self.line_button.isChecked():
+            line = self.selected_line()
+            self.field.setText(" ".join(self._page_texts[i] for i in self._page_lines[line] if self._page_texts[i]))
+            self.field.setPlaceholderText("सच्याउनुहोस् · Correct the line")
+        else:
+            self.field.setText(self._page_texts[index])
+            self.field.setPlaceholderText("सच्याउनुहोस् · Correct the word")
+
+    def _on_return(self) -> None:
+        if not self.is_page():
+            self.request_save()
+        elif self._selected >= 0:
+            if self.line_button.isChecked():
+                self.lineEdited.emit(self.selected_line(), self.field.text())
+            else:
+                self.wordEdited.emit(self._selected, self.field.text())
 
     def is_page(self) -> bool:
         """Whether a page (not a word) is shown."""
-        return not self.page_view.isHidden()
+        return self.views.currentWidget() is self.page_view
 
     def _set_page_mode(self, page: bool) -> None:
         if not page:
             self.full_text = None
-        self.page_view.setVisible(page)
-        self.text_view.setVisible(not page)
-        for w in (self.field, self.palette_button, self.save_button):
-            w.setVisible(not page)
-        self.palette.setVisible(not page and self.palette_button.isChecked())
+            self._selected = -1
+            self._page_lines, self._page_texts = [], []
+            self.field.setPlaceholderText("सच्याउनुहोस् · Correct the text")
+        self.views.setCurrentWidget(self.page_view if page else self.text_view)
+        self.line_button.setVisible(page)
+        self.include_confirmed.setVisible(page)
+        self.save_button.setText("Save corrections as samples" if page else "Save sample")
+        self.save_button.setToolTip(
+            "Store every corrected word of the page as a training sample, all at once (Ctrl+S)" if page else
+            "Store the image with this text as a training sample (Ctrl+S or Enter)")
         self.legend.setText(_legend("word" if page else "letter"))
 
     def _on_anchor(self, url: QUrl) -> None:
@@ -413,10 +515,26 @@ class ResultPanel(QWidget):
         self._update_save()
 
     def can_save(self) -> bool:
+        if self.is_page():
+            return self._to_save > 0
         return self._can_save and bool(self.field.text().strip())
+
+    def set_page_to_save(self, count: int) -> None:
+        self._to_save = count
+        self._update_save()
 
     def _update_save(self) -> None:
         self.save_button.setEnabled(self.can_save())
+
+    def _chip(self, text: str) -> QPushButton:
+        chip = QPushButton(text, self)
+        chip.setObjectName("chip")
+        chip.setFont(devanagari_font(14))
+        chip.setCursor(Qt.CursorShape.PointingHandCursor)
+        chip.setToolTip(f"Use “{text}”")
+        chip.setAutoDefault(False)
+        chip.hide()
+        return chip
 
     def _set_alternatives(self, texts: list[str]) -> None:
         for chip in self.chips:
@@ -424,18 +542,19 @@ class ResultPanel(QWidget):
             chip.deleteLater()
         self.chips = []
         for text in texts[:5]:
-            chip = QPushButton(text, self)
-            chip.setObjectName("chip")
-            chip.setFont(devanagari_font(14))
-            chip.setCursor(Qt.CursorShape.PointingHandCursor)
-            chip.setToolTip(f"Use “{text}”")
-            chip.setAutoDefault(False)
+            chip = self._chip(text)
             chip.clicked.connect(lambda _c=False, t=text: self.use_alternative(t))
             self.alt_row.addWidget(chip)
+            chip.show()
             self.chips.append(chip)
         self.alt_label.setVisible(bool(texts))
 
     def use_alternative(self, text: str) -> None:
+        if self.is_page() and self._selected >= 0:
+            self.line_button.setChecked(False)
+            self.field.setText(text)
+            self.wordEdited.emit(self._selected, text)
+            return
         self.field.setText(text)
         self.field.setFocus()
 
@@ -448,7 +567,11 @@ class ResultPanel(QWidget):
             self.copied.emit(text)
 
     def request_save(self) -> None:
-        if self.can_save():
+        if not self.can_save():
+            return
+        if self.is_page():
+            self.pageSaveRequested.emit(self.include_confirmed.isChecked())
+        else:
             self.saveRequested.emit(self.field.text().strip())
 
     def set_palette_visible(self, visible: bool) -> None:
@@ -464,21 +587,16 @@ class ResultPanel(QWidget):
         return self.palette_button.isChecked()
 
 
+def _keep_room(widget: QWidget) -> None:
+    """A widget that keeps its place in the layout while hidden."""
+    policy = widget.sizePolicy()
+    policy.setRetainSizeWhenHidden(True)
+    widget.setSizePolicy(policy)
+
 
 def _legend(unit: str) -> str:
     return (f'<span style="color:{COLOR_HIGH}">●</span> ≥ {round(HIGH_CONFIDENCE * 100)} %&nbsp;&nbsp;'
             f'<span style="color:{COLOR_MEDIUM}">●</span> ≥ {round(MEDIUM_CONFIDENCE * 100)} %&nbsp;&nbsp;'
-            f'<span style="color:{COLOR_LOW}">●</span> lower — hover a {unit} for its confidence')
-
-
-def page_recognition(page: Any) -> Recognition:
-    """A page's words as one result: its aksharas carry their word's confidence."""
-    words = [w for w in getattr(page, "words", []) if w.text]
-    graphemes: list[GraphemeConfidence] = []
-    for i, word in enumerate(words):
-        if i:
-            graphemes.append(GraphemeConfidence(" ", 1.0))
-        graphemes += [GraphemeConfidence(ak, float(word.confidence)) for ak in split_aksharas(word.text)]
-    return Recognition(text=" ".join(w.text for w in words),
-                       confidence=min((float(w.confidence) for w in words), default=0.0),
-                       graphemes=graphemes, ms=float(getattr(page, "ms", 0.0)))
+            f'<span style="color:{COLOR_LOW}">●</span> lower'
+            + (f'&nbsp;&nbsp;<span style="color:{COLOR_CORRECTED}">●</span> corrected' if unit == "word" else "")
+            + f' — hover a {unit} for its confidence')

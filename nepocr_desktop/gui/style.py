@@ -16,6 +16,7 @@ MEDIUM_CONFIDENCE = 0.6
 COLOR_HIGH = "#1b7f3b"
 COLOR_MEDIUM = "#b86e00"
 COLOR_LOW = "#c62828"
+COLOR_CORRECTED = "#1565c0"  # a word the user corrected
 
 _registered: list[str] = []
 
@@ -70,6 +71,15 @@ def confidence_color(confidence: float) -> QColor:
     if confidence >= MEDIUM_CONFIDENCE:
         return QColor(COLOR_MEDIUM)
     return QColor(COLOR_LOW)
+
+
+def word_color(confidence: float, state: str = "") -> QColor:
+    """A page word's colour: blue once corrected, green once confirmed, else by confidence."""
+    if state == "corrected":
+        return QColor(COLOR_CORRECTED)
+    if state == "confirmed":
+        return QColor(COLOR_HIGH)
+    return confidence_color(confidence)
 
 
 def confidence_percent(confidence: float) -> str:

@@ -50,6 +50,7 @@ class ModelSummary:
     path: str
     device: str
     metadata: dict[str, Any]
+    precision: str | None = None  # how the network runs: "int8" or "float32" (None if unknown)
 
     @property
     def name(self) -> str:
@@ -84,8 +85,11 @@ def default_factory(model_path: str | None, device: str, beam: int, lexicon: boo
 
 
 def summarize(recognizer: Any) -> ModelSummary:
+    """What the GUI is told about a loaded recognizer (read on the worker thread)."""
     device = getattr(recognizer, "device_name", None) or str(getattr(recognizer, "device", "cpu"))
-    return ModelSummary(str(recognizer.model_path), str(device), dict(recognizer.info.metadata))
+    precision = getattr(recognizer, "precision", None)
+    return ModelSummary(str(recognizer.model_path), str(device), dict(recognizer.info.metadata),
+                        None if precision is None else str(precision))
 
 
 class RecognizerWorker(QObject):
@@ -216,9 +220,9 @@ class RecognitionService(QObject):
         return self.summary is not None and not self.loading
 
     def precision(self) -> str | None:
-        """How the loaded network runs ("int8" or "float32"; None if none is loaded)."""
-        recognizer = self._worker._recognizer
-        return None if recognizer is None else getattr(recognizer, "precision", None)
+        """How the loaded network runs ("int8" or "float32"; None if none is loaded), as the
+        worker reported it with the model."""
+        return None if self.summary is None else self.summary.precision
 
     @property
     def busy(self) -> bool:

@@ -10,6 +10,7 @@ from PySide6.QtCore import QPoint, QRect, QRectF, Qt
 from PySide6.QtGui import QGuiApplication, QImage
 
 from nepocr_desktop.gui.main_window import MainWindow
+from nepocr_desktop.gui.session import PageReading, WordReading
 from nepocr_desktop.gui.settings import Settings
 from nepocr_desktop.gui.workers import default_factory
 from nepocr_desktop.lib.storage.store import SampleStore
@@ -17,10 +18,13 @@ from nepocr_desktop.lib.storage.store import SampleStore
 TIMEOUT = 15_000
 
 
+def wait_reading(qtbot, win: MainWindow, channel: str) -> WordReading:
+    qtbot.waitUntil(lambda: isinstance(win.session.reading(channel), WordReading), timeout=TIMEOUT)
+    return win.session.reading(channel)
+
+
 def wait_result(qtbot, win: MainWindow, channel: str):
-    qtbot.waitUntil(lambda: win._results.get(channel) is not None
-                    and hasattr(win._results[channel][1], "graphemes"), timeout=TIMEOUT)
-    return win._results[channel][1]
+    return wait_reading(qtbot, win, channel).recognition
 
 
 def test_drawing_a_word_shows_a_result(qtbot, window, draw_word):
@@ -31,8 +35,7 @@ def test_drawing_a_word_shows_a_result(qtbot, window, draw_word):
     assert window.result.recognition() is rec
     assert window.result.field.text() == rec.text
     assert window.result.text_view.text() == "".join(g.text for g in rec.graphemes)
-    request = window._results["canvas"][0]
-    image = request.images[0]
+    image = window.session.reading("canvas").image
     assert image.dtype == np.uint8 and image.ndim == 2
     assert image.max() == 255 and image.min() < 80  # black ink on white
     assert "CPU" in window.device_label.text()
@@ -45,26 +48,26 @@ def test_importing_a_file_shows_a_result(qtbot, window, word_image):
     assert window.importer.has_image()
     rec = wait_result(qtbot, window, "import")
     assert window.result.recognition() is rec
-    request = window._results["import"][0]
-    assert request.context["source"] == "import"
-    assert request.images[0].shape == window.importer.image().shape
+    reading = window.session.reading("import")
+    assert reading.source == "import" and reading.meta["file"] == str(word_image)
+    assert reading.image.shape == window.importer.image().shape
 
 
 def test_selecting_a_region_reads_only_that_region(qtbot, window, word_image):
     window.open_path(word_image)
-    wait_result(qtbot, window, "import")
-    first = window._results["import"][0]
+    first = wait_reading(qtbot, window, "import")
     window.importer.view.set_selection(QRect(5, 5, 60, 40))
-    qtbot.waitUntil(lambda: window._results["import"][0].id != first.id, timeout=TIMEOUT)
-    request = window._results["import"][0]
-    assert request.context["region"] == (5, 5, 60, 40)
-    assert request.images[0].shape == (40, 60)
+    qtbot.waitUntil(lambda: getattr(window.session.reading("import"), "request_id", first.request_id)
+                    != first.request_id, timeout=TIMEOUT)
+    reading = window.session.reading("import")
+    assert reading.meta["region"] == (5, 5, 60, 40)
+    assert reading.image.shape == (40, 60)
 
 
 def test_correct_and_save_stores_a_sample(qtbot, window, data_dir, draw_word):
     draw_word(qtbot, window.write.canvas)
     rec = wait_result(qtbot, window, "canvas")
-    drawn = window._results["canvas"][0].images[0]
+    drawn = window.session.reading("canvas").image
     field = window.result.field
     field.setText("नमस्ते")
     with qtbot.waitSignal(window.sampleSaved, timeout=1000) as saved:
@@ -128,13 +131,13 @@ def test_only_the_latest_drawing_request_is_applied(qtbot, window, recording, dr
     for i in range(5):
         draw_word(qtbot, canvas, strokes=1, offset=40 * i)
         window.recognize_canvas()
-    last_id = window.service._latest["canvas"]
+    last_id = window.session.request("canvas").id
     recording.gate.set()
     qtbot.waitUntil(lambda: not window.service.busy, timeout=TIMEOUT)
     qtbot.wait(100)
-    request, rec = window._results["canvas"]
-    assert request.id == last_id
-    assert window.result.recognition() is rec
+    reading = window.session.reading("canvas")
+    assert reading.request_id == last_id
+    assert window.result.recognition() is reading.recognition
     assert len(recording.calls) <= 2  # the one already running (if any) and the last one
     assert window.service.dropped <= 1
 
@@ -163,7 +166,7 @@ def test_a_bad_model_file_is_reported_in_the_window(qtbot, make_service, tmp_pat
     assert win.model_label.text() == "No model loaded"
     draw_word(qtbot, win.write.canvas)  # drawing still works, and says why nothing is read
     win.recognize_canvas()
-    qtbot.waitUntil(lambda: "No model" in str(win._results.get("canvas", (None, ""))[1]), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: "No model" in (win.session.failure("canvas") or ""), timeout=TIMEOUT)
 
 
 def test_a_request_made_while_the_model_loads_runs_when_it_is_ready(qtbot, make_service, recording, tmp_path, draw_word):
@@ -183,7 +186,7 @@ def test_a_request_made_while_the_model_loads_runs_when_it_is_ready(qtbot, make_
     draw_word(qtbot, win.write.canvas)
     win.recognize_canvas()
     qtbot.wait(150)
-    assert "canvas" not in win._results
+    assert win.session.reading("canvas") is None and win.session.is_pending("canvas")
     assert "load" in win.result.details.text().lower()
     release.set()
     wait_result(qtbot, win, "canvas")
@@ -282,86 +285,74 @@ def test_open_path_remembers_the_folder(window, word_image: Path):
     assert window.settings.last_folder == str(word_image.parent)
 
 
-def test_a_page_is_read_word_by_word(qtbot, window, render_word, tmp_path):
+def make_page(render_word, path: Path, lines=("नेपाल देश", "राम्रो छ")) -> Path:
     from PIL import Image
 
+    images = [render_word(text, size=36) for text in lines]
+    page = Image.new("L", (max(im.width for im in images) + 80, sum(im.height for im in images) + 40 * len(images) + 40),
+                     255)
+    for i, im in enumerate(images):
+        page.paste(im, (40, 40 + i * (im.height + 40)))
+    page.save(path)
+    return path
+
+
+def wait_page(qtbot, win: MainWindow) -> PageReading:
+    qtbot.waitUntil(lambda: win.session.page is not None, timeout=TIMEOUT)
+    return win.session.page
+
+
+def test_a_page_is_read_word_by_word(qtbot, window, render_word, tmp_path):
     if window.importer.mode.findData("page") < 0:
         pytest.skip("whole-page reading is not installed")
-    lines = [render_word("नेपाल देश", size=36), render_word("राम्रो छ", size=36)]
-    page = Image.new("L", (max(im.width for im in lines) + 80, sum(im.height for im in lines) + 120), 255)
-    y = 40
-    for im in lines:
-        page.paste(im, (40, y))
-        y += im.height + 40
-    path = tmp_path / "page.png"
-    page.save(path)
-    window.open_path(path)
+    window.open_path(make_page(render_word, tmp_path / "page.png"))
     window.importer.mode.setCurrentIndex(window.importer.mode.findData("page"))
-    qtbot.waitUntil(lambda: window._results.get("import") is not None
-                    and window._results["import"][0].kind == "page", timeout=TIMEOUT)
-    _request, rec = window._results["import"]
-    assert window.result.recognition() is rec
-    assert len(window.importer.view._boxes) >= 2  # word boxes drawn on the image
-    assert not window.result.save_button.isEnabled()  # samples are single words
+    page = wait_page(qtbot, window)
+    assert window.result.is_page() and window.result.recognition() is None  # a page is not a word
+    assert len(window.importer.view.boxes()) == len(page) >= 2  # word boxes drawn on the image
+    assert not window.result.save_button.isEnabled()  # nothing corrected yet
     assert window.save_sample() is None and window.banner.kind == "info"
 
 
 def test_automatic_mode_reads_a_page_as_a_page_and_a_word_as_a_word(qtbot, window, render_word, tmp_path,
                                                                      word_image):
-    from PIL import Image
-
     if window.importer.mode.findData("auto") < 0:
         pytest.skip("whole-page reading is not installed")
     assert window.importer.read_mode() == "auto"  # the default
-    lines = [render_word("नेपाल देश", size=36), render_word("राम्रो छ", size=36)]
-    page = Image.new("L", (max(im.width for im in lines) + 80, sum(im.height for im in lines) + 120), 255)
-    for i, im in enumerate(lines):
-        page.paste(im, (40, 40 + i * (im.height + 40)))
-    path = tmp_path / "page.png"
-    page.save(path)
+    path = make_page(render_word, tmp_path / "page.png")
     window.open_path(path)
-    qtbot.waitUntil(lambda: window._results.get("import") is not None
-                    and bool(window._results["import"][0].context.get("is_page")), timeout=TIMEOUT)
-    assert len(window.importer.view._boxes) >= 2 and not window.result.save_button.isEnabled()
+    page = wait_page(qtbot, window)
+    assert page.file == str(path)
+    assert len(window.importer.view.boxes()) >= 2 and not window.result.save_button.isEnabled()
     window.result.copy_text()  # Copy keeps the page's line breaks
     assert len(QGuiApplication.clipboard().text().splitlines()) == 2
-    # the panel shows the page line by line, and no word-correction field
-    assert window.result.is_page() and window.result.field.isHidden()
+    # the panel shows the page line by line, and the field corrects the word clicked
+    assert window.result.is_page()
     assert window.result.page_view.toPlainText().splitlines() == QGuiApplication.clipboard().text().splitlines()
-    # a word clicked in the text is selected on the image
     from PySide6.QtCore import QUrl
-    second = window._page.words[1].box
     window.result._on_anchor(QUrl("word:1"))
-    sel = window.importer.view.selection()
-    assert sel is not None and sel.contains(QRectF(second.x0, second.y0, second.x1 - second.x0,
-                                                   second.y1 - second.y0).toAlignedRect())
-    qtbot.waitUntil(lambda: "region" in window._results["import"][0].context, timeout=TIMEOUT)
-    assert not window.result.is_page()
-    window.importer.view.clear_selection()  # back to the whole page
-    # (a waitUntil callback that returns None counts as passed: return a bool)
-    qtbot.waitUntil(lambda: bool(window._results["import"][0].context.get("is_page"))
-                    and len(window.importer.view._boxes) >= 2, timeout=TIMEOUT)
+    assert window.session.selected == 1 and window.importer.view.highlighted_box() == 1
+    assert window.result.field.text() == page.words[1].text
+    # the page stays read: its boxes and text are kept, nothing is read again
+    assert window.session.page is page and window.result.is_page()
+    assert len(window.importer.view.boxes()) == len(page)
     # the page can be exported as text, JSON and PAGE XML
     assert window.export_page(tmp_path / "out.txt") and len((tmp_path / "out.txt").read_text().splitlines()) == 2
     assert window.export_page(tmp_path / "out.json")
     import json
     assert len(json.loads((tmp_path / "out.json").read_text())["lines"]) == 2
     assert window.export_page(tmp_path / "out.xml") and "<PcGts" in (tmp_path / "out.xml").read_text()
-    # clicking a word on the page selects it and reads it alone, ready to correct and save
+    # clicking a word on the image picks it too; the page stays
     view = window.importer.view
-    box = view._boxes[0].rect()
-    pos = view.mapFromScene(box.center())
-    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
-    sel = view.selection()
-    assert sel is not None and sel.contains(box.toAlignedRect())
-    qtbot.waitUntil(lambda: "region" in window._results["import"][0].context, timeout=TIMEOUT)
-    assert not window._results["import"][0].context.get("is_page") and window.result.save_button.isEnabled()
-    assert not window.result.is_page() and not window.result.field.isHidden()
+    box = view.boxes()[0]
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.mapFromScene(box.center()))
+    assert window.session.selected == 0 and view.selection() is None
+    assert window.session.page is page and len(view.boxes()) == len(page)
+    # a word opened alone is read as a word
     window.open_path(word_image)
-    qtbot.waitUntil(lambda: window._results.get("import") is not None
-                    and window._results["import"][0].context.get("file") == str(word_image), timeout=TIMEOUT)
-    request, _rec = window._results["import"]
-    assert not request.context.get("is_page") and window.importer.view._boxes == []
+    qtbot.waitUntil(lambda: isinstance(window.session.reading("import"), WordReading)
+                    and window.session.reading("import").meta.get("file") == str(word_image), timeout=TIMEOUT)
+    assert window.session.page is None and window.importer.view.boxes() == []
 
 
 def test_dropping_a_file_opens_it(qtbot, window, word_image):

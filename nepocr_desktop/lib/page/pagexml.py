@@ -63,17 +63,27 @@ def _points(pts: Sequence[Point]) -> str:
     return " ".join(f"{max(0, int(x))},{max(0, int(y))}" for x, y in pts)
 
 
-def _text_equiv(parent: ET.Element, text: str, conf: float | None) -> None:
+CORRECTED = "corrected"  # TextEquiv comments of a text a person corrected
+
+
+def _text_equiv(parent: ET.Element, text: str, conf: float | None, corrected: bool = False) -> None:
     te = ET.SubElement(parent, _q("TextEquiv"))
     if conf is not None:
         te.set("conf", f"{min(1.0, max(0.0, float(conf))):.4f}")
+    if corrected:
+        te.set("comments", CORRECTED)
     ET.SubElement(te, _q("Unicode")).text = clean_text(text)
 
 
 def page_to_xml(page: Page, texts: Sequence[Sequence[WordText]] | None = None,
                 image_filename: str = "image.png", creator: str = "nepocr",
-                created: datetime | None = None) -> str:
-    """PAGE XML for ``page``; ``texts[i][j]`` is the (text, confidence) of word j of line i."""
+                created: datetime | None = None, corrected: set[tuple[int, int]] | None = None) -> str:
+    """PAGE XML for ``page``; ``texts[i][j]`` is the (text, confidence) of word j of line i.
+
+    Words ``(i, j)`` in ``corrected`` were corrected by a person: their ``TextEquiv`` (and that
+    of their line) says so with ``comments="corrected"``.
+    """
+    corrected = corrected or set()
     stamp = (created or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
     root = ET.Element(_q("PcGts"), {f"{{{XSI}}}schemaLocation": SCHEMA_LOCATION})
     meta = ET.SubElement(root, _q("Metadata"))
@@ -104,11 +114,12 @@ def page_to_xml(page: Page, texts: Sequence[Sequence[WordText]] | None = None,
             w = ET.SubElement(el, _q("Word"), {"id": f"l{i + 1}_w{j + 1}"})
             ET.SubElement(w, _q("Coords"), {"points": _points(word.polygon or word.box.corners())})
             if j < len(words):
-                _text_equiv(w, *words[j])
+                _text_equiv(w, *words[j], corrected=(i, j) in corrected)
         if texts is not None:
             text = " ".join(t for t, _ in words if t)
             confs = [c for t, c in words if c is not None]
-            _text_equiv(el, text, min(confs) if confs else None)
+            _text_equiv(el, text, min(confs) if confs else None,
+                        corrected=any((i, j) in corrected for j in range(len(words))))
             line_texts.append(text)
     if texts is not None:
         _text_equiv(region, "\n".join(line_texts), None)

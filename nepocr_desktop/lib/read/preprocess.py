@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import stat
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
@@ -112,63 +114,81 @@ def _decode_jpeg(data: bytes, name: str) -> np.ndarray | None:
     return gray if gray is not None and gray.size else None
 
 
+def pillow_detail(exc: BaseException) -> str:
+    """Pillow's message for a damaged file without its decoder bookkeeping, fit for a user:
+    "image file is truncated (0 bytes not processed)" becomes "image file is truncated"."""
+    text = " ".join(str(exc).split())
+    text = re.sub(r"\s*\(\d+ bytes? not processed\)", "", text)
+    text = re.sub(r"b'(?:[^'\\]|\\.)*'|b\"(?:[^\"\\]|\\.)*\"", "the data", text)  # no raw bytes
+    return text[:200].rstrip(" .:;") or type(exc).__name__
+
+
 def load_gray(src: ImageSource) -> np.ndarray:
     """Read any supported source into a 2-D uint8 array; raise :class:`ImageError` otherwise.
 
     EXIF rotation is honoured; transparency is composited onto white; 16-bit and float
     images are scaled to 8 bits; of an animated or multi-page file the first frame is used.
+    Pillow's warnings (a possible decompression bomb, damaged EXIF data) are not printed: an
+    image over ``MAX_PIXELS`` is refused with an :class:`ImageError`, the rest is ignored.
     """
     if isinstance(src, (np.ndarray, Image.Image)):
         if 0 in np.shape(src) or (isinstance(src, Image.Image) and 0 in src.size):
             raise ImageError("the image has no pixels")
         return array_to_gray(src) if isinstance(src, np.ndarray) else _pil_to_gray(src)
+    shown = "image data" if isinstance(src, bytes) else str(src)  # how the input is named in messages
     try:
-        if isinstance(src, bytes):
-            name, data = "image data", src
-        else:
-            path = Path(src)
-            name = path.name
-            try:
-                st = path.stat()
-            except (FileNotFoundError, NotADirectoryError):
-                raise ImageError(f"{src}: no such file") from None
-            if stat.S_ISDIR(st.st_mode):
-                raise ImageError(f"{src}: is a folder, not an image")
-            if st.st_size == 0:
-                raise ImageError(f"{src}: the file is empty")
-            data = None
-            if st.st_size <= FAST_JPEG_BYTES:
-                with open(path, "rb") as f:  # other formats are streamed by Pillow, not read whole
-                    if f.read(3) == _JPEG_MAGIC:
-                        f.seek(0)
-                        data = f.read()
-        if data is not None:
-            gray = _decode_jpeg(data, name)
-            if gray is not None:
-                return gray
-        img = Image.open(io.BytesIO(data) if data is not None else path)
-        with img:
-            w, h = img.size
-            if w * h > MAX_PIXELS:
-                raise ImageError(f"{name}: image is too large ({w}x{h}); the limit is "
-                                 f"{MAX_PIXELS // 1_000_000} megapixels")
-            img.seek(0)
-            if img.format == "JPEG" and img.mode == "RGB":
-                img.draft("L", img.size)  # libjpeg decodes straight to gray (its luma): faster
-            gray = _pil_to_gray(img)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            gray = _load_gray(src, shown)
     except ImageError:
         raise
-    except Image.DecompressionBombError:
-        raise ImageError(f"{src}: image is too large (over {MAX_PIXELS // 1_000_000} megapixels)") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"{shown}: image is too large (over {MAX_PIXELS // 1_000_000} megapixels)") from None
     except UnidentifiedImageError:
-        raise ImageError(f"{src}: not an image file (or a format that is not supported)") from None
+        raise ImageError(f"{shown}: not an image file (or a format that is not supported)") from None
     except PermissionError:
-        raise ImageError(f"{src}: permission denied") from None
+        raise ImageError(f"{shown}: permission denied") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageError(f"{src}: the image is damaged or truncated ({exc})") from None
+        raise ImageError(f"{shown}: the image is damaged or truncated ({pillow_detail(exc)})") from None
     if gray.size == 0:
-        raise ImageError(f"{src}: the image has no pixels")
+        raise ImageError(f"{shown}: the image has no pixels")
     return gray
+
+
+def _load_gray(src: str | os.PathLike | bytes, shown: str) -> np.ndarray:
+    if isinstance(src, bytes):
+        path, data = None, src
+    else:
+        path = Path(src)
+        try:
+            st = path.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            raise ImageError(f"{shown}: no such file") from None
+        if stat.S_ISDIR(st.st_mode):
+            raise ImageError(f"{shown}: is a folder, not an image")
+        if st.st_size == 0:
+            raise ImageError(f"{shown}: the file is empty")
+        data = None
+        if st.st_size <= FAST_JPEG_BYTES:
+            with open(path, "rb") as f:  # other formats are streamed by Pillow, not read whole
+                if f.read(3) == _JPEG_MAGIC:
+                    f.seek(0)
+                    data = f.read()
+    if data is not None:
+        gray = _decode_jpeg(data, shown)
+        if gray is not None:
+            return gray
+    img = Image.open(io.BytesIO(data) if data is not None else path)
+    with img:
+        w, h = img.size
+        if w * h > MAX_PIXELS:
+            raise ImageError(f"{shown}: image is too large ({w}x{h}); the limit is "
+                             f"{MAX_PIXELS // 1_000_000} megapixels")
+        img.seek(0)
+        if img.format == "JPEG" and img.mode == "RGB":
+            img.draft("L", img.size)  # libjpeg decodes straight to gray (its luma): faster
+        return _pil_to_gray(img)
 
 
 def array_to_gray(arr: np.ndarray) -> np.ndarray:

@@ -478,6 +478,20 @@ class SampleStore:
         with self._write("save the sample") as con:
             return _insert_row(con, row, _now())
 
+    def add_many(self, samples: Iterable[tuple[ImageSource, str, str, dict[str, Any] | None]],
+                 source: str = "page", replace: int | Iterable[int] = ()) -> list[int]:
+        """Store ``(image, label, prediction, meta)`` samples in one transaction and return their
+        ids; the samples ``replace`` names (earlier versions of the same words) are deleted in
+        it too. Nothing is stored if any sample is invalid."""
+        rows = [_prepare(image, label, prediction, source, meta) for image, label, prediction, meta in samples]
+        old = _id_list(replace)
+        if not rows and not old:
+            return []
+        created = _now()
+        with self._write("save the samples") as con:
+            con.executemany("DELETE FROM samples WHERE id = ?", [(i,) for i in old])
+            return [_insert_row(con, row, created) for row in rows]
+
     def get(self, sample_id: int) -> StoredSample:
         """One sample (thumbnail included, full image not)."""
         with self._read("read the sample") as con:
