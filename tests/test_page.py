@@ -138,3 +138,50 @@ def test_crops_hold_each_word_with_a_margin(render_word):
     for crop, word in zip(crops, page.words):
         assert crop.shape[0] > word.box.height and crop.shape[1] > word.box.width
         assert crop[0].min() > 200 and crop[-1].min() > 200   # margins are paper
+
+
+def test_a_word_cut_alone_is_the_crop_the_page_read(render_word):
+    from nepocr_desktop.lib.page.segment import segment_page
+    from nepocr_desktop.page import crop_word
+
+    gray = tone_page(render_word, angle=2.0)
+    layout = segment_page(gray)
+    crops = crop_words(gray, layout)
+    for i in (0, 4, len(crops) - 1):
+        assert np.array_equal(crop_word(gray, layout, i), crops[i])
+    assert [c.shape for c in crop_words(gray, layout, indices=[3, 1])] == [crops[3].shape, crops[1].shape]
+
+
+def test_a_word_read_alone_agrees_with_the_page(render_word, tiny_model_path):
+    """The same crop and the same decoding: a word read alone (as the app does when it is
+    clicked) gets the page's reading, although the page reads its words in padded batches."""
+    from nepocr_desktop.lib.page.segment import segment_page
+    from nepocr_desktop.page import crop_word
+    from nepocr_desktop.recognizer import Recognizer
+
+    recognizer = Recognizer(tiny_model_path, device="cpu", beam=4)
+    gray = tone_page(render_word, angle=2.0)
+    layout = segment_page(gray)
+    result = read_page(recognizer, gray, page=layout)
+    assert len(result.words) == len(WORDS)
+    for i, word in enumerate(result.words):
+        alone = recognizer.recognize([crop_word(gray, layout, i)])[0]
+        assert alone.text == word.text and alone.confidence == pytest.approx(word.confidence, abs=1e-5)
+        assert tuple(a.text for a in alone.alternatives if a.text != alone.text) == word.alternatives
+
+
+def test_corrections_are_in_the_text_json_and_pagexml(render_word):
+    result = read_page(ToneReader(WORDS), tone_page(render_word))
+    fixed = result.with_corrections({1: "नेपालै", 2: WORDS[2]})  # the second one is unchanged
+    assert result.words[1].text == "नेपाल" and not result.words[1].corrected  # the reading is kept
+    assert fixed.words[1].text == "नेपालै" and fixed.words[1].recognized == "नेपाल" and fixed.words[1].corrected
+    assert not fixed.words[2].corrected and fixed.words[1].confidence == 1.0
+    assert fixed.text.splitlines()[0] == "नमस्ते नेपालै किताब"
+    data = json.loads(fixed.to_json())
+    word = data["lines"][0]["words"][1]
+    assert word["text"] == "नेपालै" and word["corrected"] is True and word["recognized"] == "नेपाल"
+    assert "corrected" not in data["lines"][0]["words"][0]
+    xml = fixed.to_pagexml()
+    items = read_pagexml(xml.encode("utf-8"))
+    assert [t.text for t in items if t.level == "word"][1] == "नेपालै"
+    assert xml.count('comments="corrected"') == 2  # the word and its line

@@ -232,3 +232,28 @@ def test_jpeg_claiming_a_huge_frame_is_refused_before_decoding():
     data[sof + 5:sof + 9] = (30000).to_bytes(2, "big") * 2  # height, width
     with pytest.raises(ImageError, match="too large"):
         load_gray(bytes(data))
+
+
+def test_pillow_bookkeeping_and_raw_bytes_stay_out_of_messages(tmp_path):
+    rng = np.random.default_rng(0)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (300, 400), dtype=np.uint8)).save(buf, format="PNG")
+    data = buf.getvalue()[: len(buf.getvalue()) // 3]  # Pillow: "... (N bytes not processed)"
+    path = tmp_path / "cut.png"
+    path.write_bytes(data)
+    for src in (path, data):
+        message = str(pytest.raises(ImageError, load_gray, src).value)
+        assert "truncated" in message and "not processed" not in message and "\\x" not in message
+    assert str(pytest.raises(ImageError, load_gray, path).value).startswith(str(path))
+
+
+def test_a_possible_decompression_bomb_is_refused_without_a_warning(tmp_path):
+    import warnings
+
+    side = int(MAX_PIXELS ** 0.5) + 100  # over the limit, under twice it: Pillow only warns
+    path = tmp_path / "scan.png"
+    Image.new("1", (side, side), 1).save(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        message = str(pytest.raises(ImageError, load_gray, path).value)
+    assert caught == [] and "too large" in message and message.startswith(str(path))

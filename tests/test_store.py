@@ -526,3 +526,17 @@ def test_read_only_folder_gives_clear_error(tmp_path: Path) -> None:
     finally:
         folder.chmod(0o700)
 
+
+
+def test_add_many_stores_all_in_one_transaction_or_nothing(store: SampleStore) -> None:
+    ids = store.add_many([(noise(i), LABELS[i], "x", {"word": i}) for i in range(3)], source="page")
+    assert len(ids) == 3 and store.count() == 3
+    samples = {s.id: s for s in store.list()}
+    assert [samples[i].label for i in ids] == LABELS[:3] and {s.source for s in samples.values()} == {"page"}
+    assert len({s.created for s in samples.values()}) == 1
+    with pytest.raises(InvalidSampleError):  # one bad label: nothing is stored
+        store.add_many([(noise(5), LABELS[3], "", None), (noise(6), "abc§", "", None)])
+    assert store.count() == 3
+    new = store.add_many([(noise(7), LABELS[4], "", None)], replace=[ids[0]])  # a word saved again
+    assert store.count() == 3 and ids[0] not in {s.id for s in store.list()} and len(new) == 1
+    assert store.add_many([]) == []

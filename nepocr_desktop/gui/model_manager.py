@@ -70,10 +70,13 @@ class ModelManager(QWidget):
         self.tree.setRootIsDecorated(False)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         header = self.tree.header()
-        header.setStretchLastSection(False)
+        # every column as wide as its contents (names in full); a narrow window scrolls, and
+        # whatever is still cut is cut in the middle and shown whole in the tooltip
+        header.setStretchLastSection(True)
         for col in range(len(COLUMNS)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.tree.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.use_button = QPushButton("Use this model")
         self.original_button = QPushButton("Go back to the original")
@@ -115,6 +118,9 @@ class ModelManager(QWidget):
         for entry in entries:
             item = QTreeWidgetItem(self._row(entry))
             item.setData(0, Qt.ItemDataRole.UserRole, entry.name)
+            for col in range(1, len(COLUMNS)):
+                if item.text(col):
+                    item.setToolTip(col, item.text(col))
             item.setTextAlignment(0, Qt.AlignmentFlag.AlignCenter)
             if entry.error:
                 item.setToolTip(COL_NAME, f"This model cannot be used: {entry.error}")

@@ -200,7 +200,7 @@ class TrainingTab(QWidget):
         QVBoxLayout(self).addWidget(splitter)
 
         self.samples.samplesChanged.connect(self._on_samples_changed)
-        self.models.modelChanged.connect(self.modelChanged)
+        self.models.modelChanged.connect(self._on_model_switched)
         self.learn_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.cancel)
         self.keep_button.clicked.connect(self.keep)
@@ -508,6 +508,11 @@ class TrainingTab(QWidget):
         self.models.refresh()
         self._update_state()
         self.modelChanged.emit(str(path))
+
+    def _on_model_switched(self, path: str) -> None:
+        """Another model was chosen in the list: what the last run said no longer holds."""
+        self.message.hide()
+        self.modelChanged.emit(path)
 
     def discard(self) -> None:
         """Forget the new model; nothing is written."""

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QPixmap
+from PySide6.QtGui import QFontMetrics, QPixmap
 from PySide6.QtWidgets import QMessageBox
 
 from nepocr_desktop.gui import model_manager as mm_module
@@ -381,3 +381,39 @@ def test_progress_chart_error_and_loss_labels_show_the_tick_values(qapp):
         labels = [axis.labelFormat() % t for t in ticks]
         assert [float(x) for x in labels] == pytest.approx(ticks), labels  # 2.5 is not shown as 2
     assert chart.cer_axis.max() == 10
+
+
+def test_model_names_are_shown_whole_or_cut_in_the_middle_with_a_tooltip(qtbot, library, tiny_model_path):
+    loaded = load_model(tiny_model_path)
+    info = loaded.info
+    info.metadata = {**info.metadata, "finetuned": "2026-01-02 03:04:05", "base_model": "tiny.pt"}
+    library.add(loaded.module, info, activate=False)
+    manager = ModelManager(library)
+    qtbot.addWidget(manager)
+    manager.resize(900, 300)
+    manager.show()
+    qtbot.waitExposed(manager)
+    tree = manager.tree
+    assert tree.textElideMode() == Qt.TextElideMode.ElideMiddle
+    metrics = tree.fontMetrics()
+    for i in range(tree.topLevelItemCount()):
+        item = tree.topLevelItem(i)
+        name = item.text(mm_module.COL_NAME)
+        assert item.toolTip(mm_module.COL_NAME) == name
+        # bold for the model in use: measured with the item's own font
+        width = QFontMetrics(item.font(mm_module.COL_NAME)).horizontalAdvance(name)
+        assert tree.header().sectionSize(mm_module.COL_NAME) >= width >= metrics.horizontalAdvance(name)
+
+
+def test_the_new_model_message_goes_when_another_model_is_chosen(qtbot, make_tab, library, tiny_model_path):
+    loaded = load_model(tiny_model_path)
+    mine = library.add(loaded.module, loaded.info, activate=True)
+    tab = make_tab(library)
+    tab.show()
+    tab.show_message("The new model is now in use.", error=False)
+    assert tab.message.isVisible()
+    with qtbot.waitSignal(tab.modelChanged) as changed:
+        tab.models.original_button.click()  # back to the original model
+    assert changed.args == [str(tiny_model_path)] and library.active_name() == BUNDLED
+    assert tab.message.isHidden()
+    assert mine.exists()

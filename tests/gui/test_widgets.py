@@ -55,16 +55,16 @@ def test_pen_width_changes_the_ink(qtbot, canvas, draw_word):
 def test_auto_recognition_fires_once_after_the_pen_stops(qtbot, canvas, draw_word):
     canvas.set_auto_delay(120)
     fired = []
-    canvas.recognizeRequested.connect(lambda: fired.append(1))
+    canvas.recognizeRequested.connect(fired.append)  # the canvas hands over its writing
     draw_word(qtbot, canvas, strokes=2)
     assert fired == []  # not while writing
-    qtbot.waitUntil(lambda: fired == [1], timeout=2000)
+    qtbot.waitUntil(lambda: len(fired) == 1, timeout=2000)
     qtbot.wait(250)
-    assert fired == [1]
+    assert len(fired) == 1 and np.array_equal(fired[0], canvas.to_image())
     canvas.set_auto_delay(0)
     draw_word(qtbot, canvas, strokes=1)
     qtbot.wait(250)
-    assert fired == [1]
+    assert len(fired) == 1
 
 
 def test_undo_redo_clear_history(qtbot, canvas, draw_word):
@@ -150,10 +150,11 @@ def test_a_page_is_shown_line_by_line_with_clickable_words(qtbot, panel):
     from PySide6.QtGui import QGuiApplication, QTextCursor
 
     lines = [[("नेपाल", 0.95), ("देश", 0.4)], [("राम्रो", 0.7), ("", 0.0), ("छ", 0.99)]]
-    panel.show_page(_recognition(), lines)
-    assert panel.is_page() and panel.field.isHidden() and panel.text_view.isHidden()
+    panel.show_page(lines, ms=1200.0)
+    assert panel.is_page() and panel.text_view.isHidden() and panel.recognition() is None
     assert panel.page_view.toPlainText().splitlines() == ["नेपाल देश", "राम्रो छ"]
     assert "4 words in 2 lines, 1 uncertain" in panel.details.text() and "word" in panel.legend.text()
+    assert panel.save_button.text() == "Save corrections as samples" and not panel.save_button.isEnabled()
     panel.copy_text()
     assert QGuiApplication.clipboard().text() == "नेपाल देश\nराम्रो छ"
     # the word under the mouse is known (for its tooltip) and a click reports its index
@@ -168,7 +169,41 @@ def test_a_page_is_shown_line_by_line_with_clickable_words(qtbot, panel):
     # a word result brings back the single-word view
     panel.show_result(_recognition())
     assert not panel.is_page() and not panel.field.isHidden() and panel.full_text is None
-    assert "letter" in panel.legend.text()
+    assert "letter" in panel.legend.text() and panel.save_button.text() == "Save sample"
+
+
+def test_a_page_word_is_corrected_in_the_field(qtbot, panel):
+    lines = [[("नेपाल", 0.95), ("देश", 0.4)], [("राम्रो", 0.7), ("छ", 0.99)]]
+    panel.show_page(lines)
+    assert panel.field.text() == "" and "Click a word" in panel.field.placeholderText()
+    panel.show_page(lines, selected=1)
+    assert panel.selected_word() == 1 and panel.field.text() == "देश"
+    assert "#fff1a8" in panel.page_view.toHtml()  # the word being edited is marked
+    panel.set_word_alternatives(["देस", "देश"])
+    assert [c.text() for c in panel.chips] == ["देस"]  # the word itself is not repeated
+    with qtbot.waitSignal(panel.wordEdited) as edited:
+        qtbot.mouseClick(panel.chips[0], Qt.MouseButton.LeftButton)
+    assert edited.args == [1, "देस"]
+    panel.field.setText("देशै")
+    with qtbot.waitSignal(panel.wordEdited) as edited:
+        qtbot.keyClick(panel.field, Qt.Key.Key_Return)  # Enter applies the correction, saves nothing
+    assert edited.args == [1, "देशै"]
+    panel.line_button.setChecked(True)  # the whole line at once
+    assert panel.field.text() == "नेपाल देश"
+    panel.field.setText("नेपाल देस")
+    with qtbot.waitSignal(panel.lineEdited) as edited:
+        qtbot.keyClick(panel.field, Qt.Key.Key_Return)
+    assert edited.args == [0, "नेपाल देस"]
+    # corrected words are drawn in the corrected colour; Save stores them all at once
+    panel.line_button.setChecked(False)
+    panel.show_page([[("नेपाल", 0.95, ""), ("देस", 0.4, "corrected")], [("राम्रो", 0.7), ("छ", 0.99)]],
+                    selected=1, to_save=1)
+    assert "#1565c0" in panel.page_view.toHtml() and "1 corrected" in panel.details.text()
+    panel.set_page_to_save(1)
+    assert panel.save_button.isEnabled()
+    with qtbot.waitSignal(panel.pageSaveRequested) as save:
+        panel.save_button.click()
+    assert save.args == [False]
 
 
 def test_coloured_aksharas_are_painted_in_their_colours(panel):
@@ -270,7 +305,9 @@ def test_import_panel_reads_files_and_regions(qtbot, importer, word_image):
     importer.view.set_selection(QRect(2, 3, 40, 20))
     image, ctx = asked[-1]
     assert image.shape == (20, 40) and ctx["region"] == (2, 3, 40, 20)
-    importer.view.clear_selection()
+    importer.view.clear_selection()  # clearing the selection reads nothing again
+    assert len(asked) == 2
+    importer.request_recognition()  # Read now: the whole image
     assert asked[-1][0].shape == importer.image().shape
 
 
