@@ -8,7 +8,9 @@ Run from the project root with Xvfb, xdotool and ImageMagick installed::
 ``--page`` also opens a whole page (e.g. one made by ``tools/make_page_testset.py``) and
 captures it read, as ``screenshot-page.png``. ``--learn DIR`` starts the app once more with the
 samples of DIR (``labels.tsv``) in its sample store, runs "Learn my handwriting" and captures the
-Learn tab when it has finished, as ``screenshot-training.png``.
+Learn tab when it has finished, as ``screenshot-training.png``. ``--page-editor`` opens a page
+(``--page``, or one written here in the Kalam font), corrects its least sure word by typing
+``--correction`` and captures the page being corrected, as ``screenshot-page-editor.png``.
 
 The word is "written" by tracing the centre lines of the text rendered in the Kalam
 handwriting font and moving the X pointer along them with the button held down.
@@ -153,12 +155,19 @@ def main() -> int:
     parser.add_argument("--sample", default=str(ROOT / "resources/samples/nepal.png"))
     parser.add_argument("--page", help="a page image to open and capture read")
     parser.add_argument("--learn", help="a folder of samples to learn from and capture the Learn tab")
+    parser.add_argument("--page-editor", action="store_true", help="capture a page being corrected")
+    parser.add_argument("--correction", default="काठमाडौं", help="the text typed over the first word to check")
+    parser.add_argument("--only", action="store_true", help="take only the captures asked for by options")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     data = Path(tempfile.mkdtemp(prefix="nepocr-shots-"))  # a fresh data folder: no saved samples
     env = dict(os.environ, QT_QPA_PLATFORM="xcb", NEPOCR_DATA_DIR=str(data))
     cmd = [sys.executable, "-m", "nepocr_desktop.gui"] + (["--model", args.model] if args.model else [])
+    if args.page_editor:
+        page_editor(cmd, env, data, out, Path(args.page) if args.page else None, args.correction)
+    if args.only:
+        return 0
     app = subprocess.Popen(cmd, cwd=ROOT, env=env)
     try:
         wait_for_log(data, "model ready")
@@ -195,6 +204,46 @@ def main() -> int:
     if args.learn:
         learn(cmd, env, data, Path(args.learn), out)
     return 0
+
+
+PAGE_LINES = ["मेरो गाउँ सानो छ", "त्यहाँ हरियो खेत छन्", "हामी सबै मिलेर बस्छौं"]
+
+
+def write_page(path: Path) -> Path:
+    """A page of three handwritten-looking lines (the Kalam font) on off-white paper."""
+    font = ImageFont.truetype(str(ROOT / "resources/fonts/Kalam-Regular.ttf"), 64,
+                              layout_engine=ImageFont.Layout.RAQM)
+    page = Image.new("L", (1100, 520), 246)
+    draw_ = ImageDraw.Draw(page)
+    for i, line in enumerate(PAGE_LINES):
+        x = 70
+        for word in line.split():  # words well apart, as handwriting usually has them
+            draw_.text((x, 60 + i * 140), word, font=font, fill=40)
+            x += font.getbbox(word)[2] + 56
+    page.save(path)
+    return path
+
+
+def page_editor(cmd: list[str], env: dict, data: Path, out: Path, page: Path | None, correction: str) -> None:
+    """Open a page, pick the first word to check (F2), type a correction and press Enter."""
+    page = page or write_page(data / "page.png")
+    app = subprocess.Popen(cmd + [str(page.resolve())], cwd=ROOT, env=env)
+    try:
+        wait_for_log(data, "first result shown")  # the page is read
+        time.sleep(2)
+        win = xdotool("search", "--sync", "--onlyvisible", "--name", "nepocr").split()[0]
+        xdotool("windowfocus", "--sync", win)  # no window manager gives it the keyboard
+        xdotool("key", "F2")  # the first word to check is picked and put in the field
+        time.sleep(1)
+        xdotool("key", "ctrl+a")
+        xdotool("type", "--delay", "60", correction)
+        time.sleep(0.5)
+        xdotool("key", "Return")  # corrected: the next word is picked
+        time.sleep(2)
+        screenshot(out / "screenshot-page-editor.png", win)
+    finally:
+        app.terminate()
+        app.wait(10)
 
 
 def learn(cmd: list[str], env: dict, data: Path, samples: Path, out: Path) -> None:

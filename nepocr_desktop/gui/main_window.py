@@ -34,7 +34,7 @@ from .image_view import IMAGE_FILTER, ImportPanel, mime_image
 from .result_view import ResultPanel
 from .session import PageReading, Session, SessionError, WordReading, user_sample_store  # noqa: F401
 from .settings import Settings
-from .style import app_icon, devanagari_font, icon, word_color
+from .style import MEDIUM_CONFIDENCE, app_icon, devanagari_font, icon, word_color
 from .workers import AUTO, PAGE, ModelSummary, RecognitionService
 from .write_view import WritePanel
 
@@ -149,7 +149,7 @@ class MainWindow(QMainWindow):
         a("clear", "C&lear drawing", ["Esc"], self.clear_drawing, "clear", "Clear the drawing")
         a("copy", "&Copy text", ["Ctrl+Shift+C"], self._copy, "copy")
         a("edit_text", "Correct the &text", ["F2"], self.edit_text, None,
-          "Put the cursor in the correction field")
+          "Put the cursor in the correction field (on a page: the next word to check)")
         a("recognize", "&Read now", ["Ctrl+R", "F5"], self.recognize_now, "recognize",
           "Read the writing now")
         a("thinner", "&Thinner pen", ["Ctrl+["], lambda: self._step_pen(-0.5))
@@ -554,6 +554,12 @@ class MainWindow(QMainWindow):
                 self.importer.view.clear_selection()
 
     def edit_text(self) -> None:
+        """F2: the cursor in the correction field; on a page with no word picked, the first
+        word still to check (the least sure first) is picked."""
+        page = self.session.page
+        if self.current_source() == "import" and page is not None and self.session.selected < 0 and len(page):
+            todo = [i for i in range(len(page)) if not page.state(i)] or list(range(len(page)))
+            self.session.select_word(min(todo, key=lambda i: (page.words[i].confidence >= MEDIUM_CONFIDENCE, i)))
         if self.result.isVisible():
             self.result.field.setFocus()
             self.result.field.selectAll()

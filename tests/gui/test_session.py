@@ -268,3 +268,16 @@ def test_the_banner_floats_and_names_the_file(qtbot, window, tmp_path):
     assert not window.open_path(cut)
     assert str(cut) in window.banner.text() and "not processed" not in window.banner.text()
     assert window.tabs.geometry() == tabs_before
+
+
+def test_f2_picks_the_least_sure_word_still_to_check(qtbot, window, page_file):
+    page = read_page(qtbot, window, page_file)
+    window.actions["edit_text"].trigger()
+    first = window.session.selected
+    unsure = [i for i in range(len(page)) if page.words[i].confidence < 0.6]
+    assert first == (unsure[0] if unsure else 0)
+    assert window.result.field.hasFocus() and window.result.field.text() == page.words[first].text
+    window.session.confirm_word(first)
+    window.session.deselect_word()
+    window.actions["edit_text"].trigger()
+    assert window.session.selected != first
