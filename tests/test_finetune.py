@@ -30,7 +30,7 @@ def user_pairs(kalam):
 
 def test_split_is_deterministic_and_disjoint(user_pairs):
     a_train, a_held = split_user_samples(user_pairs, 0.2)
-    b_train, b_held = split_user_samples(user_pairs, 0.2)
+    _, b_held = split_user_samples(user_pairs, 0.2)
     assert [t for _, t in a_held] == [t for _, t in b_held]
     assert a_held and a_train and len(a_train) + len(a_held) == len(user_pairs)
 

@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
-from icu_data import Package, data_symbol, keep, read_package, trim, write_package  # noqa: E402
+from icu_data import Package, data_symbol, keep, read_package, trim, write_package
 
 
 def _package(names: list[str]) -> Package:

@@ -49,7 +49,7 @@ def _sample(c: str) -> str:
 
 def test_every_charset_class_renders_as_a_real_glyph(kalam):
     notdef = render_text("\u0980", kalam)  # unassigned: the font's missing-glyph box
-    noto = [f for f in find_fonts() if "NotoSansDevanagari" in f.name][0]
+    noto = next(f for f in find_fonts() if "NotoSansDevanagari" in f.name)
     for c in DEFAULT_CHARSET.chars:
         if c == " ":
             continue
@@ -104,7 +104,7 @@ def test_conjuncts_match_an_independent_shaper(kalam, text):
 
 def test_basic_layout_differs_from_shaped():
     """Guard: the comparison above can fail. Unshaped text (no RAQM) looks different."""
-    font_file = [f for f in find_fonts() if f.name == "Kalam-Regular.ttf"][0]
+    font_file = next(f for f in find_fonts() if f.name == "Kalam-Regular.ttf")
     from PIL import Image, ImageDraw
 
     font = ImageFont.truetype(str(font_file), 48, layout_engine=ImageFont.Layout.BASIC)

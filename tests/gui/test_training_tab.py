@@ -342,7 +342,7 @@ def test_narrow_sample_table_keeps_the_label_readable(qtbot, store):
     panel = st_module.SamplePanel(store)
     qtbot.addWidget(panel)
     panel.show()
-    hidden = lambda: [c for c in range(panel.model.columnCount()) if panel.table.isColumnHidden(c)]  # noqa: E731
+    hidden = lambda: [c for c in range(panel.model.columnCount()) if panel.table.isColumnHidden(c)]
     panel.resize(1000, 400)
     qtbot.waitUntil(lambda: panel.table.viewport().width() > 900)
     assert hidden() == []

@@ -116,7 +116,7 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> L
     extra = {META_NAME: ""}
     try:
         module = torch.jit.load(str(path), map_location=device, _extra_files=extra)
-    except Exception as exc:  # torch raises RuntimeError and friends for damaged archives
+    except Exception as exc:  # noqa: BLE001 - torch raises RuntimeError and friends for damaged archives
         raise ModelError(f"{path.name}: the model could not be loaded ({str(exc).splitlines()[0]})") from None
     module.eval()
     _smoke_test(module, info, path.name, device)
@@ -130,7 +130,7 @@ def _smoke_test(module, info: ModelInfo, name: str, device) -> None:
     try:
         with torch.inference_mode():
             lp, _ = module(x, w)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - our own network: a failure means the weights are unusable
         raise ModelError(f"{name}: the model fails a test run ({str(exc).splitlines()[0]})") from None
     if lp.dim() != 3 or lp.shape[-1] != info.charset.num_classes:
         raise ModelError(f"{name}: the model's output ({lp.shape[-1]} classes) does not match its "

@@ -15,7 +15,6 @@ import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
 
 import cv2
 import numpy as np
@@ -30,7 +29,7 @@ RIGHT_MARGIN = 20
 MAX_PIXELS = 60_000_000  # larger images are refused (decompression bombs, 20000x20000 scans)
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
-ImageSource = Union[str, os.PathLike, bytes, np.ndarray, Image.Image]
+ImageSource = str | os.PathLike | bytes | np.ndarray | Image.Image
 
 
 class ImageError(NepocrError, ValueError):
@@ -297,13 +296,13 @@ def prepare(src: ImageSource, cfg: PreprocessConfig = PreprocessConfig()) -> np.
         return np.zeros((cfg.height, cfg.min_width + 2 * cfg.pad), np.float32)
     x0, y0, x1, y1 = box
     h, w = y1 - y0, x1 - x0
-    m = max(1, int(round(0.06 * h)))  # a little margin above and below
+    m = max(1, round(0.06 * h))  # a little margin above and below
     y0, y1 = max(0, y0 - m), min(ink.shape[0], y1 + m)
     crop = ink[y0:y1, x0:x1]
     h, w = crop.shape
     inner = cfg.height - 2
     scale = inner / h
-    new_w = int(round(w * scale))
+    new_w = round(w * scale)
     new_w = max(cfg.min_width, min(cfg.max_width, new_w))
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     resized = cv2.resize(crop, (new_w, inner), interpolation=interp)

@@ -64,7 +64,7 @@ def pen_strokes(ink: np.ndarray, rng: np.random.Generator, radius: float | None 
     dist = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
     ridge = (dist >= cv2.dilate(dist, np.ones((3, 3), np.uint8)) - 0.5) & (mask > 0)
     h = ink.shape[0]
-    radius = max(1, int(round(h * (rng.uniform(0.02, 0.06) if radius is None else radius))))
+    radius = max(1, round(h * (rng.uniform(0.02, 0.06) if radius is None else radius)))
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     out = cv2.dilate(ridge.astype(np.uint8), disk).astype(np.float32)
     return cv2.GaussianBlur(out, (3, 3), 0.7)

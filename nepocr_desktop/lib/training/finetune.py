@@ -102,7 +102,7 @@ def general_check_set(words: Sequence[str], fonts: Sequence[Path], n: int = 80, 
 
 
 def finetune(base: LoadedModel, pairs: Sequence[tuple[np.ndarray, str]], words: Sequence[str],
-             fonts: Sequence[Path], cfg: FinetuneConfig = FinetuneConfig(),
+             fonts: Sequence[Path], cfg: FinetuneConfig = FinetuneConfig(),  # noqa: B008 - only read
              on_epoch: Callable[[EpochReport], None] | None = None,
              on_step: Callable[[int, int, float], None] | None = None,
              should_stop: Callable[[], bool] | None = None) -> FinetuneResult:

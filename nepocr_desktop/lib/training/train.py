@@ -201,7 +201,7 @@ def fit(model: CRNN, info: ModelInfo, sources: Sequence[tuple[Source, float]],
             state = {"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                      "step": step, "epoch": epoch + 1, "best": best}
             if cfg.checkpoint:
-                atomic_write(ckpt, lambda tmp: torch.save(state, tmp))
+                atomic_write(ckpt, lambda tmp, state=state: torch.save(state, tmp))
         rep = EpochReport(epoch + 1, step, float(np.mean(losses)), cer, wer, best, time.time() - t0,
                           sched.get_last_lr()[0])
         result.epochs.append(rep)
