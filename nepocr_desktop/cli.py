@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from . import __version__
 from .lib.errors import NepocrError
+from .lib.read.devices import DEFAULT_DEVICE, DEVICES
 
 PROG = "nepocr"
 CHUNK = 256  # images handed to the recognizer at a time (bounds memory, streams output)
@@ -42,7 +43,7 @@ def _positive_int(text: str) -> int:
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", metavar="PATH", help="model file (default: the bundled model)")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+    p.add_argument("--device", default=DEFAULT_DEVICE, choices=DEVICES,
                    help="where to run the model (default: auto = CUDA if available)")
     p.add_argument("--beam", type=_positive_int, default=1, metavar="N",
                    help="beam width; 1 = greedy decoding (default: 1)")

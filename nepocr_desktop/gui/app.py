@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from .. import __version__
+from ..lib.read.devices import DEVICES
 from ..paths import APP_NAME, resources_dir, user_data_dir
 
 SELF_TEST_TIMEOUT_MS = 180_000
@@ -26,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=APP_NAME, description="Handwritten Nepali to text (the app).")
     parser.add_argument("image", nargs="?", help="an image to open at start")
     parser.add_argument("--model", metavar="PATH", help="model file (default: the bundled model)")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"),
+    parser.add_argument("--device", choices=DEVICES,
                         help="where to run the model (default: the saved preference, else auto)")
     parser.add_argument("--self-test", action="store_true",
                         help="read the bundled sample images (and IMAGE, if given, as if opened) "

@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from .. import __version__
-from .settings import DEVICES, Settings
+from ..lib.read.devices import DEVICES
+from .settings import Settings
 from .style import app_icon
 from .workers import ModelSummary
 

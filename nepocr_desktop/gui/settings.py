@@ -6,9 +6,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from ..lib.read.devices import DEFAULT_DEVICE, DEVICES
 from ..paths import user_data_dir
-
-DEVICES = ("auto", "cpu", "cuda")
 
 
 class Settings:
@@ -67,12 +66,12 @@ class Settings:
 
     @property
     def device(self) -> str:
-        value = str(self._qs.value("recognition/device", "auto"))
-        return value if value in DEVICES else "auto"
+        value = str(self._qs.value("recognition/device", DEFAULT_DEVICE))
+        return value if value in DEVICES else DEFAULT_DEVICE
 
     @device.setter
     def device(self, value: str) -> None:
-        self._qs.setValue("recognition/device", value if value in DEVICES else "auto")
+        self._qs.setValue("recognition/device", value if value in DEVICES else DEFAULT_DEVICE)
 
     @property
     def last_folder(self) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from ..lib.errors import NepocrError
+from ..lib.read.devices import DEFAULT_DEVICE
 from ..lib.system.memory import trim_heap
 from .errors import plain_message
 
@@ -228,7 +229,7 @@ class RecognitionService(QObject):
     def busy(self) -> bool:
         return bool(self._waiting)
 
-    def load(self, model_path: str | Path | None = None, device: str = "auto", beam: int = 1,
+    def load(self, model_path: str | Path | None = None, device: str = DEFAULT_DEVICE, beam: int = 1,
              lexicon: bool = False) -> None:
         """Load (or reload) a model on the worker; requests made meanwhile wait for it."""
         self.loading = True

@@ -15,6 +15,7 @@ _EXPORTS = {
         "DEFAULT_CHARSET", "Charset", "LabelError", "is_well_formed", "normalize_text", "split_aksharas",
     ),
     "crnn": ("CRNN", "SPECS", "ModelSpec", "count_parameters"),
+    "devices": ("DEFAULT_DEVICE", "DEVICES"),
     "ctc_decoder": ("Decoded", "akshara_confidences", "beam_decode", "greedy_decode"),
     "metrics": ("edit_distance", "error_rates"),
     "modelio": (
@@ -32,6 +33,8 @@ _HOME = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = [
     "CRNN",
     "DEFAULT_CHARSET",
+    "DEFAULT_DEVICE",
+    "DEVICES",
     "RIGHT_MARGIN",
     "SPECS",
     "Alternative",
