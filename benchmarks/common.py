@@ -51,13 +51,14 @@ def rendered_words(n: int, out_dir: Path, seed: int = 0) -> list[WordImage]:
 
     from PIL import Image
 
+    from nepocr_desktop.lib.language.lexicon import WORDS_FILE
     from nepocr_desktop.lib.read.charset import DEFAULT_CHARSET
     from nepocr_desktop.lib.training.synth import render_text
-    from nepocr_desktop.paths import resources_dir
+    from nepocr_desktop.paths import fonts_dir, lexicon_dir
 
-    with gzip.open(resources_dir() / "lexicon" / "words.txt.gz", "rt", encoding="utf-8") as f:
+    with gzip.open(lexicon_dir() / WORDS_FILE, "rt", encoding="utf-8") as f:
         words = [w.strip() for w in f if 2 <= len(w.strip()) <= 10 and not DEFAULT_CHARSET.unknown(w.strip())]
-    fonts = sorted((resources_dir() / "fonts").glob("*.ttf"))
+    fonts = sorted(fonts_dir().glob("*.ttf"))
     rng = random.Random(seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     items = []

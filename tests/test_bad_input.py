@@ -620,11 +620,12 @@ KILLED_FINETUNE = """
     from nepocr_desktop.lib.storage.library import ModelLibrary
     from nepocr_desktop.lib.read.modelio import load_model
     from nepocr_desktop.lib.storage.store import SampleStore
+    from nepocr_desktop.paths import fonts_dir
     folder, bundled, db = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
     lib = ModelLibrary(folder, bundled)
     store = SampleStore(db)
     pairs = store.training_pairs()
-    fonts = sorted(Path("resources/fonts").glob("*.ttf"))
+    fonts = sorted(fonts_dir().glob("*.ttf"))
     def on_step(step, total, loss):
         store.mark_used([1])            # writes to the database while training
         print("step", step, flush=True)

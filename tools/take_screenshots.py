@@ -29,9 +29,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from nepocr_desktop.lib.read.strokes import BASELINE, HEADLINE
+from nepocr_desktop.paths import fonts_dir
+
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = (255, 253, 248)  # the canvas colour (canvas.PAPER)
-HEADLINE, BASELINE = 0.36, 0.74
+KALAM = fonts_dir() / "Kalam-Regular.ttf"
 
 
 def thin(mask: np.ndarray) -> np.ndarray:
@@ -84,8 +87,7 @@ def trace(skeleton: np.ndarray, min_len: int = 4) -> list[list[tuple[int, int]]]
 def word_strokes(text: str, box: tuple[int, int, int, int]) -> list[list[tuple[int, int]]]:
     """Strokes of ``text`` in Kalam, scaled so its head-line sits on the canvas guide."""
     x0, y0, w, h = box
-    font = ImageFont.truetype(str(ROOT / "resources/fonts/Kalam-Regular.ttf"), 160,
-                              layout_engine=ImageFont.Layout.RAQM)
+    font = ImageFont.truetype(str(KALAM), 160, layout_engine=ImageFont.Layout.RAQM)
     l, t, r, b = font.getbbox(text)
     img = Image.new("L", (r - l + 20, b - t + 20), 0)
     ImageDraw.Draw(img).text((10 - l, 10 - t), text, font=font, fill=255)
@@ -211,8 +213,7 @@ PAGE_LINES = ["मेरो गाउँ सानो छ", "त्यहाँ 
 
 def write_page(path: Path) -> Path:
     """A page of three handwritten-looking lines (the Kalam font) on off-white paper."""
-    font = ImageFont.truetype(str(ROOT / "resources/fonts/Kalam-Regular.ttf"), 64,
-                              layout_engine=ImageFont.Layout.RAQM)
+    font = ImageFont.truetype(str(KALAM), 64, layout_engine=ImageFont.Layout.RAQM)
     page = Image.new("L", (1100, 520), 246)
     draw_ = ImageDraw.Draw(page)
     for i, line in enumerate(PAGE_LINES):

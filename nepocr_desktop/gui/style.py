@@ -6,7 +6,7 @@ from functools import cache
 
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QGuiApplication, QIcon
 
-from ..paths import resources_dir
+from ..paths import fonts_dir, resources_dir
 
 DEVANAGARI_FAMILY = "Noto Sans Devanagari"
 FONT_FILES = ("NotoSansDevanagari.ttf",)
@@ -30,7 +30,7 @@ def register_fonts() -> list[str]:
     if _registered:
         return list(_registered)
     for name in FONT_FILES:
-        path = resources_dir() / "fonts" / name
+        path = fonts_dir() / name
         font_id = QFontDatabase.addApplicationFont(str(path)) if path.is_file() else -1
         if font_id >= 0:
             _registered.extend(QFontDatabase.applicationFontFamilies(font_id))
