@@ -28,12 +28,14 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+from PySide6.QtGui import QColor
 
+from nepocr_desktop.gui.style import COLOR_PAPER
 from nepocr_desktop.lib.read.strokes import BASELINE, HEADLINE
 from nepocr_desktop.paths import fonts_dir
 
 ROOT = Path(__file__).resolve().parents[1]
-PAPER = (255, 253, 248)  # the canvas colour (canvas.PAPER)
+PAPER = QColor(COLOR_PAPER).getRgb()[:3]  # the canvas colour
 KALAM = fonts_dir() / "Kalam-Regular.ttf"
 
 

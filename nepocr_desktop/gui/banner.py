@@ -5,11 +5,11 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
 
-from .style import icon
+from .style import BANNER_ERROR, BANNER_INFO, icon
 
 STYLES = {
-    "error": ("warning", "#fdecea", "#b71c1c", "#f5c2c0"),
-    "info": ("info", "#e8f1fb", "#0d3c78", "#c5d9f1"),
+    "error": ("warning", *BANNER_ERROR),
+    "info": ("info", *BANNER_INFO),
 }
 
 

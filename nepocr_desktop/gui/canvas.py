@@ -20,12 +20,22 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ..lib.read.strokes import BASELINE, HEADLINE, PAGE_HEIGHT, PAGE_WIDTH, PenStroke, render_strokes
-from .style import devanagari_font
+from .style import (
+    COLOR_BASELINE,
+    COLOR_CANVAS_HINT,
+    COLOR_DESK,
+    COLOR_HEADLINE,
+    COLOR_INK,
+    COLOR_PAPER,
+    COLOR_SELECTION,
+    devanagari_font,
+    translucent,
+)
 
 __all__ = ["BASELINE", "HEADLINE", "PAGE_HEIGHT", "PAGE_WIDTH", "DrawingCanvas", "Stroke"]
-PAPER = QColor("#fffdf8")
-DESK = QColor("#e7e3da")
-INK = QColor("#1c2541")
+PAPER = QColor(COLOR_PAPER)
+DESK = QColor(COLOR_DESK)
+INK = QColor(COLOR_INK)
 
 
 @dataclass
@@ -255,7 +265,7 @@ class DrawingCanvas(QWidget):
         page = transform.mapRect(QRectF(0, 0, PAGE_WIDTH, PAGE_HEIGHT))
         painter.fillRect(page, PAPER)
         if self.hasFocus():
-            painter.setPen(QPen(QColor(179, 23, 58, 90), 2))
+            painter.setPen(QPen(translucent(COLOR_SELECTION, 90), 2))
             painter.drawRect(page.adjusted(1, 1, -1, -1))
         painter.setTransform(transform)
         self._paint_guides(painter)
@@ -269,14 +279,14 @@ class DrawingCanvas(QWidget):
     def _paint_guides(self, painter: QPainter) -> None:
         w, h = PAGE_WIDTH, PAGE_HEIGHT
         margin = 24
-        head = QPen(QColor(200, 90, 90, 110), 1.5, Qt.PenStyle.DashLine)
+        head = QPen(translucent(COLOR_HEADLINE, 110), 1.5, Qt.PenStyle.DashLine)
         painter.setPen(head)
         painter.drawLine(QPointF(margin, h * HEADLINE), QPointF(w - margin, h * HEADLINE))
-        painter.setPen(QPen(QColor(90, 120, 200, 90), 1.2, Qt.PenStyle.DashLine))
+        painter.setPen(QPen(translucent(COLOR_BASELINE, 90), 1.2, Qt.PenStyle.DashLine))
         painter.drawLine(QPointF(margin, h * BASELINE), QPointF(w - margin, h * BASELINE))
 
     def _paint_hint(self, painter: QPainter) -> None:
-        painter.setPen(QColor(120, 120, 120, 150))
+        painter.setPen(translucent(COLOR_CANVAS_HINT, 150))
         font = devanagari_font(15)
         font.setPixelSize(22)  # page units
         painter.setFont(font)

@@ -40,6 +40,15 @@ from PySide6.QtWidgets import (
 from ..lib.read.preprocess import ImageError, load_gray
 from ..lib.system.memory import trim_heap
 from .imaging import gray_to_qimage, qimage_to_gray
+from .style import (
+    COLOR_HIGHLIGHT,
+    COLOR_HIGHLIGHT_FILL,
+    COLOR_IMAGE_BACKGROUND,
+    COLOR_PLACEHOLDER,
+    COLOR_SELECTION,
+    COLOR_WORD_BOX,
+    translucent,
+)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp);;All files (*)"
@@ -107,17 +116,17 @@ class ImageView(QGraphicsView):
         self._pixmap.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
         self.scene().addItem(self._pixmap)
         self._band = QGraphicsRectItem()
-        self._band.setPen(QPen(QColor("#b3173a"), 0, Qt.PenStyle.DashLine))
-        self._band.setBrush(QColor(179, 23, 58, 40))
+        self._band.setPen(QPen(QColor(COLOR_SELECTION), 0, Qt.PenStyle.DashLine))
+        self._band.setBrush(translucent(COLOR_SELECTION, 40))
         self._band.setZValue(2)
         self._band.hide()
         self.scene().addItem(self._band)
         self._boxes: list[QGraphicsRectItem] = []
         self._highlight = QGraphicsRectItem()
-        pen = QPen(QColor("#f9a825"), 3)
+        pen = QPen(QColor(COLOR_HIGHLIGHT), 3)
         pen.setCosmetic(True)
         self._highlight.setPen(pen)
-        self._highlight.setBrush(QColor(255, 235, 59, 70))
+        self._highlight.setBrush(translucent(COLOR_HIGHLIGHT_FILL, 70))
         self._highlight.setZValue(1.5)
         self._highlight.hide()
         self.scene().addItem(self._highlight)
@@ -128,7 +137,7 @@ class ImageView(QGraphicsView):
         self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
-        self.setBackgroundBrush(QColor("#eceff1"))
+        self.setBackgroundBrush(QColor(COLOR_IMAGE_BACKGROUND))
         self.setAcceptDrops(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setAccessibleName("Image")
@@ -172,7 +181,7 @@ class ImageView(QGraphicsView):
 
     def set_box_colors(self, colors: list[QColor]) -> None:
         for i, item in enumerate(self._boxes):
-            pen = QPen(colors[i] if i < len(colors) else QColor("#1d3f8f"), 2)
+            pen = QPen(colors[i] if i < len(colors) else QColor(COLOR_WORD_BOX), 2)
             pen.setCosmetic(True)  # the same width at any zoom
             item.setPen(pen)
 
@@ -336,7 +345,7 @@ class ImageView(QGraphicsView):
             return
         painter.save()
         painter.resetTransform()
-        painter.setPen(QColor("#607d8b"))
+        painter.setPen(QColor(COLOR_PLACEHOLDER))
         font = painter.font()
         font.setPointSizeF(font.pointSizeF() * 1.2)
         painter.setFont(font)

@@ -34,23 +34,11 @@ from .image_view import IMAGE_FILTER, ImportPanel, mime_image
 from .result_view import ResultPanel
 from .session import PageReading, Session, SessionError, WordReading, user_sample_store  # noqa: F401
 from .settings import Settings
-from .style import MEDIUM_CONFIDENCE, app_icon, devanagari_font, icon, word_color
+from .style import MEDIUM_CONFIDENCE, WINDOW_STYLE_SHEET, app_icon, devanagari_font, icon, word_color
 from .workers import AUTO, PAGE, ModelSummary, RecognitionService
 from .write_view import WritePanel
 
 log = logging.getLogger("nepocr")
-
-STYLESHEET = """
-QPushButton#chip { border: 1px solid #c5cae9; border-radius: 14px; padding: 3px 14px;
-                   background: #f3f5fb; color: #1a237e; }
-QPushButton#chip:hover { background: #e3e8f8; border-color: #7986cb; }
-QTabWidget::pane { border-top: 1px solid #cfd8dc; }
-QTabBar::tab { padding: 7px 16px 5px 16px; margin-right: 3px; border: 1px solid #d5dade;
-               border-bottom: none; border-top-left-radius: 6px; border-top-right-radius: 6px;
-               background: #e6e9ec; color: #455a64; }
-QTabBar::tab:selected { background: #ffffff; color: #1c2541; border-color: #c3cad0; }
-QTabBar::tab:hover:!selected { background: #f0f2f4; }
-"""
 
 
 class MainWindow(QMainWindow):
@@ -73,7 +61,7 @@ class MainWindow(QMainWindow):
         self._model_args: tuple[str | None, str] = (None, self.settings.device)
         self.setWindowTitle("nepocr — handwritten Nepali to text")
         self.setWindowIcon(app_icon())
-        self.setStyleSheet(STYLESHEET)
+        self.setStyleSheet(WINDOW_STYLE_SHEET)
         self.actions: dict[str, QAction] = {}
         self._make_actions()
 

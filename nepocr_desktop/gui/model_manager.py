@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from ..lib.read.modelio import ModelError
 from ..lib.storage.library import BUNDLED, ModelEntry, ModelLibrary
+from .style import COLOR_ERROR_TEXT, COLOR_OK_TEXT
 
 COLUMNS = ("In use", "Model", "Started from", "Samples", "Your words", "General check", "Made")
 TIPS = {4: "Share of wrong characters on your held-back words, before → after learning",
@@ -167,7 +168,7 @@ class ModelManager(QWidget):
     # -- actions --
 
     def show_message(self, text: str, error: bool = True) -> None:
-        color = "#8a1c12" if error else "#1e5631"
+        color = COLOR_ERROR_TEXT if error else COLOR_OK_TEXT
         self.message.setStyleSheet(f"QLabel {{ color: {color}; }}")
         self.message.setText(text)
         self.message.show()

@@ -17,7 +17,7 @@ from ..lib.read.charset import (
     VIRAMA,
     VOWEL_SIGNS,
 )
-from .style import devanagari_font
+from .style import COLOR_SECONDARY, devanagari_font
 
 DOTTED_CIRCLE = "\u25cc"  # shown under combining signs so they are visible on a button
 CONJUNCTS = ("क्ष", "त्र", "ज्ञ", "श्र")
@@ -67,7 +67,7 @@ class DevanagariPalette(QWidget):
         for title, items in sections():
             label = QLabel(title, self)
             label.setFont(devanagari_font(9.5))
-            label.setStyleSheet("color: #546e7a;")
+            label.setStyleSheet(f"color: {COLOR_SECONDARY};")
             label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             grid.addWidget(label, row, 0)
             for i, text in enumerate(items):

@@ -34,9 +34,12 @@ from ..lib.read.results import Recognition
 from .palette import DevanagariPalette
 from .style import (
     COLOR_CORRECTED,
+    COLOR_EDITING,
     COLOR_HIGH,
+    COLOR_HINT,
     COLOR_LOW,
     COLOR_MEDIUM,
+    COLOR_SECONDARY,
     HIGH_CONFIDENCE,
     MEDIUM_CONFIDENCE,
     confidence_color,
@@ -57,7 +60,7 @@ class AksharaText(QWidget):
         super().__init__(parent)
         self._items: list[tuple[str, float]] = []
         self._message = ""
-        self._message_color = QColor("#78909c")
+        self._message_color = QColor(COLOR_HINT)
         self._hover = -1
         self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
@@ -76,7 +79,7 @@ class AksharaText(QWidget):
         self.setAccessibleDescription(self.text())
         self.update()
 
-    def set_message(self, message: str, color: str = "#78909c") -> None:
+    def set_message(self, message: str, color: str = COLOR_HINT) -> None:
         self._items = []
         self._message = message
         self._message_color = QColor(color)
@@ -265,14 +268,14 @@ class ResultPanel(QWidget):
         self.copy_button.setToolTip("Copy the text (Ctrl+Shift+C)")
         self.copy_button.clicked.connect(self.copy_text)
         self.details = QLabel(self)
-        self.details.setStyleSheet("color: #546e7a;")
+        self.details.setStyleSheet(f"color: {COLOR_SECONDARY};")
         self.details.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.details.setFixedHeight(self.details.fontMetrics().height() + 2)
         legend = QLabel(_legend("letter"), self)
-        legend.setStyleSheet("color: #78909c;")
+        legend.setStyleSheet(f"color: {COLOR_HINT};")
         legend.setFixedHeight(self.details.height())
         self.alt_label = QLabel("Alternatives:", self)
-        self.alt_label.setStyleSheet("color: #546e7a;")
+        self.alt_label.setStyleSheet(f"color: {COLOR_SECONDARY};")
         _keep_room(self.alt_label)
         self.alt_row = QHBoxLayout()
         self.alt_row.setSpacing(6)
@@ -401,7 +404,7 @@ class ResultPanel(QWidget):
         words = sum(1 for w in self._page_texts if w)
         scroll = self.page_view.verticalScrollBar().value() if was_page else 0
         if not words:
-            self.page_view.setHtml(f'<p style="color:#78909c">{escape("No words found on the page.")}</p>')
+            self.page_view.setHtml(f'<p style="color:{COLOR_HINT}">{escape("No words found on the page.")}</p>')
             self.details.setText("")
         else:
             self.page_view.setHtml(self._page_html(items, selected))
@@ -429,10 +432,10 @@ class ResultPanel(QWidget):
                     if not state and conf < MEDIUM_CONFIDENCE:
                         style += f" border-bottom: 1px dotted {COLOR_LOW};"
                     if index == selected:
-                        style += " background-color:#fff1a8;"
+                        style += f" background-color:{COLOR_EDITING};"
                     spans.append(f'<a href="word:{index}" style="{style}">{escape(text)}</a>')
                 elif index == selected:
-                    spans.append(f'<a href="word:{index}" style="background-color:#fff1a8;">&nbsp;?&nbsp;</a>')
+                    spans.append(f'<a href="word:{index}" style="background-color:{COLOR_EDITING};">&nbsp;?&nbsp;</a>')
                 index += 1
             if spans:
                 html.append("<p style='margin:0 0 4px 0'>" + " ".join(spans) + "</p>")

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..lib.storage.store import SampleStore, StoredSample, StoreError
-from .style import devanagari_font
+from .style import devanagari_font, message_style
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -281,8 +281,7 @@ class SamplePanel(QWidget):
             self.table.setColumnWidth(col, width)
         self.table.viewport().installEventFilter(self)
         self.message = QLabel(wordWrap=True)
-        self.message.setStyleSheet("QLabel { background: #fdecea; color: #8a1c12; padding: 6px;"
-                                   " border-radius: 4px; }")
+        self.message.setStyleSheet(message_style(error=True))
         self.message.hide()
         self.import_button = QPushButton("Import folder…")
         self.import_button.setToolTip("Add labelled images: a folder with labels.tsv, or x.png with x.gt.txt")
@@ -345,9 +344,7 @@ class SamplePanel(QWidget):
 
     def show_message(self, text: str, error: bool = True) -> None:
         """Show ``text`` under the table (red for problems, green for results)."""
-        colors = ("#fdecea", "#8a1c12") if error else ("#e6f4ea", "#1e5631")
-        self.message.setStyleSheet(f"QLabel {{ background: {colors[0]}; color: {colors[1]}; padding: 6px;"
-                                   " border-radius: 4px; }")
+        self.message.setStyleSheet(message_style(error))
         self.message.setText(text)
         self.message.show()
 
