@@ -1,4 +1,4 @@
-"""Turning exceptions into plain messages, and the app-wide exception hook."""
+"""Plain words for users: exceptions as messages, sentences and counts; the app-wide exception hook."""
 
 from __future__ import annotations
 
@@ -38,6 +38,11 @@ def sentence(text: str) -> str:
     if not any(c in first for c in "./\\:"):
         text = text[0].upper() + text[1:]
     return text if text[-1] in ".!?…" else text + "."
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 word``, ``2 words``: a count and a noun that takes an ``s`` in the plural."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def install_excepthook(show: Callable[[str], None]) -> Callable[[], None]:

@@ -29,7 +29,7 @@ from ..lib.storage.store import StoreError
 from ..paths import bundled_model_path, user_data_dir
 from .banner import Banner
 from .dialogs import PreferencesDialog, shortcuts_dialog, show_about
-from .errors import plain_message
+from .errors import plain_message, plural
 from .image_view import IMAGE_FILTER, ImportPanel, mime_image
 from .result_view import ResultPanel
 from .session import PageReading, Session, SessionError, WordReading, user_sample_store  # noqa: F401
@@ -597,7 +597,7 @@ class MainWindow(QMainWindow):
             self.show_error(plain_message(exc))
             return None
         total = self._update_sample_count()
-        count = "" if total is None else f" — {total} sample{'s' if total != 1 else ''} in all"
+        count = "" if total is None else f" — {plural(total, 'sample')} in all"
         self.statusBar().showMessage(f"Saved sample {sample_id}: “{label.strip()}”{count}", 6000)
         self.banner.hide()
         if channel == "canvas":
@@ -616,8 +616,8 @@ class MainWindow(QMainWindow):
             self.show_error(plain_message(exc))
             return []
         total = self._update_sample_count()
-        count = "" if total is None else f" — {total} sample{'s' if total != 1 else ''} in all"
-        self.statusBar().showMessage(f"Saved {len(ids)} word{'s' if len(ids) != 1 else ''} of the page "
+        count = "" if total is None else f" — {plural(total, 'sample')} in all"
+        self.statusBar().showMessage(f"Saved {plural(len(ids), 'word')} of the page "
                                      f"as samples{count}", 6000)
         self.banner.hide()
         return ids

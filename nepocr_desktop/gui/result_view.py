@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..lib.read.results import Recognition
+from .errors import plural
 from .palette import DevanagariPalette
 from .style import (
     COLOR_CORRECTED,
@@ -413,9 +414,9 @@ class ResultPanel(QWidget):
             fixed = sum(1 for ln in items for w, _, st in ln if st == "corrected")
             n_lines = sum(1 for ln in items if any(w for w, _, _ in ln))
             device = "CPU" if device.lower() == "cpu" else device
-            self.details.setText(f"{words} word{'s' if words != 1 else ''} in {n_lines} "
-                                 f"line{'s' if n_lines != 1 else ''}, {low} uncertain, {fixed} corrected · "
-                                 f"read in {ms / 1000:.1f} s on {device} · click a word to correct it")
+            self.details.setText(f"{plural(words, 'word')} in {plural(n_lines, 'line')}, {low} uncertain, "
+                                 f"{fixed} corrected · read in {ms / 1000:.1f} s on {device} · "
+                                 "click a word to correct it")
         if selected != self._selected or not was_page:
             self._selected = selected
             self._set_alternatives([])

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..lib.storage.store import SampleStore, StoredSample, StoreError
+from .errors import plural
 from .style import devanagari_font, message_style
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -379,7 +380,7 @@ class SamplePanel(QWidget):
             return
         n = self.model.delete_rows(rows)
         if n:
-            self.show_message(f"Deleted {n} sample{'s' if n != 1 else ''}.", error=False)
+            self.show_message(f"Deleted {plural(n, 'sample')}.", error=False)
             self.samplesChanged.emit()
 
     def import_folder(self, folder: str | Path) -> None:
@@ -411,7 +412,7 @@ class SamplePanel(QWidget):
             return
         finally:
             QGuiApplication.restoreOverrideCursor()
-        self.show_message(f"Exported {n} sample{'s' if n != 1 else ''} to {folder}.", error=False)
+        self.show_message(f"Exported {plural(n, 'sample')} to {folder}.", error=False)
 
     def _choose_import(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Import labelled images")

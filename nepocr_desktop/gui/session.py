@@ -24,6 +24,7 @@ from ..lib.errors import NepocrError
 from ..lib.read.results import Recognition
 from ..lib.storage.store import DB_NAME, SampleStore
 from ..paths import user_data_dir
+from .errors import plural
 from .workers import WORDS, RecognitionService, Request
 
 log = logging.getLogger("nepocr")
@@ -114,6 +115,15 @@ class PageReading:
             out.append(list(range(index, index + len(line.words))))
             index += len(line.words)
         return out
+
+    def set_text(self, index: int, text: str) -> None:
+        """Word ``index`` reads ``text``: a correction, or a confirmation if that is what was read."""
+        if text == self.words[index].text:
+            self.corrections.pop(index, None)
+            self.confirmed.add(index)
+        else:
+            self.corrections[index] = text
+            self.confirmed.discard(index)
 
     def line_of(self, index: int) -> int:
         return next((i for i, ws in enumerate(self.lines()) if index in ws), -1)
@@ -311,13 +321,7 @@ class Session(QObject):
     def correct_word(self, index: int, text: str) -> None:
         """Set word ``index``'s text; the text read counts as confirmed, not as a correction."""
         page = self._need_page()
-        text = " ".join(str(text).split())
-        if text == page.words[index].text:
-            page.corrections.pop(index, None)
-            page.confirmed.add(index)
-        else:
-            page.corrections[index] = text
-            page.confirmed.discard(index)
+        page.set_text(index, " ".join(str(text).split()))
         self.pageEdited.emit(index)
 
     def confirm_word(self, index: int) -> None:
@@ -339,16 +343,11 @@ class Session(QObject):
         indices = page.lines()[line]
         tokens = str(text).split()
         if len(tokens) != len(indices):
-            raise SessionError(f"This line has {len(indices)} word{'s' if len(indices) != 1 else ''} on the "
+            raise SessionError(f"This line has {plural(len(indices), 'word')} on the "
                                f"image; type as many, separated by spaces ({len(tokens)} typed), or "
                                "correct its words one by one.")
         for i, token in zip(indices, tokens):
-            if token == page.words[i].text:
-                page.corrections.pop(i, None)
-                page.confirmed.add(i)
-            else:
-                page.corrections[i] = token
-                page.confirmed.discard(i)
+            page.set_text(i, token)
         self.pageEdited.emit(-1)
 
     def _need_page(self) -> PageReading:

@@ -279,16 +279,19 @@ class RecognitionService(QObject):
         self.loading = False
         self.modelFailed.emit(message)
 
-    def _on_finished(self, request: Request, result: Any) -> None:
+    def _answered(self, request: Request) -> bool:
+        """Whether the answer to ``request`` is still wanted (it is the latest on its channel);
+        its channel stops waiting if so, else it counts as dropped."""
         if not self.is_current(request):
             self.dropped += 1
-            return
+            return False
         self._set_waiting(request.channel, False)
-        self.recognized.emit(request, result)
+        return True
+
+    def _on_finished(self, request: Request, result: Any) -> None:
+        if self._answered(request):
+            self.recognized.emit(request, result)
 
     def _on_failed(self, request: Request, message: str) -> None:
-        if not self.is_current(request):
-            self.dropped += 1
-            return
-        self._set_waiting(request.channel, False)
-        self.failed.emit(request, message)
+        if self._answered(request):
+            self.failed.emit(request, message)

@@ -127,6 +127,15 @@ class GlyphWords:
         self.digits = [k for k in self.keys if k in DEVANAGARI_DIGITS]
         self.numbers = numbers
 
+    def pick(self, rng: np.random.Generator, word_share: float) -> tuple[list[str], str]:
+        """The aksharas to compose and their text: a word of the list (a ``word_share`` of the
+        time), else 1 to 4 random aksharas."""
+        if self.words and rng.random() < word_share:
+            text = self.words[int(rng.integers(len(self.words)))]
+            return split_aksharas(text), text
+        aks = [self.keys[int(rng.integers(len(self.keys)))] for _ in range(int(rng.integers(1, 5)))]
+        return aks, "".join(aks)
+
     def _glyph(self, text: str, rng: np.random.Generator, height: int) -> np.ndarray:
         ids = self.index[text]
         ink = ink_map(self.images[ids[int(rng.integers(len(ids)))]])
@@ -142,12 +151,7 @@ class GlyphWords:
         if self.digits and rng.random() < self.numbers:  # a number: no head line joins digits
             aks = [self.digits[int(rng.integers(len(self.digits)))] for _ in range(int(rng.integers(2, 6)))]
             return augment_synthetic(self.compose(aks, rng, head_line=False), rng, pen=0.0, scan=0.1), "".join(aks)
-        if self.words and rng.random() < 0.6:
-            text = self.words[int(rng.integers(len(self.words)))]
-            aks = split_aksharas(text)
-        else:
-            aks = [self.keys[int(rng.integers(len(self.keys)))] for _ in range(int(rng.integers(1, 5)))]
-            text = "".join(aks)
+        aks, text = self.pick(rng, word_share=0.6)
         return augment_synthetic(self.compose(aks, rng), rng, pen=0.0, scan=0.1), text
 
     def compose(self, aks: Sequence[str], rng: np.random.Generator, head_line: bool = True) -> np.ndarray:
@@ -278,11 +282,5 @@ class CleanGlyphWords:
         self.g = glyphwords
 
     def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
-        g = self.g
-        if g.words and rng.random() < 0.7:
-            text = g.words[int(rng.integers(len(g.words)))]
-            aks = split_aksharas(text)
-        else:
-            aks = [g.keys[int(rng.integers(len(g.keys)))] for _ in range(int(rng.integers(1, 5)))]
-            text = "".join(aks)
-        return g.compose(aks, rng), text
+        aks, text = self.g.pick(rng, word_share=0.7)
+        return self.g.compose(aks, rng), text
