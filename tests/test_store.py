@@ -48,10 +48,6 @@ def store(tmp_path: Path):
         yield s
 
 
-def dir_snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
-
-
 # --- CRUD ---------------------------------------------------------------------------------
 
 def test_add_accepts_every_image_kind_and_keeps_pixels(store: SampleStore, tmp_path: Path) -> None:

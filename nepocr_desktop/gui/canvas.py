@@ -226,12 +226,6 @@ class DrawingCanvas(QWidget):
 
     # -- image --
 
-    def ink_rect(self) -> QRectF:
-        rect = QRectF()
-        for s in self._strokes:
-            rect = rect.united(s.bounds())
-        return rect
-
     def page_transform(self) -> QTransform:
         """Page units to widget pixels: the page scaled to fit, centred."""
         scale = min(self.width() / PAGE_WIDTH, self.height() / PAGE_HEIGHT)

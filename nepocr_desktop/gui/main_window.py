@@ -32,7 +32,7 @@ from .dialogs import PreferencesDialog, shortcuts_dialog, show_about
 from .errors import plain_message, plural
 from .image_view import IMAGE_FILTER, ImportPanel, mime_image
 from .result_view import ResultPanel
-from .session import PageReading, Session, SessionError, WordReading, user_sample_store  # noqa: F401
+from .session import PageReading, Session, SessionError, WordReading
 from .settings import Settings
 from .style import MEDIUM_CONFIDENCE, WINDOW_STYLE_SHEET, app_icon, devanagari_font, icon, word_color
 from .workers import AUTO, PAGE, ModelSummary, RecognitionService

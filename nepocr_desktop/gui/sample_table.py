@@ -349,10 +349,6 @@ class SamplePanel(QWidget):
         self.message.setText(text)
         self.message.show()
 
-    def clear_message(self) -> None:
-        self.message.clear()
-        self.message.hide()
-
     # -- actions --
 
     def refresh(self) -> None:

@@ -125,9 +125,6 @@ class PageReading:
             self.corrections[index] = text
             self.confirmed.discard(index)
 
-    def line_of(self, index: int) -> int:
-        return next((i for i, ws in enumerate(self.lines()) if index in ws), -1)
-
     def corrected(self) -> Any:
         """The page with the corrections in its text (what is exported)."""
         return self.result.with_corrections(self.corrections)
@@ -330,12 +327,6 @@ class Session(QObject):
         if index not in page.corrections:
             page.confirmed.add(index)
             self.pageEdited.emit(index)
-
-    def revert_word(self, index: int) -> None:
-        page = self._need_page()
-        page.corrections.pop(index, None)
-        page.confirmed.discard(index)
-        self.pageEdited.emit(index)
 
     def correct_line(self, line: int, text: str) -> None:
         """Correct a whole line: its words get the typed words in order (as many as it has)."""
