@@ -96,15 +96,19 @@ def run_train(args: argparse.Namespace) -> int:
     synth = SynthWords(vocab, FontSampler(find_fonts()), numbers=args.numbers, scan=scan)
     if weights.get("synth"):
         sources.append((synth, weights["synth"]))
-    glyphs = load_glyphs(data, cache=args.cache / "glyphs.npz")
-    glyphwords = GlyphWords(glyphs, vocab or [], numbers=args.numbers)
-    if weights.get("glyphwords"):
-        sources.append((glyphwords, weights["glyphwords"]))
-    if weights.get("glyphs"):
-        sources.append((Glyphs(glyphs), weights["glyphs"]))
-    if weights.get("strokes"):
-        sources.append((StrokeWords(real, [(CleanSynth(synth), 0.6), (CleanGlyphWords(glyphwords), 0.4)]),
-                        weights["strokes"]))
+    glyphwords = None
+    if weights.get("glyphwords") or weights.get("glyphs"):
+        glyphs = load_glyphs(data, cache=args.cache / "glyphs.npz")
+        glyphwords = GlyphWords(glyphs, vocab or [], numbers=args.numbers)
+        if weights.get("glyphwords"):
+            sources.append((glyphwords, weights["glyphwords"]))
+        if weights.get("glyphs"):
+            sources.append((Glyphs(glyphs), weights["glyphs"]))
+    if weights.get("strokes"):  # real crops, rendered words and glyph words redrawn as pen strokes
+        redrawn = [(CleanSynth(synth), 0.6)]
+        if glyphwords is not None:
+            redrawn.append((CleanGlyphWords(glyphwords), 0.4))
+        sources.append((StrokeWords(real, redrawn), weights["strokes"]))
     if args.init is not None:
         base = load_model(args.init)
         info = base.info

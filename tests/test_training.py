@@ -134,6 +134,39 @@ def test_train_command_runs_on_a_data_folder(tmp_path, capsys):
     assert load_model(out / "model.pt").info.metadata["spec_name"] == "small"
 
 
+def test_train_command_starts_from_a_model_with_strokes(tmp_path, capsys, tiny_model_path):
+    """`nepocr train --init MODEL` keeps that model's spec and charset; a `strokes` share redraws
+    real crops as canvas pen strokes."""
+    import json
+
+    import cv2
+
+    from nepocr_desktop.cli import main
+
+    _src, font = _source()
+    lens = tmp_path / "data" / "nepali_lens_words"
+    (lens / "images").mkdir(parents=True)
+    words = WORDS + ["सहर", "कलम", "बाटो", "गाउँ", "मान्छे", "आमा", "बुबा", "दिदी", "भाइ", "खाना"]
+    rows = []
+    for i, w in enumerate(words * 2):
+        cv2.imwrite(str(lens / "images" / f"{i}.png"), render_text(w, font))
+        rows.append(f"images/{i}.png\t{w}")
+    (lens / "labels_devanagari_only.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    wl = tmp_path / "data" / "nepali_wordlist_bisug"
+    wl.mkdir()
+    (wl / "words.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
+    out = tmp_path / "run"
+    code = main(["train", "--data", str(tmp_path / "data"), "--out", str(out), "--init", str(tiny_model_path),
+                 "--epochs", "1", "--steps", "2", "--batch", "4", "--workers", "0", "--threads", "1",
+                 "--weights", "real=0.5,strokes=0.5", "--val-percent", "30", "--cache", str(tmp_path / "cache"),
+                 "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert json.loads(captured.out.strip().splitlines()[-1])["step"] == 2
+    trained = load_model(out / "model.pt").info
+    assert trained.spec == load_model(tiny_model_path).info.spec
+
+
 @pytest.mark.parametrize("weights, message", [("bad", "expected source=weight"),
                                                ("real=0.5,ink=0.5", "unknown sources in --weights: ink")])
 def test_train_command_refuses_bad_weights_with_one_line(tmp_path, capsys, weights, message):
