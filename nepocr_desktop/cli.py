@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -82,12 +83,12 @@ def _cmd_recognize_pages(args: argparse.Namespace) -> int:
             failed += 1
             _err(str(exc))
             if fmt == "json":
-                print(json.dumps({"path": path, "error": str(exc)}, ensure_ascii=False))
+                print(json_line({"path": path, "error": str(exc)}))
             continue
         if fmt == "json":
             obj = result.to_dict()
             obj["path"] = path
-            print(json.dumps(obj, ensure_ascii=False))
+            print(json_line(obj))
         elif fmt == "pagexml":
             print(result.to_pagexml(image_filename=Path(path).name))
         else:
@@ -164,6 +165,23 @@ def _recognizer(args: argparse.Namespace):
     return rec
 
 
+def _finite(value: object) -> object:
+    """``value`` with every float that is not finite (NaN, infinity) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def json_line(obj: object) -> str:
+    """Strict JSON for one output line: NaN and infinities are written as null, never as the
+    ``NaN``/``Infinity`` that JSON does not have."""
+    return json.dumps(_finite(obj), ensure_ascii=False, allow_nan=False)
+
+
 def _err(message: str) -> None:
     print(f"{PROG}: {message}", file=sys.stderr, flush=True)
 
@@ -197,9 +215,9 @@ def _cmd_recognize(args: argparse.Namespace) -> int:
                 failed += 1
                 _err(r.message)
                 if args.json:
-                    print(json.dumps({"path": path, "error": r.message}, ensure_ascii=False))
+                    print(json_line({"path": path, "error": r.message}))
             elif args.json:
-                print(json.dumps(_recognition_json(path, r), ensure_ascii=False))
+                print(json_line(_recognition_json(path, r)))
             else:
                 print(f"{path}\t{r.text}" if several else r.text)
         sys.stdout.flush()
@@ -240,12 +258,12 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     cer, wer = error_rates(pairs)
     ms_per_word = elapsed * 1000.0 / words
     if args.json:
-        print(json.dumps({
+        print(json_line({
             "n": len(pairs), "cer": round(cer, 6), "wer": round(wer, 6),
             "ms_per_word": round(ms_per_word, 3), "n_wrong": n_wrong, "errors": errors,
             "skipped": skipped, "model": str(rec.model_path), "device": rec.device_name,
             "beam": rec.beam, "lexicon": rec.lexicon is not None, "precision": rec.precision,
-        }, ensure_ascii=False))
+        }))
     else:
         print(f"n        {len(pairs)}")
         print(f"CER      {cer * 100:.2f}%")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 import torch
 
+from .cli import json_line
 from .lib.errors import UsageError
 from .lib.read.charset import DEFAULT_CHARSET
 from .lib.read.crnn import SPECS, count_parameters
@@ -133,7 +133,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     def on_epoch(r: EpochReport) -> None:
         if args.json:
-            print(json.dumps(r.__dict__), flush=True)
+            print(json_line(r.__dict__), flush=True)
         print(f"epoch {r.epoch}/{args.epochs} step {r.step} loss {r.loss:.3f} val CER {100 * r.val_cer:.2f}% "
               f"WER {100 * r.val_wer:.2f}% best {100 * r.best_cer:.2f}% ({r.seconds:.0f}s, lr {r.lr:.2e})",
               file=sys.stderr, flush=True)

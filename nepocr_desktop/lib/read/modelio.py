@@ -2,18 +2,22 @@
 
 A model file is a TorchScript archive (``torch.jit.save``) carrying ``nepocr.json`` in its
 extra files: format version, charset, preprocessing, architecture spec and training
-metadata. Files are written to a temporary name and renamed atomically. Loading never
-unpickles arbitrary objects (TorchScript archives hold code and tensors only) and checks
-the metadata and one forward pass before the model is used.
+metadata. Files are written to a temporary name and renamed atomically. Loading reads the
+archive as data only (:mod:`.archive`): the metadata is validated against bounds, our own
+:class:`CRNN` is built from it, the file's tensors are checked (names, shapes, dtypes, finite
+values) and loaded into it, and one forward pass of that network is checked before it is used.
+The TorchScript code in the file is never run.
 """
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import logging
+import math
 import os
-import zipfile
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +25,7 @@ import torch
 
 from ..errors import NepocrError
 from ..system.atomic import atomic_write
+from .archive import ArchiveError, ModelArchive
 from .charset import Charset
 from .crnn import CRNN, ModelSpec
 from .preprocess import PreprocessConfig
@@ -34,6 +39,17 @@ log = logging.getLogger("nepocr")
 
 class ModelError(NepocrError):
     """A model file that is missing, damaged or not a nepocr model; the message is for users."""
+
+
+MAX_META_BYTES = 1024 * 1024   # the metadata entry (the bundled model's: 1.4 kB)
+MAX_CHARSET = 1024
+MAX_HEIGHT = 128
+MAX_CHANNELS = 512
+MAX_LAYERS = 4
+MAX_HIDDEN = 1024
+MAX_PAD = 64
+MAX_WIDTH = 8192
+MAX_MIN_WIDTH = 512
 
 
 @dataclass
@@ -54,18 +70,99 @@ class ModelInfo:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> ModelInfo:
-        obj = json.loads(text)
-        if obj.get("format") != FORMAT:
-            raise ModelError("not a nepocr model (unknown format)")
-        if int(obj.get("version", 0)) > FORMAT_VERSION:
-            raise ModelError(f"model format version {obj.get('version')} is newer than this app supports")
-        return cls(Charset(tuple(obj["charset"])), PreprocessConfig.from_dict(obj["preprocess"]),
-                   ModelSpec.from_dict(obj["spec"]), obj.get("metadata", {}))
+        """Parse and validate metadata; raise :class:`ModelError` saying what is wrong."""
+        try:
+            obj = json.loads(text)
+        except (ValueError, RecursionError):
+            raise ModelError("not a nepocr model (its metadata is not valid JSON)") from None
+        return _validated(obj)
+
+
+def _fail(what: str) -> ModelError:
+    return ModelError(f"model metadata is invalid: {what}")
+
+
+def _object(obj: object, what: str) -> dict:
+    if not isinstance(obj, dict):
+        raise _fail(f"{what} must be an object, not {_kind(obj)}")
+    return obj
+
+
+def _kind(value: object) -> str:
+    return {dict: "an object", list: "a list", str: "text", bool: "true/false", type(None): "null",
+            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
+
+
+def _whole(d: dict, key: str, lo: int, hi: int, what: str, default: int | None = None) -> int:
+    value = d.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail(f"{what}.{key} must be a whole number, not {_kind(value)}")
+    if not lo <= value <= hi:
+        raise _fail(f"{what}.{key} is {value}; it must be from {lo} to {hi}")
+    return value
+
+
+def _validated(obj: object) -> ModelInfo:
+    """ModelInfo from parsed metadata, every field checked for type and bounds."""
+    obj = _object(obj, "the metadata")
+    if obj.get("format") != FORMAT:
+        raise ModelError("not a nepocr model (unknown format)")
+    version = obj.get("version", 0)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise _fail(f"version must be a whole number, not {_kind(version)}")
+    if version > FORMAT_VERSION:
+        raise ModelError(f"model format version {version} is newer than this app supports")
+    chars = obj.get("charset")
+    if not isinstance(chars, str) or not chars:
+        raise _fail(f"charset must be non-empty text, not {_kind(chars)}")
+    if len(chars) > MAX_CHARSET:
+        raise _fail(f"charset has {len(chars)} characters; at most {MAX_CHARSET}")
+    try:
+        charset = Charset(tuple(chars))
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    spec_d = _object(obj.get("spec"), "spec")
+    height = _whole(spec_d, "height", 16, MAX_HEIGHT, "spec")
+    if height % 16:
+        raise _fail(f"spec.height is {height}; it must be a multiple of 16")
+    channels, double = spec_d.get("channels"), spec_d.get("double")
+    if not isinstance(channels, list) or len(channels) != 4:
+        raise _fail(f"spec.channels must be a list of 4 whole numbers, not {_kind(channels)}")
+    for c in channels:
+        if isinstance(c, bool) or not isinstance(c, int) or not 1 <= c <= MAX_CHANNELS:
+            raise _fail(f"spec.channels must hold whole numbers from 1 to {MAX_CHANNELS}")
+    if not isinstance(double, list) or len(double) != 4 or not all(isinstance(b, bool) for b in double):
+        raise _fail("spec.double must be a list of 4 true/false values")
+    hidden = _whole(spec_d, "hidden", 1, MAX_HIDDEN, "spec")
+    layers = _whole(spec_d, "layers", 1, MAX_LAYERS, "spec")
+    dropout = spec_d.get("dropout", 0.0)
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
+        raise _fail("spec.dropout must be a number from 0 to 1")
+    spec = ModelSpec(height=height, channels=tuple(channels), double=tuple(double), hidden=hidden,
+                     layers=layers, dropout=float(dropout))
+    pre_d = _object(obj.get("preprocess"), "preprocess")
+    pre_h = _whole(pre_d, "height", 16, MAX_HEIGHT, "preprocess")
+    if pre_h != height:
+        raise _fail(f"preprocess.height ({pre_h}) differs from the network's input height ({height})")
+    max_width = _whole(pre_d, "max_width", 16, MAX_WIDTH, "preprocess", PreprocessConfig.max_width)
+    preprocess = PreprocessConfig(
+        height=pre_h, pad=_whole(pre_d, "pad", 0, MAX_PAD, "preprocess", PreprocessConfig.pad),
+        max_width=max_width,
+        min_width=_whole(pre_d, "min_width", 1, min(MAX_MIN_WIDTH, max_width), "preprocess",
+                         PreprocessConfig.min_width))
+    metadata = _object(obj.get("metadata", {}), "metadata")
+    for key in ("name", "trained", "finetuned", "base_model", "spec_name", "command"):
+        if key in metadata and not isinstance(metadata[key], (str, int, float)):
+            raise _fail(f"metadata.{key} must be text, not {_kind(metadata[key])}")
+    for key, value in metadata.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise _fail(f"metadata.{key} is not a finite number")
+    return ModelInfo(charset, preprocess, spec, metadata)
 
 
 @dataclass
 class LoadedModel:
-    module: torch.jit.ScriptModule
+    module: torch.nn.Module  # a CRNN built by this package, the file's weights loaded into it
     info: ModelInfo
     path: str
 
@@ -84,48 +181,108 @@ def save_model(model: torch.nn.Module, info: ModelInfo, path: str | os.PathLike)
         model.train(was_training)
 
 
+def _open(path: Path) -> ModelArchive:
+    _check_file(path)
+    try:
+        return ModelArchive(path, META_NAME)
+    except ArchiveError as exc:
+        raise ModelError(f"{path.name}: {exc}") from None
+
+
+def _info(archive: ModelArchive, name: str) -> ModelInfo:
+    try:
+        return ModelInfo.from_json(archive.read(archive.meta_entry, MAX_META_BYTES))
+    except ArchiveError as exc:
+        raise ModelError(f"{name}: {exc}") from None
+    except ModelError as exc:
+        raise ModelError(f"{name}: {exc}") from None
+
+
 def read_info(path: str | os.PathLike) -> ModelInfo:
     """Read a model file's metadata without loading its weights."""
     path = Path(path)
-    _check_file(path)
-    try:
-        with zipfile.ZipFile(path) as z:
-            names = [n for n in z.namelist() if n.endswith("/extra/" + META_NAME)]
-            if not names:
-                raise ModelError(f"{path.name}: not a nepocr model (no metadata)")
-            return ModelInfo.from_json(z.read(names[0]))
-    except zipfile.BadZipFile:
-        raise ModelError(f"{path.name}: not a model file, or it is truncated") from None
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelError(f"{path.name}: model metadata is invalid ({exc})") from None
+    with _open(path) as archive:
+        return _info(archive, path.name)
 
 
 def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise ModelError(f"model file not found: {path}")
-    if path.is_dir():
+    if not str(path) or str(path) == ".":
+        raise ModelError("no model file name given")
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise ModelError(f"model file not found: {path}") from None
+    except OSError as exc:
+        raise ModelError(f"{path}: {_os_reason(exc)}") from None
+    if stat.S_ISDIR(st.st_mode):
         raise ModelError(f"{path}: is a folder, not a model file")
-    if path.stat().st_size < 1024:
+    if not stat.S_ISREG(st.st_mode):
+        raise ModelError(f"{path}: not a regular file")
+    if st.st_size < 1024:
         raise ModelError(f"{path.name}: file is too small to be a model (truncated?)")
 
 
+def _os_reason(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "the path is a symbolic link loop"
+    if exc.errno == errno.ENAMETOOLONG:
+        return "the file name is too long"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    return f"cannot be opened ({exc.strerror or exc})"
+
+
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> LoadedModel:
-    """Load and validate a model file; raise :class:`ModelError` with a readable message."""
+    """Load and validate a model file; raise :class:`ModelError` with a readable message.
+
+    The file is read as data only (:mod:`.archive`): its metadata is validated, our own
+    :class:`CRNN` is built from it and the file's tensors are loaded into that network after
+    their names, shapes and dtypes are checked. No code in the file is ever run.
+    """
     path = Path(path)
-    info = read_info(path)
-    extra = {META_NAME: ""}
-    try:
-        module = torch.jit.load(str(path), map_location=device, _extra_files=extra)
-    except Exception as exc:  # noqa: BLE001 - torch raises RuntimeError and friends for damaged archives
-        raise ModelError(f"{path.name}: the model could not be loaded ({str(exc).splitlines()[0]})") from None
-    module.eval()
-    _smoke_test(module, info, path.name, device)
-    return LoadedModel(module, info, str(path))
+    with _open(path) as archive:
+        info = _info(archive, path.name)
+        try:
+            tensors = archive.tensors()
+        except ArchiveError as exc:
+            raise ModelError(f"{path.name}: not a nepocr model ({exc})") from None
+    model = CRNN(info.charset.num_classes, info.spec)
+    _load_weights(model, tensors, info, path.name)
+    del tensors
+    model.eval()
+    model.to(device)
+    _smoke_test(model, info, path.name, device)
+    return LoadedModel(model, info, str(path))
+
+
+def _load_weights(model: CRNN, tensors: dict[str, torch.Tensor], info: ModelInfo, name: str) -> None:
+    expected = model.state_dict()
+    head = tensors.get("head.weight")
+    if head is not None and head.dim() == 2 and head.shape[0] != info.charset.num_classes:
+        n = len(info.charset.chars)
+        raise ModelError(f"{name}: the network has {head.shape[0]} output classes, which does not match its "
+                         f"charset ({n} characters, {n + 1} classes with the CTC blank)")
+    missing = [k for k in expected if k not in tensors]
+    extra = [k for k in tensors if k not in expected]
+    if missing or extra:
+        what = (f"missing {', '.join(missing[:3])}" if missing else f"unexpected {', '.join(extra[:3])}")
+        raise ModelError(f"{name}: the weights do not match the network its metadata describes ({what})")
+    for key, want in expected.items():
+        got = tensors[key]
+        if got.shape != want.shape or got.dtype != want.dtype:
+            raise ModelError(f"{name}: the weights do not match the network its metadata describes "
+                             f"({key} is {tuple(got.shape)} {str(got.dtype).replace('torch.', '')}, expected "
+                             f"{tuple(want.shape)} {str(want.dtype).replace('torch.', '')})")
+        if got.is_floating_point() and not bool(torch.isfinite(got).all()):
+            raise ModelError(f"{name}: the weights hold values that are not finite numbers ({key})")
+    with torch.no_grad():
+        model.load_state_dict({k: tensors[k] for k in expected}, strict=True)
 
 
 def _smoke_test(module, info: ModelInfo, name: str, device) -> None:
     h = info.preprocess.height
     x = torch.zeros(1, 1, h, 4 * h, device=device)
+    x[:, :, h // 4: 3 * h // 4, h: 3 * h] = 1.0
     w = torch.tensor([4 * h], device=device)
     try:
         with torch.inference_mode():
@@ -133,8 +290,11 @@ def _smoke_test(module, info: ModelInfo, name: str, device) -> None:
     except Exception as exc:  # noqa: BLE001 - our own network: a failure means the weights are unusable
         raise ModelError(f"{name}: the model fails a test run ({str(exc).splitlines()[0]})") from None
     if lp.dim() != 3 or lp.shape[-1] != info.charset.num_classes:
-        raise ModelError(f"{name}: the model's output ({lp.shape[-1]} classes) does not match its "
-                         f"charset ({info.charset.num_classes} with blank)")
+        n = len(info.charset.chars)
+        raise ModelError(f"{name}: the network has {lp.shape[-1]} output classes, which does not match its "
+                         f"charset ({n} characters, {n + 1} classes with the CTC blank)")
+    if not bool(torch.isfinite(lp).all()):
+        raise ModelError(f"{name}: the model's output is not finite numbers (its weights are unusable)")
 
 
 def build_trainable(info: ModelInfo, loaded: LoadedModel | None = None) -> CRNN:
@@ -166,10 +326,11 @@ def float_inference_module(module: torch.nn.Module, device: torch.device) -> tor
     other devices the module itself. The original stays trainable (fine-tuning copies its
     weights)."""
     module = module.to(device).eval()
-    if device.type != "cpu" or not isinstance(module, torch.jit.ScriptModule):
+    if device.type != "cpu":
         return module
     try:
-        return torch.jit.optimize_for_inference(torch.jit.freeze(module))
+        scripted = module if isinstance(module, torch.jit.ScriptModule) else torch.jit.script(module)
+        return torch.jit.optimize_for_inference(torch.jit.freeze(scripted.eval()))
     except Exception:  # noqa: BLE001 - any failure of the optimiser: the plain module reads the same
         return module
 
