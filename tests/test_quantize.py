@@ -113,3 +113,25 @@ def test_cuda_reads_with_the_module_itself(bundled, monkeypatch):
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda dev=None: "Test GPU 9000")
     rec = Recognizer.from_loaded(bundled, torch.device("cuda"))
     assert rec._module is bundled.module and rec.precision == "float32" and moved == [torch.device("cuda")]
+
+
+WORDS = ("नेपाल", "घर", "पानी", "विद्यालय", "किताब", "सरकारले", "हिमाल", "र", "छन्", "स्वास्थ्य")
+
+
+def test_int8_readings_do_not_depend_on_the_rest_of_the_batch(render_word):
+    """40 words read in one call and one by one: the same text, confidences within 1e-4."""
+    rec = Recognizer(bundled_model_path(), device="cpu")
+    assert rec.precision == "int8"
+    rng = np.random.default_rng(3)
+    images = []
+    for i in range(40):
+        img = np.asarray(render_word(WORDS[i % len(WORDS)], size=int(rng.integers(24, 60))))
+        noise = rng.normal(0, 12, img.shape)  # each a little different
+        images.append(np.clip(img + noise, 0, 255).astype(np.uint8))
+    together = rec.recognize(images)
+    alone = [rec.recognize([im])[0] for im in images]
+    assert [r.text for r in together] == [r.text for r in alone]
+    worst = max(abs(a.confidence - b.confidence) for a, b in zip(together, alone))
+    assert worst < 1e-4, worst
+    pairs = rec.recognize(images[::-1][:20])  # another batch, another order
+    assert all(abs(a.confidence - b.confidence) < 1e-4 for a, b in zip(pairs, alone[::-1][:20]))

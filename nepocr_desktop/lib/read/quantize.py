@@ -1,9 +1,11 @@
 """Int8 inference on the CPU: the model file stays float; the app quantizes a copy at load.
 
 The convolutions are quantized statically (weights per channel, activations with ranges
-measured on calibration images), the LSTM and linear layers dynamically (weights int8,
-activations quantized on the fly). On the bundled model that reads about three times as
-many words per second as the float network, at the same error rates (benchmarks/RESULTS.md).
+measured on calibration images); the LSTM and linear layers stay float. Dynamic int8 for them
+(activations quantized with a range measured on each call) made a word's reading depend on the
+other words of its batch (confidences up to 0.5 apart, benchmarks/RESULTS.md "Bad input"):
+with fixed ranges only, a word reads the same alone or in any batch. The convolutions are where
+int8 pays (benchmarks/RESULTS.md).
 
 The calibration images are common words (:data:`CALIBRATION_TEXTS`) rendered in the bundled
 fonts with the training augmentation, shipped as ``resources/calibration.npz`` (written by
@@ -129,7 +131,8 @@ def quantize_crnn(module: nn.Module, spec: ModelSpec, charset: Charset, preproce
             for x, _ in cal:
                 cnn(x)
         model.cnn = aq.convert(cnn, inplace=True)
-        aq.quantize_dynamic(model, {nn.LSTM, nn.Linear}, dtype=torch.qint8, inplace=True)
+        # the LSTM and linear layers stay float: dynamic int8 would measure activation ranges
+        # per call, over the whole batch, and a word's reading would depend on its neighbours
         scripted = torch.jit.freeze(torch.jit.script(model).eval())
     ours = _readings(scripted, cal)
     chars = charset.shown
