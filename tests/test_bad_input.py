@@ -9,6 +9,7 @@ splitting and CTC decoding.
 from __future__ import annotations
 
 import hashlib
+import json
 import io
 import os
 import pickle
@@ -775,3 +776,82 @@ def test_beam_of_one_equals_greedy_when_the_best_path_dominates(lp: np.ndarray) 
     posteriors, where prefix search sums over alignments)."""
     assert beam_decode(lp, beam=1)[0].labels == greedy_decode(lp).labels
 
+
+
+# --- formats, file types and truncated data (images) -----------------------------------------
+
+POSTSCRIPT = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 100 100\n/Helvetica findfont 12 scalefont setfont\n" \
+             b"10 10 moveto (file) show showpage\n%%EOF\n"
+
+
+def test_postscript_eps_and_pdf_are_never_opened(tmp_path, monkeypatch) -> None:
+    import PIL.EpsImagePlugin as eps
+
+    monkeypatch.setattr(eps, "Ghostscript", lambda *a, **k: pytest.fail("Ghostscript was started"))
+    cases = {"drawing.png": POSTSCRIPT, "scan.eps": POSTSCRIPT, "page.pdf": b"%PDF-1.4\n" + b"x" * 2000}
+    for name, data in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        with pytest.raises(ImageError) as err:
+            load_gray(path)
+        one_line(str(err.value), name)
+        assert "not a supported image format" in str(err.value)
+        with pytest.raises(ImageError):
+            load_gray(data)
+
+
+def test_truncated_jpeg_claiming_a_huge_frame_is_refused(tmp_path) -> None:
+    big = Image.new("L", (7000, 8000), 255)
+    buf = io.BytesIO()
+    big.save(buf, format="JPEG", quality=30)
+    data = buf.getvalue()
+    assert struct.unpack(">HH", data[data.index(b"\xff\xc0") + 5:data.index(b"\xff\xc0") + 9]) == (8000, 7000)
+    cut = data[:845] + b"\xff\xd9"  # 847 bytes, with an end-of-image marker
+    for name, payload in (("cut-eoi.jpg", cut), ("cut.jpg", data[:847])):
+        path = tmp_path / name
+        path.write_bytes(payload)
+        t0 = time.perf_counter()
+        with pytest.raises(ImageError) as err:
+            load_gray(path)
+        assert time.perf_counter() - t0 < 5
+        one_line(str(err.value), name)
+        assert "truncated" in str(err.value)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="FIFOs, /dev and /proc are POSIX")
+def test_special_files_and_bad_names_get_their_own_message(tmp_path) -> None:
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    loop = tmp_path / "loop.png"
+    loop.symlink_to(loop)
+    cases = {
+        str(fifo): "not a regular file",
+        "/dev/urandom": "not a regular file",
+        "/proc/self/status": "not a regular file",
+        "": "no file name given",
+        str(loop): "symbolic link loop",
+        str(tmp_path / ("x" * 300 + ".png")): "name is too long",
+        str(tmp_path / "nul\0.png"): "not a valid file name",
+    }
+    for path, words in cases.items():
+        if path.startswith("/proc") and not Path("/proc/self/status").exists():
+            continue
+        t0 = time.perf_counter()
+        with pytest.raises(ImageError) as err:
+            load_gray(path)
+        assert time.perf_counter() - t0 < 2, path  # a FIFO is never opened
+        assert words in str(err.value) and "damaged" not in str(err.value), (path, str(err.value))
+        one_line(str(err.value))
+
+
+def test_a_batch_with_a_bad_file_reads_the_rest_in_json(cli, tmp_path, word) -> None:
+    good = tmp_path / "a.png"
+    word.save(good)
+    ps = tmp_path / "b.png"
+    ps.write_bytes(POSTSCRIPT)
+    code, out, _err = cli("recognize", str(good), str(ps), str(good), "--json")
+    assert code == 1
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["path"] for r in rows] == [str(good), str(ps), str(good)]
+    assert "text" in rows[0] and "text" in rows[2] and set(rows[1]) == {"path", "error"}
+    assert "not a supported image format" in rows[1]["error"]

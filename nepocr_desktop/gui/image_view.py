@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+import threading
 from pathlib import Path
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QMimeData, QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEventLoop, QMetaObject, QMimeData, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QColor,
@@ -422,10 +423,29 @@ class ImportPanel(QWidget):
         return self._gray
 
     def load_file(self, path: str | Path) -> None:
-        """Show an image file and read it; raises :class:`ImageError` if it cannot be read."""
+        """Show an image file and read it; raises :class:`ImageError` if it cannot be read.
+
+        The file is read and decoded on a worker thread; meanwhile this (the UI) thread keeps
+        repainting, without taking user input, and goes on once the pixels are there."""
         path = Path(path)
-        gray = load_gray(path)  # EXIF rotation honoured, transparency on white
-        self.set_gray(gray, path.name, {"file": str(path)}, display=colour_image(path, gray.shape))
+        done: dict[str, object] = {}
+        loop = QEventLoop()
+
+        def decode() -> None:
+            try:
+                gray = load_gray(path)  # EXIF rotation honoured, transparency on white
+                done["images"] = (gray, colour_image(path, gray.shape))  # a QImage: fine off the UI thread
+            except BaseException as exc:  # noqa: BLE001 - handed to the UI thread, raised there
+                done["error"] = exc
+            finally:
+                QMetaObject.invokeMethod(loop, "quit", Qt.ConnectionType.QueuedConnection)
+
+        threading.Thread(target=decode, name="nepocr-open-image", daemon=True).start()
+        loop.exec(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+        if "error" in done:
+            raise done["error"]  # type: ignore[misc]
+        gray, display = done["images"]  # type: ignore[misc]
+        self.set_gray(gray, path.name, {"file": str(path)}, display=display)
 
     def load_qimage(self, image: QImage, name: str = "pasted image") -> None:
         if image.isNull():

@@ -8,6 +8,7 @@ ink = 1 and background = 0, so batches can be zero-padded on the right.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import re
@@ -30,6 +31,10 @@ MAX_PIXELS = 60_000_000  # larger images are refused (decompression bombs, 20000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 ImageSource = str | os.PathLike | bytes | np.ndarray | Image.Image
+
+# The raster formats Pillow may open. Never EPS/PS/PDF (Pillow hands those to Ghostscript) nor
+# any other plugin: a file is identified only among these, whatever its name.
+IMAGE_FORMATS = ("PNG", "JPEG", "TIFF", "BMP", "WEBP", "GIF", "PPM", "ICO")
 
 
 class ImageError(NepocrError, ValueError):
@@ -98,6 +103,13 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
+def _too_short(data: bytes, w: int, h: int) -> bool:
+    """A JPEG whose data cannot hold its frame: every 8x8 block of a Huffman-coded scan takes at
+    least one bit, so fewer bytes than blocks / 8 is a truncated (or forged) file."""
+    blocks = ((w + 7) // 8) * ((h + 7) // 8)
+    return len(data) * 8 < blocks
+
+
 def _decode_jpeg(data: bytes, name: str) -> np.ndarray | None:
     """A JPEG as gray by OpenCV: libjpeg's luma with the EXIF rotation applied, as Pillow
     gives it (the same pixels on 17,344 real JPEG crops and photos; on pure noise a rare pixel
@@ -109,8 +121,53 @@ def _decode_jpeg(data: bytes, name: str) -> np.ndarray | None:
     if w * h > MAX_PIXELS:
         raise ImageError(f"{name}: image is too large ({w}x{h}); the limit is "
                          f"{MAX_PIXELS // 1_000_000} megapixels")
+    if _too_short(data, w, h):
+        return None  # Pillow reads it, and says it is truncated
     gray = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
-    return gray if gray is not None and gray.size else None
+    if gray is None or gray.shape[:2] not in ((h, w), (w, h)):  # (w, h): turned by its EXIF tag
+        return None  # not what the header says: Pillow decides
+    return gray
+
+
+def _os_reason(exc: OSError) -> str:
+    """Why a path cannot be opened, in words."""
+    if exc.errno == errno.ELOOP:
+        return "the path is a symbolic link loop"
+    if exc.errno == errno.ENAMETOOLONG:
+        return "the file name is too long"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+        return "no such file"
+    return f"cannot be opened ({exc.strerror or exc})"
+
+
+_VIRTUAL_ROOTS = ("/proc/", "/sys/", "/dev/")
+
+
+def _virtual(path: str | os.PathLike, st: os.stat_result) -> bool:
+    """A kernel file (``/proc``, ``/sys``): listed as regular and empty, its content generated."""
+    return st.st_size == 0 and os.name == "posix" and os.path.realpath(path).startswith(_VIRTUAL_ROOTS)
+
+
+def check_regular_file(path: str | os.PathLike, error: type[Exception]) -> os.stat_result:
+    """``os.stat`` of a path that must be a regular file (not a FIFO, device, socket or folder),
+    checked before it is opened (opening a FIFO would wait for a writer); raises ``error``."""
+    if not os.fspath(path):
+        raise error("no file name given")
+    if "\0" in os.fspath(path):
+        raise error(f"{os.fspath(path)!r}: the file name holds a NUL character")
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise error(f"{path}: {_os_reason(exc)}") from None
+    except ValueError:
+        raise error(f"{path}: not a valid file name") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise error(f"{path}: is a folder, not a file")
+    if not stat.S_ISREG(st.st_mode) or _virtual(path, st):
+        raise error(f"{path}: not a regular file")
+    return st
 
 
 def pillow_detail(exc: BaseException) -> str:
@@ -145,10 +202,15 @@ def load_gray(src: ImageSource) -> np.ndarray:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageError(f"{shown}: image is too large (over {MAX_PIXELS // 1_000_000} megapixels)") from None
     except UnidentifiedImageError:
-        raise ImageError(f"{shown}: not an image file (or a format that is not supported)") from None
+        raise ImageError(f"{shown}: not an image file, or not a supported image format "
+                         f"(use {', '.join(IMAGE_FORMATS)})") from None
     except PermissionError:
         raise ImageError(f"{shown}: permission denied") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENAMETOOLONG, errno.EACCES, errno.ENOENT):
+            raise ImageError(f"{shown}: {_os_reason(exc)}") from None
+        raise ImageError(f"{shown}: the image is damaged or truncated ({pillow_detail(exc)})") from None
+    except (SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(f"{shown}: the image is damaged or truncated ({pillow_detail(exc)})") from None
     if gray.size == 0:
         raise ImageError(f"{shown}: the image has no pixels")
@@ -159,13 +221,19 @@ def _load_gray(src: str | os.PathLike | bytes, shown: str) -> np.ndarray:
     if isinstance(src, bytes):
         path, data = None, src
     else:
+        if not os.fspath(src):
+            raise ImageError("no file name given")
         path = Path(src)
         try:
-            st = path.stat()
-        except (FileNotFoundError, NotADirectoryError):
-            raise ImageError(f"{shown}: no such file") from None
+            st = os.stat(path)
+        except OSError as exc:
+            raise ImageError(f"{shown}: {_os_reason(exc)}") from None
+        except ValueError:  # a NUL character in the name
+            raise ImageError(f"{shown!r}: not a valid file name") from None
         if stat.S_ISDIR(st.st_mode):
             raise ImageError(f"{shown}: is a folder, not an image")
+        if not stat.S_ISREG(st.st_mode) or _virtual(path, st):
+            raise ImageError(f"{shown}: not a regular file")
         if st.st_size == 0:
             raise ImageError(f"{shown}: the file is empty")
         data = None
@@ -178,12 +246,15 @@ def _load_gray(src: str | os.PathLike | bytes, shown: str) -> np.ndarray:
         gray = _decode_jpeg(data, shown)
         if gray is not None:
             return gray
-    img = Image.open(io.BytesIO(data) if data is not None else path)
+    img = Image.open(io.BytesIO(data) if data is not None else path, formats=IMAGE_FORMATS)
     with img:
         w, h = img.size
         if w * h > MAX_PIXELS:
             raise ImageError(f"{shown}: image is too large ({w}x{h}); the limit is "
                              f"{MAX_PIXELS // 1_000_000} megapixels")
+        if img.format == "JPEG" and data is not None and _too_short(data, w, h):
+            raise ImageError(f"{shown}: the image is damaged or truncated (its data is far too short "
+                             f"for its {w}x{h} pixels)")
         img.seek(0)
         if img.format == "JPEG" and img.mode == "RGB":
             img.draft("L", img.size)  # libjpeg decodes straight to gray (its luma): faster
