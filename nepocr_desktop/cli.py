@@ -237,6 +237,14 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     pairs: list[tuple[str, str]] = []
     errors: list[dict] = []
     skipped: list[dict] = []
+    labelled = []
+    for s in samples:  # an empty label says nothing about accuracy: listed, not counted
+        if normalize_text(s.text):
+            labelled.append(s)
+        else:
+            _err(f"skipped: {s.path}: the label is empty")
+            skipped.append({"path": str(s.path), "error": "the label is empty"})
+    samples = labelled
     n_wrong = words = 0
     t0 = time.perf_counter()
     for chunk in _chunks(samples):
@@ -254,7 +262,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
                     errors.append({"path": str(s.path), "ref": ref, "pred": pred})
     elapsed = time.perf_counter() - t0
     if not pairs:
-        raise CliError(f"{args.dir}: none of the {len(samples)} images could be read")
+        raise CliError(f"{args.dir}: none of the {len(samples) + len(skipped)} samples could be read"
+                       + (f" ({len(skipped)} skipped)" if skipped else ""))
     cer, wer = error_rates(pairs)
     ms_per_word = elapsed * 1000.0 / words
     if args.json:

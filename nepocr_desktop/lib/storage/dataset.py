@@ -1,14 +1,27 @@
-"""Reading labelled image folders: ``labels.tsv`` or kraken-style ``x.png`` + ``x.gt.txt`` pairs."""
+"""Reading labelled image folders: ``labels.tsv`` or kraken-style ``x.png`` + ``x.gt.txt`` pairs.
+
+Every label file is checked to be a regular file before it is opened (a FIFO would block the
+reader, a device would never end), read with a size bound and decoded as UTF-8; any problem is
+a :class:`DatasetError` naming the file and what is wrong. Paths in ``labels.tsv`` stay inside
+the dataset folder as written (no absolute paths, no ``..``); symbolic links the user made
+inside the folder (an ``images/`` folder kept elsewhere) are followed.
+"""
 
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from ..errors import NepocrError
+from ..read.preprocess import check_regular_file
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif")
+MAX_LABEL_FILE_BYTES = 64 * 1024 * 1024   # labels.tsv (a million rows is about 40 MB)
+MAX_GT_BYTES = 64 * 1024                  # one x.gt.txt
+MAX_LABEL_CHARS = 200                     # a word or line sample's label, for training and the store
+MAX_FILES = 1_000_000                     # files looked at while searching for x.gt.txt pairs
 
 
 class DatasetError(NepocrError, ValueError):
@@ -21,16 +34,44 @@ class Sample:
     text: str
 
 
+def label_problem(text: str) -> str | None:
+    """Why a label cannot be trained on or stored (empty, or longer than a line), or None."""
+    if not text.strip():
+        return "the label is empty"
+    if len(text) > MAX_LABEL_CHARS:
+        return f"the label is {len(text):,} characters long; a word or line has at most {MAX_LABEL_CHARS}"
+    return None
+
+
 def _inside(root: Path, rel: str) -> Path:
-    """Resolve ``rel`` under ``root``; refuse absolute paths, ``..`` and links that leave it."""
-    if os.path.isabs(rel) or rel.startswith(("/", "\\")) or (len(rel) > 1 and rel[1] == ":"):
+    """``rel`` under ``root`` as written: refuse absolute paths, drive letters and ``..``."""
+    if "\0" in rel:
+        raise DatasetError(f"a path in the labels holds a NUL character: {rel!r}")
+    if (os.path.isabs(rel) or rel.startswith(("/", "\\")) or PureWindowsPath(rel).drive
+            or (len(rel) > 1 and rel[1] == ":")):
         raise DatasetError(f"absolute path in labels: {rel!r}")
-    p = (root / rel)
-    real_root = root.resolve()
-    real = p.resolve()
-    if real != real_root and real_root not in real.parents:
+    parts = PurePosixPath(rel.replace("\\", "/")).parts
+    if ".." in parts:
         raise DatasetError(f"path leaves the dataset folder: {rel!r}")
-    return p
+    return root / rel
+
+
+def _read_text(path: Path, limit: int) -> str:
+    """A label file's text: a regular file, at most ``limit`` bytes, UTF-8 (a BOM is dropped)."""
+    st = check_regular_file(path, DatasetError)
+    if st.st_size > limit:
+        raise DatasetError(f"{path}: the file is too large for a label file ({st.st_size:,} bytes)")
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if len(data) > limit:
+        raise DatasetError(f"{path}: the file is too large for a label file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{path}: not UTF-8 text (byte {exc.start + 1})") from None
 
 
 def read_labels_tsv(path: str | os.PathLike) -> list[Sample]:
@@ -38,31 +79,57 @@ def read_labels_tsv(path: str | os.PathLike) -> list[Sample]:
     path = Path(path)
     root = path.parent
     out: list[Sample] = []
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except UnicodeDecodeError:
-        raise DatasetError(f"{path}: not UTF-8 text") from None
+    lines = _read_text(path, MAX_LABEL_FILE_BYTES).splitlines()
     for n, line in enumerate(lines, 1):
         if not line.strip() or line.startswith("#"):
             continue
         if "\t" not in line:
             raise DatasetError(f"{path}:{n}: expected 'path<TAB>text'")
         rel, text = line.split("\t", 1)
-        out.append(Sample(_inside(root, rel.strip()), text))
+        try:
+            out.append(Sample(_inside(root, rel.strip()), text))
+        except DatasetError as exc:
+            raise DatasetError(f"{path}:{n}: {exc}") from None
+    if not out:
+        raise DatasetError(f"{path}: labels.tsv has no rows")
     return out
+
+
+def _walk(folder: Path):
+    """Files under ``folder``, sorted, following links to folders but never into a loop."""
+    seen: set[tuple[int, int]] = set()
+    count = 0
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True, onerror=None):
+        try:
+            st = os.stat(dirpath)
+        except OSError:
+            dirnames[:] = []
+            continue
+        key = (st.st_dev, st.st_ino)
+        if key in seen:  # a link back to a folder already walked
+            dirnames[:] = []
+            continue
+        seen.add(key)
+        dirnames.sort()
+        for name in sorted(filenames + [d for d in dirnames if d.endswith(".gt.txt")]):
+            count += 1
+            if count > MAX_FILES:
+                raise DatasetError(f"{folder}: too many files to search for labels (over {MAX_FILES:,})")
+            yield Path(dirpath) / name
 
 
 def read_gt_pairs(folder: str | os.PathLike) -> list[Sample]:
     """Kraken-style pairs: every ``x.gt.txt`` beside an image ``x.<ext>``."""
     folder = Path(folder)
     out: list[Sample] = []
-    for gt in sorted(folder.rglob("*.gt.txt")):
+    for gt in _walk(folder):
+        if not gt.name.endswith(".gt.txt"):
+            continue
         stem = gt.name[: -len(".gt.txt")]
         for ext in IMAGE_SUFFIXES:
             img = gt.with_name(stem + ext)
             if img.exists():
-                _inside(folder, str(img.relative_to(folder)))
-                out.append(Sample(img, gt.read_text(encoding="utf-8").strip()))
+                out.append(Sample(img, _read_text(gt, MAX_GT_BYTES).strip()))
                 break
     return out
 
@@ -70,10 +137,18 @@ def read_gt_pairs(folder: str | os.PathLike) -> list[Sample]:
 def read_dataset(folder: str | os.PathLike) -> list[Sample]:
     """A folder with ``labels.tsv``, else kraken pairs; raise :class:`DatasetError` if neither."""
     folder = Path(folder)
-    if not folder.is_dir():
+    if "\0" in str(folder):
+        raise DatasetError(f"{str(folder)!r}: the folder name holds a NUL character")
+    try:
+        st = os.stat(folder)
+    except OSError as exc:
+        raise DatasetError(f"{folder}: not a folder ({exc.strerror or exc})") from None
+    if not stat.S_ISDIR(st.st_mode):
         raise DatasetError(f"{folder}: not a folder")
     tsv = folder / "labels.tsv"
-    samples = read_labels_tsv(tsv) if tsv.exists() else read_gt_pairs(folder)
+    if os.path.lexists(tsv):
+        return read_labels_tsv(tsv)
+    samples = read_gt_pairs(folder)
     if not samples:
         raise DatasetError(f"{folder}: no labels.tsv and no x.png + x.gt.txt pairs")
     return samples

@@ -32,7 +32,7 @@ import numpy as np
 from ..errors import NepocrError
 from ..read.charset import DEFAULT_CHARSET, LabelError, describe, normalize_text, preview
 from ..read.preprocess import ImageError, ImageSource, load_gray
-from .dataset import DatasetError, read_dataset
+from .dataset import MAX_LABEL_CHARS, DatasetError, read_dataset
 
 DB_NAME = "samples.sqlite3"
 SOURCES: tuple[str, ...] = ("canvas", "import", "page", "folder")
@@ -188,6 +188,9 @@ def checked_label(label: str) -> str:
             f"the Nepali character set: {describe(bad)}.") from None
     if not norm:
         raise InvalidSampleError("The label is empty; type the text that is written in the image.")
+    if len(norm) > MAX_LABEL_CHARS:
+        raise InvalidSampleError(f"The label is {len(norm):,} characters long; a word or line sample "
+                                 f"has at most {MAX_LABEL_CHARS}.")
     return norm
 
 

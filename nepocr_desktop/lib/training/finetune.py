@@ -23,7 +23,7 @@ import torch
 from ..read.charset import DEFAULT_CHARSET, LabelError
 from ..read.modelio import LoadedModel, ModelInfo, build_trainable, save_model
 from ..read.preprocess import ImageError, load_gray
-from ..storage.dataset import read_dataset
+from ..storage.dataset import label_problem, read_dataset
 from .corpus import bucket
 from .sources import ArrayWords, SynthWords
 from .synth import FontSampler, render_text
@@ -176,6 +176,10 @@ def load_pairs(folder: Path) -> tuple[list, list[str]]:
     """(image, label) pairs from a dataset folder, and one message per skipped row."""
     pairs, problems = [], []
     for s in read_dataset(folder):
+        problem = label_problem(s.text)
+        if problem is not None:  # an empty label, or a paragraph where a word or line belongs
+            problems.append(f"{s.path}: {problem}")
+            continue
         try:
             pairs.append((load_gray(s.path), DEFAULT_CHARSET.normalize_label(s.text)))
         except (ImageError, LabelError) as exc:
