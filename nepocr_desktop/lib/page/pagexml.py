@@ -8,6 +8,7 @@ the page image as (crop, text) pairs for training.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import unicodedata
@@ -19,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..read.preprocess import ImageError, ImageSource, load_gray
+from ..errors import NepocrError
+from ..read.preprocess import ImageError, ImageSource, check_regular_file, load_gray
 from .containers import Box, Page, Point
 
 NS = "http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15"
@@ -28,6 +30,14 @@ SCHEMA_LOCATION = f"{NS} {NS}/pagecontent.xsd"
 _BAD_XML_CHARS = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 WordText = tuple[str, float | None]   # a word's reading and its confidence (0..1) if known
+
+MAX_PAGE_BYTES = 20 * 1024 * 1024   # a PAGE file (a dense page with words and glyphs: ~2 MB)
+MAX_ITEMS = 50_000                  # transcribed lines and words in one PAGE file
+MAX_COORD = 1_000_000               # pixels: larger coordinates are not those of a page image
+
+
+class PageXmlError(NepocrError, ValueError):
+    """A PAGE file that cannot be used; the message names it and says what is wrong."""
 
 
 @dataclass(frozen=True)
@@ -148,6 +158,17 @@ def _child(el: ET.Element, name: str) -> ET.Element | None:
     return next((c for c in el if _local(c.tag) == name), None)
 
 
+def _coord(text: str | None, what: str) -> int:
+    """A coordinate: a finite number within ``MAX_COORD`` of zero, rounded to a pixel."""
+    try:
+        value = float(text if text is not None else "0")
+    except ValueError:
+        raise PageXmlError(f"{what} {str(text)[:20]!r} is not a number") from None
+    if not math.isfinite(value) or abs(value) > MAX_COORD:
+        raise PageXmlError(f"{what} {str(text)[:20]!r} is not a pixel position (at most {MAX_COORD:,})")
+    return round(value)
+
+
 def _polygon(el: ET.Element) -> tuple[Point, ...]:
     coords = _child(el, "Coords")
     if coords is None:
@@ -156,9 +177,10 @@ def _polygon(el: ET.Element) -> tuple[Point, ...]:
         pts = []
         for pair in coords.get("points", "").split():
             x, _, y = pair.partition(",")
-            pts.append((round(float(x)), round(float(y))))
+            pts.append((_coord(x, "coordinate"), _coord(y, "coordinate")))
         return tuple(pts)
-    return tuple((int(p.get("x", 0)), int(p.get("y", 0))) for p in coords if _local(p.tag) == "Point")
+    return tuple((_coord(p.get("x"), "coordinate"), _coord(p.get("y"), "coordinate"))
+                 for p in coords if _local(p.tag) == "Point")
 
 
 def _reading(el: ET.Element) -> tuple[str, float | None]:
@@ -186,29 +208,56 @@ def _item(level: str, el: ET.Element, text: str, conf: float | None) -> Transcri
     return Transcription(level, el.get("id", ""), box, text, poly, conf)
 
 
+def _source_bytes(source: str | os.PathLike | bytes) -> tuple[bytes, str]:
+    """The PAGE file's bytes (a regular file of at most ``MAX_PAGE_BYTES``) and its name."""
+    if isinstance(source, bytes):
+        data, name = source, "PAGE data"
+    else:
+        name = str(source)
+        st = check_regular_file(source, PageXmlError)
+        if st.st_size > MAX_PAGE_BYTES:
+            raise PageXmlError(f"{name}: the PAGE file is too large ({st.st_size / 2**20:.0f} MB; "
+                               f"at most {MAX_PAGE_BYTES // 2**20} MB)")
+        try:
+            with open(source, "rb") as f:
+                data = f.read(MAX_PAGE_BYTES + 1)
+        except OSError as exc:
+            raise PageXmlError(f"{name}: cannot be read ({exc.strerror or exc})") from None
+    if len(data) > MAX_PAGE_BYTES:
+        raise PageXmlError(f"{name}: the PAGE file is too large (at most {MAX_PAGE_BYTES // 2**20} MB)")
+    return data, name
+
+
 def parse_pagexml(source: str | os.PathLike | bytes) -> PageXml:
     """Page attributes and the transcribed lines and words (in document order) of a PAGE file."""
+    data, name = _source_bytes(source)
     try:
-        root = ET.fromstring(source) if isinstance(source, bytes) else ET.parse(source).getroot()
+        root = ET.fromstring(data)
     except ET.ParseError as exc:
-        raise ValueError(f"{source if not isinstance(source, bytes) else 'PAGE data'}: not valid XML ({exc})") from None
+        raise PageXmlError(f"{name}: not valid XML ({exc})") from None
     page = next((e for e in root.iter() if _local(e.tag) == "Page"), None)
     if page is None:
-        raise ValueError("not a PAGE XML document (no Page element)")
+        raise PageXmlError(f"{name}: not a PAGE XML document (no Page element)")
     items: list[Transcription] = []
-    for line in (e for e in page.iter() if _local(e.tag) == "TextLine"):
-        words = []
-        for w in (c for c in line if _local(c.tag) == "Word"):
-            item = _item("word", w, *_reading(w))
-            if item is not None:
-                words.append(item)
-        text, conf = _reading(line)
-        if not text and words:
-            text = " ".join(w.text for w in words)
-        item = _item("line", line, text, conf)
-        items += ([item] if item else []) + words
-    return PageXml(page.get("imageFilename", ""), int(page.get("imageWidth", 0) or 0),
-                   int(page.get("imageHeight", 0) or 0), items)
+    try:
+        for line in (e for e in page.iter() if _local(e.tag) == "TextLine"):
+            words = []
+            for w in (c for c in line if _local(c.tag) == "Word"):
+                item = _item("word", w, *_reading(w))
+                if item is not None:
+                    words.append(item)
+            text, conf = _reading(line)
+            if not text and words:
+                text = " ".join(w.text for w in words)
+            item = _item("line", line, text, conf)
+            items += ([item] if item else []) + words
+            if len(items) > MAX_ITEMS:
+                raise PageXmlError(f"more than {MAX_ITEMS:,} transcribed lines and words")
+        width = _coord(page.get("imageWidth") or "0", "imageWidth")
+        height = _coord(page.get("imageHeight") or "0", "imageHeight")
+    except PageXmlError as exc:
+        raise PageXmlError(f"{name}: {exc}") from None
+    return PageXml(page.get("imageFilename", ""), max(0, width), max(0, height), items)
 
 
 def read_pagexml(source: str | os.PathLike | bytes) -> list[Transcription]:
@@ -226,20 +275,35 @@ def training_pairs(xml_path: str | os.PathLike, image: ImageSource | None = None
     doc = parse_pagexml(xml_path)
     if image is None:
         folder = Path(xml_path).parent
-        candidates = [folder / doc.image_filename, folder / Path(doc.image_filename).name]
-        found = next((p for p in candidates if doc.image_filename and p.is_file()), None)
+        found = _page_image(folder, doc.image_filename)
         if found is None:
-            raise ImageError(f"{xml_path}: page image {doc.image_filename!r} not found")
+            raise ImageError(f"{xml_path}: page image {doc.image_filename!r} not found beside it")
         image = found
     gray = load_gray(image)
     h, w = gray.shape
     sx = w / doc.width if doc.width > 0 else 1.0
     sy = h / doc.height if doc.height > 0 else 1.0
-    for item in doc.items:
-        if item.level not in levels:
-            continue
+    wanted = [item for item in doc.items if item.level in levels]
+    crops = 0
+    for item in wanted:
         b = item.box
         box = Box(int(b.x0 * sx), int(b.y0 * sy), int(np.ceil(b.x1 * sx)), int(np.ceil(b.y1 * sy)))
         box = box.expand(margin, margin, w, h)
         if box.width > 0 and box.height > 0:
+            crops += 1
             yield gray[box.y0:box.y1, box.x0:box.x1].copy(), item.text
+    if wanted and not crops:
+        raise PageXmlError(f"{xml_path}: the coordinates do not fit the image ({w}x{h} pixels; the file says "
+                           f"{doc.width}x{doc.height}): no line or word lies inside it")
+
+
+def _page_image(folder: Path, name: str) -> Path | None:
+    """The page image named in a PAGE file, looked up inside ``folder`` only: a relative path
+    without ``..`` as written, else the bare file name."""
+    if not name or "\0" in name:
+        return None
+    candidates = [folder / Path(name).name]
+    rel = Path(name.replace("\\", "/"))
+    if not rel.is_absolute() and ".." not in rel.parts and not Path(name).drive:
+        candidates.insert(0, folder / rel)
+    return next((p for p in candidates if p.is_file()), None)

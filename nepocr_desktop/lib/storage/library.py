@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..system.atomic import atomic_write
+from ..system.atomic import atomic_write, remove_leftovers
 
 if TYPE_CHECKING:  # model I/O needs torch; it is imported only when a model is touched
     from ..read.modelio import ModelInfo
@@ -41,6 +41,7 @@ class ModelLibrary:
         self.folder = Path(folder)
         self.bundled = Path(bundled)
         self._pointer = self.folder / "active.json"
+        remove_leftovers(self.folder)  # temporary files of a save that was killed
 
     def entries(self) -> list[ModelEntry]:
         """The bundled model first, then the user's models, newest first."""

@@ -32,6 +32,7 @@ import numpy as np
 from ..errors import NepocrError
 from ..read.charset import DEFAULT_CHARSET, LabelError, describe, normalize_text, preview
 from ..read.preprocess import ImageError, ImageSource, load_gray
+from ..system.atomic import remove_leftovers
 from .dataset import MAX_LABEL_CHARS, DatasetError, read_dataset
 
 DB_NAME = "samples.sqlite3"
@@ -39,6 +40,7 @@ SOURCES: tuple[str, ...] = ("canvas", "import", "page", "folder")
 THUMB_HEIGHT = 32
 THUMB_MAX_WIDTH = 512
 DEFAULT_TIMEOUT = 10.0  # seconds to wait for another program's write lock
+IMPORT_BATCH = 500      # samples written per transaction by import_folder
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
 _LIST_COLUMNS = ("id, label, prediction, source, created, used_in_training, meta, "
@@ -240,6 +242,13 @@ class _Row:
     image: bytes
 
 
+def _unwritable(path: Path) -> bool:
+    """The database (or, before it exists, its folder) cannot be written by this user."""
+    target = path if path.exists() else path.parent
+    return target.exists() and not (os.access(target, os.W_OK)
+                                    and (not path.exists() or os.access(path.parent, os.W_OK)))
+
+
 def _is_pagexml_folder(folder: Path) -> bool:
     """A folder of PAGE XML files (with their page images) and no other label files."""
     return (folder.is_dir() and not (folder / "labels.tsv").exists()
@@ -301,12 +310,17 @@ class SampleStore:
     Use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, path: Path | str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, path: Path | str, *, timeout: float = DEFAULT_TIMEOUT,
+                 read_only: bool | None = None) -> None:
         path = Path(path)
         if path.is_dir():
             path = path / DB_NAME
         self.path: Path = path
         self.timeout: float = float(timeout)
+        # a folder (or file) that cannot be written is opened read-only: listing works, saving says why
+        self.read_only: bool = bool(read_only) if read_only is not None else _unwritable(path)
+        self.damage: str | None = None  # why writes are refused: integrity check failed at open
+        self.skipped: list[SkippedItem] = []  # samples the last read or export left out (damaged)
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
@@ -317,11 +331,15 @@ class SampleStore:
     # -- connections and errors --
 
     def _open(self) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreWriteError(f"Cannot create the data folder {self.path.parent}: "
-                                  f"{exc.strerror or exc}.") from None
+        if not self.read_only:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreWriteError(f"Cannot create the data folder {self.path.parent}: "
+                                      f"{exc.strerror or exc}.") from None
+            remove_leftovers(self.path.parent)  # temporary files of a write that was killed
+        elif not self.path.is_file():
+            raise StoreError(f"The sample database {self.path} does not exist and its folder is read-only.")
         self._check_header()
         try:
             con = self._conn()
@@ -336,9 +354,19 @@ class SampleStore:
                 raise CorruptStoreError(
                     f"{self.path} is an SQLite database but not a nepocr sample database. It "
                     f"was left untouched; move or rename it and nepocr will start a new one.")
+            if self.read_only:
+                if version < SCHEMA_VERSION:
+                    raise StoreWriteError(f"The sample database {self.path} needs an upgrade, but it "
+                                          f"or its folder is read-only.")
+                return
             con.execute("PRAGMA journal_mode=WAL")
             if version < SCHEMA_VERSION:
                 self._migrate()
+            rows = con.execute("PRAGMA integrity_check(5)").fetchall()
+            if rows != [("ok",)]:
+                found = [ln.strip() for r in rows for ln in str(r[0]).splitlines()
+                         if ln.strip() and not ln.strip().startswith("***")]
+                self.damage = "integrity check: " + (found[0][:120] if found else "failed")
         except sqlite3.Error as exc:
             self.close()
             raise self._translate(exc, "open the sample database") from None
@@ -376,8 +404,9 @@ class SampleStore:
             raise StoreError("The sample store has been closed.")
         con = getattr(self._local, "con", None)
         if con is None:
-            con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
-                                  check_same_thread=False)
+            target = f"{self.path.resolve().as_uri()}?mode=ro" if self.read_only else self.path
+            con = sqlite3.connect(target, timeout=self.timeout, isolation_level=None,
+                                  check_same_thread=False, uri=self.read_only)
             try:
                 con.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
             except sqlite3.Error:
@@ -419,6 +448,12 @@ class SampleStore:
     @contextmanager
     def _write(self, action: str) -> Iterator[sqlite3.Connection]:
         """One write transaction: committed on success, rolled back on any error."""
+        if self.read_only:
+            raise StoreWriteError(f"Could not {action}: {self.path} or its folder is read-only. "
+                                  f"Nothing was changed; the samples can still be listed and exported.")
+        if self.damage is not None:
+            raise CorruptStoreError(self._corrupt_message(self.damage) + " Until then nothing is saved to "
+                                    "it; what is intact can still be listed and exported.")
         with self._write_lock:
             con = self._conn()
             try:
@@ -584,7 +619,13 @@ class SampleStore:
                                     (i,)).fetchone()
                     if r is not None:
                         rows.append(r)
-        return [(_decode_png(bytes(img), f"sample {sid}"), label) for sid, img, label in rows]
+        out, self.skipped = [], []
+        for sid, img, label in rows:
+            try:
+                out.append((_decode_png(bytes(img), f"sample {sid}"), label))
+            except CorruptStoreError as exc:  # one damaged image: the others are still used
+                self.skipped.append(SkippedItem(f"sample {sid}", str(exc)))
+        return out
 
     def integrity_check(self) -> bool:
         """True when SQLite finds the database file sound."""
@@ -598,22 +639,38 @@ class SampleStore:
     # -- folders --
 
     def import_folder(self, folder: str | os.PathLike, source: str = "folder") -> ImportReport:
-        """Add a ``labels.tsv``, ``x.png`` + ``x.gt.txt`` or PAGE XML folder in one transaction.
+        """Add a ``labels.tsv``, ``x.png`` + ``x.gt.txt`` or PAGE XML folder.
 
-        Unreadable images and invalid labels are skipped and listed in the report; a label file
-        that points outside the folder is refused as a whole.
+        Samples are written in transactions of ``IMPORT_BATCH`` rows, so memory stays bounded
+        however many words a folder holds; a failure keeps the batches already written (listed
+        in the report) and loses none of the earlier samples. Unreadable images and invalid
+        labels are skipped and listed in the report; a label file that points outside the
+        folder is refused as a whole.
         """
         folder = Path(folder)
         _check_source(source)
         report = ImportReport(folder=folder)
         rows: list[_Row] = []
+        created = _now()
+
+        def flush() -> None:
+            if rows:
+                with self._write("import the samples") as con:
+                    report.added.extend(_insert_row(con, r, created) for r in rows)
+                rows.clear()
+
+        def add(image: ImageSource, text: str, rel: str) -> None:
+            try:
+                rows.append(_prepare(image, text, "", source, {"imported_from": rel}))
+            except InvalidSampleError as exc:
+                report.skipped.append(SkippedItem(rel, str(exc)))
+                return
+            if len(rows) >= IMPORT_BATCH:
+                flush()
+
         if _is_pagexml_folder(folder):
             for rel, crop, text in _pagexml_items(folder, report):
-                try:
-                    rows.append(_prepare(crop, text, "", source, {"imported_from": rel}))
-                except InvalidSampleError as exc:
-                    report.skipped.append(SkippedItem(rel, str(exc)))
-            samples = []
+                add(crop, text, rel)
         else:
             try:
                 samples = read_dataset(folder)
@@ -621,19 +678,13 @@ class SampleStore:
                 raise InvalidSampleError(f"Cannot import {folder}: {exc}") from None
             except OSError as exc:
                 raise StoreError(f"Cannot read {folder}: {exc.strerror or exc}.") from None
-        for s in samples:
-            try:
-                rel = s.path.relative_to(folder).as_posix()
-            except ValueError:
-                rel = str(s.path)
-            try:
-                rows.append(_prepare(s.path, s.text, "", source, {"imported_from": rel}))
-            except InvalidSampleError as exc:
-                report.skipped.append(SkippedItem(rel, str(exc)))
-        if rows:
-            created = _now()
-            with self._write("import the samples") as con:
-                report.added = [_insert_row(con, r, created) for r in rows]
+            for s in samples:
+                try:
+                    rel = s.path.relative_to(folder).as_posix()
+                except ValueError:
+                    rel = str(s.path)
+                add(s.path, s.text, rel)
+        flush()
         return report
 
     def export_folder(self, folder: str | os.PathLike) -> int:
@@ -658,9 +709,17 @@ class SampleStore:
         try:
             (tmp / "images").mkdir()
             lines: list[str] = []
+            self.skipped = []
             with self._read("export the samples", snapshot=True) as con:
-                for sid, label, png in con.execute(
-                        "SELECT id, label, image FROM samples ORDER BY id"):
+                ids = [r[0] for r in con.execute("SELECT id FROM samples ORDER BY id")]
+                for sid in ids:  # row by row: a damaged row is left out, the rest exported
+                    try:
+                        sid, label, png = con.execute("SELECT id, label, image FROM samples WHERE id = ?",
+                                                      (sid,)).fetchone()
+                        _decode_png(bytes(png), f"sample {sid}")
+                    except (sqlite3.DatabaseError, CorruptStoreError, TypeError) as exc:
+                        self.skipped.append(SkippedItem(f"sample {sid}", str(exc)))
+                        continue
                     (tmp / "images" / f"{sid}.png").write_bytes(bytes(png))
                     lines.append(f"images/{sid}.png\t{label}\n")
             with open(tmp / "labels.tsv", "w", encoding="utf-8", newline="\n") as f:

@@ -25,3 +25,27 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], object]) -> Non
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+LEFTOVER_AGE = 600.0  # seconds: an older temporary file is no write in progress
+
+
+def remove_leftovers(folder: str | os.PathLike, max_age: float = LEFTOVER_AGE) -> list[Path]:
+    """Remove temporary files (``.<name>.<random>.tmp``) that a killed :func:`atomic_write`
+    left in ``folder``, if older than ``max_age`` seconds; return those removed."""
+    import time
+
+    removed: list[Path] = []
+    now = time.time()
+    try:
+        entries = list(Path(folder).glob(".*.tmp"))
+    except OSError:
+        return removed
+    for tmp in entries:
+        try:
+            if tmp.is_file() and not tmp.is_symlink() and now - tmp.stat().st_mtime > max_age:
+                tmp.unlink()
+                removed.append(tmp)
+        except OSError:
+            pass
+    return removed

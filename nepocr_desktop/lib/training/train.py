@@ -21,12 +21,13 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader
 
+from ..errors import NepocrError
 from ..read.charset import Charset
 from ..read.crnn import CRNN
 from ..read.ctc_decoder import greedy_decode
 from ..read.metrics import error_rates
 from ..read.modelio import ModelInfo, save_model
-from ..read.preprocess import PreprocessConfig, batch, prepare
+from ..read.preprocess import PreprocessConfig, batch, check_regular_file, prepare
 from ..system.atomic import atomic_write
 from .sources import Batch, MixedStream, Source, collate
 
@@ -155,12 +156,8 @@ def fit(model: CRNN, info: ModelInfo, sources: Sequence[tuple[Source, float]],
     ckpt = cfg.out_dir / "last.ckpt"
     step, start_epoch, best = 0, 0, cfg.baseline
     result = TrainResult(best_cer=best)
-    if cfg.resume and ckpt.exists():
-        state = torch.load(ckpt, map_location=device, weights_only=True)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        sched.load_state_dict(state["sched"])
-        step, start_epoch, best = state["step"], state["epoch"], state["best"]
+    if cfg.resume and os.path.lexists(ckpt):
+        step, start_epoch, best = _resume(ckpt, model, opt, sched, device)
     stream = MixedStream(sources, info.charset, info.preprocess, seed=cfg.seed + 1000 * start_epoch, rank=rank)
     loader = DataLoader(stream, batch_size=cfg.batch_size, collate_fn=collate, num_workers=cfg.workers,
                         persistent_workers=cfg.workers > 0)
@@ -216,6 +213,37 @@ def fit(model: CRNN, info: ModelInfo, sources: Sequence[tuple[Source, float]],
     result.best_cer = best
     result.seconds = time.time() - t_start
     return result
+
+
+class CheckpointError(NepocrError):
+    """A checkpoint that cannot be resumed from; the message names it."""
+
+
+MAX_CHECKPOINT_BYTES = 2 * 1024 * 1024 * 1024
+
+
+def _resume(ckpt: Path, model: nn.Module, opt, sched, device) -> tuple[int, int, float]:
+    """Load a checkpoint written by :func:`fit` (tensors and plain values only: ``weights_only``)
+    into the model, optimiser and schedule; :class:`CheckpointError` for anything else."""
+    hint = "delete it or use --no-resume to start afresh"
+    st = check_regular_file(ckpt, CheckpointError)
+    if st.st_size > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(f"{ckpt}: too large for a checkpoint; {hint}")
+    try:
+        state = torch.load(ckpt, map_location=device, weights_only=True)
+    except Exception:  # noqa: BLE001 - a refused pickle, a damaged zip: not a checkpoint of ours
+        raise CheckpointError(f"{ckpt}: not a nepocr checkpoint, or it is damaged; {hint}") from None
+    try:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        sched.load_state_dict(state["sched"])
+        step, epoch, best = state["step"], state["epoch"], state["best"]
+        if not (isinstance(step, int) and isinstance(epoch, int) and isinstance(best, (int, float))):
+            raise TypeError("step, epoch and best")
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError):
+        raise CheckpointError(f"{ckpt}: a checkpoint of another model or not a nepocr checkpoint; "
+                              f"{hint}") from None
+    return step, epoch, float(best)
 
 
 def new_model(charset: Charset, spec) -> tuple[CRNN, ModelInfo]:
