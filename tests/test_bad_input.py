@@ -9,8 +9,8 @@ splitting and CTC decoding.
 from __future__ import annotations
 
 import hashlib
-import json
 import io
+import json
 import os
 import pickle
 import select
