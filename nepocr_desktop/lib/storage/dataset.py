@@ -3,8 +3,8 @@
 Every label file is checked to be a regular file before it is opened (a FIFO would block the
 reader, a device would never end), read with a size bound and decoded as UTF-8; any problem is
 a :class:`DatasetError` naming the file and what is wrong. Paths in ``labels.tsv`` stay inside
-the dataset folder as written (no absolute paths, no ``..``); symbolic links the user made
-inside the folder (an ``images/`` folder kept elsewhere) are followed.
+the dataset folder as written (no absolute paths, no ``..``, no link to a file elsewhere);
+links to folders the user made inside it (an ``images/`` folder kept elsewhere) are followed.
 """
 
 from __future__ import annotations
@@ -53,7 +53,15 @@ def _inside(root: Path, rel: str) -> Path:
     parts = PurePosixPath(rel.replace("\\", "/")).parts
     if ".." in parts:
         raise DatasetError(f"path leaves the dataset folder: {rel!r}")
-    return root / rel
+    path = root / rel
+    if path.is_symlink():  # a linked file (not a linked folder) must stay beside its link
+        try:
+            real, beside = path.resolve(), path.parent.resolve()
+        except (OSError, RuntimeError):
+            raise DatasetError(f"path is a symbolic link loop: {rel!r}") from None
+        if beside not in real.parents and root.resolve() not in real.parents:
+            raise DatasetError(f"path leaves the dataset folder (a link to a file elsewhere): {rel!r}")
+    return path
 
 
 def _read_text(path: Path, limit: int) -> str:
