@@ -123,6 +123,9 @@ def run_train(args: argparse.Namespace) -> int:
                  "val_words": len(val_words), "weights": weights},
         "command": "nepocr train " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["train"] else sys.argv[1:]),
     })
+    if args.init is not None:
+        info.metadata["init"] = {"path": str(args.init), "name": base.info.metadata.get("name", ""),
+                                 "trained": base.info.metadata.get("trained", "")}
     export = args.export or args.out / "model.pt"
     cfg = TrainConfig(out_dir=args.out, epochs=args.epochs, steps_per_epoch=args.steps, batch_size=args.batch,
                       lr=args.lr, seed=args.seed, workers=args.workers, export=export,
