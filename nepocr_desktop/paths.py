@@ -52,3 +52,22 @@ def user_data_dir() -> Path:
     else:
         base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     return base / APP_NAME
+
+
+def user_cache_dir() -> Path:
+    """Per-user cache folder (the int8 copies of the networks: made again if it is emptied);
+    ``NEPOCR_CACHE_DIR`` overrides it."""
+    override = os.environ.get("NEPOCR_CACHE_DIR")
+    if override:
+        return Path(override)
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+        return base / APP_NAME / "Cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / APP_NAME
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / APP_NAME
+
+
+def int8_cache_dir() -> Path:
+    """Where the int8 copies of the networks are kept (:mod:`nepocr_desktop.lib.read.int8cache`)."""
+    return user_cache_dir() / "int8"

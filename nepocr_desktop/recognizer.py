@@ -13,7 +13,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -27,11 +27,13 @@ from .lib.language.lexicon import Lexicon
 from .lib.language.prior import LanguagePrior, default_prior
 from .lib.read.charset import is_well_formed
 from .lib.read.ctc_decoder import Decoded, akshara_confidences, beam_decode, greedy_decode
-from .lib.read.modelio import LoadedModel, ModelInfo, float_inference_module, int8_copy, load_model
+from .lib.read.int8cache import CacheKey, Int8Cache
+from .lib.read.modelio import LoadedModel, ModelInfo, float_inference_module, int8_copy, load_model, read_info
 from .lib.read.preprocess import RIGHT_MARGIN, ImageError, ImageSource, batch, prepare
+from .lib.read.quantize import QuantizationError, calibration_images, quantize_with_reference
 from .lib.read.results import Alternative, CharConfidence, Recognition
 from .lib.system.memory import release_memory
-from .paths import bundled_model_path, calibration_path, lexicon_dir
+from .paths import bundled_model_path, calibration_path, int8_cache_dir, lexicon_dir
 
 log = logging.getLogger("nepocr")
 
@@ -39,6 +41,8 @@ LEXICON_BEAM = 8        # beam width used when a lexicon is asked for with beam 
 MAX_BATCH = 64          # images per forward pass
 MAX_COLUMNS = 4_096     # batch size x padded width per forward pass (bounds memory)
 WIDTH_STEP = 16         # batches are padded to a multiple of this width
+
+Progress = Callable[[int, int, str], None]  # (step, of steps, what): loading's progress
 
 
 class DeviceError(NepocrError, ValueError):
@@ -102,39 +106,92 @@ class Recognizer:
 
     def __init__(self, model_path: str | os.PathLike | None = None, device: str = "auto",
                  beam: int = 1, lexicon: bool | Lexicon | LanguagePrior = False, alternatives: int = 5,
-                 int8: bool = True):
+                 int8: bool = True, progress: Progress | None = None, int8_cache: Int8Cache | None = None):
+        """``progress(step, steps, what)`` is called as loading goes on (the network, its int8
+        copy, the language model). The int8 copy is kept in ``int8_cache`` (default: the
+        user's cache folder, :func:`~nepocr_desktop.paths.int8_cache_dir`); a copy made
+        earlier for the same model file is loaded without loading the float network."""
+        _check_beam(beam)
         dev = select_device(device)
         path = Path(model_path) if model_path is not None else bundled_model_path()
-        self._setup(load_model(path, dev), dev, beam, lexicon, alternatives, int8)
-        if self.precision == "int8":
-            release_memory()  # the float network the int8 copy was made from (about 12 MB)
+        use_int8 = int8 and dev.type == "cpu"
+        step = _Steps(progress, ["network", *(["int8 copy"] if use_int8 else []),
+                                 *(["language model"] if lexicon is True else [])])
+        step("network")
+        if not use_int8:
+            loaded = load_model(path, dev)
+            self._setup(loaded.info, loaded.path, dev, float_inference_module(loaded.module, dev), "float32",
+                        beam, lexicon, alternatives, step)
+            return
+        cache = int8_cache if int8_cache is not None else Int8Cache(int8_cache_dir())
+        key = CacheKey.for_files(path, calibration_path())
+        refused = cache.refusal(key) if key is not None else None
+        if refused:  # this network was found to read differently in int8: no new attempt
+            log.info("reading with the float network: %s", refused)
+            loaded = load_model(path, dev)
+            self._setup(loaded.info, loaded.path, dev, float_inference_module(loaded.module, dev), "float32",
+                        beam, lexicon, alternatives, step)
+            return
+        cached = key is not None and cache.has(key)
+        info = read_info(path) if cached else None
+        loaded = None if cached else load_model(path, dev)
+        step("int8 copy")
+        module = None
+        if cached:
+            assert key is not None and info is not None
+            module = cache.load(key, info.charset, self._calibration(info))
+        if module is None:
+            loaded = loaded or load_model(path, dev)
+            info = loaded.info
+            module = _make_int8(loaded, cache, key)
+        assert info is not None
+        if module is None:  # the float network reads
+            assert loaded is not None
+            self._setup(info, str(path), dev, float_inference_module(loaded.module, dev), "float32",
+                        beam, lexicon, alternatives, step)
+            return
+        del loaded
+        release_memory()  # the float network the int8 copy was made from (about 12 MB)
+        self._setup(info, str(path), dev, module, "int8", beam, lexicon, alternatives, step)
+
+    @staticmethod
+    def _calibration(info: ModelInfo) -> list[np.ndarray]:
+        try:
+            return calibration_images(info.preprocess, calibration_path())
+        except QuantizationError:
+            return []  # no calibration words: no cached copy passes its check
 
     @classmethod
     def from_loaded(cls, loaded: LoadedModel, device: str | torch.device = "cpu", beam: int = 1,
                     lexicon: bool | Lexicon | LanguagePrior = False, alternatives: int = 5,
                     int8: bool = True) -> Recognizer:
-        """Wrap a model that is already loaded (e.g. just fine-tuned) without reading it again."""
+        """Wrap a model that is already loaded (e.g. just fine-tuned) without reading it again
+        (its int8 copy is made here, not cached: the network may not be the file's)."""
+        _check_beam(beam)
         dev = device if isinstance(device, torch.device) else select_device(device)
         self = cls.__new__(cls)
-        self._setup(loaded, dev, beam, lexicon, alternatives, int8)
+        quantized = (int8_copy(loaded.module, loaded.info, calibration_path())
+                     if int8 and dev.type == "cpu" else None)
+        module = quantized if quantized is not None else float_inference_module(loaded.module, dev)
+        self._setup(loaded.info, loaded.path, dev, module, "float32" if quantized is None else "int8",
+                    beam, lexicon, alternatives)
         return self
 
-    def _setup(self, loaded: LoadedModel, device: torch.device, beam: int,
-               lexicon: bool | Lexicon | LanguagePrior, alternatives: int, int8: bool) -> None:
-        if int(beam) < 1:
-            raise ValueError(f"beam must be at least 1 (got {beam})")
-        self._info, self._path = loaded.info, loaded.path
+    def _setup(self, info: ModelInfo, path: str, device: torch.device, module: torch.nn.Module, precision: str,
+               beam: int, lexicon: bool | Lexicon | LanguagePrior, alternatives: int,
+               step: Callable[[str], None] | None = None) -> None:
+        self._info, self._path = info, path
         self.device = device
         self.device_name = device_label(device)
+        self._module = module
+        self.precision = precision
+        self._lock = threading.Lock()
+        if lexicon is True and step is not None:
+            step("language model")
         self.lexicon: Lexicon | LanguagePrior | None = (
             default_prior(lexicon_dir()) if lexicon is True else (lexicon or None))
         self.beam = max(int(beam), LEXICON_BEAM) if self.lexicon is not None else int(beam)
         self.alternatives = max(1, int(alternatives))
-        quantized = (int8_copy(loaded.module, loaded.info, calibration_path())
-                     if int8 and device.type == "cpu" else None)
-        self._module = quantized if quantized is not None else float_inference_module(loaded.module, device)
-        self.precision = "float32" if quantized is None else "int8"
-        self._lock = threading.Lock()
 
     @property
     def info(self) -> ModelInfo:
@@ -221,6 +278,46 @@ class Recognizer:
             graphemes=akshara_confidences(text, best.confidences),
             alternatives=alts,
         )
+
+
+def _check_beam(beam: int) -> None:
+    if int(beam) < 1:
+        raise ValueError(f"beam must be at least 1 (got {beam})")
+
+
+class _Steps:
+    """Calls ``progress(i, n, what)`` for each step of loading, in order."""
+
+    def __init__(self, progress: Progress | None, steps: list[str]):
+        self._progress, self._steps = progress, steps
+
+    def __call__(self, what: str) -> None:
+        if self._progress is not None and what in self._steps:
+            self._progress(self._steps.index(what) + 1, len(self._steps), what)
+
+
+def _make_int8(loaded: LoadedModel, cache: Int8Cache, key: CacheKey | None) -> torch.nn.Module | None:
+    """The int8 copy of a loaded network, recorded in ``cache``; None (logged) when it cannot
+    be made, and the float network reads."""
+    info = loaded.info
+    try:
+        images = calibration_images(info.preprocess, calibration_path())
+    except QuantizationError as exc:  # a damaged install: not the network's fault, not recorded
+        log.warning("reading with the float network: %s", exc)
+        return None
+    try:
+        copy = quantize_with_reference(loaded.module, info.spec, info.charset, info.preprocess, images)
+    except QuantizationError as exc:
+        log.info("reading with the float network: %s", exc)
+        if key is not None:
+            cache.refuse(key, str(exc))
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure of quantization: the float model reads
+        log.warning("reading with the float network (int8 copy failed: %s)", exc)
+        return None
+    if key is not None:
+        cache.store(key, copy)
+    return copy.module
 
 
 def _strip_spaces(d: Decoded, chars: tuple[str, ...]) -> Decoded:

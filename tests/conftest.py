@@ -16,6 +16,15 @@ from nepocr_desktop.lib.read.preprocess import PreprocessConfig
 
 torch.set_num_threads(1)
 
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory):
+    """The int8 copies made by the tests go to a folder of their own, not the user's cache
+    (subprocesses inherit it)."""
+    import os
+
+    os.environ["NEPOCR_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+
 TINY_SPEC = ModelSpec(height=32, channels=(8, 12, 16, 16), double=(False, False, False, False),
                       hidden=16, layers=1, dropout=0.0)
 

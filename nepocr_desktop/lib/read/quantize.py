@@ -12,7 +12,9 @@ fonts with the training augmentation, shipped as ``resources/calibration.npz`` (
 ``tools/make_calibration_set.py``), so a fine-tuned model is quantized the same way as the
 bundled one. A quantized copy is used
 only if it reads its calibration images as the float model does; otherwise, or if the
-model is not a network this module knows, the float model is used.
+model is not a network this module knows, the float model is used. The copy is made once
+per model and machine and kept in the user's cache folder (:mod:`.int8cache`); this module
+makes and checks it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import logging
 import warnings
 import zipfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -98,6 +101,15 @@ def _readings(module: nn.Module, batches: list[tuple[torch.Tensor, torch.Tensor]
     return texts
 
 
+@dataclass
+class Int8Copy:
+    """An int8 network and the float network's readings of the calibration words (label ids
+    per word), which a later load of the same copy is checked against (:func:`check_readings`)."""
+
+    module: torch.jit.ScriptModule
+    reference: list[tuple[int, ...]]
+
+
 def quantize_crnn(module: nn.Module, spec: ModelSpec, charset: Charset, preprocess: PreprocessConfig,
                   calibration: Sequence[np.ndarray]) -> torch.jit.ScriptModule:
     """An int8 copy of a CRNN (TorchScript or eager), frozen for inference on the CPU,
@@ -105,6 +117,12 @@ def quantize_crnn(module: nn.Module, spec: ModelSpec, charset: Charset, preproce
 
     Raises :class:`QuantizationError` when it cannot be made or reads differently.
     """
+    return quantize_with_reference(module, spec, charset, preprocess, calibration).module
+
+
+def quantize_with_reference(module: nn.Module, spec: ModelSpec, charset: Charset, preprocess: PreprocessConfig,
+                            calibration: Sequence[np.ndarray]) -> Int8Copy:
+    """:func:`quantize_crnn`, with the float network's readings of the calibration words."""
     engine = int8_engine()
     if engine is None:
         raise QuantizationError("this build of torch has no int8 engine")
@@ -135,11 +153,38 @@ def quantize_crnn(module: nn.Module, spec: ModelSpec, charset: Charset, preproce
         # per call, over the whole batch, and a word's reading would depend on its neighbours
         scripted = torch.jit.freeze(torch.jit.script(model).eval())
     ours = _readings(scripted, cal)
+    release_memory()
+    _compare(ours, reference, charset)
+    return Int8Copy(scripted, reference)
+
+
+def check_readings(module: nn.Module, charset: Charset, calibration: Sequence[np.ndarray],
+                   reference: Sequence[Sequence[int]]) -> None:
+    """Check that ``module`` (an int8 copy made earlier) reads the calibration words as the
+    float network did (``reference``, from :func:`quantize_with_reference`): one pass over
+    the 32 words, about a tenth of a second, which also warms the module up.
+
+    Raises :class:`QuantizationError` when it cannot run or reads differently.
+    """
+    engine = int8_engine()
+    if engine is None:
+        raise QuantizationError("this build of torch has no int8 engine")
+    torch.backends.quantized.engine = engine
+    if len(reference) != len(calibration):
+        raise QuantizationError(f"{len(reference)} reference readings for {len(calibration)} calibration words")
+    try:
+        ours = _readings(module, _batches(calibration))  # as when it was made
+    except Exception as exc:  # noqa: BLE001 - a module that cannot read is not used
+        raise QuantizationError(f"the int8 copy fails a test run ({str(exc).splitlines()[0]})") from None
+    _compare(ours, [tuple(r) for r in reference], charset)
+
+
+def _compare(ours: Sequence[tuple[int, ...]], reference: Sequence[tuple[int, ...]], charset: Charset) -> None:
     chars = charset.shown
-    as_text = [("".join(chars[k - 1] for k in a), "".join(chars[k - 1] for k in b))
+    n = len(chars)
+    as_text = [("".join(chars[k - 1] if 0 < k <= n else "\ufffd" for k in a),
+                "".join(chars[k - 1] if 0 < k <= n else "\ufffd" for k in b))
                for a, b in zip(ours, reference)]
     cer, _ = error_rates(as_text)
-    release_memory()
     if cer > MAX_DISAGREEMENT:
         raise QuantizationError(f"the int8 copy reads the calibration words differently (CER {cer:.1%})")
-    return scripted
