@@ -13,7 +13,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -53,7 +53,8 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
                         "model) where the image is ambiguous; beam 8 unless --beam is wider")
     p.add_argument("--float", action="store_true",
                    help="run the network in float32 on the CPU; by default it runs as an int8 copy, "
-                        "which takes about a second to make and then reads about 3x as fast")
+                        "which reads about 3x as fast (made once per model, in about a second, and "
+                        "kept in the user's cache folder)")
 
 
 def _add_recognize(sub) -> None:
@@ -108,25 +109,29 @@ def _add_eval(sub) -> None:
     p.set_defaults(func=_cmd_eval)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: Container[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every command; with ``commands``, only those get the options whose
+    definitions load torch (``train``, ``finetune``): the others are listed, so that
+    ``--help``, ``--version`` and ``recognize`` start without the training code."""
     parser = argparse.ArgumentParser(
         prog=PROG, description="Offline handwritten Nepali recognition. Without a command, opens the app.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_recognize(sub)
     _add_eval(sub)
-    _add_train(sub)
-    _add_finetune(sub)
+    _add_train(sub, commands is None or "train" in commands)
+    _add_finetune(sub, commands is None or "finetune" in commands)
     return parser
 
 
-def _add_train(sub) -> None:
-    from .training import add_train_arguments
-
+def _add_train(sub, full: bool = True) -> None:
     p = sub.add_parser("train", help="train a recognizer from real and synthetic data",
                        description="Train a model (resumes from OUT/last.ckpt); the best epoch is exported "
                                    "as TorchScript. Runs data-parallel under torchrun.")
-    add_train_arguments(p)
+    if full:
+        from .training import add_train_arguments
+
+        add_train_arguments(p)
     p.set_defaults(func=_cmd_train)
 
 
@@ -136,13 +141,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return run_train(args)
 
 
-def _add_finetune(sub) -> None:
-    from .finetuning import add_finetune_arguments
-
+def _add_finetune(sub, full: bool = True) -> None:
     p = sub.add_parser("finetune", help="adapt a model to one person's handwriting",
                        description="Fine-tune on DIR (labels.tsv or x.png + x.gt.txt) and write the result to "
                                    "--out; prints held-back and general CER before and after.")
-    add_finetune_arguments(p)
+    if full:
+        from .finetuning import add_finetune_arguments
+
+        add_finetune_arguments(p)
     p.set_defaults(func=_cmd_finetune)
 
 
@@ -186,7 +192,7 @@ def _err(message: str) -> None:
     print(f"{PROG}: {message}", file=sys.stderr, flush=True)
 
 
-def _recognition_json(path: str, r) -> dict:
+def _recognition_json(path: str, r, precision: str) -> dict:
     return {
         "path": path,
         "text": r.text,
@@ -195,6 +201,7 @@ def _recognition_json(path: str, r) -> dict:
         "graphemes": [{"text": g.text, "confidence": round(g.confidence, 4)} for g in r.graphemes],
         "alternatives": [{"text": a.text, "score": round(a.score, 4)} for a in r.alternatives],
         "device": r.device,
+        "precision": precision,
         "ms": round(r.ms, 2),
     }
 
@@ -217,7 +224,7 @@ def _cmd_recognize(args: argparse.Namespace) -> int:
                 if args.json:
                     print(json_line({"path": path, "error": r.message}))
             elif args.json:
-                print(json_line(_recognition_json(path, r)))
+                print(json_line(_recognition_json(path, r, rec.precision)))
             else:
                 print(f"{path}\t{r.text}" if several else r.text)
         sys.stdout.flush()
@@ -311,7 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     and (argv[0].startswith("-") or Path(argv[0]).is_file())):
         return _run_gui(argv)  # the app: its own options (--model, --device, --self-test) or an image
     _utf8_output()
-    parser = build_parser()
+    parser = build_parser(commands=argv[:1])
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version or a usage error (code 2)

@@ -17,7 +17,7 @@ from nepocr_desktop.lib.read.metrics import error_rates
 from nepocr_desktop.recognizer import Recognizer
 
 ROOT = Path(__file__).resolve().parent.parent
-JSON_KEYS = {"path", "text", "confidence", "chars", "graphemes", "alternatives", "device", "ms"}
+JSON_KEYS = {"path", "text", "confidence", "chars", "graphemes", "alternatives", "device", "precision", "ms"}
 LABELS = ["घर", "पानी", "नमस्ते", "किताब"]
 
 
@@ -188,3 +188,37 @@ def test_module_entry_point(tiny_model_path, word_image):
         cwd=ROOT, capture_output=True, text=True, encoding="utf-8", timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     assert set(json.loads(proc.stdout)) == JSON_KEYS
+
+
+def _modules_after(*args: str) -> set[str]:
+    """The modules loaded by ``nepocr ARGS`` in a fresh interpreter."""
+    code = ("import sys; from nepocr_desktop.cli import main; code = main(sys.argv[1:]); "
+            "print('MODULES', ' '.join(sorted(sys.modules))); sys.exit(code)")
+    res = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT,
+                         timeout=300, check=False)
+    assert res.returncode == 0, res.stderr
+    line = next(x for x in res.stdout.splitlines() if x.startswith("MODULES "))
+    return set(line.split()[1:])
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["recognize", "--help"]])
+def test_help_and_version_do_not_load_torch(args):
+    modules = _modules_after(*args)
+    assert "torch" not in modules and "PySide6" not in modules and "cv2" not in modules
+
+
+def test_version_prints_the_package_version(run):
+    from nepocr_desktop import __version__
+
+    assert run("--version", model=False)[:2] == (0, f"nepocr {__version__}\n")
+
+
+def test_recognize_does_not_load_qt(tiny_model_path, word_image):
+    modules = _modules_after("recognize", str(word_image), "--model", str(tiny_model_path), "--device", "cpu")
+    assert "torch" in modules and not any(m.split(".")[0] == "PySide6" for m in modules)
+
+
+def test_recognize_json_says_device_and_precision(run, word_image):
+    code, out, _ = run("recognize", "--json", str(word_image))
+    obj = json.loads(out)
+    assert code == 0 and obj["device"] == "cpu" and obj["precision"] in ("int8", "float32")

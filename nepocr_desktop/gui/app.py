@@ -94,6 +94,7 @@ def run(argv: list[str]) -> int:
     try:
         if args.self_test:
             return _self_test(window, args)
+        _log_milestones(service, t_start)
         window.show()
         # Start loading once the window has been shown, so its first paint is not delayed.
         QTimer.singleShot(0, lambda: window.start_model(args.model, args.device))
@@ -106,6 +107,20 @@ def run(argv: list[str]) -> int:
     finally:
         restore_hook()
         service.shutdown()
+
+
+def _log_milestones(service, t_start: float) -> None:
+    """Log when the model is ready and when the first result is shown (benchmarks/bench_startup.py)."""
+    def ms() -> float:
+        return (time.perf_counter() - t_start) * 1000
+
+    def first_result(*_args) -> None:
+        log.info("first result %.0f ms after start", ms())
+        service.recognized.disconnect(first_result)
+
+    service.modelReady.connect(lambda summary: log.info("model ready %.0f ms after start (%s)", ms(),
+                                                        summary.runs_on))
+    service.recognized.connect(first_result)
 
 
 def sample_images() -> list[tuple[Path, str]]:
@@ -167,7 +182,7 @@ def _self_test(window, args: argparse.Namespace) -> int:
         print(f"self-test: {failures[0]}", file=sys.stderr)
         return 1
     summary = service.summary
-    print(f"model: {summary.title} ({summary.path}) on {summary.device_title}, "
+    print(f"model: {summary.title} ({summary.path}) on {summary.runs_on}, "
           f"loaded in {time.perf_counter() - t0:.1f} s")
     readings: list[tuple[Path, str]] = []
     for path, expected in samples:

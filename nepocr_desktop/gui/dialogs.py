@@ -126,7 +126,7 @@ def about_text(summary: ModelSummary | None, samples: int | None) -> str:
     else:
         lines.append(f"<p><b>Model:</b> {html.escape(summary.title)}<br>"
                      f"<b>File:</b> {html.escape(summary.path)}<br>"
-                     f"<b>Running on:</b> {html.escape(summary.device_title)}</p>")
+                     f"<b>Running on:</b> {html.escape(summary.runs_on)}</p>")
         facts = [(FACT_NAMES.get(k, k.replace("_", " ")), _fmt(k, v)) for k, v in summary.metadata.items()
                  if isinstance(v, (str, int, float)) and k not in ("name", "command", "trained")]
         if facts:

@@ -40,6 +40,8 @@ from .write_view import WritePanel
 
 log = logging.getLogger("nepocr")
 
+LEARN_TAB_DELAY_MS = 400  # the Learn tab is built this long after the model is ready
+
 
 class MainWindow(QMainWindow):
     """Ties the views to the recognition service and the sample store.
@@ -197,6 +199,7 @@ class MainWindow(QMainWindow):
         """Every connection between the views, the session and the service."""
         s = self.service
         s.modelLoading.connect(self._on_model_loading)
+        s.modelProgress.connect(self.model_label.setText)
         s.modelReady.connect(self._on_model_ready)
         s.modelFailed.connect(self._on_model_failed)
         s.busyChanged.connect(self._on_busy)
@@ -262,6 +265,8 @@ class MainWindow(QMainWindow):
 
     def _build_training_tab(self) -> None:
         """Replace the Learn placeholder with the real tab (torch is loaded by now)."""
+        if self.training is not None or not self._learn_placeholder.text().startswith("Getting"):
+            return  # built already (two models loaded in a row), or the store cannot be opened
         from .training_tab import TrainingTab
 
         try:
@@ -289,13 +294,15 @@ class MainWindow(QMainWindow):
 
     def _on_model_ready(self, summary: ModelSummary) -> None:
         if self.training is None:
-            self._build_training_tab()
+            # a few tenths of a second (charts, training code): after the words asked for
+            # while the model loaded, which the worker reads now, are shown
+            QTimer.singleShot(LEARN_TAB_DELAY_MS, self, self._build_training_tab)
         if self.session.is_pending(self.current_source()):  # asked while the model loaded: read now
             self.result.show_pending("Reading…")
-        log.info("model ready: %s on %s", summary.path, summary.device_title)
+        log.info("model ready: %s on %s", summary.path, summary.runs_on)
         self.model_label.setText(f"Model: {summary.title}")
         self.model_label.setToolTip(summary.path)
-        self.device_label.setText(f"Device: {summary.device_title}")
+        self.device_label.setText(f"Device: {summary.runs_on}")
         if self.banner.kind == "model":
             self.banner.hide()
         self._update_sample_count()

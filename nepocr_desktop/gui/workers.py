@@ -9,6 +9,7 @@ arrives after a newer request was made on its channel is dropped.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import logging
 import threading
@@ -73,15 +74,26 @@ class ModelSummary:
     def device_title(self) -> str:
         return "CPU" if self.device.lower() == "cpu" else self.device
 
+    @property
+    def runs_on(self) -> str:
+        """The device and how the network runs on it, e.g. ``CPU · int8`` (status bar, About)."""
+        return f"{self.device_title} · {self.precision}" if self.precision else self.device_title
 
-def default_factory(model_path: str | None, device: str, beam: int, lexicon: bool) -> Any:
+
+def loading_message(step: int, steps: int, what: str) -> str:
+    """The status bar's text while a model loads, e.g. ``Loading model… 2/3 int8 copy``."""
+    return f"Loading model… {step}/{steps} {what}"
+
+
+def default_factory(model_path: str | None, device: str, beam: int, lexicon: bool,
+                    progress: Callable[[int, int, str], None] | None = None) -> Any:
     """Load a :class:`~nepocr_desktop.recognizer.Recognizer` and warm it up. On the CPU it
-    reads with the int8 copy of the network, made here (about 0.6 s): making it while the
-    float network read would hold both, about 30 MB more at the peak."""
+    reads with the int8 copy of the network, loaded from the user's cache folder (made there
+    the first time, in about a second); ``progress(step, steps, what)`` follows the loading."""
     from ..recognizer import Recognizer
 
-    recognizer = Recognizer(model_path, device=device, beam=beam, lexicon=lexicon)
-    recognizer.warmup()
+    recognizer = Recognizer(model_path, device=device, beam=beam, lexicon=lexicon, progress=progress)
+    recognizer.warmup(runs=1)  # the int8 copy's check has run it already
     return recognizer
 
 
@@ -93,11 +105,19 @@ def summarize(recognizer: Any) -> ModelSummary:
                         None if precision is None else str(precision))
 
 
+def _takes_progress(factory: Callable[..., Any]) -> bool:
+    try:
+        return "progress" in inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 class RecognizerWorker(QObject):
     """Owns the recognizer; every slot runs on the worker thread."""
 
     loaded = Signal(object)            # ModelSummary
     loadFailed = Signal(str)
+    loadProgress = Signal(str)         # what is being loaded, for the status bar
     finished = Signal(object, object)  # Request, list of Recognition | RecognitionFailure (or a page)
     failed = Signal(object, str)       # Request, message
     _wake = Signal()
@@ -142,7 +162,11 @@ class RecognizerWorker(QObject):
         self._recognizer = None
         self._load_error = ""
         try:
-            recognizer = self._factory(*args)
+            if _takes_progress(self._factory):
+                recognizer = self._factory(
+                    *args, progress=lambda *step: self.loadProgress.emit(loading_message(*step)))
+            else:
+                recognizer = self._factory(*args)
         except Exception as exc:  # a bad file, a missing GPU, a damaged install
             log.warning("model not loaded: %s", exc, exc_info=not isinstance(exc, NepocrError))
             self._load_error = plain_message(exc)
@@ -192,6 +216,7 @@ class RecognitionService(QObject):
     """GUI-side front of the worker: request ids, latest-wins filtering and the thread."""
 
     modelLoading = Signal()
+    modelProgress = Signal(str)        # e.g. "Loading model… 2/3 int8 copy"
     modelReady = Signal(object)        # ModelSummary
     modelFailed = Signal(str)
     recognized = Signal(object, object)  # Request, result
@@ -212,6 +237,7 @@ class RecognitionService(QObject):
         self._worker.moveToThread(self._thread)
         self._worker.loaded.connect(self._on_loaded)
         self._worker.loadFailed.connect(self._on_load_failed)
+        self._worker.loadProgress.connect(self._on_load_progress)
         self._worker.finished.connect(self._on_finished)
         self._worker.failed.connect(self._on_failed)
         self._thread.start()
@@ -274,6 +300,10 @@ class RecognitionService(QObject):
         self.summary = summary
         self.loading = False
         self.modelReady.emit(summary)
+
+    def _on_load_progress(self, message: str) -> None:
+        if self.loading:
+            self.modelProgress.emit(message)
 
     def _on_load_failed(self, message: str) -> None:
         self.loading = False

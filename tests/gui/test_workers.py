@@ -157,3 +157,45 @@ def test_shutdown_stops_the_thread(qtbot, make_service):
     service = loaded(qtbot, make_service())
     service.shutdown()
     assert not service._thread.isRunning()
+
+
+def test_the_summary_says_how_the_network_runs():
+    assert ModelSummary("/m/x.pt", "cpu", {}, "int8").runs_on == "CPU · int8"
+    assert ModelSummary("/m/x.pt", "cpu", {}).runs_on == "CPU"
+    assert ModelSummary("/m/x.pt", "cpu", {}, "int8").device_title == "CPU"  # as page exports name it
+    assert ModelSummary("/m/x.pt", "NVIDIA T4", {}, "float32").runs_on == "NVIDIA T4 · float32"
+
+
+def test_loading_progress_reaches_the_status_bar(qtbot, make_service, recording, tmp_path):
+    from nepocr_desktop.gui.main_window import MainWindow
+    from nepocr_desktop.gui.settings import Settings
+
+    def factory(model_path, device, beam, lexicon, progress=None):
+        for step, what in enumerate(("network", "int8 copy", "language model"), 1):
+            progress(step, 3, what)
+        return recording
+
+    service = make_service(factory)
+    window = MainWindow(service, Settings(tmp_path / "s.ini"))
+    qtbot.addWidget(window)
+    shown = []
+    service.modelProgress.connect(shown.append)
+    window.model_label.setText("")
+    with qtbot.waitSignal(service.modelReady, timeout=TIMEOUT):
+        service.load("tiny.pt", "cpu")
+    assert shown == ["Loading model… 1/3 network", "Loading model… 2/3 int8 copy",
+                     "Loading model… 3/3 language model"]
+    assert window.model_label.text().startswith("Model:")
+
+
+def test_the_default_factory_reports_progress(qtbot, make_service):
+    from nepocr_desktop.gui.workers import default_factory
+
+    service = make_service(default_factory)
+    shown = []
+    service.modelProgress.connect(shown.append)
+    with qtbot.waitSignal(service.modelReady, timeout=120_000) as signal:
+        service.load(None, "cpu", 1, True)
+    assert shown == ["Loading model… 1/3 network", "Loading model… 2/3 int8 copy",
+                     "Loading model… 3/3 language model"]
+    assert signal.args[0].runs_on == "CPU · int8"
