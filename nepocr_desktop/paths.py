@@ -10,11 +10,28 @@ APP_NAME = "nepocr"
 
 
 def app_root() -> Path:
-    """The folder holding ``model/`` and ``resources/``: the source tree or the PyInstaller bundle."""
+    """The folder holding ``model/`` and ``resources/``: the PyInstaller bundle, the package's
+    own data in an installed wheel (``nepocr_desktop/_data``, copied there by ``setup.py``),
+    or the source tree (a checkout, an editable install)."""
     bundle = getattr(sys, "_MEIPASS", None)
     if bundle:
         return Path(bundle)
+    packaged = _packaged_data()
+    if packaged is not None:
+        return packaged
     return Path(__file__).resolve().parent.parent
+
+
+def _packaged_data() -> Path | None:
+    from importlib.resources import files
+
+    try:
+        data = files(__package__) / "_data"
+    except (ModuleNotFoundError, TypeError):
+        return None
+    if isinstance(data, Path) and (data / "model").is_dir():
+        return data
+    return None
 
 
 def resources_dir() -> Path:
