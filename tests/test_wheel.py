@@ -61,7 +61,7 @@ def test_the_wheel_holds_the_model_and_resources(installed):
 def test_the_installed_package_is_the_wheels(installed):
     code = ("import nepocr_desktop, nepocr_desktop.paths as p; "
             "print(nepocr_desktop.__file__); print(p.bundled_model_path()); print(p.lexicon_dir())")
-    res = subprocess.run([str(installed["python"]), "-c", code], capture_output=True, text=True,
+    res = subprocess.run([str(installed["python"]), "-c", code], capture_output=True, text=True, check=False,
                          cwd=installed["work"], env=_env(installed["tmp"]), timeout=120)
     assert res.returncode == 0, res.stderr
     package, model, lexicon = (Path(line) for line in res.stdout.splitlines())
@@ -72,14 +72,14 @@ def test_the_installed_package_is_the_wheels(installed):
 
 def test_recognize_from_the_installed_wheel(installed):
     res = subprocess.run([str(installed["nepocr"]), "recognize", "--json", "word.png"], capture_output=True,
-                         text=True, cwd=installed["work"], env=_env(installed["tmp"]), timeout=300)
+                         text=True, check=False, cwd=installed["work"], env=_env(installed["tmp"]), timeout=300)
     assert res.returncode == 0, res.stderr
     obj = json.loads(res.stdout)
     assert obj["text"] == "नमस्ते" and obj["device"] == "cpu" and obj["precision"] == "int8"
 
 
 def test_self_test_of_the_installed_wheel(installed):
-    res = subprocess.run([str(installed["nepocr"]), "--self-test"], capture_output=True, text=True,
+    res = subprocess.run([str(installed["nepocr"]), "--self-test"], capture_output=True, text=True, check=False,
                          cwd=installed["work"], env=_env(installed["tmp"]), timeout=300)
     assert res.returncode == 0, (res.stdout, res.stderr)
     assert "namaste.png: नमस्ते" in res.stdout and "int8 network: ok" in res.stdout

@@ -33,8 +33,8 @@ import numpy as np
 import torch
 
 from ..system.atomic import atomic_write
-from .charset import Charset
 from . import quantize
+from .charset import Charset
 from .quantize import Int8Copy, QuantizationError, check_readings
 
 log = logging.getLogger("nepocr")
