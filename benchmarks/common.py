@@ -116,7 +116,8 @@ def model_description(path: Path) -> str:
     size = path.stat().st_size / 1e6
     trained = "".join(f", {k} {meta[k]}" for k in ("trained", "epoch") if k in meta)
     val = f", validation CER {100 * meta['val_cer']:.1f}%" if isinstance(meta.get("val_cer"), (int, float)) else ""
-    return f"{name} ({path}, {size:.1f} MB, input height {info.preprocess.height}{trained}{val})"
+    shown = path.resolve().relative_to(ROOT) if path.resolve().is_relative_to(ROOT) else path
+    return f"{name} ({shown}, {size:.1f} MB, input height {info.preprocess.height}{trained}{val})"
 
 
 def default_model(exe: Path | None) -> Path:
