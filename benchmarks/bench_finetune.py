@@ -1,26 +1,40 @@
-"""Simulated user: fine-tune on N words of a user, measure CER on the rest of their words.
+"""Learning from corrections: fine-tune on N corrected words of a user, measure CER on the rest.
 
-    python benchmarks/bench_finetune.py [--model model/nepocr.pt] [--sizes 50 200] [--threads 2]
-                                        [--user crops|writer|nhcd]
+    python benchmarks/bench_finetune.py --case same hand canvas [--sizes 30 100 200 300] [--threads 1]
+    python benchmarks/bench_finetune.py --user nhcd|writer|crops [--sizes 50 200]
 
-``--user crops`` (default): real word crops the model never saw, the word-disjoint validation
-split of ``../shared/data/nepali_lens_words``. They come from many writers, so this measures
-learning more of the same kind of data, not one person's hand.
+Cases (``--case``), each split by word in a fixed order into N corrections and "their other words":
 
-``--user writer``: one consistent hand the model never saw, drawn as on the canvas: words of the
+``same``: writers the model already knows. The base model was trained on the word-disjoint train
+split of ``nepali_lens_words``; ``data_cache/eval/lens_val`` holds the unseen words of the same
+writers and photos. Fine-tuning on some of them must not make the others worse.
+
+``hand``: a new hand, binarised like a scan: ``data_cache/eval/hands_heldout`` (words composed from
+handwritten characters the model never trained on).
+
+``canvas``: a new input domain, pen strokes drawn on the canvas: ``data_cache/eval/lens_val_strokes``
+(the lens_val words redrawn as strokes). ``photo_cer_*`` is CER on the photographed versions of the
+same other words (``lens_val``): what drawing practice does to reading photos.
+
+Older single-user simulations (``--user``):
+
+``crops``: as ``same``, read from ``../shared/data`` directly.
+
+``writer``: one consistent hand the model never saw, drawn as on the canvas: words of the
 bundled lexicon rendered in a face held out of training (AnnapurnaSIL), redrawn with one pen
 width and one slant (outside the slant range of training) and a little wobble per word.
 
-``--user nhcd``: one real hand the model was not trained on: NHCD writer 001 (reserved from
+``nhcd``: one real hand the model was not trained on: NHCD writer 001 (reserved from
 training, see ``corpus.RESERVED_WRITERS``). Lexicon words made only of the characters NHCD has
 (consonants, independent vowels, digits) are composed from that writer's characters joined by a
 head line; the writer's images of each character are split in two, the fine-tune words drawn from
-one half and the test words from the other, so the test strokes are new as well. As a control, the test words are also composed from
-another NHCD writer (004); ``control_cer_*`` show how much of the gain carries over to a hand
-the fine-tuning did not see.
+one half and the test words from the other, so the test strokes are new as well. As a control, the
+test words are also composed from another NHCD writer (004); ``control_cer_*`` show how much of the
+gain carries over to a hand the fine-tuning did not see.
 
-Every way the fine-tune set and the test set are split by word, so the test words are new to
-the fine-tuned model too. Prints CER before/after and wall time for each size, one JSON per line.
+``cer_after`` is CER of the model fine-tuning hands back (the base model when its checks reject
+the new one); ``candidate_cer_after`` that of the new model whether accepted or not. Prints one
+JSON object per case and size.
 """
 
 from __future__ import annotations
@@ -37,6 +51,7 @@ from nepocr_desktop.lib.language.lexicon import WORDS_FILE
 from nepocr_desktop.lib.read.charset import split_aksharas
 from nepocr_desktop.lib.read.modelio import load_model
 from nepocr_desktop.lib.read.preprocess import load_gray
+from nepocr_desktop.lib.storage.dataset import read_dataset
 from nepocr_desktop.lib.training.augment import elastic, pen_strokes, to_gray, to_ink, warp
 from nepocr_desktop.lib.training.corpus import RESERVED_WRITERS, bucket, lens_words, load_glyphs
 from nepocr_desktop.lib.training.finetune import FinetuneConfig, finetune, replay_material
@@ -118,50 +133,105 @@ def nhcd_user(data: Path, lexicon: list[str], train_count: int, test_count: int,
     return words, by_word, control_set
 
 
+EVAL = Path("data_cache/eval")
+CASES = {"same": "lens_val", "hand": "hands_heldout", "canvas": "lens_val_strokes"}
+
+
+def eval_folder_user(folder: Path) -> tuple[list[str], dict[str, list]]:
+    """Words (in a fixed shuffled order) and their images from a labelled eval folder."""
+    by_word: dict[str, list] = {}
+    for s in read_dataset(folder):
+        by_word.setdefault(s.text, []).append((load_gray(s.path), s.text))
+    words = sorted(by_word, key=lambda w: (bucket("user:" + w, 1 << 30), w))
+    return words, by_word
+
+
+def split_words(words: list[str], by_word: dict[str, list], n: int) -> tuple[list, list, set[str]]:
+    train, test, rest = [], [], set()
+    for w in words:
+        if len(train) < n:
+            train.extend(by_word[w])
+        else:
+            test.extend(by_word[w])
+            rest.add(w)
+    return train, test, rest
+
+
+def cer_of(model, info, prepared) -> float:
+    return round(evaluate(model, info.charset, prepared, torch.device("cpu"))[0], 4)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
+    ap.add_argument("--eval", type=Path, default=EVAL, help="the labelled eval folders")
     ap.add_argument("--model", type=Path, default=bundled_model_path())
-    ap.add_argument("--sizes", type=int, nargs="+", default=[50, 200])
+    ap.add_argument("--case", choices=sorted(CASES), nargs="+", default=None)
+    ap.add_argument("--sizes", type=int, nargs="+", default=None,
+                    help="corrections (default 30 100 200 300 with --case, 50 200 with --user)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=FinetuneConfig.epochs)
     ap.add_argument("--lr", type=float, default=FinetuneConfig.lr)
-    ap.add_argument("--user", choices=["crops", "writer", "nhcd"], default="crops")
+    ap.add_argument("--l2sp", type=float, default=FinetuneConfig.l2sp)
+    ap.add_argument("--replay", type=float, default=FinetuneConfig.replay)
+    ap.add_argument("--user", choices=["crops", "writer", "nhcd"], default=None)
     ap.add_argument("--test-words", type=int, default=300, help="(--user writer|nhcd) words in the test set")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     lex, fonts = replay_material(lexicon_dir() / WORDS_FILE, fonts_dir())
-    control: list = []
-    if args.user == "crops":
-        words, by_word = crop_users(args.data)
-    elif args.user == "writer":
-        words, by_word = writer_user(lex, max(args.sizes) + args.test_words)
-    else:
-        words, by_word, control = nhcd_user(args.data, lex, max(args.sizes), args.test_words)
     base = load_model(args.model)
-    results = []
-    for n in args.sizes:
-        train, test = [], []
-        for w in words:
-            (train if len(train) < n else test).extend(by_word[w])
-        test_p = prepare_validation(test, base.info.preprocess)
-        torch.manual_seed(0)
-        t0 = time.time()
-        res = finetune(base, train, lex, fonts, FinetuneConfig(epochs=args.epochs, lr=args.lr))
-        secs = time.time() - t0
-        before = evaluate(base.module, base.info.charset, test_p, torch.device("cpu"))[0]
-        after = evaluate(res.model, res.info.charset, test_p, torch.device("cpu"))[0]
-        row = {"user": args.user, "samples": len(train), "test_images": len(test), "cer_before": round(before, 4),
-               "cer_after": round(after, 4), "relative_reduction": round(1 - after / before, 4) if before else None,
-               "general_cer_before": round(res.general_cer_before, 4),
-               "general_cer_after": round(res.general_cer_after, 4), "seconds": round(secs, 1),
-               "threads": args.threads, "lr": res.lr}
-        if control:  # the same test words in another hand: how much of the gain is this hand's
-            control_p = prepare_validation(control, base.info.preprocess)
-            row["control_cer_before"] = round(evaluate(base.module, base.info.charset, control_p, torch.device("cpu"))[0], 4)
-            row["control_cer_after"] = round(evaluate(res.model, res.info.charset, control_p, torch.device("cpu"))[0], 4)
-        results.append(row)
-        print(json.dumps(row), flush=True)
+    cfg = FinetuneConfig(epochs=args.epochs, lr=args.lr, l2sp=args.l2sp, replay=args.replay)
+    jobs: list[tuple[str, list[str], dict, list]] = []
+    if args.user or not args.case:
+        user = args.user or "crops"
+        sizes = args.sizes or [50, 200]
+        control: list = []
+        if user == "crops":
+            words, by_word = crop_users(args.data)
+        elif user == "writer":
+            words, by_word = writer_user(lex, max(sizes) + args.test_words)
+        else:
+            words, by_word, control = nhcd_user(args.data, lex, max(sizes), args.test_words)
+        jobs.append((user, words, by_word, control))
+    else:
+        sizes = args.sizes or [30, 100, 200, 300]
+        for case in args.case:
+            words, by_word = eval_folder_user(args.eval / CASES[case])
+            jobs.append((case, words, by_word, []))
+    photos = eval_folder_user(args.eval / "lens_val")[1] if any(j[0] == "canvas" for j in jobs) else {}
+    for case, words, by_word, control in jobs:
+        for n in sizes:
+            train, test, rest = split_words(words, by_word, n)
+            if len(test) < 50:
+                print(json.dumps({"case": case, "samples": n, "skipped": f"only {len(test)} words would be left"}))
+                continue
+            test_p = prepare_validation(test, base.info.preprocess)
+            torch.manual_seed(0)
+            t0 = time.time()
+            res = finetune(base, train, lex, fonts, cfg)
+            secs = time.time() - t0
+            before = cer_of(base.module, base.info, test_p)
+            after = cer_of(res.model, res.info, test_p)
+            cand = cer_of(res.candidate, res.info, test_p) if res.candidate is not None else None
+            j = res.judgement
+            row = {"case": case, "samples": len(train), "test_images": len(test), "cer_before": before,
+                   "cer_after": after, "relative_reduction": round(1 - after / before, 4) if before else None,
+                   "candidate_cer_after": cand, "accepted": res.accepted, "claim": j.claim if j else None,
+                   "judged_words": res.heldout_samples,
+                   "judged_user_cer": [round(res.user_cer_before, 4), round(res.candidate_user_cer, 4)],
+                   "general_cer": [round(res.general_cer_before, 4), round(res.candidate_general_cer, 4)],
+                   "steps": res.steps, "seconds": round(secs, 1), "threads": args.threads, "lr": res.lr}
+            if control:  # the same test words in another hand: how much of the gain is this hand's
+                control_p = prepare_validation(control, base.info.preprocess)
+                row["control_cer_before"] = cer_of(base.module, base.info, control_p)
+                row["control_cer_after"] = cer_of(res.model, res.info, control_p)
+            if case == "canvas":
+                photo_p = prepare_validation([p for w in rest for p in photos.get(w, [])], base.info.preprocess)
+                row["photo_cer_before"] = cer_of(base.module, base.info, photo_p)
+                row["photo_cer_after"] = cer_of(res.model, res.info, photo_p)
+                if res.candidate is not None:
+                    row["photo_candidate_cer_after"] = cer_of(res.candidate, res.info, photo_p)
+            print(json.dumps(row), flush=True)
     return 0
 
 

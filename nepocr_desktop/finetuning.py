@@ -19,11 +19,16 @@ def add_finetune_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", type=Path, help="folder with labels.tsv or x.png + x.gt.txt pairs")
     p.add_argument("--out", type=Path, required=True, help="where the fine-tuned model is written")
     p.add_argument("--base", type=Path, default=None, help="model to start from (default: bundled)")
-    p.add_argument("--epochs", type=int, default=FinetuneConfig.epochs)
+    p.add_argument("--epochs", type=int, default=FinetuneConfig.epochs,
+                   help="augmented passes over the samples; sets the number of steps (default %(default)s)")
     p.add_argument("--lr", type=float, default=FinetuneConfig.lr,
                    help="learning rate (default 0: automatic, 1e-4 below 100 samples, 3e-4 from 100)")
     p.add_argument("--replay", type=float, default=FinetuneConfig.replay,
-                   help="share of replayed synthetic words in each batch (0-0.9)")
+                   help="share of replayed synthetic words in each batch (0-0.9; default: automatic, "
+                        "7/8 for a few dozen samples falling to 1/2 from 160)")
+    p.add_argument("--l2sp", type=float, default=FinetuneConfig.l2sp,
+                   help="pull towards the base weights (default %(default)s)")
+    p.add_argument("--seed", type=int, default=FinetuneConfig.seed)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object with the scores")
 
@@ -44,16 +49,21 @@ def run_finetune(args: argparse.Namespace) -> int:
     if len(pairs) < 2:
         print(f"error: {args.dir}: at least 2 usable samples are needed, found {len(pairs)}", file=sys.stderr)
         return 1
-    if not 0 <= args.replay < 1:
+    if args.replay is not None and not 0 <= args.replay < 1:
         print("error: --replay must be between 0 and 0.9", file=sys.stderr)
         return 2
     words, fonts = replay_material(lexicon_dir() / WORDS_FILE, fonts_dir())
 
     def on_epoch(r: EpochReport) -> None:
-        print(f"epoch {r.epoch}: loss {r.loss:.3f} held-back CER {100 * r.val_cer:.2f}%", file=sys.stderr, flush=True)
+        held = "" if r.val_cer != r.val_cer else f" held-back CER {100 * r.val_cer:.2f}%"
+        print(f"run {r.epoch}: {r.step} steps, loss {r.loss:.3f}{held}", file=sys.stderr, flush=True)
 
-    cfg = FinetuneConfig(epochs=args.epochs, lr=args.lr, replay=args.replay)
-    res = finetune(base, pairs, words, fonts, cfg, on_epoch=on_epoch)
+    cfg = FinetuneConfig(epochs=args.epochs, lr=args.lr, replay=args.replay, l2sp=args.l2sp, seed=args.seed)
+    try:
+        res = finetune(base, pairs, words, fonts, cfg, on_epoch=on_epoch)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     try:
         save_finetuned(res, args.out)
     except OSError as exc:
@@ -62,11 +72,18 @@ def run_finetune(args: argparse.Namespace) -> int:
     out = {"cer_before": res.user_cer_before, "cer_after": res.user_cer_after,
            "general_cer_before": res.general_cer_before, "general_cer_after": res.general_cer_after,
            "train_samples": res.train_samples, "heldout_samples": res.heldout_samples,
-           "seconds": round(res.seconds, 2), "out": str(args.out)}
+           "seconds": round(res.seconds, 2), "out": str(args.out),
+           "accepted": res.accepted, "candidate_cer_after": res.candidate_user_cer,
+           "candidate_general_cer_after": res.candidate_general_cer, "steps": res.steps, "lr": res.lr,
+           "judgement": res.judgement.to_dict() if res.judgement else None}
     if args.json:
         print(json.dumps(out))
     else:
-        print(f"held-back CER {100 * res.user_cer_before:.2f}% -> {100 * res.user_cer_after:.2f}%, general "
-              f"{100 * res.general_cer_before:.2f}% -> {100 * res.general_cer_after:.2f}% in {res.seconds:.0f}s; "
-              f"wrote {args.out}")
+        j = res.judgement
+        what = "the new model" if res.accepted else "the base model (the new one did not pass the checks)"
+        print(f"held-back CER {100 * res.user_cer_before:.2f}% -> {100 * res.candidate_user_cer:.2f}%, general "
+              f"{100 * res.general_cer_before:.2f}% -> {100 * res.candidate_general_cer:.2f}% in {res.seconds:.0f}s")
+        if j is not None:
+            print(j.reason)
+        print(f"wrote {what} to {args.out}")
     return 0

@@ -11,7 +11,17 @@ import torch
 from nepocr_desktop.lib.read.charset import DEFAULT_CHARSET
 from nepocr_desktop.lib.read.modelio import ModelError, load_model, read_info
 from nepocr_desktop.lib.storage.library import BUNDLED, ModelLibrary
-from nepocr_desktop.lib.training.finetune import FinetuneConfig, finetune, save_finetuned, split_user_samples
+from nepocr_desktop.lib.training.finetune import (
+    FinetuneConfig,
+    auto_replay,
+    auto_steps,
+    finetune,
+    fold_user_samples,
+    judge,
+    paired_interval,
+    save_finetuned,
+    split_user_samples,
+)
 from nepocr_desktop.lib.training.synth import find_fonts, render_text
 
 WORDS = ["नेपाल", "घर", "पानी", "किताब", "माया", "आमा", "बुबा", "गाउँ"]
@@ -28,46 +38,170 @@ def user_pairs(kalam):
     return [(render_text(w, kalam[0], size=int(rng.integers(36, 48))), w) for w in WORDS * 2]
 
 
-def test_split_is_deterministic_and_disjoint(user_pairs):
+FAST = dict(steps_per_epoch=6, epochs=1, batch_size=4, general_words=12, min_steps=1)
+
+
+def test_split_is_deterministic_and_by_word(user_pairs):
     a_train, a_held = split_user_samples(user_pairs, 0.2)
     _, b_held = split_user_samples(user_pairs, 0.2)
     assert [t for _, t in a_held] == [t for _, t in b_held]
     assert a_held and a_train and len(a_train) + len(a_held) == len(user_pairs)
+    assert not {t for _, t in a_train} & {t for _, t in a_held}  # no word on both sides
+    _, held = split_user_samples(user_pairs, 0.2, min_held=5)
+    assert len({t for _, t in held}) == 5
 
 
-def test_finetune_lowers_the_training_loss(tiny_model_path, user_pairs, kalam, tmp_path):
+def test_folds_hold_every_word_out_once(user_pairs):
+    folds = fold_user_samples(user_pairs, 3)
+    assert len(folds) == 3
+    held = [t for _, he in folds for _, t in he]
+    assert sorted(held) == sorted(t for _, t in user_pairs)
+    for tr, he in folds:
+        assert he and not {t for _, t in tr} & {t for _, t in he}
+
+
+def _errors(edits, length=6):
+    e = np.asarray(edits, np.int64)
+    return e, np.full(len(e), length, np.int64)
+
+
+def test_a_worse_general_check_rejects_the_new_model():
+    ub, ln = _errors([2] * 40)
+    ua, _ = _errors([0] * 40)  # far better on the user's words ...
+    gb, gl = _errors([0, 1] * 100)
+    ga, _ = _errors([1, 1] * 100)  # ... but the general check is worse
+    j = judge(ub, ua, ln, gb, ga, gl)
+    assert not j.accepted and j.claim == "general_worse" and "kept" in j.reason
+    # within the tolerance of the check it passes
+    ga2 = gb.copy()
+    ga2[0] += 1
+    assert judge(ub, ua, ln, gb, ga2, gl).accepted
+
+
+def test_a_verdict_on_four_words_claims_no_gain():
+    ub, ln = _errors([3, 2, 3, 2])
+    ua, _ = _errors([0, 0, 0, 0])
+    gb, gl = _errors([0, 1] * 100)
+    j = judge(ub, ua, ln, gb, gb.copy(), gl)
+    assert j.claim == "too_few" and j.judged_words == 4
+    assert "too few" in j.reason and "4 of your words" in j.reason
+    assert "reads your handwriting better" not in j.reason.replace("whether it really reads", "")
+
+
+def test_a_clear_gain_on_enough_words_is_claimed_with_its_interval():
+    ub, ln = _errors([2, 1, 1, 0] * 10)
+    ua, _ = _errors([0, 0, 1, 0] * 10)
+    gb, gl = _errors([0, 1] * 100)
+    j = judge(ub, ua, ln, gb, gb.copy(), gl)
+    assert j.accepted and j.claim == "better" and j.user_delta_high < 0 and "interval" in j.reason
+    # a small, uncertain difference is no reason to switch
+    ua2 = ub.copy()
+    ua2[0] -= 1
+    j2 = judge(ub, ua2, ln, gb, gb.copy(), gl)
+    assert not j2.accepted and j2.claim == "not_better"
+
+
+def test_noisy_gain_is_only_probable():
+    rng = np.random.default_rng(0)
+    ub = rng.integers(0, 3, 30)
+    ua = np.clip(ub + rng.integers(-2, 2, 30), 0, None)
+    ln = np.full(30, 6)
+    gb, gl = _errors([0, 1] * 100)
+    j = judge(ub, ua, ln, gb, gb.copy(), gl)
+    if j.accepted:
+        assert j.claim in ("better", "probably_better")
+        if j.user_delta_high >= 0:
+            assert j.claim == "probably_better" and "chance" in j.reason
+
+
+def test_paired_interval_contains_the_difference():
+    ub, ln = _errors([1, 0, 2, 1] * 10)
+    ua, _ = _errors([0, 0, 1, 1] * 10)
+    d, lo, hi = paired_interval(ub, ua, ln)
+    assert lo <= d <= hi < 0
+
+
+def test_finetune_trains_judges_and_leaves_the_base_alone(tiny_model_path, user_pairs, kalam, tmp_path):
     torch.manual_seed(0)
     base = load_model(tiny_model_path)
     before = {k: v.clone() for k, v in base.module.state_dict().items()}
-    cfg = FinetuneConfig(epochs=4, steps_per_epoch=12, batch_size=8, lr=3e-3, replay=0.2, patience=0)
+    cfg = FinetuneConfig(lr=3e-3, replay=0.25, cv_below=0, freeze_cnn_below=0, **FAST)
     res = finetune(base, user_pairs, WORDS, kalam, cfg)
-    assert not res.cancelled and res.model is not None
-    assert res.history[-1].loss < res.history[0].loss
+    assert not res.cancelled and res.model is not None and res.candidate is not None
     assert res.lr == 3e-3 and res.summary()["lr"] == 3e-3 and res.info.metadata["learning_rate"] == 3e-3
-    assert 0 <= res.user_cer_after and 0 <= res.general_cer_after
-    # BatchNorm statistics stayed frozen
-    after = res.model.state_dict()
-    for k, v in before.items():
+    assert res.steps == 6 and res.judgement is not None and res.heldout_samples > 0
+    assert 0 <= res.candidate_user_cer and 0 <= res.candidate_general_cer
+    cand = res.candidate.state_dict()
+    assert any(not torch.equal(v, cand[k]) for k, v in before.items() if "cnn.0.weight" in k)
+    for k, v in before.items():  # BatchNorm statistics stayed frozen
         if "running_mean" in k or "running_var" in k:
-            assert torch.equal(v, after[k]), k
-    # the base model itself is untouched
-    for k, v in base.module.state_dict().items():
+            assert torch.equal(v, cand[k]), k
+    for k, v in base.module.state_dict().items():  # the base model itself is untouched
         assert torch.equal(v, before[k])
+    if not res.accepted:  # what is handed back is the base model
+        assert all(torch.equal(v, res.model.state_dict()[k]) for k, v in before.items())
     out = tmp_path / "ft.pt"
     save_finetuned(res, out)
     meta = read_info(out).metadata
-    assert meta["user_samples"] == len(user_pairs)
+    assert meta["user_samples"] == len(user_pairs) and meta["accepted"] == res.accepted
     assert load_model(out).info.charset == DEFAULT_CHARSET
+
+
+def test_few_samples_adapt_only_the_upper_network(tiny_model_path, user_pairs, kalam):
+    base = load_model(tiny_model_path)
+    cfg = FinetuneConfig(lr=3e-3, replay=0.25, cv_below=0, freeze_cnn_below=100, **FAST)
+    res = finetune(base, user_pairs, WORDS, kalam, cfg)
+    cand = res.candidate.state_dict()
+    for k, v in base.module.state_dict().items():
+        if k.startswith("cnn."):
+            assert torch.equal(v, cand[k]), k
+    assert any(not torch.equal(v, cand[k]) for k, v in base.module.state_dict().items() if k.startswith("rnn."))
+
+
+def test_finetune_keeps_the_base_when_the_general_check_gets_worse(tiny_model_path, user_pairs, kalam,
+                                                                   monkeypatch):
+    """Better on the user's words, worse on the general check: rejected, the base is handed back."""
+    import importlib
+
+    ft = importlib.import_module("nepocr_desktop.lib.training.finetune")
+    real = ft.word_errors
+    base_modules = []
+
+    def rigged(model, charset, val, batch_size=64):
+        edits, lengths = real(model, charset, val, batch_size)
+        if not base_modules:
+            base_modules.append(model)  # the first call reads the general check with the base
+        is_base = model is base_modules[0]
+        if len(val) == FAST["general_words"]:
+            return (lengths.copy() if is_base else lengths * 2), lengths
+        return (lengths.copy() if is_base else np.zeros_like(lengths)), lengths
+
+    monkeypatch.setattr(ft, "word_errors", rigged)
+    base = load_model(tiny_model_path)
+    cfg = FinetuneConfig(lr=3e-3, replay=0.25, **FAST)
+    res = ft.finetune(base, user_pairs, WORDS, kalam, cfg)
+    assert res.candidate_user_cer == 0 and res.candidate_general_cer > res.general_cer_before
+    assert not res.accepted and res.judgement.claim == "general_worse"
+    assert res.user_cer_after == res.user_cer_before and res.general_cer_after == res.general_cer_before
+    assert all(torch.equal(v, res.model.state_dict()[k]) for k, v in base.module.state_dict().items())
+    assert "cross-validation" in res.judgement.method and res.heldout_samples == len(user_pairs)
 
 
 def test_cancel_returns_no_model(tiny_model_path, user_pairs, kalam):
     base = load_model(tiny_model_path)
     n = []
-    res = finetune(base, user_pairs, WORDS, kalam, FinetuneConfig(epochs=3, steps_per_epoch=10, batch_size=4),
+    res = finetune(base, user_pairs, WORDS, kalam, FinetuneConfig(**FAST),
                    should_stop=lambda: n.append(1) or len(n) > 3)
     assert res.cancelled and res.model is None
     with pytest.raises(ValueError):
         save_finetuned(res, "unused.pt")
+
+
+def test_steps_grow_with_the_samples_within_bounds():
+    cfg = FinetuneConfig()
+    assert auto_steps(10, cfg) == cfg.min_steps
+    assert auto_steps(30, cfg) <= auto_steps(160, cfg) <= auto_steps(1000, cfg) == cfg.max_steps
+    assert auto_replay(20) > auto_replay(100) > auto_replay(200) == 0.5
 
 
 def test_library_versions_and_fallback(tiny_model_path, tmp_path):

@@ -1,154 +1,531 @@
 """Fine-tuning a model on one person's corrected samples, without forgetting the rest.
 
-The user's samples are mixed with replayed synthetic words (bundled fonts, bundled word
-list), BatchNorm statistics stay frozen, and training stops early on a held-back part of the
-user's samples. Before/after CER is measured on those held-back samples and on a small fixed
-synthetic check set. Nothing is written unless the caller saves the result.
+How it learns (:func:`finetune`):
+
+- a fixed number of steps that grows with the number of samples (``epochs`` passes over them),
+  no early stopping on a handful of words;
+- the weights are pulled towards the base model's (L2-SP: ``l2sp * sum ||w - w0||^2``), BatchNorm
+  stays frozen, and below ``freeze_cnn_below`` samples the convolution stack is frozen too, so
+  only the projection, LSTM and classifier adapt;
+- every user sample is augmented heavily (warps, slant, stroke width, new paper; clean canvas or
+  scanned drawings are also redrawn with a round pen), and replayed synthetic words from the
+  bundled fonts and word list fill a share of each batch;
+- the weights of the last third of the steps are averaged.
+
+How it is judged (:func:`judge`): the user's samples are split by word. Below ``cv_below`` samples
+every sample is judged once by cross-validation (``folds`` models, each trained without that fold),
+and the model that is handed back is trained on all samples; from ``cv_below`` on, a share of the
+words (at least ``min_judge``) is held back and the model trained on the rest is the one judged and
+handed back. A fixed synthetic general check set is read by the base and the new model. Paired
+bootstrap intervals over words give the uncertainty of both differences. The new model is accepted
+only when the general check is not worse by more than noise and the user's words gain at least a
+margin; otherwise the base weights are handed back and the judgement says why. Nothing is written
+unless the caller saves the result.
 """
 
 from __future__ import annotations
 
 import copy
 import gzip
-import tempfile
+import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
-from ..read.charset import DEFAULT_CHARSET, LabelError
+from ..read.charset import DEFAULT_CHARSET, Charset, LabelError
+from ..read.ctc_decoder import greedy_decode
+from ..read.metrics import edit_distance
 from ..read.modelio import LoadedModel, ModelInfo, build_trainable, save_model
-from ..read.preprocess import ImageError, load_gray
+from ..read.preprocess import ImageError, batch, load_gray
 from ..storage.dataset import label_problem, read_dataset
+from .augment import affine, elastic, paper, pen_strokes, stroke_width, to_gray, to_ink
 from .corpus import bucket
-from .sources import ArrayWords, SynthWords
+from .sources import MixedStream, SynthWords, collate
 from .synth import FontSampler, render_text
-from .train import EpochReport, TrainConfig, evaluate, fit, prepare_validation
+from .train import EpochReport, freeze_batchnorm, prepare_validation
+
+Pair = tuple[np.ndarray, str]
 
 
 @dataclass
 class FinetuneConfig:
-    epochs: int = 8
+    epochs: int = 8             # passes over the user's samples (augmented); sets the number of steps
     steps_per_epoch: int = 0    # 0: from the sample count
     batch_size: int = 16
     lr: float = 0.0             # 0: automatic, from the sample count (see auto_lr)
-    replay: float = 0.3         # share of each batch drawn from replayed synthetic words
-    holdout: float = 0.2        # share of the user's samples kept back for validation
-    patience: int = 3
+    replay: float | None = None  # share of each batch drawn from replayed synthetic words (None: auto_replay)
+    holdout: float = 0.2        # share of the user's words held back (from ``cv_below`` samples on)
+    patience: int = 3           # unused: the number of steps is fixed (kept for old settings files)
     seed: int = 0
+    l2sp: float = 0.05          # pull towards the base weights: l2sp * sum ||w - w0||^2
+    distill: float = 1.0        # keep reading replayed words as the base model does (KL per frame)
+    freeze_cnn_below: int = 100  # fewer training samples than this: only the ``adapt`` part learns
+    adapt: str = "rnn"          # rnn: projection, LSTM and classifier; cnn: convolutions and projection
+    min_steps: int = 80
+    max_steps: int = 200
+    average: float = 0.33       # average the weights of this last share of the steps (0: off)
+    folds: int = 3              # cross-validation folds below ``cv_below`` samples
+    cv_below: int = 60
+    min_judge: int = 20         # fewer judged words than this: "too few to tell"
+    margin: float = 0.002       # a gain must be at least this (absolute CER) ...
+    margin_rel: float = 0.05    # ... and this share of the CER before
+    general_tolerance: float = 0.005  # the general check may not get worse by more than this
+    general_words: int = 200
+    confidence: float = 0.9     # of the bootstrap intervals
 
 
 def auto_lr(train_samples: int) -> float:
-    """Learning rate for ``train_samples`` user samples.
-
-    Measured on a simulated single writer (benchmarks/bench_finetune.py --user writer): with about
-    40 samples a rate of 3e-4 or more over-fits within an epoch and never beats the base model on
-    the held-back samples, while 1e-4 lowers the error; with 160 samples 3e-4 lowers it more than
-    1e-4 and, unlike 1e-3, without losing accuracy on the general check set.
-    """
+    """Learning rate for ``train_samples`` user samples: smaller while the convolutions are
+    frozen and few samples could be learned by heart."""
     return 1e-4 if train_samples < 100 else 3e-4
+
+
+def auto_replay(train_samples: int) -> float:
+    """Share of replayed words in a batch: 7 in 8 for a few dozen samples (each is seen a few
+    times among many general words, so it is not learned by heart), falling to half from 160."""
+    return float(np.clip(0.875 - (train_samples - 30) * (0.375 / 130), 0.5, 0.875))
+
+
+def replay_share(train_samples: int, cfg: FinetuneConfig) -> float:
+    return auto_replay(train_samples) if cfg.replay is None else cfg.replay
+
+
+def auto_steps(train_samples: int, cfg: FinetuneConfig) -> int:
+    """Training steps: ``epochs`` augmented passes over the samples, within [min_steps, max_steps]."""
+    if cfg.steps_per_epoch:
+        return cfg.epochs * cfg.steps_per_epoch
+    n_replay = int(round(cfg.batch_size * replay_share(train_samples, cfg)))
+    per_batch = max(1, cfg.batch_size - n_replay)
+    return int(min(cfg.max_steps, max(cfg.min_steps, math.ceil(cfg.epochs * train_samples / per_batch))))
+
+
+@dataclass
+class Judgement:
+    """Whether the new model is kept, and how sure that is."""
+
+    accepted: bool
+    claim: str              # better | probably_better | too_few | not_better | general_worse | not_judged
+    reason: str             # one or two sentences in plain words
+    judged_words: int       # user samples the new model was judged on
+    method: str             # how they were held back
+    user_before: float
+    user_after: float
+    user_delta_low: float   # confidence interval of user_after - user_before
+    user_delta_high: float
+    general_before: float
+    general_after: float
+    general_delta_low: float
+    general_delta_high: float
+    general_words: int
+    confidence: float
+
+    def to_dict(self) -> dict:
+        return {k: (round(v, 5) if isinstance(v, float) and math.isfinite(v) else v)
+                for k, v in asdict(self).items()}
 
 
 @dataclass
 class FinetuneResult:
     user_cer_before: float
-    user_cer_after: float
+    user_cer_after: float       # of the model handed back (the base model's when not accepted)
     general_cer_before: float
     general_cer_after: float
     train_samples: int
-    heldout_samples: int
+    heldout_samples: int        # user samples the new model was judged on
     seconds: float
     cancelled: bool
     model: torch.nn.Module | None
     info: ModelInfo
     history: list[EpochReport] = field(default_factory=list)
     lr: float = 0.0  # the learning rate used
+    judgement: Judgement | None = None
+    candidate_user_cer: float = float("nan")     # the new model's, accepted or not
+    candidate_general_cer: float = float("nan")
+    steps: int = 0
+    candidate: torch.nn.Module | None = None     # the new model, accepted or not
+
+    @property
+    def accepted(self) -> bool:
+        return self.judgement is not None and self.judgement.accepted
 
     def summary(self) -> dict:
-        return {k: getattr(self, k) for k in ("user_cer_before", "user_cer_after", "general_cer_before",
-                                              "general_cer_after", "train_samples", "heldout_samples",
-                                              "seconds", "cancelled", "lr")}
+        out = {k: getattr(self, k) for k in ("user_cer_before", "user_cer_after", "general_cer_before",
+                                             "general_cer_after", "train_samples", "heldout_samples",
+                                             "seconds", "cancelled", "lr", "steps")}
+        out["accepted"] = self.accepted
+        if self.judgement is not None:
+            out["judgement"] = self.judgement.to_dict()
+        return out
 
 
-def split_user_samples(pairs: Sequence[tuple[np.ndarray, str]], holdout: float
-                       ) -> tuple[list[tuple[np.ndarray, str]], list[tuple[np.ndarray, str]]]:
-    """Deterministic train/held-back split (by position hash); at least one sample for each when possible."""
-    if len(pairs) < 2 or holdout <= 0:
+# -- splitting ---------------------------------------------------------------------------------
+
+def _word_order(pairs: Sequence[Pair]) -> list[str]:
+    """The distinct words in a fixed pseudo-random order."""
+    return sorted({t for _, t in pairs}, key=lambda w: (bucket("ft:" + w, 1 << 30), w))
+
+
+def split_user_samples(pairs: Sequence[Pair], holdout: float, min_held: int = 1
+                       ) -> tuple[list[Pair], list[Pair]]:
+    """Deterministic train/held-back split by word (every sample of a word on one side): about
+    ``holdout`` of the words, at least ``min_held`` of them, and at least one word left to train on."""
+    words = _word_order(pairs)
+    if len(words) < 2 or holdout <= 0:
         return list(pairs), []
-    keep = [bucket(f"ft:{i}:{t}") < holdout * 100 for i, (_, t) in enumerate(pairs)]
-    if not any(keep):
-        keep[-1] = True
-    if all(keep):
-        keep[0] = False
-    train = [p for p, k in zip(pairs, keep) if not k]
-    held = [p for p, k in zip(pairs, keep) if k]
-    return train, held
+    k = min(len(words) - 1, max(min_held, 1, round(holdout * len(words))))
+    held_words = set(words[:k])
+    return [p for p in pairs if p[1] not in held_words], [p for p in pairs if p[1] in held_words]
 
 
-def general_check_set(words: Sequence[str], fonts: Sequence[Path], n: int = 80, seed: int = 1234
-                      ) -> list[tuple[np.ndarray, str]]:
-    """A fixed synthetic check set: the same words and fonts every time."""
+def fold_user_samples(pairs: Sequence[Pair], folds: int) -> list[tuple[list[Pair], list[Pair]]]:
+    """(train, held) for each of ``folds`` word-disjoint folds; every sample is held out once."""
+    words = _word_order(pairs)
+    folds = max(2, min(folds, len(words)))
+    fold_of = {w: i % folds for i, w in enumerate(words)}
+    return [([p for p in pairs if fold_of[p[1]] != f], [p for p in pairs if fold_of[p[1]] == f])
+            for f in range(folds)]
+
+
+# -- measuring ---------------------------------------------------------------------------------
+
+@torch.no_grad()
+def word_errors(model: nn.Module, charset: Charset, val: Sequence[Pair], batch_size: int = 64
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Character edits and reference length of each prepared (image, text) pair (greedy reading)."""
+    edits, lengths = np.zeros(len(val), np.int64), np.array([len(t) for _, t in val], np.int64)
+    if not val:
+        return edits, lengths
+    was = model.training
+    model.eval()
+    order = sorted(range(len(val)), key=lambda i: val[i][0].shape[1])
+    for k in range(0, len(order), batch_size):
+        idx = order[k:k + batch_size]
+        x, w = batch([val[i][0] for i in idx])
+        lp, lens = model(torch.from_numpy(x), torch.from_numpy(w))
+        lp = lp.numpy()
+        for j, i in enumerate(idx):
+            edits[i] = edit_distance(charset.decode(greedy_decode(lp[: int(lens[j]), j]).labels), val[i][1])
+    model.train(was)
+    return edits, lengths
+
+
+def cer(edits: np.ndarray, lengths: np.ndarray) -> float:
+    return float(edits.sum() / lengths.sum()) if len(lengths) and lengths.sum() else float("nan")
+
+
+def paired_interval(before: np.ndarray, after: np.ndarray, lengths: np.ndarray, confidence: float = 0.9,
+                    n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """CER(after) - CER(before) and its bootstrap interval, resampling words (paired)."""
+    n = len(lengths)
+    if n == 0 or lengths.sum() == 0:
+        return float("nan"), float("nan"), float("nan")
+    delta = float((after.sum() - before.sum()) / lengths.sum())
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n, size=(n_boot, n))
+    d = (after - before)[idx].sum(1) / np.maximum(1, lengths[idx].sum(1))
+    a = (1 - confidence) / 2
+    lo, hi = np.quantile(d, [a, 1 - a])
+    return delta, float(lo), float(hi)
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def judge(user_before: np.ndarray, user_after: np.ndarray, user_lengths: np.ndarray,
+          general_before: np.ndarray, general_after: np.ndarray, general_lengths: np.ndarray,
+          cfg: FinetuneConfig = FinetuneConfig(), method: str = "") -> Judgement:  # noqa: B008
+    """Accept the new model or keep the base one, from per-word edits of both on the user's
+    held-back words and on the general check set.
+
+    Rules: (1) the general check is a hard constraint: worse by more than ``general_tolerance``, or
+    worse with ``confidence``, rejects; (2) the user's words must gain at least the margin
+    (``margin`` and ``margin_rel`` of the CER before); (3) a gain is only claimed when at least
+    ``min_judge`` words were judged and the whole interval is below zero.
+    """
+    ub, ua = cer(user_before, user_lengths), cer(user_after, user_lengths)
+    gb, ga = cer(general_before, general_lengths), cer(general_after, general_lengths)
+    ud, ulo, uhi = paired_interval(user_before, user_after, user_lengths, cfg.confidence)
+    gd, glo, ghi = paired_interval(general_before, general_after, general_lengths, cfg.confidence)
+    n = int(len(user_lengths))
+    common = dict(judged_words=n, method=method, user_before=ub, user_after=ua, user_delta_low=ulo,
+                  user_delta_high=uhi, general_before=gb, general_after=ga, general_delta_low=glo,
+                  general_delta_high=ghi, general_words=int(len(general_lengths)), confidence=cfg.confidence)
+    if math.isfinite(gd) and (gd > cfg.general_tolerance or glo > 0):
+        return Judgement(False, "general_worse",
+                         f"It read the general check worse ({_pct(gb)} → {_pct(ga)} errors on "
+                         f"{len(general_lengths)} words), more than chance explains, so the model in use "
+                         "is kept.", **common)
+    if n == 0 or not math.isfinite(ud):
+        return Judgement(False, "not_judged", "None of your words could be held back to check it, so the "
+                         "model in use is kept.", **common)
+    margin = max(cfg.margin, cfg.margin_rel * ub)
+    if ud > -margin:
+        return Judgement(False, "not_better",
+                         f"It was not better on {n} of your words it had not learned from "
+                         f"({_pct(ub)} → {_pct(ua)} errors), so the model in use is kept.", **common)
+    span = f"between {_pct(-uhi)} and {_pct(-ulo)} fewer errors, {round(100 * cfg.confidence)}% interval"
+    if n < cfg.min_judge:
+        return Judgement(True, "too_few",
+                         f"Checked on only {n} of your words ({_pct(ub)} → {_pct(ua)} errors): too few "
+                         "to tell whether it really reads your handwriting better. It reads the general "
+                         "check as well as before.", **common)
+    if uhi < 0:
+        return Judgement(True, "better",
+                         f"It reads your handwriting better: {_pct(ub)} → {_pct(ua)} errors on {n} of your "
+                         f"words it had not learned from ({span}), and the general check as well as "
+                         "before.", **common)
+    return Judgement(True, "probably_better",
+                     f"It probably reads your handwriting better: {_pct(ub)} → {_pct(ua)} errors on {n} "
+                     f"of your words ({span}: it could also be chance). It reads the general check as well "
+                     "as before.", **common)
+
+
+def split_check_words(words: Sequence[str], percent: int = 5) -> tuple[list[str], list[str]]:
+    """(words of the general check set, words for replay): disjoint, by a hash of the word, so
+    practising on replayed words cannot flatter the check."""
+    check = [w for w in words if bucket("check:" + w) < percent]
+    if not check:  # a tiny word list (tests): share it
+        return list(words), list(words)
+    held = set(check)
+    return check, [w for w in words if w not in held] or list(words)
+
+
+def general_check_set(words: Sequence[str], fonts: Sequence[Path], n: int = 200, seed: int = 1234
+                      ) -> list[Pair]:
+    """A fixed synthetic check set: the same words, fonts and distortions every time."""
+    from .augment import augment_synthetic
+
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n):
         w = words[int(rng.integers(len(words)))]
         f = fonts[int(rng.integers(len(fonts)))]
-        out.append((render_text(w, f, size=40), w))
+        img = render_text(w, f, size=int(rng.integers(36, 56)))
+        out.append((augment_synthetic(img, rng, pen=0.3) if rng.random() < 0.75 else img, w))
     return out
 
 
-def finetune(base: LoadedModel, pairs: Sequence[tuple[np.ndarray, str]], words: Sequence[str],
+# -- learning ----------------------------------------------------------------------------------
+
+def is_clean_drawing(gray: np.ndarray) -> bool:
+    """True for binarised scans and canvas drawings (almost no grey pixels)."""
+    mid = (gray > 40) & (gray < 215)
+    return float(mid.mean()) < 0.03
+
+
+class UserWords:
+    """The user's samples, each drawn heavily augmented: warps, slant, stroke width, new paper;
+    clean drawings (canvas, binarised scans) are sometimes redrawn with a round pen."""
+
+    def __init__(self, pairs: Sequence[Pair], kinds: Sequence[str] | None = None):
+        self.items = list(pairs)
+        self.clean = [is_clean_drawing(img) for img, _ in self.items]
+        if kinds is not None:
+            self.clean = [c or k == "canvas" for c, k in zip(self.clean, kinds)]
+
+    def __call__(self, rng: np.random.Generator) -> Pair:
+        i = int(rng.integers(len(self.items)))
+        img, text = self.items[i]
+        if rng.random() < 0.15:
+            return img, text
+        ink = to_ink(img)
+        r = rng.random()
+        if self.clean[i] and r < 0.35:
+            ink = pen_strokes(ink, rng)
+        elif r < 0.6:
+            ink = stroke_width(ink, rng)
+        ink = affine(ink, rng, rot=3.0, shear=0.3, stretch=0.2)
+        if rng.random() < 0.6:
+            ink = elastic(ink, rng, amp=rng.uniform(0.005, 0.03))
+        ink = np.clip(ink, 0, 1)
+        if not self.clean[i] and rng.random() < 0.3:
+            return paper(ink, rng), text
+        return to_gray(ink), text
+
+
+def frozen_parts(train_samples: int, cfg: FinetuneConfig) -> list[str]:
+    """The parts of the network that stay as they are for ``train_samples`` samples."""
+    if train_samples >= cfg.freeze_cnn_below:
+        return []
+    return {"cnn": ["rnn", "head"], "rnn": ["cnn"], "head": ["cnn", "rnn"]}[cfg.adapt]
+
+
+@dataclass
+class _Run:
+    model: nn.Module | None
+    losses: list[float]
+    cancelled: bool
+
+
+def _train_once(base: LoadedModel, info: ModelInfo, train: Sequence[Pair], kinds: Sequence[str] | None,
+                words: Sequence[str], fonts: Sequence[Path], cfg: FinetuneConfig, lr: float, steps: int,
+                seed: int, step_offset: int, total_steps: int,
+                on_step: Callable[[int, int, float], None] | None,
+                should_stop: Callable[[], bool] | None) -> _Run:
+    """One fine-tuning run of ``steps`` steps on ``train``; returns the averaged weights."""
+    torch.manual_seed(seed)
+    model = build_trainable(info, base)
+    model.train()
+    freeze_batchnorm(model)
+    for part in frozen_parts(len(train), cfg):
+        for p in getattr(model, part).parameters():
+            p.requires_grad_(False)
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    params = [p for _, p in named]
+    anchor = [p.detach().clone() for p in params]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    warm = max(1, steps // 10)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: (s + 1) / warm if s < warm else 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (s - warm) / max(1, steps - warm))))
+    ctc = nn.CTCLoss(blank=0, zero_infinity=True)
+    n_replay = min(cfg.batch_size - 1, int(round(cfg.batch_size * replay_share(len(train), cfg))))
+    n_user = max(1, cfg.batch_size - n_replay)
+    user = iter(MixedStream([(UserWords(train, kinds), 1.0)], info.charset, info.preprocess, seed=seed))
+    replay = (iter(MixedStream([(SynthWords(list(words), FontSampler(list(fonts)), pen=0.4), 1.0)], info.charset,
+                               info.preprocess, seed=seed + 1)) if n_replay else None)
+    teacher = build_trainable(info, base).eval() if n_replay and cfg.distill > 0 else None
+    avg_from = steps - int(round(cfg.average * steps)) if cfg.average > 0 else steps
+    avg: list[torch.Tensor] | None = None
+    n_avg = 0
+    losses = []
+    for step in range(steps):
+        if should_stop and should_stop():
+            return _Run(None, losses, True)
+        b = collate([next(user) for _ in range(n_user)])
+        lp, lengths = model(b.images, b.widths)
+        loss = ctc(lp, b.targets, lengths, b.lengths) * (n_user / cfg.batch_size)
+        if replay is not None:
+            r = collate([next(replay) for _ in range(n_replay)])
+            lp_r, len_r = model(r.images, r.widths)
+            loss = loss + ctc(lp_r, r.targets, len_r, r.lengths) * (n_replay / cfg.batch_size)
+            if teacher is not None:  # stay close to what the base model reads on general words
+                with torch.no_grad():
+                    lp_t, _ = teacher(r.images, r.widths)
+                mask = (torch.arange(lp_r.shape[0])[:, None] < len_r[None, :]).float()
+                kl = (lp_t.exp() * (lp_t - lp_r)).sum(-1)
+                loss = loss + cfg.distill * (kl * mask).sum() / mask.sum()
+        if cfg.l2sp > 0:
+            loss = loss + cfg.l2sp * sum(((p - a) ** 2).sum() for p, a in zip(params, anchor))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(params, 5.0)
+        opt.step()
+        sched.step()
+        losses.append(float(loss.detach()))
+        if step >= avg_from:
+            with torch.no_grad():
+                if avg is None:
+                    avg = [p.detach().clone() for p in params]
+                else:
+                    for s, p in zip(avg, params):
+                        s.add_(p.detach())
+                n_avg += 1
+        if on_step:
+            on_step(step_offset + step + 1, total_steps, losses[-1])
+    if avg is not None and n_avg > 1:
+        with torch.no_grad():
+            for s, p in zip(avg, params):
+                p.copy_(s / n_avg)
+    model.eval()
+    return _Run(model, losses, False)
+
+
+def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
              fonts: Sequence[Path], cfg: FinetuneConfig = FinetuneConfig(),  # noqa: B008 - only read
              on_epoch: Callable[[EpochReport], None] | None = None,
              on_step: Callable[[int, int, float], None] | None = None,
-             should_stop: Callable[[], bool] | None = None) -> FinetuneResult:
-    """Fine-tune ``base`` on (image, label) ``pairs``; return the best model (not saved)."""
+             should_stop: Callable[[], bool] | None = None,
+             kinds: Sequence[str] | None = None) -> FinetuneResult:
+    """Fine-tune ``base`` on (image, label) ``pairs`` and judge the result (see the module notes).
+
+    ``kinds``: where each sample came from ("canvas", "import", ...), to augment drawings as
+    drawings. The result's ``model`` is the new model when accepted, else a copy of the base.
+    """
     t0 = time.time()
     info = copy.deepcopy(base.info)
     labels = [(img, info.charset.normalize_label(t)) for img, t in pairs]
-    train, held = split_user_samples(labels, cfg.holdout)
-    if not train:
-        raise ValueError("no samples to learn from")
-    model = build_trainable(info, base)
-    held_p = prepare_validation(held, info.preprocess)
-    general = prepare_validation(general_check_set(words, fonts), info.preprocess)
-    dev = torch.device("cpu")
-    user_before = evaluate(model, info.charset, held_p, dev)[0]
-    gen_before = evaluate(model, info.charset, general, dev)[0]
-    sources = [(ArrayWords(train), 1.0 - cfg.replay)]
-    if cfg.replay > 0:
-        sources.append((SynthWords(words, FontSampler(list(fonts)), pen=0.4), cfg.replay))
-    steps = cfg.steps_per_epoch or max(15, min(50, len(train) * 3 // cfg.batch_size))
-    lr = cfg.lr or auto_lr(len(train))
-    with tempfile.TemporaryDirectory(prefix="nepocr-ft-") as tmp:
-        tcfg = TrainConfig(out_dir=Path(tmp), epochs=cfg.epochs, steps_per_epoch=steps,
-                           batch_size=cfg.batch_size, lr=lr, warmup=max(1, steps // 2), seed=cfg.seed,
-                           workers=0, freeze_bn=True, patience=cfg.patience if held else 0,
-                           resume=False, checkpoint=False, baseline=user_before if held else float("inf"))
-        res = fit(model, info, sources, held_p, tcfg, on_epoch=on_epoch, on_step=on_step, should_stop=should_stop)
-    if res.cancelled:
-        return FinetuneResult(user_before, user_before, gen_before, gen_before, len(train), len(held),
-                              time.time() - t0, True, None, info, res.epochs, lr)
-    if res.best_state is not None:
-        model.load_state_dict(res.best_state)
-    elif held:  # no epoch beat the base model on the held-back samples: keep the base weights
-        model.load_state_dict(base.module.state_dict())
-    model.eval()
-    user_after = evaluate(model, info.charset, held_p, dev)[0]
-    gen_after = evaluate(model, info.charset, general, dev)[0]
+    kind_of = None if kinds is None else {id(p): k for p, k in zip(labels, kinds)}
+    if len({t for _, t in labels}) < 2:
+        raise ValueError("at least 2 different words are needed to learn and check")
+    check_words, words = split_check_words(words)
+    general_raw = general_check_set(check_words, fonts, cfg.general_words)
+    general = prepare_validation(general_raw, info.preprocess)
+    base_module = build_trainable(info, base).eval()
+    gen_b = word_errors(base_module, info.charset, general)
+
+    def kinds_for(ps: Sequence[Pair]) -> list[str] | None:
+        return None if kind_of is None else [kind_of[id(p)] for p in ps]
+
+    cross = len(labels) < cfg.cv_below
+    if cross:
+        parts = fold_user_samples(labels, cfg.folds)
+        runs = [(tr, he) for tr, he in parts] + [(labels, [])]
+        method = f"cross-validation: each of your words checked by a model trained without it ({len(parts)} folds)"
+    else:
+        min_held = cfg.min_judge
+        tr, he = split_user_samples(labels, cfg.holdout, min_held=min(min_held, len(labels) // 3))
+        runs = [(tr, he)]
+        method = f"{len({t for _, t in he})} of your words held back from learning"
+    final_train = runs[-1][0]
+    lr = cfg.lr or auto_lr(len(final_train))
+    steps = [auto_steps(len(tr), cfg) for tr, _ in runs]
+    total = sum(steps)
+    history: list[EpochReport] = []
+    ub_e, ua_e, u_len = [], [], []
+    final: nn.Module | None = None
+    done = 0
+    for r, ((tr, he), n_steps) in enumerate(zip(runs, steps)):
+        t_run = time.time()
+        run = _train_once(base, info, tr, kinds_for(tr), words, fonts, cfg, lr, n_steps, cfg.seed + 7919 * r,
+                          done, total, on_step, should_stop)
+        if run.cancelled:
+            return FinetuneResult(float("nan"), float("nan"), cer(*gen_b), cer(*gen_b), len(final_train), 0,
+                                  time.time() - t0, True, None, info, history, lr, steps=done)
+        done += n_steps
+        val_cer = float("nan")
+        if he:
+            held_p = prepare_validation(he, info.preprocess)
+            eb, ln = word_errors(base_module, info.charset, held_p)
+            ea, _ = word_errors(run.model, info.charset, held_p)
+            ub_e.append(eb)
+            ua_e.append(ea)
+            u_len.append(ln)
+            val_cer = cer(ea, ln)
+        rep = EpochReport(r + 1, done, float(np.mean(run.losses)), val_cer, float("nan"), val_cer,
+                          time.time() - t_run, lr)
+        history.append(rep)
+        if on_epoch:
+            on_epoch(rep)
+        final = run.model
+    assert final is not None
+    gen_a = word_errors(final, info.charset, general)
+    ub = np.concatenate(ub_e) if ub_e else np.zeros(0, np.int64)
+    ua = np.concatenate(ua_e) if ua_e else np.zeros(0, np.int64)
+    ul = np.concatenate(u_len) if u_len else np.zeros(0, np.int64)
+    verdict = judge(ub, ua, ul, gen_b[0], gen_a[0], gen_b[1], cfg, method)
+    model = final if verdict.accepted else base_module
+    user_before, cand_user = cer(ub, ul), cer(ua, ul)
+    cand_gen = cer(*gen_a)
+    user_after = cand_user if verdict.accepted else user_before
+    gen_after = cand_gen if verdict.accepted else cer(*gen_b)
     info.metadata = dict(info.metadata)
     info.metadata.update({
         "base_model": base.info.metadata.get("name", Path(base.path).name),
         "finetuned": time.strftime("%Y-%m-%d %H:%M:%S"), "user_samples": len(labels),
         "user_cer_before": user_before, "user_cer_after": user_after,
-        "general_cer_before": gen_before, "general_cer_after": gen_after, "learning_rate": lr,
+        "general_cer_before": cer(*gen_b), "general_cer_after": gen_after, "learning_rate": lr,
+        "accepted": verdict.accepted, "judged_words": verdict.judged_words, "judgement": verdict.claim,
     })
-    return FinetuneResult(user_before, user_after, gen_before, gen_after, len(train), len(held),
-                          time.time() - t0, False, model, info, res.epochs, lr)
+    return FinetuneResult(user_before, user_after, cer(*gen_b), gen_after, len(final_train), len(ul),
+                          time.time() - t0, False, model, info, history, lr, verdict, cand_user, cand_gen,
+                          done, final)
 
 
 def save_finetuned(result: FinetuneResult, path: str | Path) -> None:
