@@ -45,6 +45,7 @@ class FinetuneJob:
     sample_ids: list[int]
     config: FinetuneConfig = field(default_factory=FinetuneConfig)
     material: Material = default_material
+    background: bool = False  # started by itself after new corrections, not by the user
 
 
 class FinetuneWorker(QObject):
@@ -94,7 +95,10 @@ class FinetuneWorker(QObject):
         self.status.emit("Loading the model…")
         base = load_model(job.base_path)
         self.status.emit("Reading your samples…")
-        pairs = job.store.training_pairs(job.sample_ids)
+        source = {s.id: s.source for s in job.store.list(newest_first=False)}
+        ids = [i for i in job.sample_ids if i in source]
+        pairs = job.store.training_pairs(ids)
+        kinds = [source[i] for i in ids] if len(pairs) == len(ids) else None
         if len(pairs) < 2:
             raise ValueError("at least 2 samples are needed")
         self.status.emit("Preparing practice words…")
@@ -103,7 +107,7 @@ class FinetuneWorker(QObject):
             raise ValueError("the bundled practice words or fonts are missing")
         self.status.emit("Measuring the model before learning…")
         return finetune(base, pairs, list(words), list(fonts), job.config, on_epoch=self._on_epoch,
-                        on_step=self._on_step, should_stop=self._stop.is_set)
+                        on_step=self._on_step, should_stop=self._stop.is_set, kinds=kinds)
 
     def _on_step(self, step: int, total: int, loss: float) -> None:
         now = time.monotonic()

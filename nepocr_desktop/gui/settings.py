@@ -74,6 +74,34 @@ class Settings:
         self._qs.setValue("recognition/device", value if value in DEVICES else DEFAULT_DEVICE)
 
     @property
+    def background_learning(self) -> bool:
+        """Learn from corrections in the background every :attr:`learn_every` new samples,
+        keeping the result only when it passes its checks (on by default)."""
+        return self._get("learning/background", True, bool)
+
+    @background_learning.setter
+    def background_learning(self, value: bool) -> None:
+        self._qs.setValue("learning/background", bool(value))
+
+    @property
+    def learn_every(self) -> int:
+        """New samples between two background learning runs."""
+        return self._clamped("learning/every", 20, 5, 1000)
+
+    @learn_every.setter
+    def learn_every(self, value: int) -> None:
+        self._qs.setValue("learning/every", int(value))
+
+    @property
+    def learned_at_count(self) -> int:
+        """How many samples there were when learning last ran in the background."""
+        return self._clamped("learning/last_count", 0, 0, 10**9)
+
+    @learned_at_count.setter
+    def learned_at_count(self, value: int) -> None:
+        self._qs.setValue("learning/last_count", int(value))
+
+    @property
     def last_folder(self) -> str:
         return str(self._qs.value("files/last_folder", "") or "")
 

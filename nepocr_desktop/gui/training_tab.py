@@ -2,6 +2,11 @@
 
 Fine-tuning runs on a :class:`FinetuneWorker` thread; nothing is written until the user keeps
 the result, which then becomes the active model (``modelChanged(path)`` is emitted).
+
+Background learning (a setting, on by default): when ``learn_every`` new corrections have been
+saved since the last run, a run starts by itself on the low-priority thread from the original
+model; its result is kept (and made active) only when it passes its checks, and a non-modal
+message in the tab and the status bar says what changed.
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ import math
 import time
 
 from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
-from PySide6.QtCore import QMargins, QPointF, Qt, QThread, Signal
+from PySide6.QtCore import QMargins, QPointF, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QFont, QGuiApplication, QPainter, QShowEvent
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -22,6 +28,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QMainWindow,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -39,10 +46,12 @@ from ..lib.training.train import EpochReport
 from .finetune_worker import FinetuneJob, FinetuneWorker, Material, default_material, start_worker
 from .model_manager import ModelManager, cer_percent
 from .sample_table import SamplePanel
+from .settings import Settings
 
 log = logging.getLogger("nepocr")
 
 MIN_SAMPLES = 10
+BACKGROUND_POLL_MS = 30_000  # how often to look for new corrections saved elsewhere
 START_ORIGINAL, START_ACTIVE = 0, 1
 
 
@@ -54,27 +63,43 @@ def duration(seconds: float) -> str:
 
 
 def result_text(res: FinetuneResult) -> str:
-    """Before/after error rates in plain words."""
+    """Before/after error rates of the new model in plain words, with what they were judged on."""
+    j = res.judgement
+    after_user = res.candidate_user_cer if j is not None else res.user_cer_after
+    after_general = res.candidate_general_cer if j is not None else res.general_cer_after
     if math.isnan(res.user_cer_before):
         user = "Errors on your words: not measured (too few samples to hold some back)"
     else:
-        user = f"Errors on your words: {cer_percent(res.user_cer_before)} → {cer_percent(res.user_cer_after)}"
-    return f"{user}; general check: {cer_percent(res.general_cer_before)} → {cer_percent(res.general_cer_after)}"
+        user = f"Errors on your words: {cer_percent(res.user_cer_before)} → {cer_percent(after_user)}"
+        if j is not None:
+            user += f" (on {j.judged_words} word{'s' if j.judged_words != 1 else ''} it had not learned from)"
+    return f"{user}; general check: {cer_percent(res.general_cer_before)} → {cer_percent(after_general)}"
 
 
 def verdict(res: FinetuneResult) -> str:
-    """One sentence of advice on whether to keep the result."""
-    if math.isnan(res.user_cer_before):
-        return "Add more samples for a reliable check. You can still keep this model."
-    better = res.user_cer_after < res.user_cer_before - 0.005
-    general_worse = res.general_cer_after > res.general_cer_before + 0.03
-    if better and not general_worse:
-        return "The new model reads your handwriting better. Keep it to use it from now on."
-    if better:
-        return ("The new model reads your handwriting better, but other writing somewhat worse. "
-                "Keep it if you mostly read your own writing.")
-    return ("The new model is not better on your words. Discard it, correct more words and try again, "
-            "or keep it anyway.")
+    """Advice on whether to keep the result: the judgement's reason and what to do."""
+    j = res.judgement
+    if j is None:  # a result without a judgement (older callers)
+        if math.isnan(res.user_cer_before):
+            return "Add more samples for a reliable check."
+        if res.user_cer_after < res.user_cer_before - 0.005:
+            return "The new model reads your handwriting better. Keep it to use it from now on."
+        return "The new model is not better on your words. Discard it, correct more words and try again."
+    if not j.accepted:
+        return f"{j.reason} Discarding it is recommended; correct more words and try again."
+    if j.claim == "too_few":
+        return f"{j.reason} You can keep it, or correct more words first for a reliable check."
+    return f"{j.reason} Keep it to use it from now on."
+
+
+def background_message(res: FinetuneResult, kept: bool) -> str:
+    """What a background run changed, in one or two sentences."""
+    j = res.judgement
+    reason = j.reason if j is not None else ""
+    if kept:
+        return (f"Learned from {res.train_samples} of your corrections in the background. {reason} The new "
+                "model is now in use; the previous one is still listed under Your models.")
+    return f"Practised on {res.train_samples} of your corrections in the background. {reason}"
 
 
 class ProgressChart(QChartView):
@@ -162,11 +187,18 @@ class TrainingTab(QWidget):
     modelChanged = Signal(str)   # path of the model now in use
     samplesChanged = Signal()
 
+    backgroundFinished = Signal(str)  # what a background run changed, for the status bar
+
     def __init__(self, store: SampleStore, library: ModelLibrary, defaults: FinetuneConfig | None = None,
-                 material: Material = default_material, parent: QWidget | None = None) -> None:
+                 material: Material = default_material, parent: QWidget | None = None,
+                 settings: Settings | None = None) -> None:
         super().__init__(parent)
         self.store = store
         self.library = library
+        if settings is None:  # the window's, when it has them
+            settings = getattr(parent, "settings", None)
+        self.settings = settings if isinstance(settings, Settings) else Settings()
+        self._background = False
         self.defaults = defaults or FinetuneConfig()
         self.material = material
         self.result: FinetuneResult | None = None
@@ -205,6 +237,14 @@ class TrainingTab(QWidget):
         self.cancel_button.clicked.connect(self.cancel)
         self.keep_button.clicked.connect(self.keep)
         self.discard_button.clicked.connect(self.discard)
+        self.background_check.toggled.connect(self._set_background)
+        # background learning: look for new corrections when one is saved, and now and then
+        saved = getattr(parent, "sampleSaved", None)
+        if saved is not None:
+            saved.connect(lambda *_: QTimer.singleShot(0, self.check_background))
+        self._poll = QTimer(self, interval=BACKGROUND_POLL_MS)
+        self._poll.timeout.connect(self.check_background)
+        self._poll.start()
         self.refresh()
 
     # -- layout --
@@ -222,6 +262,11 @@ class TrainingTab(QWidget):
             "QPushButton:hover { background: #1765cc; }"
             "QPushButton:disabled { background: #c7d3e3; color: #f4f6fa; }")
         self.hint = QLabel(wordWrap=True)
+        self.background_check = QCheckBox()
+        self.background_check.setChecked(self.settings.background_learning)
+        self.background_check.setToolTip("After every few corrections the app practises on them while you "
+                                          "work, and switches to the new model only if it passes its checks")
+        self._update_background_text()
 
         self.advanced_toggle = QToolButton(text="Advanced", checkable=True)
         self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -232,17 +277,18 @@ class TrainingTab(QWidget):
         form.setContentsMargins(18, 0, 0, 0)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
         self.epochs_spin = QSpinBox(minimum=1, maximum=100, value=self.defaults.epochs)
-        self.epochs_spin.setToolTip("How many times to go over your samples (it stops early when it "
-                                    "stops improving)")
+        self.epochs_spin.setToolTip("How many times to go over your samples (each time changed a little: "
+                                    "slant, width, pen); more rounds take longer")
         self.lr_spin = QDoubleSpinBox(decimals=5, minimum=0.0, maximum=0.01, singleStep=0.0001,
                                       value=self.defaults.lr)
         self.lr_spin.setSpecialValueText("Automatic")  # at 0: chosen from the number of samples
         self.lr_spin.setToolTip("How big each learning step is; too big can make the model worse. "
                                 "Automatic picks a smaller step for few samples")
         self.replay_spin = QSpinBox(minimum=0, maximum=90, suffix=" %",
-                                    value=round(100 * self.defaults.replay))
+                                    value=round(100 * (self.defaults.replay or 0)))
+        self.replay_spin.setSpecialValueText("Automatic")  # at 0: chosen from the number of samples
         self.replay_spin.setToolTip("Printed practice words mixed in, so the model keeps reading "
-                                    "other writing")
+                                    "other writing. Automatic uses more of them for few samples")
         self.start_combo = QComboBox()
         self.start_combo.addItems(["The original model", "The model in use"])
         form.addRow("Rounds", self.epochs_spin)
@@ -296,6 +342,7 @@ class TrainingTab(QWidget):
         top.addStretch(1)
         lay.addLayout(top)
         lay.addWidget(self.hint)
+        lay.addWidget(self.background_check)
         lay.addWidget(self.advanced_toggle, 0, Qt.AlignmentFlag.AlignLeft)
         lay.addWidget(self.advanced)
         lay.addWidget(self.message)
@@ -305,6 +352,15 @@ class TrainingTab(QWidget):
         self.run_area.hide()
         self.result_frame.hide()
         return box
+
+    def _update_background_text(self) -> None:
+        self.background_check.setText(f"Learn in the background after every {self.settings.learn_every} "
+                                      "new corrections")
+
+    def _set_background(self, on: bool) -> None:
+        self.settings.background_learning = on
+        if on:
+            QTimer.singleShot(0, self.check_background)
 
     def _toggle_advanced(self, on: bool) -> None:
         self.advanced.setVisible(on)
@@ -369,7 +425,7 @@ class TrainingTab(QWidget):
         cfg = dataclasses.replace(self.defaults)
         cfg.epochs = self.epochs_spin.value()
         cfg.lr = self.lr_spin.value()
-        cfg.replay = self.replay_spin.value() / 100
+        cfg.replay = self.replay_spin.value() / 100 if self.replay_spin.value() else None
         return cfg
 
     def show_message(self, text: str, error: bool = True) -> None:
@@ -381,8 +437,23 @@ class TrainingTab(QWidget):
 
     # -- the run --
 
-    def start(self) -> None:
-        """Start learning from all stored samples."""
+    def check_background(self) -> None:
+        """Start a background run when it is on and enough new corrections were saved since the last."""
+        if not self.settings.background_learning or self.is_busy() or self.result is not None:
+            return
+        try:
+            n = self.store.count()
+        except StoreError:
+            return
+        last = self.settings.learned_at_count
+        if n < last:  # samples were deleted: count from here
+            self.settings.learned_at_count = last = n
+        if n >= MIN_SAMPLES and n - last >= self.settings.learn_every:
+            self.start(background=True)
+
+    def start(self, background: bool = False) -> None:
+        """Start learning from all stored samples (``background``: started by itself; the result is
+        kept only when it passes its checks, and the run starts from the original model)."""
         if self.is_busy() or self.result is not None:
             return
         try:
@@ -393,12 +464,15 @@ class TrainingTab(QWidget):
         if len(self._ids) < MIN_SAMPLES:
             self._update_state()
             return
-        if self.start_combo.currentIndex() == START_ACTIVE:
+        if self.start_combo.currentIndex() == START_ACTIVE and not background:
             active = self.library.active()
             base = active.path
         else:
             base = self.library.bundled
-        job = FinetuneJob(base, self.store, self._ids, self.config(), self.material)
+        self._background = background
+        if background:
+            self.settings.learned_at_count = len(self._ids)
+        job = FinetuneJob(base, self.store, self._ids, self.config(), self.material, background=background)
         self._worker = FinetuneWorker(job)
         self._worker.status.connect(self.status.setText)
         self._worker.stepDone.connect(self._on_step)
@@ -410,7 +484,8 @@ class TrainingTab(QWidget):
         self.chart.reset(1)
         self.progress.setRange(0, 0)
         self.eta.clear()
-        self.status.setText("Getting ready…")
+        self.status.setText("Learning from your new corrections in the background…" if background
+                            else "Getting ready…")
         self.cancel_button.setEnabled(True)
         self.run_area.show()
         self._t_first, self._last_step = None, 0
@@ -439,7 +514,8 @@ class TrainingTab(QWidget):
         if self._t_first is None:
             self._t_first = (now, step)
             self.chart.reset(total)
-            self.status.setText("Learning from your samples…")
+            self.status.setText("Learning from your new corrections in the background…" if self._background
+                                else "Learning from your samples…")
         self.progress.setRange(0, total)
         self.progress.setValue(step)
         self._last_step = step
@@ -459,6 +535,9 @@ class TrainingTab(QWidget):
             self.show_message("Stopped. Nothing was changed; the model in use is the same as before.",
                               error=False)
             return
+        if self._background:
+            self._finish_background(result)
+            return
         self.result = result
         log.info("fine-tuning finished: %d samples, CER %.4f -> %.4f, general %.4f -> %.4f, %.1f s",
                  result.train_samples, result.user_cer_before, result.user_cer_after,
@@ -466,10 +545,37 @@ class TrainingTab(QWidget):
         self.chart.set_start(result.user_cer_before)
         self.chart.finish(self._last_step)
         self.result_label.setText(result_text(result))
+        j = result.judgement
+        how = f"; checked by {j.method}" if j is not None and j.method else ""
         self.verdict_label.setText(
-            f"{verdict(result)}\nLearned from {result.train_samples} samples in {duration(result.seconds)}; "
-            f"checked on {result.heldout_samples} held back.")
+            f"{verdict(result)}\nLearned from {result.train_samples} samples in {duration(result.seconds)}{how}.")
+        self.keep_button.setText("Keep this model" if result.accepted or j is None else "Keep it anyway")
+        self.keep_button.setDefault(result.accepted)
+        self.discard_button.setDefault(not result.accepted)
         self.result_frame.show()
+
+    def _finish_background(self, result: FinetuneResult) -> None:
+        """Keep a background result only when it passed its checks, and say what changed."""
+        log.info("background learning: %d samples, accepted %s (%s)", result.train_samples, result.accepted,
+                 result.judgement.claim if result.judgement else "-")
+        kept = False
+        if result.accepted and result.model is not None:
+            try:
+                path = self.library.add(result.model, result.info, activate=True)
+                self.store.mark_used(self._ids)
+            except (ModelError, OSError, RuntimeError, StoreError) as exc:
+                self.show_message(f"Background learning could not save the new model: {exc}")
+                return
+            kept = True
+            self.samples.refresh()
+            self.models.refresh()
+            self.modelChanged.emit(str(path))
+        text = background_message(result, kept)
+        self.show_message(text, error=False)
+        self.backgroundFinished.emit(text)
+        window = self.window()
+        if isinstance(window, QMainWindow):
+            window.statusBar().showMessage(text, 15000)
 
     def _on_failed(self, message: str) -> None:
         self.show_message(message)
@@ -480,6 +586,7 @@ class TrainingTab(QWidget):
             thread.wait()  # finished was emitted from the thread; let it end before deleting anything
             thread.deleteLater()
         self._worker = None
+        self._background = False
         self.run_area.hide()
         self._update_state()
 
@@ -488,9 +595,10 @@ class TrainingTab(QWidget):
         res = self.result
         if res is None or res.model is None:
             return
+        model = res.model if res.accepted or res.candidate is None else res.candidate  # "keep it anyway"
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            path = self.library.add(res.model, res.info, activate=True)
+            path = self.library.add(model, res.info, activate=True)
         except (ModelError, OSError, RuntimeError) as exc:
             self.show_message(f"The new model could not be saved: {exc}")
             return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -20,14 +21,14 @@ from nepocr_desktop.gui.training_tab import MIN_SAMPLES, TrainingTab, result_tex
 from nepocr_desktop.lib.read.modelio import load_model
 from nepocr_desktop.lib.storage.library import BUNDLED, ModelLibrary
 from nepocr_desktop.lib.storage.store import DB_NAME, SampleStore
-from nepocr_desktop.lib.training.finetune import FinetuneConfig, FinetuneResult
+from nepocr_desktop.lib.training.finetune import FinetuneConfig, FinetuneResult, Judgement, judge
 from nepocr_desktop.lib.training.synth import find_fonts, render_text
 from nepocr_desktop.paths import user_data_dir
 
 torch.set_num_threads(1)
 
 WORDS = ["नेपाल", "घर", "पानी", "किताब", "माया", "आमा", "बुबा", "गाउँ"]
-TINY = FinetuneConfig(epochs=2, steps_per_epoch=3, batch_size=4, patience=0, replay=0.2)
+TINY = FinetuneConfig(epochs=2, steps_per_epoch=3, batch_size=4, patience=0, replay=0.2, general_words=20)
 RUN_TIMEOUT = 40_000  # ms
 
 
@@ -211,10 +212,11 @@ def test_learning_runs_and_keep_makes_the_new_model_active(qtbot, make_tab, libr
     tab._worker.epochDone.connect(epochs.append)
     qtbot.waitUntil(lambda: tab.result is not None, timeout=RUN_TIMEOUT)
     wait_idle(qtbot, tab)
-    assert len(epochs) == 2
+    assert len(epochs) == len(tab.result.history) == 4  # 3 cross-validation folds and the final run
     assert tab.result_frame.isVisibleTo(tab)
     text = tab.result_label.text()
     assert text.startswith("Errors on your words: ") and "→" in text and "; general check: " in text
+    assert "on 12 words it had not learned from" in text and "cross-validation" in tab.verdict_label.text()
     assert tab.chart.loss.count() > 0 and tab.chart.cer.count() >= 2
     assert not models.exists() or not list(models.glob("*.pt"))
     with qtbot.waitSignal(tab.modelChanged, timeout=5000) as sig:
@@ -279,6 +281,13 @@ def test_a_damaged_base_model_shows_a_message(qtbot, make_tab, fill, models, tmp
     assert folder_state(models) == {}
 
 
+def _judged(claim: str, accepted: bool, n: int = 40, **kw) -> FinetuneResult:
+    j = Judgement(accepted, claim, kw.pop("reason", f"reason {claim}."), n, "test", 0.24, 0.11, -0.2, -0.05,
+                  0.09, 0.09, -0.01, 0.01, 200, 0.9)
+    return FinetuneResult(0.24, 0.11 if accepted else 0.24, 0.09, 0.09, n, n, 30.0, False, None, None,  # type: ignore[arg-type]
+                          judgement=j, candidate_user_cer=0.11, candidate_general_cer=0.09)
+
+
 def test_result_wording():
     res = FinetuneResult(0.24, 0.11, 0.09, 0.1, 10, 2, 30.0, False, None, None)  # type: ignore[arg-type]
     assert result_text(res) == "Errors on your words: 24% → 11%; general check: 9.0% → 10%"
@@ -287,6 +296,73 @@ def test_result_wording():
     assert verdict(worse).startswith("The new model is not better")
     unmeasured = FinetuneResult(math.nan, math.nan, 0.1, 0.1, 1, 0, 3.0, False, None, None)  # type: ignore[arg-type]
     assert "not measured" in result_text(unmeasured)
+    judged = _judged("better", True)
+    assert result_text(judged) == ("Errors on your words: 24% → 11% (on 40 words it had not learned from); "
+                                   "general check: 9.0% → 9.0%")
+    assert verdict(judged).endswith("Keep it to use it from now on.")
+    assert "recommended" in verdict(_judged("general_worse", False)) and "Keep it to" not in verdict(
+        _judged("general_worse", False))
+
+
+def test_a_verdict_on_four_words_does_not_claim_a_gain():
+    ub, ln = np.array([3, 2, 3, 2]), np.full(4, 6)
+    gb, gl = np.array([0, 1] * 100), np.full(200, 6)
+    j = judge(ub, np.zeros(4, np.int64), ln, gb, gb.copy(), gl)
+    res = FinetuneResult(0.42, 0.0, 0.08, 0.08, 4, 4, 3.0, False, None, None, judgement=j,  # type: ignore[arg-type]
+                         candidate_user_cer=0.0, candidate_general_cer=0.08)
+    text = verdict(res)
+    assert "too few to tell" in text and "4 of your words" in text and "Keep it to use" not in text
+
+
+def _fake_finetune(accepted: bool, tiny_model_path: Path):
+    """A stand-in for ``finetune`` that returns a result judged ``accepted`` or not."""
+    def run(base, pairs, words, fonts, cfg, on_epoch=None, on_step=None, should_stop=None, kinds=None):
+        loaded = load_model(tiny_model_path)
+        res = _judged("better" if accepted else "general_worse", accepted, n=len(pairs),
+                      reason="It reads your handwriting better." if accepted else "The general check got worse.")
+        return dataclasses.replace(res, model=loaded.module, candidate=loaded.module, info=loaded.info)
+    return run
+
+
+@pytest.mark.parametrize("accepted", [True, False])
+def test_background_learning_keeps_only_a_model_that_passes(qtbot, make_tab, library, fill, models, monkeypatch,
+                                                           tiny_model_path, accepted):
+    from nepocr_desktop.gui import finetune_worker
+
+    monkeypatch.setattr(finetune_worker, "finetune", _fake_finetune(accepted, tiny_model_path))
+    fill(19)
+    tab = make_tab(library)
+    assert tab.settings.background_learning and tab.background_check.isChecked()  # on by default
+    assert "every 20 new corrections" in tab.background_check.text()
+    tab.check_background()
+    assert not tab.is_busy()  # 19 new corrections: not yet
+    fill(1)
+    changed = []
+    tab.modelChanged.connect(changed.append)
+    with qtbot.waitSignal(tab.backgroundFinished, timeout=RUN_TIMEOUT) as sig:
+        tab.check_background()
+        assert tab.is_busy()
+    wait_idle(qtbot, tab)
+    assert tab.result is None and not tab.result_frame.isVisibleTo(tab)  # nothing to decide: non-modal
+    assert tab.message.isVisibleTo(tab) and tab.message.text() == sig.args[0]
+    if accepted:
+        assert len(list(models.glob("*.pt"))) == 1 and changed and library.active().name != BUNDLED
+        assert "now in use" in sig.args[0]
+    else:
+        assert not models.exists() or not list(models.glob("*.pt"))
+        assert not changed and library.active().name == BUNDLED and "general check" in sig.args[0]
+    assert tab.settings.learned_at_count == 20
+    tab.check_background()
+    assert not tab.is_busy()  # the next run waits for 20 more
+
+
+def test_background_learning_can_be_switched_off(make_tab, library, fill):
+    fill(25)
+    tab = make_tab(library)
+    tab.background_check.setChecked(False)
+    assert not tab.settings.background_learning
+    tab.check_background()
+    assert not tab.is_busy()
 
 
 # -- model versions --------------------------------------------------------------------------
