@@ -207,9 +207,9 @@ def main() -> int:
                 continue
             test_p = prepare_validation(test, base.info.preprocess)
             torch.manual_seed(0)
-            t0 = time.time()
+            t0, c0 = time.time(), time.process_time()
             res = finetune(base, train, lex, fonts, cfg)
-            secs = time.time() - t0
+            secs, cpu = time.time() - t0, time.process_time() - c0
             before = cer_of(base.module, base.info, test_p)
             after = cer_of(res.model, res.info, test_p)
             cand = cer_of(res.candidate, res.info, test_p) if res.candidate is not None else None
@@ -220,7 +220,8 @@ def main() -> int:
                    "judged_words": res.heldout_samples,
                    "judged_user_cer": [round(res.user_cer_before, 4), round(res.candidate_user_cer, 4)],
                    "general_cer": [round(res.general_cer_before, 4), round(res.candidate_general_cer, 4)],
-                   "steps": res.steps, "seconds": round(secs, 1), "threads": args.threads, "lr": res.lr}
+                   "steps": res.steps, "seconds": round(secs, 1), "cpu_seconds": round(cpu, 1),
+                   "threads": args.threads, "lr": res.lr}
             if control:  # the same test words in another hand: how much of the gain is this hand's
                 control_p = prepare_validation(control, base.info.preprocess)
                 row["control_cer_before"] = cer_of(base.module, base.info, control_p)
