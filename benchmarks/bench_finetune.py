@@ -208,7 +208,8 @@ def main() -> int:
             test_p = prepare_validation(test, base.info.preprocess)
             torch.manual_seed(0)
             t0, c0 = time.time(), time.process_time()
-            res = finetune(base, train, lex, fonts, cfg)
+            kinds = ["canvas"] * len(train) if case == "canvas" else None  # as the app passes them
+            res = finetune(base, train, lex, fonts, cfg, kinds=kinds)
             secs, cpu = time.time() - t0, time.process_time() - c0
             before = cer_of(base.module, base.info, test_p)
             after = cer_of(res.model, res.info, test_p)

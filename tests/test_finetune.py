@@ -38,7 +38,7 @@ def user_pairs(kalam):
     return [(render_text(w, kalam[0], size=int(rng.integers(36, 48))), w) for w in WORDS * 2]
 
 
-FAST = dict(steps_per_epoch=6, epochs=1, batch_size=4, general_words=12, min_steps=1)
+FAST = {"steps_per_epoch": 6, "epochs": 1, "batch_size": 4, "general_words": 12, "min_steps": 1}
 
 
 def test_split_is_deterministic_and_by_word(user_pairs):
@@ -168,7 +168,7 @@ def test_finetune_keeps_the_base_when_the_general_check_gets_worse(tiny_model_pa
     base_modules = []
 
     def rigged(model, charset, val, batch_size=64):
-        edits, lengths = real(model, charset, val, batch_size)
+        _, lengths = real(model, charset, val, batch_size)
         if not base_modules:
             base_modules.append(model)  # the first call reads the general check with the base
         is_base = model is base_modules[0]
@@ -281,3 +281,14 @@ def test_cli_keeps_its_json_keys_and_reports_the_judgement(tiny_model_path, user
     assert report["heldout_samples"] == len(user_pairs)  # cross-validated: every sample judged once
     assert report["judgement"]["judged_words"] == len(user_pairs) and "accepted" in report
     assert out.exists() and read_info(out).metadata["accepted"] == report["accepted"]
+
+
+def test_canvas_samples_are_redrawn_as_strokes(user_pairs):
+    from nepocr_desktop.lib.training.finetune import UserWords
+
+    src = UserWords(user_pairs[:2], kinds=["canvas", "folder"])
+    assert src.canvas == [True, False] and src.clean[0]
+    rng = np.random.default_rng(0)
+    shapes = {src(rng)[0].shape for _ in range(40)}
+    assert len(shapes) > 3 and 0 in src._traced  # traced once, redrawn in several styles
+    assert all(img.dtype == np.uint8 for img, _ in (src(rng) for _ in range(5)))

@@ -49,6 +49,7 @@ from ..storage.dataset import label_problem, read_dataset
 from .augment import affine, elastic, paper, pen_strokes, stroke_width, to_gray, to_ink
 from .corpus import bucket
 from .sources import MixedStream, SynthWords, collate
+from .strokes import redraw_as_strokes, trace_strokes
 from .synth import FontSampler, render_text
 from .train import EpochReport, freeze_batchnorm, prepare_validation
 
@@ -104,7 +105,7 @@ def auto_steps(train_samples: int, cfg: FinetuneConfig) -> int:
     """Training steps: ``epochs`` augmented passes over the samples, within [min_steps, max_steps]."""
     if cfg.steps_per_epoch:
         return cfg.epochs * cfg.steps_per_epoch
-    n_replay = int(round(cfg.batch_size * replay_share(train_samples, cfg)))
+    n_replay = round(cfg.batch_size * replay_share(train_samples, cfg))
     per_batch = max(1, cfg.batch_size - n_replay)
     return int(min(cfg.max_steps, max(cfg.min_steps, math.ceil(cfg.epochs * train_samples / per_batch))))
 
@@ -257,10 +258,10 @@ def judge(user_before: np.ndarray, user_after: np.ndarray, user_lengths: np.ndar
     gb, ga = cer(general_before, general_lengths), cer(general_after, general_lengths)
     ud, ulo, uhi = paired_interval(user_before, user_after, user_lengths, cfg.confidence)
     gd, glo, ghi = paired_interval(general_before, general_after, general_lengths, cfg.confidence)
-    n = int(len(user_lengths))
-    common = dict(judged_words=n, method=method, user_before=ub, user_after=ua, user_delta_low=ulo,
-                  user_delta_high=uhi, general_before=gb, general_after=ga, general_delta_low=glo,
-                  general_delta_high=ghi, general_words=int(len(general_lengths)), confidence=cfg.confidence)
+    n = len(user_lengths)
+    common = {"judged_words": n, "method": method, "user_before": ub, "user_after": ua, "user_delta_low": ulo,
+              "user_delta_high": uhi, "general_before": gb, "general_after": ga, "general_delta_low": glo,
+              "general_delta_high": ghi, "general_words": len(general_lengths), "confidence": cfg.confidence}
     if math.isfinite(gd) and (gd > cfg.general_tolerance or glo > 0):
         return Judgement(False, "general_worse",
                          f"It read the general check worse ({_pct(gb)} → {_pct(ga)} errors on "
@@ -326,22 +327,33 @@ def is_clean_drawing(gray: np.ndarray) -> bool:
 
 class UserWords:
     """The user's samples, each drawn heavily augmented: warps, slant, stroke width, new paper;
-    clean drawings (canvas, binarised scans) are sometimes redrawn with a round pen."""
+    clean drawings (binarised scans) are sometimes redrawn with a round pen, and canvas drawings
+    written again as canvas strokes in another writing style (:func:`redraw_as_strokes`)."""
 
     def __init__(self, pairs: Sequence[Pair], kinds: Sequence[str] | None = None):
         self.items = list(pairs)
-        self.clean = [is_clean_drawing(img) for img, _ in self.items]
-        if kinds is not None:
-            self.clean = [c or k == "canvas" for c, k in zip(self.clean, kinds)]
+        self.canvas = [k == "canvas" for k in kinds] if kinds is not None else [False] * len(self.items)
+        self.clean = [c or is_clean_drawing(img) for c, (img, _) in zip(self.canvas, self.items)]
+        self._traced: dict[int, tuple[list[np.ndarray], float]] = {}
+
+    def _redraw(self, i: int, rng: np.random.Generator) -> np.ndarray:
+        img = self.items[i][0]
+        if i not in self._traced:
+            self._traced[i] = trace_strokes(img)
+        return redraw_as_strokes(img, rng, paths=self._traced[i])
 
     def __call__(self, rng: np.random.Generator) -> Pair:
         i = int(rng.integers(len(self.items)))
         img, text = self.items[i]
         if rng.random() < 0.15:
             return img, text
+        if self.canvas[i] and rng.random() < 0.4:
+            img = self._redraw(i, rng)
+            if rng.random() < 0.5:
+                return img, text
         ink = to_ink(img)
         r = rng.random()
-        if self.clean[i] and r < 0.35:
+        if self.clean[i] and not self.canvas[i] and r < 0.35:
             ink = pen_strokes(ink, rng)
         elif r < 0.6:
             ink = stroke_width(ink, rng)
@@ -386,16 +398,21 @@ def _train_once(base: LoadedModel, info: ModelInfo, train: Sequence[Pair], kinds
     anchor = [p.detach().clone() for p in params]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
     warm = max(1, steps // 10)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: (s + 1) / warm if s < warm else 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (s - warm) / max(1, steps - warm))))
+
+    def schedule(s: int) -> float:  # warm-up, then cosine down to a tenth
+        if s < warm:
+            return (s + 1) / warm
+        return 0.1 + 0.45 * (1 + math.cos(math.pi * (s - warm) / max(1, steps - warm)))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
-    n_replay = min(cfg.batch_size - 1, int(round(cfg.batch_size * replay_share(len(train), cfg))))
+    n_replay = min(cfg.batch_size - 1, round(cfg.batch_size * replay_share(len(train), cfg)))
     n_user = max(1, cfg.batch_size - n_replay)
     user = iter(MixedStream([(UserWords(train, kinds), 1.0)], info.charset, info.preprocess, seed=seed))
     replay = (iter(MixedStream([(SynthWords(list(words), FontSampler(list(fonts)), pen=0.4), 1.0)], info.charset,
                                info.preprocess, seed=seed + 1)) if n_replay else None)
     teacher = build_trainable(info, base).eval() if n_replay and cfg.distill > 0 else None
-    avg_from = steps - int(round(cfg.average * steps)) if cfg.average > 0 else steps
+    avg_from = steps - round(cfg.average * steps) if cfg.average > 0 else steps
     avg: list[torch.Tensor] | None = None
     n_avg = 0
     losses = []
