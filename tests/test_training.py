@@ -101,16 +101,12 @@ def test_data_parallel_two_cpu_processes(tmp_path):
     assert (tmp_path / "model.pt").exists()
 
 
-def test_train_command_runs_on_a_data_folder(tmp_path, capsys):
-    """`nepocr train` end to end on a tiny data folder laid out like ../shared/data."""
-    import json
-
+def _data_folder(data: Path) -> None:
+    """A tiny folder laid out like ../shared/data: rendered word crops and a word list."""
     import cv2
 
-    from nepocr_desktop.cli import main
-
     _src, font = _source()
-    lens = tmp_path / "data" / "nepali_lens_words"
+    lens = data / "nepali_lens_words"
     (lens / "images").mkdir(parents=True)
     words = WORDS + ["सहर", "कलम", "बाटो", "गाउँ", "मान्छे", "आमा", "बुबा", "दिदी", "भाइ", "खाना"]
     rows = []
@@ -118,9 +114,18 @@ def test_train_command_runs_on_a_data_folder(tmp_path, capsys):
         cv2.imwrite(str(lens / "images" / f"{i}.png"), render_text(w, font))
         rows.append(f"images/{i}.png\t{w}")
     (lens / "labels_devanagari_only.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    wl = tmp_path / "data" / "nepali_wordlist_bisug"
+    wl = data / "nepali_wordlist_bisug"
     wl.mkdir()
     (wl / "words.txt").write_text("\n".join(words + ["पहाड", "हिमाल"]) + "\n", encoding="utf-8")
+
+
+def test_train_command_runs_on_a_data_folder(tmp_path, capsys):
+    """`nepocr train` end to end on a tiny data folder laid out like ../shared/data."""
+    import json
+
+    from nepocr_desktop.cli import main
+
+    _data_folder(tmp_path / "data")
     out = tmp_path / "run"
     code = main(["train", "--data", str(tmp_path / "data"), "--out", str(out), "--spec", "small",
                  "--epochs", "1", "--steps", "2", "--batch", "4", "--workers", "0", "--threads", "1",
@@ -139,22 +144,9 @@ def test_train_command_starts_from_a_model_with_strokes(tmp_path, capsys, tiny_m
     real crops as canvas pen strokes."""
     import json
 
-    import cv2
-
     from nepocr_desktop.cli import main
 
-    _src, font = _source()
-    lens = tmp_path / "data" / "nepali_lens_words"
-    (lens / "images").mkdir(parents=True)
-    words = WORDS + ["सहर", "कलम", "बाटो", "गाउँ", "मान्छे", "आमा", "बुबा", "दिदी", "भाइ", "खाना"]
-    rows = []
-    for i, w in enumerate(words * 2):
-        cv2.imwrite(str(lens / "images" / f"{i}.png"), render_text(w, font))
-        rows.append(f"images/{i}.png\t{w}")
-    (lens / "labels_devanagari_only.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    wl = tmp_path / "data" / "nepali_wordlist_bisug"
-    wl.mkdir()
-    (wl / "words.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
+    _data_folder(tmp_path / "data")
     out = tmp_path / "run"
     code = main(["train", "--data", str(tmp_path / "data"), "--out", str(out), "--init", str(tiny_model_path),
                  "--epochs", "1", "--steps", "2", "--batch", "4", "--workers", "0", "--threads", "1",

@@ -11,7 +11,6 @@ The TorchScript code in the file is never run.
 
 from __future__ import annotations
 
-import errno
 import io
 import json
 import logging
@@ -28,7 +27,7 @@ from ..system.atomic import atomic_write
 from .archive import ArchiveError, ModelArchive
 from .charset import Charset
 from .crnn import CRNN, ModelSpec
-from .preprocess import PreprocessConfig
+from .preprocess import PreprocessConfig, os_reason
 
 FORMAT = "nepocr-crnn-ctc"
 FORMAT_VERSION = 1
@@ -213,23 +212,13 @@ def _check_file(path: Path) -> None:
     except FileNotFoundError:
         raise ModelError(f"model file not found: {path}") from None
     except OSError as exc:
-        raise ModelError(f"{path}: {_os_reason(exc)}") from None
+        raise ModelError(f"{path}: {os_reason(exc)}") from None
     if stat.S_ISDIR(st.st_mode):
         raise ModelError(f"{path}: is a folder, not a model file")
     if not stat.S_ISREG(st.st_mode):
         raise ModelError(f"{path}: not a regular file")
     if st.st_size < 1024:
         raise ModelError(f"{path.name}: file is too small to be a model (truncated?)")
-
-
-def _os_reason(exc: OSError) -> str:
-    if exc.errno == errno.ELOOP:
-        return "the path is a symbolic link loop"
-    if exc.errno == errno.ENAMETOOLONG:
-        return "the file name is too long"
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return "permission denied"
-    return f"cannot be opened ({exc.strerror or exc})"
 
 
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> LoadedModel:

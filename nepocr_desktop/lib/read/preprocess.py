@@ -129,7 +129,7 @@ def _decode_jpeg(data: bytes, name: str) -> np.ndarray | None:
     return gray
 
 
-def _os_reason(exc: OSError) -> str:
+def os_reason(exc: OSError) -> str:
     """Why a path cannot be opened, in words."""
     if exc.errno == errno.ELOOP:
         return "the path is a symbolic link loop"
@@ -160,7 +160,7 @@ def check_regular_file(path: str | os.PathLike, error: type[Exception]) -> os.st
     try:
         st = os.stat(path)
     except OSError as exc:
-        raise error(f"{path}: {_os_reason(exc)}") from None
+        raise error(f"{path}: {os_reason(exc)}") from None
     except ValueError:
         raise error(f"{path}: not a valid file name") from None
     if stat.S_ISDIR(st.st_mode):
@@ -208,7 +208,7 @@ def load_gray(src: ImageSource) -> np.ndarray:
         raise ImageError(f"{shown}: permission denied") from None
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.ENAMETOOLONG, errno.EACCES, errno.ENOENT):
-            raise ImageError(f"{shown}: {_os_reason(exc)}") from None
+            raise ImageError(f"{shown}: {os_reason(exc)}") from None
         raise ImageError(f"{shown}: the image is damaged or truncated ({pillow_detail(exc)})") from None
     except (SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(f"{shown}: the image is damaged or truncated ({pillow_detail(exc)})") from None
@@ -227,7 +227,7 @@ def _load_gray(src: str | os.PathLike | bytes, shown: str) -> np.ndarray:
         try:
             st = os.stat(path)
         except OSError as exc:
-            raise ImageError(f"{shown}: {_os_reason(exc)}") from None
+            raise ImageError(f"{shown}: {os_reason(exc)}") from None
         except ValueError:  # a NUL character in the name
             raise ImageError(f"{shown!r}: not a valid file name") from None
         if stat.S_ISDIR(st.st_mode):
