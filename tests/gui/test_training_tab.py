@@ -433,7 +433,7 @@ def test_narrow_sample_table_keeps_the_label_readable(qtbot, store):
 
 @pytest.mark.parametrize("steps, top, interval", [(1, 4, 1), (3, 4, 1), (12, 12, 5), (300, 300, 100), (1234, 1234, 500)])
 def test_progress_chart_step_ticks_are_distinct_whole_numbers(qapp, steps, top, interval):
-    from nepocr_desktop.gui.training_tab import ProgressChart
+    from nepocr_desktop.gui.chart import ProgressChart
 
     chart = ProgressChart()
     chart.reset(steps)
@@ -446,7 +446,7 @@ def test_progress_chart_step_ticks_are_distinct_whole_numbers(qapp, steps, top, 
 
 
 def test_progress_chart_error_and_loss_labels_show_the_tick_values(qapp):
-    from nepocr_desktop.gui.training_tab import ProgressChart
+    from nepocr_desktop.gui.chart import ProgressChart
 
     chart = ProgressChart()
     chart.reset(100)
