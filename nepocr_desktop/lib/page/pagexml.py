@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import NepocrError
-from ..read.preprocess import ImageError, ImageSource, check_regular_file, load_gray
+from ..read.preprocess import ImageError, ImageSource, load_gray, read_bounded
 from .containers import Box, Page, Point
 
 NS = "http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15"
@@ -210,22 +210,11 @@ def _item(level: str, el: ET.Element, text: str, conf: float | None) -> Transcri
 
 def _source_bytes(source: str | os.PathLike | bytes) -> tuple[bytes, str]:
     """The PAGE file's bytes (a regular file of at most ``MAX_PAGE_BYTES``) and its name."""
-    if isinstance(source, bytes):
-        data, name = source, "PAGE data"
-    else:
-        name = str(source)
-        st = check_regular_file(source, PageXmlError)
-        if st.st_size > MAX_PAGE_BYTES:
-            raise PageXmlError(f"{name}: the PAGE file is too large ({st.st_size / 2**20:.0f} MB; "
-                               f"at most {MAX_PAGE_BYTES // 2**20} MB)")
-        try:
-            with open(source, "rb") as f:
-                data = f.read(MAX_PAGE_BYTES + 1)
-        except OSError as exc:
-            raise PageXmlError(f"{name}: cannot be read ({exc.strerror or exc})") from None
-    if len(data) > MAX_PAGE_BYTES:
-        raise PageXmlError(f"{name}: the PAGE file is too large (at most {MAX_PAGE_BYTES // 2**20} MB)")
-    return data, name
+    if not isinstance(source, bytes):
+        return read_bounded(source, MAX_PAGE_BYTES, PageXmlError, "a PAGE file"), str(source)
+    if len(source) > MAX_PAGE_BYTES:
+        raise PageXmlError(f"PAGE data: too large (at most {MAX_PAGE_BYTES // 2**20} MB)")
+    return source, "PAGE data"
 
 
 def parse_pagexml(source: str | os.PathLike | bytes) -> PageXml:

@@ -170,6 +170,23 @@ def check_regular_file(path: str | os.PathLike, error: type[Exception]) -> os.st
     return st
 
 
+def read_bounded(path: str | os.PathLike, limit: int, error: type[Exception], what: str) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes (checked before and while reading,
+    as the file may grow); raises ``error`` naming the file and ``what`` it should be."""
+    st = check_regular_file(path, error)
+    too_large = f"{path}: the file is too large for {what} (at most {limit:,} bytes)"
+    if st.st_size > limit:
+        raise error(f"{too_large}; it has {st.st_size:,}")
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as exc:
+        raise error(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if len(data) > limit:
+        raise error(too_large)
+    return data
+
+
 def pillow_detail(exc: BaseException) -> str:
     """Pillow's message for a damaged file without its decoder bookkeeping, fit for a user:
     "image file is truncated (0 bytes not processed)" becomes "image file is truncated"."""

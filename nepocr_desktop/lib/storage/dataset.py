@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from ..errors import NepocrError
-from ..read.preprocess import check_regular_file
+from ..read.preprocess import read_bounded
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif")
 MAX_LABEL_FILE_BYTES = 64 * 1024 * 1024   # labels.tsv (a million rows is about 40 MB)
@@ -66,16 +66,7 @@ def _inside(root: Path, rel: str) -> Path:
 
 def _read_text(path: Path, limit: int) -> str:
     """A label file's text: a regular file, at most ``limit`` bytes, UTF-8 (a BOM is dropped)."""
-    st = check_regular_file(path, DatasetError)
-    if st.st_size > limit:
-        raise DatasetError(f"{path}: the file is too large for a label file ({st.st_size:,} bytes)")
-    try:
-        with open(path, "rb") as f:
-            data = f.read(limit + 1)
-    except OSError as exc:
-        raise DatasetError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    if len(data) > limit:
-        raise DatasetError(f"{path}: the file is too large for a label file")
+    data = read_bounded(path, limit, DatasetError, "a label file")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
