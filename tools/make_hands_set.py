@@ -16,10 +16,10 @@ import argparse
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from nepocr_desktop.lib.read.charset import split_aksharas
+from nepocr_desktop.lib.storage.dataset import write_dataset
 from nepocr_desktop.lib.training.augment import scan_look, to_gray, to_ink
 from nepocr_desktop.lib.training.corpus import RESERVED_WRITERS, load_glyphs, vocabulary
 from nepocr_desktop.lib.training.sources import GlyphWords
@@ -40,17 +40,15 @@ def main(argv: list[str] | None = None) -> int:
         print("no dictionary word can be composed from the held-out characters", file=sys.stderr)
         return 1
     rng = np.random.default_rng(args.seed)
-    (args.out / "images").mkdir(parents=True, exist_ok=True)
-    rows = []
-    for k in range(args.n):
-        text = words.words[int(rng.integers(len(words.words)))]
-        img = words.compose(split_aksharas(text), rng)
-        img = to_gray(scan_look(to_ink(img), rng, threshold=(0.25, 0.5)))
-        name = f"images/{k:04d}.png"
-        cv2.imwrite(str(args.out / name), img)
-        rows.append(f"{name}\t{text}\n")
-    (args.out / "labels.tsv").write_text("".join(rows), encoding="utf-8")
-    print(f"{args.out}: {len(rows)} images of {len(words.words)} composable words", file=sys.stderr)
+
+    def composed():
+        for _ in range(args.n):
+            text = words.words[int(rng.integers(len(words.words)))]
+            img = words.compose(split_aksharas(text), rng)
+            yield to_gray(scan_look(to_ink(img), rng, threshold=(0.25, 0.5))), text
+
+    count = write_dataset(args.out, composed())
+    print(f"{args.out}: {count} images of {len(words.words)} composable words", file=sys.stderr)
     return 0
 
 

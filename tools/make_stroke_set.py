@@ -17,11 +17,10 @@ import argparse
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from nepocr_desktop.lib.read.preprocess import load_gray
-from nepocr_desktop.lib.storage.dataset import read_dataset
+from nepocr_desktop.lib.storage.dataset import read_dataset, write_dataset
 from nepocr_desktop.lib.training.strokes import WritingStyle, redraw_as_strokes, trace_strokes
 
 
@@ -33,23 +32,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=5)
     args = ap.parse_args(argv)
     rows = [(s.path, s.text) for s in read_dataset(args.src)]
-    (args.out / "images").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(args.seed)
-    out = []
-    for k, (path, text) in enumerate(rows):
-        gray = load_gray(path)
-        pen = 2.0 + k % 7  # 2..8 page units in turn
-        if args.mouse:
-            style = WritingStyle(pen=pen, shake=float(rng.uniform(0.5, 2.0)), spacing=float(rng.uniform(6, 18)),
-                                 height=float(rng.uniform(130, 220)))
-        else:
-            style = WritingStyle(pen=pen, spacing=3.0, height=float(rng.uniform(130, 220)))
-        img = redraw_as_strokes(gray, rng, style=style, paths=trace_strokes(gray))
-        name = f"images/{k:04d}.png"
-        cv2.imwrite(str(args.out / name), img)
-        out.append(f"{name}\t{text}\n")
-    (args.out / "labels.tsv").write_text("".join(out), encoding="utf-8")
-    print(f"{args.out}: {len(out)} images", file=sys.stderr)
+
+    def redrawn():
+        for k, (path, text) in enumerate(rows):
+            gray = load_gray(path)
+            pen = 2.0 + k % 7  # 2..8 page units in turn
+            if args.mouse:
+                style = WritingStyle(pen=pen, shake=float(rng.uniform(0.5, 2.0)),
+                                     spacing=float(rng.uniform(6, 18)), height=float(rng.uniform(130, 220)))
+            else:
+                style = WritingStyle(pen=pen, spacing=3.0, height=float(rng.uniform(130, 220)))
+            yield redraw_as_strokes(gray, rng, style=style, paths=trace_strokes(gray)), text
+
+    count = write_dataset(args.out, redrawn())
+    print(f"{args.out}: {count} images", file=sys.stderr)
     return 0
 
 

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
+
+import numpy as np
 
 from ..errors import NepocrError
 from ..read.preprocess import read_bounded
@@ -151,3 +154,20 @@ def read_dataset(folder: str | os.PathLike) -> list[Sample]:
     if not samples:
         raise DatasetError(f"{folder}: no labels.tsv and no x.png + x.gt.txt pairs")
     return samples
+
+
+def write_dataset(folder: str | os.PathLike, samples: Iterable[tuple[np.ndarray, str]]) -> int:
+    """Write gray images and their texts as a folder :func:`read_dataset` reads
+    (``images/0000.png``..., ``labels.tsv``); returns how many were written."""
+    import cv2
+
+    folder = Path(folder)
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    rows = []
+    for k, (img, text) in enumerate(samples):
+        name = f"images/{k:04d}.png"
+        if not cv2.imwrite(str(folder / name), img):
+            raise DatasetError(f"{folder / name}: the image could not be written")
+        rows.append(f"{name}\t{text}\n")
+    (folder / "labels.tsv").write_text("".join(rows), encoding="utf-8")
+    return len(rows)
