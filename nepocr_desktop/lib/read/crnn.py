@@ -69,9 +69,18 @@ class CRNN(nn.Module):
         self.height = spec.height
 
     def forward(self, x: torch.Tensor, widths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.sequence(self.features(x), widths)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The convolution stack's output as a sequence of columns: (T, N, F), T = W/4."""
         f = self.cnn(x)  # N, C, H/16, W/4
         n, c, h, w = f.shape
-        f = f.permute(3, 0, 1, 2).reshape(w, n, c * h)  # T, N, F
+        return f.permute(3, 0, 1, 2).reshape(w, n, c * h)
+
+    def sequence(self, f: torch.Tensor, widths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-probabilities (T, N, C) from :meth:`features` of images ``widths`` pixels wide;
+        the columns past a word's own width do not change what is read for it."""
+        w = f.shape[0]
         f = self.proj(f)
         lengths = torch.clamp(torch.div(widths, 4, rounding_mode="floor"), min=1, max=w)
         packed = nn.utils.rnn.pack_padded_sequence(f, lengths.cpu(), enforce_sorted=False)

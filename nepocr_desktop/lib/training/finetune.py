@@ -48,6 +48,7 @@ from ..read.preprocess import ImageError, batch, load_gray
 from ..storage.dataset import label_problem, read_dataset
 from .augment import affine, elastic, paper, pen_strokes, stroke_width, to_gray, to_ink
 from .corpus import bucket
+from .replay import ReplayPool, build_pool
 from .sources import MixedStream, SynthWords, collate
 from .strokes import redraw_as_strokes, trace_strokes
 from .synth import FontSampler, render_text
@@ -73,6 +74,8 @@ class FinetuneConfig:
     min_steps: int = 80
     max_steps: int = 200
     average: float = 0.33       # average the weights of this last share of the steps (0: off)
+    replay_reuse: float = 4.0   # times each prepared replayed word is drawn, on average (.replay)
+    replay_pool_max: int = 1200
     folds: int = 3              # cross-validation folds below ``cv_below`` samples
     cv_below: int = 60
     min_judge: int = 20         # fewer judged words than this: "too few to tell"
@@ -384,8 +387,11 @@ def _train_once(base: LoadedModel, info: ModelInfo, train: Sequence[Pair], kinds
                 words: Sequence[str], fonts: Sequence[Path], cfg: FinetuneConfig, lr: float, steps: int,
                 seed: int, step_offset: int, total_steps: int,
                 on_step: Callable[[int, int, float], None] | None,
-                should_stop: Callable[[], bool] | None) -> _Run:
-    """One fine-tuning run of ``steps`` steps on ``train``; returns the averaged weights."""
+                should_stop: Callable[[], bool] | None, pool: ReplayPool | None = None) -> _Run:
+    """One fine-tuning run of ``steps`` steps on ``train``; returns the averaged weights.
+
+    ``pool``: replayed words prepared once (:mod:`.replay`), used when the convolutions are
+    frozen; otherwise replayed words are rendered at each step."""
     torch.manual_seed(seed)
     model = build_trainable(info, base)
     model.train()
@@ -409,9 +415,14 @@ def _train_once(base: LoadedModel, info: ModelInfo, train: Sequence[Pair], kinds
     n_replay = min(cfg.batch_size - 1, round(cfg.batch_size * replay_share(len(train), cfg)))
     n_user = max(1, cfg.batch_size - n_replay)
     user = iter(MixedStream([(UserWords(train, kinds), 1.0)], info.charset, info.preprocess, seed=seed))
-    replay = (iter(MixedStream([(SynthWords(list(words), FontSampler(list(fonts)), pen=0.4), 1.0)], info.charset,
-                               info.preprocess, seed=seed + 1)) if n_replay else None)
-    teacher = build_trainable(info, base).eval() if n_replay and cfg.distill > 0 else None
+    if "cnn" not in frozen_parts(len(train), cfg):
+        pool = None  # the convolutions learn: their features of a word change at every step
+    draw_rng = np.random.default_rng(seed + 2)
+    replay = None
+    if n_replay and pool is None:
+        replay = iter(MixedStream([(SynthWords(list(words), FontSampler(list(fonts)), pen=0.4), 1.0)],
+                                  info.charset, info.preprocess, seed=seed + 1))
+    teacher = build_trainable(info, base).eval() if n_replay and cfg.distill > 0 and pool is None else None
     avg_from = steps - round(cfg.average * steps) if cfg.average > 0 else steps
     avg: list[torch.Tensor] | None = None
     n_avg = 0
@@ -422,7 +433,15 @@ def _train_once(base: LoadedModel, info: ModelInfo, train: Sequence[Pair], kinds
         b = collate([next(user) for _ in range(n_user)])
         lp, lengths = model(b.images, b.widths)
         loss = ctc(lp, b.targets, lengths, b.lengths) * (n_user / cfg.batch_size)
-        if replay is not None:
+        if pool is not None and n_replay:
+            rb = pool.draw(n_replay, draw_rng)
+            lp_r, len_r = model.sequence(rb.features, rb.widths)
+            loss = loss + ctc(lp_r, rb.targets, len_r, rb.lengths) * (n_replay / cfg.batch_size)
+            if cfg.distill > 0:
+                mask = (torch.arange(lp_r.shape[0])[:, None] < len_r[None, :]).float()
+                kl = (rb.teacher.exp() * (rb.teacher - lp_r)).sum(-1)
+                loss = loss + cfg.distill * (kl * mask).sum() / mask.sum()
+        elif replay is not None:
             r = collate([next(replay) for _ in range(n_replay)])
             lp_r, len_r = model(r.images, r.widths)
             loss = loss + ctc(lp_r, r.targets, len_r, r.lengths) * (n_replay / cfg.batch_size)
@@ -502,10 +521,17 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
     ub_e, ua_e, u_len = [], [], []
     final: nn.Module | None = None
     done = 0
+    pool = None
+    n_replay = min(cfg.batch_size - 1, round(cfg.batch_size * replay_share(len(final_train), cfg)))
+    if n_replay and "cnn" in frozen_parts(len(final_train), cfg):
+        size = min(cfg.replay_pool_max, max(cfg.batch_size * 8, math.ceil(n_replay * max(steps) / cfg.replay_reuse)))
+        stream = iter(MixedStream([(SynthWords(list(words), FontSampler(list(fonts)), pen=0.4), 1.0)],
+                                  info.charset, info.preprocess, seed=cfg.seed + 1))
+        pool = build_pool(base_module, stream, size)
     for r, ((tr, he), n_steps) in enumerate(zip(runs, steps)):
         t_run = time.time()
         run = _train_once(base, info, tr, kinds_for(tr), words, fonts, cfg, lr, n_steps, cfg.seed + 7919 * r,
-                          done, total, on_step, should_stop)
+                          done, total, on_step, should_stop, pool)
         if run.cancelled:
             return FinetuneResult(float("nan"), float("nan"), cer(*gen_b), cer(*gen_b), len(final_train), 0,
                                   time.time() - t0, True, None, info, history, lr, steps=done)
