@@ -11,7 +11,8 @@ How it learns (:func:`finetune`):
   scanned drawings are also redrawn with a round pen);
 - replayed synthetic words (bundled fonts, bundled word list minus the general check's words) fill
   most of each batch, and on them the new model is also held to the base model's per-frame
-  output distribution (distillation, weight ``distill``);
+  output distribution (distillation, weight ``distill``); while the convolutions are frozen the
+  replayed words are prepared once, in a pool (:mod:`.replay`), which halves the time of a step;
 - the weights of the last third of the steps are averaged.
 
 How it is judged (:func:`judge`): the user's samples are split by word. Below ``cv_below`` samples
@@ -72,7 +73,7 @@ class FinetuneConfig:
     freeze_cnn_below: int = 1000  # fewer training samples than this: only the ``adapt`` part learns
     adapt: str = "rnn"          # rnn: projection, LSTM and classifier; cnn: convolutions and projection
     min_steps: int = 80
-    max_steps: int = 200
+    max_steps: int = 240
     average: float = 0.33       # average the weights of this last share of the steps (0: off)
     replay_reuse: float = 4.0   # times each prepared replayed word is drawn, on average (.replay)
     replay_pool_max: int = 1200
