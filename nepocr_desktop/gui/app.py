@@ -1,7 +1,8 @@
-"""Starting the app: ``run(argv)`` builds the QApplication, shows the window, loads the model.
+"""Starting the app: ``run(argv)`` builds the QApplication and the window, loads the model.
 
-The window appears at once; the model loads on the recognizer thread and anything asked for
-meanwhile is read as soon as it is ready. ``--self-test`` reads the bundled sample images
+A start-up screen appears at once (:mod:`.splash`); the model loads on the recognizer thread, and
+the window is shown when it is ready (or failed, or after a few seconds at the latest), so what it
+was asked to read (an image given on the command line) is read as soon as it appears. ``--self-test`` reads the bundled sample images
 through the same window and worker without showing anything, prints the text and exits.
 """
 
@@ -82,12 +83,20 @@ def run(argv: list[str]) -> int:
     from .errors import install_excepthook
     from .main_window import MainWindow
     from .settings import Settings
+    from .splash import StartupSplash
     from .style import app_icon, register_fonts
     from .workers import RecognitionService
 
     if not register_fonts():
         log.warning("the bundled Devanagari font is missing; using the system's fonts")
     app.setWindowIcon(app_icon())
+    splash = None
+    if not args.self_test:  # at once, before the window is built (.splash)
+        screen = app.primaryScreen()
+        splash = StartupSplash(screen.devicePixelRatio() if screen is not None else 1.0)
+        splash.start()
+        app.processEvents()
+        log.info("start-up screen shown %.0f ms after start", (time.perf_counter() - t_start) * 1000)
     service = RecognitionService()
     window = MainWindow(service, Settings())
     restore_hook = install_excepthook(window.show_error)
@@ -95,11 +104,12 @@ def run(argv: list[str]) -> int:
         if args.self_test:
             return _self_test(window, args)
         _log_milestones(service, t_start)
-        window.show()
-        # Start loading once the window has been shown, so its first paint is not delayed.
+        # The window is shown ready to read: the start-up screen covers the loading (.splash).
+        assert splash is not None
+        splash.attach(window, service.modelReady, service.modelFailed, service.modelProgress,
+                      on_shown=lambda _s: QTimer.singleShot(0, lambda: log.info(
+                          "window shown %.0f ms after start", (time.perf_counter() - t_start) * 1000)))
         QTimer.singleShot(0, lambda: window.start_model(args.model, args.device))
-        QTimer.singleShot(0, lambda: log.info("window shown %.0f ms after start",
-                                              (time.perf_counter() - t_start) * 1000))
         if args.image:
             QTimer.singleShot(0, lambda: window.open_path(args.image))
         app.aboutToQuit.connect(service.shutdown)
