@@ -9,8 +9,10 @@ Run from the project root with Xvfb, xdotool and ImageMagick installed::
 captures it read, as ``screenshot-page.png``. ``--learn DIR`` starts the app once more with the
 samples of DIR (``labels.tsv``) in its sample store, runs "Learn my handwriting" and captures the
 Learn tab when it has finished, as ``screenshot-training.png``. ``--page-editor`` opens a page
-(``--page``, or one written here in the Kalam font), corrects its least sure word by typing
-``--correction`` and captures the page being corrected, as ``screenshot-page-editor.png``.
+and corrects the word F2 picks (the least sure): with ``--page`` a folder made by
+``tools/make_page_testset.py``, the first of its pages on which that word is misread, typing
+the true text; else ``--page`` (or a page written here in the Kalam font), typing
+``--correction``. It captures the page being corrected, as ``screenshot-page-editor.png``.
 
 The word is "written" by tracing the centre lines of the text rendered in the Kalam
 handwriting font and moving the X pointer along them with the button held down.
@@ -169,7 +171,9 @@ def main() -> int:
     env = dict(os.environ, QT_QPA_PLATFORM="xcb", NEPOCR_DATA_DIR=str(data))
     cmd = [sys.executable, "-m", "nepocr_desktop.gui"] + (["--model", args.model] if args.model else [])
     if args.page_editor:
-        page_editor(cmd, env, data, out, Path(args.page) if args.page else None, args.correction)
+        given = Path(args.page) if args.page else None
+        pages = sorted(given.glob("page_*.png")) if given and given.is_dir() else [given] if given else []
+        page_editor(cmd, env, data, out, pages, args.correction, args.model)
     if args.only:
         return 0
     app = subprocess.Popen(cmd, cwd=ROOT, env=env)
@@ -227,9 +231,49 @@ def write_page(path: Path) -> Path:
     return path
 
 
-def page_editor(cmd: list[str], env: dict, data: Path, out: Path, page: Path | None, correction: str) -> None:
-    """Open a page, pick the first word to check (F2), type a correction and press Enter."""
-    page = page or write_page(data / "page.png")
+def word_to_correct(page: Path, model: str | None) -> tuple[str, str] | None:
+    """(reading, truth) of the word F2 picks on ``page`` (the first word below medium
+    confidence, else the first word; see ``MainWindow.edit_text``), read as the app reads it,
+    when ``page``'s truth file (``page_XXX.json`` of ``tools/make_page_testset.py``) says it
+    is misread; None when it is read right or there is no truth file."""
+    import json
+
+    from nepocr_desktop.gui.style import MEDIUM_CONFIDENCE
+    from nepocr_desktop.lib.page.containers import Box
+    from nepocr_desktop.page import read_page
+    from nepocr_desktop.recognizer import Recognizer
+
+    truth_file = page.with_suffix(".json")
+    if not truth_file.is_file():
+        return None
+    truth = [(Box(*w["box"]), w["text"]) for ln in json.loads(truth_file.read_text(encoding="utf-8"))["lines"]
+             for w in ln["words"]]
+    result = read_page(Recognizer(model, device="cpu", beam=8, lexicon=True), page)
+    words = [w for ln in result.lines for w in ln.words]
+    if not words:
+        return None
+    pick = words[min(range(len(words)), key=lambda i: (words[i].confidence >= MEDIUM_CONFIDENCE, i))]
+    box, text = max(truth, key=lambda t: t[0].iou(pick.box))
+    if box.iou(pick.box) < 0.5 or text == pick.text:
+        return None
+    return pick.text, text
+
+
+def page_editor(cmd: list[str], env: dict, data: Path, out: Path, pages: list[Path], correction: str,
+                model: str | None) -> None:
+    """Open a page, pick the first word to check (F2), type its correction and press Enter.
+
+    With pages of a test set (``--page`` a folder made by ``tools/make_page_testset.py``), the
+    first page whose picked word is misread is opened and the true text typed; otherwise
+    ``--correction`` is typed over the picked word."""
+    page = None
+    for candidate in pages:
+        found = word_to_correct(candidate, model)
+        if found is not None:
+            page, (read, correction) = candidate, found
+            print(f"{candidate.name}: the word to check reads {read!r}; typing {correction!r}")
+            break
+    page = page or (pages[0] if pages else write_page(data / "page.png"))
     app = subprocess.Popen(cmd + [str(page.resolve())], cwd=ROOT, env=env)
     try:
         wait_for_log(data, "first result shown")  # the page is read
