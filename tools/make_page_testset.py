@@ -29,6 +29,10 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import page_conditions
+from page_conditions import CONDITIONS
 
 from nepocr_desktop.lib.page.containers import Box, Page
 from nepocr_desktop.lib.page.segment import segment_page
@@ -78,8 +82,14 @@ def _paper(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
 
 
 def make_page(rng: np.random.Generator, pool: list[tuple[Path, str]], cache: dict,
-              size: tuple[int, int] = (1240, 1754)) -> tuple[np.ndarray, dict]:
-    """One page image (uint8 gray) and its ground truth (lines of words with boxes)."""
+              size: tuple[int, int] = (1240, 1754), condition: str = "black",
+              crng: np.random.Generator | None = None) -> tuple[np.ndarray, dict]:
+    """One page image and its ground truth (lines of words with boxes).
+
+    ``black`` pages are gray; the other conditions (:mod:`page_conditions`) are RGB, with the
+    same words in the same places for the same ``rng``: their own draws come from ``crng``.
+    """
+    crng = crng if crng is not None else np.random.default_rng(0)
     w, h = size
     text_h = rng.uniform(34, 60)
     pitch = text_h * rng.uniform(1.35, 2.2)
@@ -130,17 +140,26 @@ def make_page(rng: np.random.Generator, pool: list[tuple[Path, str]], cache: dic
                 cv2.line(rules, (0, yy), (w, yy), rng.uniform(0.25, 0.5), int(rng.integers(1, 3)))
     if rng.random() < 0.4:
         cv2.line(rules, (left - 25, 0), (left - 25, h), rng.uniform(0.3, 0.5), 2)
+    layers = []
+    if condition == "ruled":
+        layers = page_conditions.form_layers(crng, (h, w), text_h, pitch, top, left, right, y + 0.3 * pitch)
     angle = float(rng.uniform(-4, 4))
     m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
     ink = cv2.warpAffine(ink, m, (w, h), flags=cv2.INTER_LINEAR)
     rules = cv2.warpAffine(rules, m, (w, h), flags=cv2.INTER_LINEAR)
     owner = cv2.warpAffine(owner, m, (w, h), flags=cv2.INTER_NEAREST)
+    layers = [(cv2.warpAffine(a, m, (w, h), flags=cv2.INTER_LINEAR), rgb) for a, rgb in layers]
     pen = rng.uniform(15, 90)
-    page = _paper(rng, h, w)
-    page = page * (1 - rules) + (page - 70) * rules
-    page = page * (1 - ink) + pen * ink
-    page = cv2.GaussianBlur(page, (0, 0), rng.uniform(0.4, 1.0))
-    gray = np.clip(page, 0, 255).astype(np.uint8)
+    paper = _paper(rng, h, w)
+    blur = rng.uniform(0.4, 1.0)
+    quality = None
+    if condition == "black":
+        page = paper * (1 - rules) + (paper - 70) * rules
+        page = page * (1 - ink) + pen * ink
+        page = cv2.GaussianBlur(page, (0, 0), blur)
+        image = np.clip(page, 0, 255).astype(np.uint8)
+    else:
+        image, ink, quality = page_conditions.render(crng, condition, paper, ink, rules, layers, text_h, blur)
     ys, xs = np.nonzero((owner > 0) & (ink > 0.3))
     ids = owner[ys, xs] - 1
     for k, wd in enumerate(words):
@@ -149,7 +168,11 @@ def make_page(rng: np.random.Generator, pool: list[tuple[Path, str]], cache: dic
             if sel.any() else None
     gt_lines = [{"text": " ".join(words[i]["text"] for i in ln),
                  "words": [words[i] for i in ln if words[i]["box"]]} for ln in lines]
-    return gray, {"width": w, "height": h, "angle": angle, "text_height": text_h, "lines": gt_lines}
+    gt = {"width": w, "height": h, "angle": angle, "text_height": text_h, "condition": condition,
+          "lines": gt_lines}
+    if quality is not None:
+        gt["jpeg_quality"] = quality
+    return image, gt
 
 
 def unseen_pool(data_dir: Path = DATA) -> list[tuple[Path, str]]:
@@ -157,18 +180,24 @@ def unseen_pool(data_dir: Path = DATA) -> list[tuple[Path, str]]:
     return [(Path(s.path), s.text) for s in lens_words(data_dir).val]
 
 
-def build(out: Path, pages: int, seed: int = 0, unseen: bool = False) -> None:
+def build(out: Path, pages: int, seed: int = 0, unseen: bool = False, condition: str = "black") -> None:
+    """``pages`` pages of one condition into ``out``; the same seed puts the same words in the
+    same places whatever the condition."""
     out.mkdir(parents=True, exist_ok=True)
     pool = unseen_pool() if unseen else word_pool()
     rng = np.random.default_rng(seed)
     cache: dict = {}
     for i in range(pages):
-        gray, gt = make_page(rng, pool, cache)
+        crng = np.random.default_rng([seed, i, CONDITIONS.index(condition)])
+        image, gt = make_page(rng, pool, cache, condition=condition, crng=crng)
         name = f"page_{i:03d}"
-        gt["image"] = f"{name}.png"
-        cv2.imwrite(str(out / f"{name}.png"), gray)
+        quality = gt.get("jpeg_quality")
+        gt["image"] = f"{name}.jpg" if quality else f"{name}.png"
+        if image.ndim == 3:
+            image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+        cv2.imwrite(str(out / gt["image"]), image, [cv2.IMWRITE_JPEG_QUALITY, quality] if quality else [])
         (out / f"{name}.json").write_text(json.dumps(gt, ensure_ascii=False, indent=1), encoding="utf-8")
-    print(f"wrote {pages} pages ({len(pool)} candidate words) to {out}")
+    print(f"wrote {pages} {condition} pages ({len(pool)} candidate words) to {out}")
 
 
 @dataclass
@@ -278,6 +307,7 @@ def evaluate(folder: Path, model: str | None = None, show: Path | None = None, t
             oracle_pairs += [(getattr(r, "text", ""), t) for r, (_, t) in zip(rec.recognize(crops), boxes)]
     out = {"pages": len(files), "precision": total.precision, "recall": total.recall,
            "gt_words": total.gt, "found_words": total.predicted,
+           "lines_true": total.lines_true, "lines_found": total.lines_found,
            "line_count_exact": line_exact, "reading_order": total.order_ok / max(total.order_pairs, 1)}
     if rec is not None:
         out["page_cer"], out["page_wer"] = error_rates(page_pairs)
@@ -298,15 +328,39 @@ def main(argv: list[str] | None = None) -> int:
                     help="read as the app does: beam 8 with the word list and character model")
     ap.add_argument("--unseen", action="store_true",
                     help="use only words of the validation split (never trained on)")
+    ap.add_argument("--condition", choices=(*CONDITIONS, "all"), default="black",
+                    help="ink, paper and scan of the pages (default black); all: one subfolder each")
     args = ap.parse_args(argv)
     if not args.out and not args.eval:
         ap.error("give --out and/or --eval")
     if args.out:
-        build(args.out, args.pages, args.seed, args.unseen)
+        for cond in CONDITIONS if args.condition == "all" else (args.condition,):
+            build(args.out / cond if args.condition == "all" else args.out, args.pages, args.seed,
+                  args.unseen, cond)
     if args.eval:
-        res = evaluate(args.eval, args.model, args.show, args.threads, args.lexicon)
-        print(json.dumps(res, indent=1))
+        folders = [args.eval / c for c in CONDITIONS if any((args.eval / c).glob("page_*.json"))]
+        if not folders or any(args.eval.glob("page_*.json")):
+            folders = [args.eval]
+        results = {}
+        for folder in folders:
+            show = args.show / folder.name if args.show and len(folders) > 1 else args.show
+            results[folder.name] = res = evaluate(folder, args.model, show, args.threads, args.lexicon)
+            print(json.dumps(res, indent=1))
+        if len(folders) > 1:
+            print(table(results))
     return 0
+
+
+def table(results: dict[str, dict]) -> str:
+    """The figures of several folders as a Markdown table, one row a folder."""
+    rows = ["| condition | pages | words | recall | precision | lines found / true | page CER | true-box CER |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for name, r in results.items():
+        cer = f"{100 * r['page_cer']:.1f}%" if "page_cer" in r else "-"
+        oracle = f"{100 * r['true_box_cer']:.1f}%" if "true_box_cer" in r else "-"
+        rows.append(f"| {name} | {r['pages']} | {r['gt_words']} | {r['recall']:.3f} | {r['precision']:.3f} | "
+                    f"{r['lines_found']}/{r['lines_true']} | {cer} | {oracle} |")
+    return "\n".join(rows)
 
 
 if __name__ == "__main__":
