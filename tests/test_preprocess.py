@@ -206,8 +206,11 @@ def test_jpeg_header_size_and_pixels_match_pillow(w, h, progressive, mode, seed)
     assert _jpeg_size(data) == (w, h)
     gray = load_gray(data)
     assert gray.shape == (h, w)
-    if mode != "CMYK":  # libjpeg's luma, as Pillow decodes it
+    if mode == "L":  # libjpeg's luma, as Pillow decodes it
         assert np.array_equal(gray, _pillow_gray(data))
+    elif mode == "RGB":  # the same luma, where coloured "ink" is not darkened further
+        luma = _pillow_gray(data)
+        assert (gray <= luma).all()
 
 
 def test_jpeg_rotation_trailing_bytes_and_truncation(word_image):

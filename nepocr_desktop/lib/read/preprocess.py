@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import NepocrError
+from .colour import colour_weight, ink_gray
 
 # Blank columns added right of every batch (beyond its rounding to 4): as far as the network's last
 # output column looks past the end of the image (20 px, measured), so an image is read the same
@@ -72,7 +73,10 @@ def _pil_to_gray(img: Image.Image) -> np.ndarray:
         arr = np.asarray(img, dtype=np.float64)
         lo, hi = float(arr.min()), float(arr.max())
         return ((arr - lo) / max(hi - lo, 1e-9) * 255).astype(np.uint8)
-    return np.asarray(img if img.mode == "L" else img.convert("L"), dtype=np.uint8)
+    gray = np.asarray(img if img.mode == "L" else img.convert("L"), dtype=np.uint8)
+    if img.mode in ("L", "1"):
+        return gray
+    return ink_gray(np.asarray(img.convert("RGB")), gray)  # coloured ink kept dark
 
 
 # JPEG files up to this size are read whole and decoded from memory by OpenCV.
@@ -84,6 +88,13 @@ _JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # start-of-frame 
 def _jpeg_size(data: bytes) -> tuple[int, int] | None:
     """(width, height) from a JPEG's frame header; None if ``data`` is not a JPEG that ends
     where it should (a truncated file is left to Pillow, which says what is wrong)."""
+    frame = _jpeg_frame(data)
+    return None if frame is None else frame[:2]
+
+
+def _jpeg_frame(data: bytes) -> tuple[int, int, int] | None:
+    """(width, height, number of colour components) from a JPEG's frame header, as
+    :func:`_jpeg_size`."""
     if data[:3] != _JPEG_MAGIC or data[-2:] != b"\xff\xd9":
         return None
     i, n = 2, len(data)
@@ -96,7 +107,7 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
             continue
         if marker in _JPEG_SOF:
             h, w = int.from_bytes(data[i + 5:i + 7], "big"), int.from_bytes(data[i + 7:i + 9], "big")
-            return (w, h) if w and h else None
+            return (w, h, data[i + 9] if i + 9 < n else 0) if w and h else None
         if marker == 0xDA:  # scan data before any frame header
             return None
         i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
@@ -113,20 +124,32 @@ def _too_short(data: bytes, w: int, h: int) -> bool:
 def _decode_jpeg(data: bytes, name: str) -> np.ndarray | None:
     """A JPEG as gray by OpenCV: libjpeg's luma with the EXIF rotation applied, as Pillow
     gives it (the same pixels on 17,344 real JPEG crops and photos; on pure noise a rare pixel
-    differs by a few levels) in a third of the time. None where Pillow should read it instead."""
-    size = _jpeg_size(data)
-    if size is None:
+    differs by a few levels) in a third of the time; a colour JPEG whose ink is coloured is
+    then darkened where its ink is (:func:`~.colour.ink_gray`), judged on a copy decoded at a
+    quarter of its size. None where Pillow should read it instead."""
+    frame = _jpeg_frame(data)
+    if frame is None:
         return None
-    w, h = size
+    w, h, components = frame
     if w * h > MAX_PIXELS:
         raise ImageError(f"{name}: image is too large ({w}x{h}); the limit is "
                          f"{MAX_PIXELS // 1_000_000} megapixels")
     if _too_short(data, w, h):
         return None  # Pillow reads it, and says it is truncated
-    gray = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    buf = np.frombuffer(data, np.uint8)
+    gray = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
     if gray is None or gray.shape[:2] not in ((h, w), (w, h)):  # (w, h): turned by its EXIF tag
         return None  # not what the header says: Pillow decides
-    return gray
+    if components != 3:
+        return gray
+    small = cv2.imdecode(buf, cv2.IMREAD_REDUCED_COLOR_4)
+    weight = colour_weight(small[..., ::-1]) if small is not None else 0.0
+    if weight <= 0.0:
+        return gray
+    bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    if bgr is None or bgr.shape[:2] != gray.shape:
+        return gray
+    return ink_gray(bgr[..., ::-1], gray, weight)
 
 
 def os_reason(exc: OSError) -> str:
@@ -201,6 +224,9 @@ def load_gray(src: ImageSource) -> np.ndarray:
 
     EXIF rotation is honoured; transparency is composited onto white; 16-bit and float
     images are scaled to 8 bits; of an animated or multi-page file the first frame is used.
+    Colour becomes luminance, except that ink of a colour that luminance would turn pale (a
+    pink, red or green pen) is kept dark (:func:`~.colour.ink_gray`; not for JPEG files over
+    ``FAST_JPEG_BYTES``, which are decoded straight to luminance).
     Pillow's warnings (a possible decompression bomb, damaged EXIF data) are not printed: an
     image over ``MAX_PIXELS`` is refused with an :class:`ImageError`, the rest is ignored.
     """
@@ -273,13 +299,14 @@ def _load_gray(src: str | os.PathLike | bytes, shown: str) -> np.ndarray:
             raise ImageError(f"{shown}: the image is damaged or truncated (its data is far too short "
                              f"for its {w}x{h} pixels)")
         img.seek(0)
-        if img.format == "JPEG" and img.mode == "RGB":
-            img.draft("L", img.size)  # libjpeg decodes straight to gray (its luma): faster
+        if img.format == "JPEG" and img.mode == "RGB" and data is None:
+            img.draft("L", img.size)  # over FAST_JPEG_BYTES: straight to gray (its luma), less memory
         return _pil_to_gray(img)
 
 
 def array_to_gray(arr: np.ndarray) -> np.ndarray:
-    """Numpy image (H,W), (H,W,1), (H,W,3) RGB or (H,W,4) RGBA of any dtype to uint8 gray."""
+    """Numpy image (H,W), (H,W,1), (H,W,3) RGB or (H,W,4) RGBA of any dtype to uint8 gray; of
+    8-bit colour, coloured ink is kept dark (:func:`~.colour.ink_gray`)."""
     a = np.asarray(arr)
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[:, :, 0]
@@ -289,6 +316,7 @@ def array_to_gray(arr: np.ndarray) -> np.ndarray:
         white = np.iinfo(a.dtype).max if a.dtype.kind in "ui" else 1.0
         a = rgb * alpha + white * (1 - alpha)
         a = a.astype(arr.dtype) if arr.dtype.kind in "ui" else a
+    rgb = a if a.ndim == 3 and a.shape[2] == 3 and a.dtype == np.uint8 else None
     if a.ndim == 3 and a.shape[2] == 3:
         a = a.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
     if a.ndim != 2 or a.size == 0:
@@ -300,7 +328,8 @@ def array_to_gray(arr: np.ndarray) -> np.ndarray:
         a = np.nan_to_num(a)
     if arr.dtype.kind in "ui":
         hi = float(np.iinfo(arr.dtype).max)
-        return np.clip(np.rint(a / hi * 255.0), 0, 255).astype(np.uint8)
+        gray = np.clip(np.rint(a / hi * 255.0), 0, 255).astype(np.uint8)
+        return gray if rgb is None else ink_gray(rgb, gray)  # coloured ink kept dark
     lo, hi = float(a.min()), float(a.max())
     if hi <= 1.0 and lo >= 0.0:
         return np.rint(a * 255.0).astype(np.uint8)
