@@ -111,6 +111,40 @@ def _ink(norm: np.ndarray, k: float = 0.2, min_contrast: float = 0.14) -> np.nda
     return ink
 
 
+STRONG_INK = 200.0   # darkness (of 255) of well-inked strokes: fainter pages are stretched to it
+MAX_GAIN = 4.0       # at most this much
+
+
+def ink_level(norm: np.ndarray) -> tuple[float, float]:
+    """(darkness of the page's ink, spread of the paper's darkness), both of 255, from a
+    normalised page (:func:`normalize`): the paper's spread from the median absolute deviation
+    of all pixels (most are paper); the ink's darkness, the 90th percentile of the pixels that are
+    clearly not paper. ``STRONG_INK`` when there are too few such pixels to tell."""
+    step = max(1, int(np.sqrt(norm.size / 500_000)))
+    d = 255.0 - norm[::step, ::step].ravel()
+    m0 = float(np.median(d))
+    spread = max(1.0, 1.4826 * float(np.median(np.abs(d - m0))))
+    cand = d[d > m0 + 6.0 * spread + 4.0]
+    if len(cand) < max(50, 0.0005 * len(d)):
+        return STRONG_INK, spread
+    return float(np.percentile(cand, 90)), spread
+
+
+def stretch(norm: np.ndarray) -> np.ndarray:
+    """A normalised page whose ink is fainter than ``STRONG_INK`` (pencil, a light pen) made as
+    dark as that, after a light blur that keeps the paper's grain from being stretched too;
+    other pages are returned as they are."""
+    level, _ = ink_level(norm)
+    gain = float(np.clip(STRONG_INK / max(level, 1.0), 1.0, MAX_GAIN))
+    if gain <= 1.0:
+        return norm
+    out = cv2.GaussianBlur(norm, (0, 0), min(1.0, gain - 1.0))
+    np.subtract(255.0, out, out=out)
+    out *= gain
+    np.subtract(255.0, out, out=out)
+    return np.clip(out, 0.0, 255.0, out=out)
+
+
 def _bands(height: int, reach: int) -> list[tuple[int, int, int, int]]:
     """Row bands ``(y0, y1)`` of ``BAND_ROWS`` and the rows ``(a, b)`` a filter reaching
     ``reach`` rows up and down must see to compute them exactly."""

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from ..read.preprocess import ImageSource, load_gray
-from .binarization import _bands, _ink, _odd, normalize
+from .binarization import _bands, _ink, _odd, normalize, stretch
 from .containers import Box, Line, Page, Point, Word, deskew_transform
 
 ANALYSIS_MAX_SIDE = 2000   # larger images are shrunk for analysis
@@ -56,6 +56,23 @@ def text_height(stats: np.ndarray, sw: float) -> float:
     return max(4.0, _weighted_median(h[ok].astype(float), a[ok].astype(float)))
 
 
+def page_text_height(mask: np.ndarray, stats: np.ndarray, sw: float) -> float:
+    """:func:`text_height` of a page mask, unless ruled lines or a printed frame join its words
+    into pieces much taller than a word: then that of the mask cut into narrow upright strips,
+    in which a rule is short and flat (no text height) and a word keeps its height."""
+    text_h = text_height(stats, sw)
+    h, w = mask.shape
+    strip = max(32, round(min(h, w) / 20))
+    if text_h <= 4 * strip:
+        return text_h
+    parts = [np.zeros((1, 5), np.int32)]
+    for x0 in range(0, w, strip):
+        parts.append(cv2.connectedComponentsWithStats(np.ascontiguousarray(mask[:, x0:x0 + strip]),
+                                                      connectivity=8)[2][1:])
+    in_strips = text_height(np.concatenate(parts), sw)
+    return in_strips if text_h > 2 * in_strips else text_h
+
+
 def estimate_skew(mask: np.ndarray, max_angle: float = MAX_SKEW) -> float:
     """Skew (degrees, anticlockwise positive) that makes the horizontal ink profile sharpest."""
     ys, xs = np.nonzero(mask)
@@ -85,19 +102,23 @@ def estimate_skew(mask: np.ndarray, max_angle: float = MAX_SKEW) -> float:
 def remove_rules(mask: np.ndarray, dark: np.ndarray, text_h: float, sw: float) -> np.ndarray:
     """Remove long thin horizontal and vertical lines (ruled paper, margins, frames) from ``mask``.
 
-    Rules are found in ``dark`` (255 minus the normalised image) averaged along the line direction, so
-    faint rules that binarise as dashes are found whole; runs must be longer than any word.
-    Strokes that crossed a rule are re-joined.
+    Rules are found in ``dark`` (255 minus the normalised image) less its opening across the line
+    (so that only what is thinner than a rule is left, not shading of the paper), averaged along
+    the line direction, so faint rules that binarise as dashes are found whole; runs must be
+    longer than any word. Strokes that crossed a rule are re-joined.
     """
     h, w = mask.shape
     out = mask.copy()
     thick = int(max(3, 2.5 * sw, 0.25 * text_h))
+    across = _odd(thick + 2)
     for length, horiz in ((max(0.3 * w, 12 * text_h), True), (max(0.3 * h, 5 * text_h), False)):
         if length >= (w if horiz else h):
             continue
-        faint = np.empty_like(mask)  # dark, averaged along the line, above 6%: a band at a time
-        for y0, y1, a, b in _bands(h, 0 if horiz else 7):
-            faint[y0:y1] = cv2.blur(dark[a:b], (15, 1) if horiz else (1, 15))[y0 - a:y1 - a] > 0.06 * 255
+        faint = np.empty_like(mask)  # thin dark lines, averaged along the line, above 6%: a band at a time
+        for y0, y1, a, b in _bands(h, across if horiz else 7):
+            d = dark[a:b]
+            d = d - cv2.morphologyEx(d, cv2.MORPH_OPEN, _line_kernel(across, not horiz))
+            faint[y0:y1] = cv2.blur(d, (15, 1) if horiz else (1, 15))[y0 - a:y1 - a] > 0.06 * 255
         faint |= mask
         runs = cv2.morphologyEx(faint, cv2.MORPH_CLOSE, _line_kernel(_odd(0.25 * text_h), horiz))
         runs = cv2.dilate(runs, _line_kernel(3, not horiz))           # tolerate a pixel of drift
@@ -285,11 +306,11 @@ def segment_page(image: ImageSource, word_gap: float | None = None) -> Page:
         gray, (max(3, round(width * scale)), max(3, round(height * scale))),
         interpolation=cv2.INTER_AREA)
     scale = small.shape[1] / width
-    norm = normalize(small)
+    norm = stretch(normalize(small))
     mask = _ink(norm)
     sw = stroke_width(mask)
     _, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    text_h = text_height(stats, sw)
+    text_h = page_text_height(mask, stats, sw)
     mask = remove_specks(mask, text_h, sw)
     xs = np.nonzero(mask.any(axis=0))[0]
     # a lone glyph or short word says little about the page's skew
@@ -306,7 +327,7 @@ def segment_page(image: ImageSource, word_gap: float | None = None) -> Page:
     n, lab, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if n <= 1:
         return Page(width, height, angle, [])
-    text_h = text_height(stats, sw)
+    text_h = page_text_height(mask, stats, sw)
     bands = _line_bands(mask, text_h, sw)
     _cut_between_lines(mask, lab, stats, [a for a, _ in bands[1:]], text_h)
     _, _, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
