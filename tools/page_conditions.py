@@ -117,7 +117,7 @@ def _scanner(rng: np.random.Generator, page: np.ndarray, ink: np.ndarray) -> Non
         back = cv2.GaussianBlur(np.fliplr(ink), (0, 0), 2.0) * rng.uniform(0.06, 0.12)
         _filter(page, back, (60, 60, 60))
     page *= light[..., None]
-    for _ in range(int(rng.integers(100, 400))):
+    for _ in range(int(rng.uniform(40, 160) * h * w / 1e6)):   # dust, so many a megapixel
         cv2.circle(page, (int(rng.integers(w)), int(rng.integers(h))), int(rng.integers(1, 3)),
                    tuple([float(rng.uniform(40, 160))] * 3), -1)
     page += rng.normal(0, rng.uniform(2, 6), page.shape).astype(np.float32)

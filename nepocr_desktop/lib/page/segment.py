@@ -56,21 +56,35 @@ def text_height(stats: np.ndarray, sw: float) -> float:
     return max(4.0, _weighted_median(h[ok].astype(float), a[ok].astype(float)))
 
 
-def page_text_height(mask: np.ndarray, stats: np.ndarray, sw: float) -> float:
-    """:func:`text_height` of a page mask, unless ruled lines or a printed frame join its words
-    into pieces much taller than a word: then that of the mask cut into narrow upright strips,
-    in which a rule is short and flat (no text height) and a word keeps its height."""
+def page_text_height(mask: np.ndarray, stats: np.ndarray, sw: float) -> tuple[float, bool]:
+    """:func:`text_height` of a page mask and False, unless ruled lines or a printed frame join
+    its words into pieces much taller than a word: then that of the mask cut into narrow upright
+    strips (in which a rule is short and flat, and a word keeps most of its height) and True."""
     text_h = text_height(stats, sw)
     h, w = mask.shape
     strip = max(32, round(min(h, w) / 20))
-    if text_h <= 4 * strip:
-        return text_h
+    if w < 2 * strip:
+        return text_h, False
     parts = [np.zeros((1, 5), np.int32)]
     for x0 in range(0, w, strip):
         parts.append(cv2.connectedComponentsWithStats(np.ascontiguousarray(mask[:, x0:x0 + strip]),
                                                       connectivity=8)[2][1:])
     in_strips = text_height(np.concatenate(parts), sw)
-    return in_strips if text_h > 2 * in_strips else text_h
+    return (in_strips, True) if text_h > 2 * in_strips else (text_h, False)
+
+
+def long_lines(mask: np.ndarray) -> np.ndarray:
+    """The pixels of ``mask`` on straight horizontal or vertical runs across 30% of the image
+    (rules, a form's frame), allowing a pixel of drift: no handwritten stroke is one."""
+    h, w = mask.shape
+    out = np.zeros_like(mask)
+    for n, horiz in ((w, True), (h, False)):
+        if 0.3 * n < 15:
+            continue
+        runs = cv2.dilate(mask, _line_kernel(3, not horiz))
+        runs = cv2.morphologyEx(runs, cv2.MORPH_OPEN, _line_kernel(int(0.3 * n), horiz))
+        out |= cv2.dilate(runs, _line_kernel(3, not horiz)) & mask
+    return out
 
 
 def estimate_skew(mask: np.ndarray, max_angle: float = MAX_SKEW) -> float:
@@ -310,7 +324,7 @@ def segment_page(image: ImageSource, word_gap: float | None = None) -> Page:
     mask = _ink(norm)
     sw = stroke_width(mask)
     _, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    text_h = page_text_height(mask, stats, sw)
+    text_h, joined = page_text_height(mask, stats, sw)
     mask = remove_specks(mask, text_h, sw)
     xs = np.nonzero(mask.any(axis=0))[0]
     # a lone glyph or short word says little about the page's skew
@@ -321,13 +335,17 @@ def segment_page(image: ImageSource, word_gap: float | None = None) -> Page:
         size = (max(3, round(fw * scale)), max(3, round(fh * scale)))
         mask = (cv2.warpAffine(mask * 255, m, size, flags=cv2.INTER_LINEAR) > 127).astype(np.uint8)
         norm = cv2.warpAffine(norm, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    if joined:  # rules joined the words: measure pen and words without them, now that they are straight
+        words = mask & (1 - long_lines(mask))
+        sw = stroke_width(words)
+        text_h = text_height(cv2.connectedComponentsWithStats(words, connectivity=8)[2], sw)
     dark = np.subtract(255.0, norm, out=norm)  # in place: 12 MB less for a page photo
     mask = remove_specks(remove_rules(mask, dark, text_h, sw), text_h, sw)
     del norm, dark
     n, lab, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if n <= 1:
         return Page(width, height, angle, [])
-    text_h = page_text_height(mask, stats, sw)
+    text_h = page_text_height(mask, stats, sw)[0]
     bands = _line_bands(mask, text_h, sw)
     _cut_between_lines(mask, lab, stats, [a for a, _ in bands[1:]], text_h)
     _, _, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
