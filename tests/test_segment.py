@@ -227,3 +227,15 @@ def test_band_wise_filters_match_whole_image_ones(seed):
     bands = bz._bands(h, 7)
     assert [y for y0, y1, _a, _b in bands for y in range(y0, y1)] == list(range(h))
     assert all(a == max(0, y0 - 7) and b == min(h, y1 + 7) for y0, y1, a, b in bands)
+
+
+def test_speck_between_words_joins_neither_and_a_dot_stays_with_its_word(render_word):
+    page, truth = compose(render_word, lines=[["नमस्ते", "नेपाल", "संसार"]], gap=0.7, canvas=(700, 160))
+    a, b = truth[0][0], truth[0][1]
+    x, y = (a.x1 + b.x0) // 2, (a.y0 + a.y1) // 2
+    page[y - 2:y + 2, x - 2:x + 2] = 0                       # dust in the gap
+    result = segment_page(page)
+    assert [len(ln.words) for ln in result.lines] == [3]
+    for word, box in zip(result.words, truth[0]):
+        assert word.box.iou(box) >= 0.8
+    assert result.words[2].box.y0 <= truth[0][2].y0 + 1     # the anusvara on top of संसार is kept

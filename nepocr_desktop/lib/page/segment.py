@@ -240,6 +240,33 @@ def _group_words(boxes: list[Box], gap: float) -> list[list[int]]:
     return groups
 
 
+def _words(pieces: list[Box], gap: float, mark: float) -> list[Box]:
+    """Word boxes of a line's pieces, grouped while their gaps are below ``gap``. A piece smaller
+    than ``mark`` (a dot, a vowel sign, a broken stroke's bit, a speck) joins the piece nearest
+    to it when that is within 0.4 gaps; otherwise it bridges nothing (a speck between words), and
+    joins the nearest word afterwards if that is within half a gap, or is dropped."""
+    def dist(a: Box, b: Box) -> int:
+        return max(a.x0 - b.x1, b.x0 - a.x1, 0)
+
+    big = [[b] for b in pieces if max(b.width, b.height) >= mark]
+    if not big:
+        return []
+    loose = []
+    for b in (b for b in pieces if max(b.width, b.height) < mark):
+        d = [dist(b, m[0]) for m in big]
+        k = int(np.argmin(d))
+        (big[k] if d[k] <= 0.4 * gap else loose).append(b)
+    parts = [_union(m) for m in big]
+    members = [[parts[g] for g in grp] for grp in _group_words(parts, gap)]
+    words = [_union(m) for m in members]
+    for b in loose:
+        d = [dist(b, w) for w in words]
+        k = int(np.argmin(d))
+        if d[k] <= gap / 2:
+            members[k].append(b)
+    return [_union(m) for m in members]
+
+
 def word_gap_threshold(gaps: list[float], default: float = WORD_GAP) -> float:
     """Gap (in text heights) between word-internal breaks and word spaces: the emptiest
     point of the page's gap distribution within ``WORD_GAP_RANGE``; ``default`` if few gaps."""
@@ -359,14 +386,15 @@ def segment_page(image: ImageSource, word_gap: float | None = None) -> Page:
     members = _merge_small_lines(members, comps, text_h)
     pieces = [[_union([comps[idx[g]] for g in grp]) for grp in _group_words([comps[i] for i in idx], 0.05 * text_h)]
               for idx in members]
-    gaps = [(b.x0 - a.x1) / text_h for ps in pieces for a, b in itertools.pairwise(ps)]
+    mark = 0.25 * text_h      # dots, vowel-sign fragments, specks: never a word, nor a bridge between two
+    gaps = [(b.x0 - a.x1) / text_h for ps in pieces
+            for a, b in itertools.pairwise([p for p in ps if max(p.width, p.height) >= mark])]
     gap = (word_gap if word_gap is not None else word_gap_threshold(gaps)) * text_h
     frame = _Frame(width, height, angle, scale)
     lines: list[Line] = []
     for ps in pieces:
         words = [Word(frame.ink_box(mask, wb), frame.polygon(wb), frame.straight(wb))
-                 for wb in (_union([ps[g] for g in grp]) for grp in _group_words(ps, gap))
-                 if max(wb.width, wb.height) >= 0.25 * text_h]
+                 for wb in _words(ps, gap, mark)]
         if not words:
             continue
         lb = _union(ps)
