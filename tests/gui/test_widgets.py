@@ -454,3 +454,12 @@ def test_a_large_photo_is_shown_reduced_in_its_own_pixel_coordinates(importer, t
     assert view.zoom() == pytest.approx(1.0)
     view.set_selection(QRect(10, 20, 50, 30))
     assert importer.region()[0].shape == (30, 50)
+
+
+def test_pasted_pink_writing_stays_dark():
+    rgb = np.full((60, 120, 3), (246, 242, 232), np.uint8)
+    rgb[20:40, 10:110] = (250, 150, 195)                    # a light pink pen
+    image = QImage(rgb.data, 120, 60, 360, QImage.Format.Format_RGB888).copy()
+    gray = qimage_to_gray(image)
+    assert gray.shape == (60, 120)
+    assert gray[30, 60] < 0.65 * gray[5, 5]                 # luminance alone: 0.77
