@@ -7,12 +7,19 @@ label hashes into a fixed quarter of the label space are used, so the set is rep
 ``--unseen`` only words of the training's validation split (never trained on), so the page CER
 is that of words the model never saw.
 
-    python tools/make_page_testset.py --out /tmp/pages --pages 20 [--unseen]
+``--condition`` inks and scans the same pages otherwise (``page_conditions.py``): ``black`` (the
+gray pages above), ``blue``, ``red``, ``pink`` (a light pink pen), ``green``, ``faint`` (pencil,
+light pressure), ``thin`` (a fine pen), ``ruled`` (ruled paper, a red margin, a printed frame),
+``scan`` (yellowed paper, a shadow, dust, show-through, blur, JPEG); ``all`` writes each into a
+subfolder. Pages other than ``black`` are RGB.
+
+    python tools/make_page_testset.py --out /tmp/pages --pages 20 [--unseen] [--condition all]
     python tools/make_page_testset.py --eval /tmp/pages [--model model/nepocr.pt] [--show DIR]
 
 ``--eval`` reports word detection precision / recall at IoU >= 0.5, line counts and reading
 order; with a model (the bundled one by default, if present) also the page-level CER of
-``read_page`` and the CER of reading the true word boxes.
+``read_page`` and the CER of reading the true word boxes. Pages are read as the app reads them
+(``load_gray``). Given a folder of condition subfolders, it scores each and prints a table.
 """
 
 from __future__ import annotations
