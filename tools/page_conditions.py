@@ -128,6 +128,7 @@ def render(rng: np.random.Generator, condition: str, paper: np.ndarray, ink: np.
            blur: float) -> tuple[np.ndarray, np.ndarray, int | None]:
     """RGB page (uint8), the ink shape its words have (for their true boxes), and the JPEG
     quality it is to be saved with (None: PNG)."""
+    name = condition if condition in PENS else ("black", "blue")[int(rng.random() < 0.5)]
     tint = np.array([1.0, rng.uniform(0.97, 1.0), rng.uniform(0.9, 1.0)], np.float32)
     if condition == "scan":
         tint = np.array([1.0, rng.uniform(0.93, 0.98), rng.uniform(0.8, 0.92)], np.float32)
@@ -136,7 +137,6 @@ def render(rng: np.random.Generator, condition: str, paper: np.ndarray, ink: np.
     _filter(page, rules, RULE_RGB)
     for alpha, rgb in layers:
         _filter(page, alpha, rgb)
-    name = condition if condition in PENS else str(rng.choice(["black", "blue"]))
     pen = PENS[name]
     shape = thin_strokes(ink) if condition == "thin" else ink
     alpha = shape * pressure(rng, shape.shape, text_h, pen.pressure)
