@@ -13,7 +13,6 @@ import cv2
 import numpy as np
 
 SAMPLE_PIXELS = 250_000     # the colour of the ink is judged on at most this many pixels
-BAND_ROWS = 512             # the conversion runs a band of rows at a time (bounded memory)
 PAPER_PERCENTILE = 90.0     # a channel's paper level
 MIN_INK_DARKNESS = 0.1      # below this share of the paper's brightness a pixel is not ink
 NEUTRAL_RATIO = 0.05        # ink whose colour ratio is below this is neutral (weight 0) ...
@@ -67,12 +66,11 @@ def ink_gray(rgb: np.ndarray, lum: np.ndarray, weight: float | None = None,
     if weight <= 0.0:
         return lum
     gains = channel_gains(rgb) if gains is None else gains
-    out = np.empty(lum.shape, np.uint8)
-    for y0 in range(0, lum.shape[0], BAND_ROWS):
-        band = rgb[y0:y0 + BAND_ROWS].astype(np.float32)
-        band *= gains
-        low = band.min(axis=2)
-        g = lum[y0:y0 + BAND_ROWS].astype(np.float32)
-        g -= weight * np.maximum(g - low, 0.0)
-        out[y0:y0 + BAND_ROWS] = np.clip(np.rint(g), 0, 255)
-    return out
+    luts = np.clip(np.rint(np.arange(256, dtype=np.float32)[:, None] * gains[None, :]), 0, 255).astype(np.uint8)
+    low = None
+    for c in range(3):  # the darkest balanced channel, a channel at a time through a lookup table
+        plane = cv2.LUT(np.ascontiguousarray(rgb[..., c]), luts[:, c])
+        low = plane if low is None else cv2.min(low, plane, dst=low)
+    lum = np.ascontiguousarray(lum)
+    below = cv2.subtract(lum, low, dst=low)           # how much darker the darkest channel is (>= 0)
+    return cv2.addWeighted(lum, 1.0, below, -float(weight), 0.0)
