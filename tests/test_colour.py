@@ -93,3 +93,9 @@ def test_files_of_coloured_ink_load_dark(fmt):
     buf = io.BytesIO()
     Image.fromarray(black).save(buf, format=fmt, quality=90)
     assert np.array_equal(load_gray(buf.getvalue()), np.asarray(Image.open(buf).convert("L")))
+
+
+@pytest.mark.parametrize("mode", ["HSV", "YCbCr", "CMYK", "P", "RGBA", "RGBX"])
+def test_every_colour_mode_loads(mode):
+    rgb, _ = written((250, 150, 195))
+    assert load_gray(Image.fromarray(rgb).convert(mode)).shape == rgb.shape[:2]

@@ -74,9 +74,13 @@ def _pil_to_gray(img: Image.Image) -> np.ndarray:
         lo, hi = float(arr.min()), float(arr.max())
         return ((arr - lo) / max(hi - lo, 1e-9) * 255).astype(np.uint8)
     gray = np.asarray(img if img.mode == "L" else img.convert("L"), dtype=np.uint8)
-    if img.mode in ("L", "1"):
+    if img.mode not in _COLOUR_MODES:
         return gray
     return ink_gray(np.asarray(img.convert("RGB")), gray)  # coloured ink kept dark
+
+
+# Pillow modes read in colour, so that coloured ink can be kept dark (all convert to RGB)
+_COLOUR_MODES = frozenset({"RGB", "RGBA", "RGBX", "RGBa", "P", "PA", "CMYK", "YCbCr", "HSV"})
 
 
 # JPEG files up to this size are read whole and decoded from memory by OpenCV.
