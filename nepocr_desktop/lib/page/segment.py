@@ -1,10 +1,11 @@
 """Page segmentation for handwritten Devanagari: lines and words in reading order.
 
-:func:`segment_page` works on a scan or phone photo: the image is shrunk for analysis if it
-is large, background-normalised and binarised (Sauvola), deskewed by a projection-profile
-search, cleaned of ruled lines and specks, cut into lines at the valleys of the horizontal
-ink profile, and each line into words at wide gaps (the head line joins the letters of a
-word, so connected components are mostly words or pieces of words). All boxes refer to the
+:func:`segment_page` works on a scan or phone photo: the image (its gray keeps coloured ink
+dark, see ``load_gray``) is shrunk for analysis if it is large, background-normalised, stretched
+if its ink is faint, and binarised (Sauvola), deskewed by a projection-profile search, cleaned of
+ruled lines and specks, cut into lines at the valleys of the horizontal ink profile, and each line
+into words at wide gaps (the head line joins the letters of a word, so connected components are
+mostly words or pieces of words; specks bridge no gap). All boxes refer to the
 original image; ``straight_box`` fields refer to the deskewed frame of :meth:`Page.straighten`.
 """
 
