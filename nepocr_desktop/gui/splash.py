@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
-from PySide6.QtWidgets import QSplashScreen, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from .. import __version__
 from ..paths import APP_NAME
@@ -53,6 +53,39 @@ def splash_pixmap(ratio: float = 1.0) -> QPixmap:
     return pix
 
 
+class SplashWindow(QWidget):
+    """A frameless start-up window: the picture and a line saying what is loading. (Qt's
+    QSplashScreen waits up to a second for the window system at each message; this does not.)"""
+
+    def __init__(self, pixmap: QPixmap):
+        super().__init__(None, Qt.WindowType.SplashScreen | Qt.WindowType.FramelessWindowHint)
+        self.setWindowTitle(APP_NAME)
+        self.setStyleSheet(f"background: {COLOR_PAPER};")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 8)
+        layout.setSpacing(0)
+        picture = QLabel(self)
+        picture.setPixmap(pixmap)
+        layout.addWidget(picture)
+        self.line = QLabel(self)
+        self.line.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.line.setStyleSheet(f"color: {COLOR_SECONDARY};")
+        layout.addWidget(self.line)
+
+    def message(self) -> str:
+        return self.line.text()
+
+    def show_message(self, text: str) -> None:
+        self.line.setText(text)
+
+    def show_centred(self) -> None:
+        self.adjustSize()
+        screen = self.screen()
+        if screen is not None:
+            self.move(screen.availableGeometry().center() - self.rect().center())
+        self.show()
+
+
 class StartupSplash(QObject):
     """The start-up screen (:meth:`start` shows it), then the window: :meth:`attach` shows
     ``window`` once the model is ready or failed, or after ``max_wait_ms``.
@@ -64,8 +97,7 @@ class StartupSplash(QObject):
 
     def __init__(self, ratio: float = 1.0):
         super().__init__()
-        self.screen = QSplashScreen(splash_pixmap(max(1.0, ratio)))
-        self.screen.setWindowTitle(APP_NAME)
+        self.screen = SplashWindow(splash_pixmap(max(1.0, ratio)))
         self._window: QWidget | None = None
         self._on_shown: Callable[[float], None] | None = None
         self._t0 = time.perf_counter()
@@ -85,13 +117,11 @@ class StartupSplash(QObject):
 
     def start(self) -> None:
         self.message("Loading the reading engine…")
-        self.screen.show()
-        self.screen.raise_()
+        self.screen.show_centred()
 
     def message(self, text: str) -> None:
         if not self._done:
-            self.screen.showMessage(text, Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignHCenter,
-                                    QColor(COLOR_SECONDARY))
+            self.screen.show_message(text)
 
     @property
     def window_shown(self) -> bool:
@@ -103,7 +133,7 @@ class StartupSplash(QObject):
         self._done = True
         self._timer.stop()
         self._window.show()
-        self.screen.finish(self._window)
+        self.screen.close()
         if self._on_shown is not None:
             self._on_shown(time.perf_counter() - self._t0)
         self.shown.emit()
