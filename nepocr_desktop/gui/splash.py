@@ -20,7 +20,7 @@ from ..paths import APP_NAME
 from .style import COLOR_INK, COLOR_PAPER, COLOR_SECONDARY, DEVANAGARI_FAMILY, app_icon
 
 MAX_WAIT_MS = 6000  # show the window after this even if the model is still loading
-SIZE = (440, 200)
+SIZE = (440, 160)
 
 
 def splash_pixmap(ratio: float = 1.0) -> QPixmap:
@@ -31,9 +31,7 @@ def splash_pixmap(ratio: float = 1.0) -> QPixmap:
     pix.fill(QColor(COLOR_PAPER))
     p = QPainter(pix)
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
-    p.setPen(QColor("#d7d2c8"))
-    p.drawRect(QRectF(0.5, 0.5, w - 1, h - 1))
-    app_icon().paint(p, 24, 36, 96, 96)
+    app_icon().paint(p, 24, 32, 96, 96)
     p.setPen(QColor(COLOR_INK))
     title = QFont()
     title.setPointSize(22)
@@ -60,9 +58,11 @@ class SplashWindow(QWidget):
     def __init__(self, pixmap: QPixmap):
         super().__init__(None, Qt.WindowType.SplashScreen | Qt.WindowType.FramelessWindowHint)
         self.setWindowTitle(APP_NAME)
-        self.setStyleSheet(f"background: {COLOR_PAPER};")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
+        self.setObjectName("splash")
+        self.setStyleSheet(f"#splash {{ background: {COLOR_PAPER}; border: 1px solid #bfb8aa; }}")
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 8)
+        layout.setContentsMargins(1, 1, 1, 12)
         layout.setSpacing(0)
         picture = QLabel(self)
         picture.setPixmap(pixmap)
