@@ -39,6 +39,11 @@ class ModelSpec:
 _POOLS = ((2, 2), (2, 2), (2, 1), (2, 1))
 
 
+def frame_lengths(widths: torch.Tensor, frames: int) -> torch.Tensor:
+    """How many output frames belong to each image: a quarter of its width, within [1, frames]."""
+    return torch.clamp(torch.div(widths, 4, rounding_mode="floor"), min=1, max=frames)
+
+
 def _conv(cin: int, cout: int) -> list[nn.Module]:
     return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
 
@@ -82,7 +87,7 @@ class CRNN(nn.Module):
         the columns past a word's own width do not change what is read for it."""
         w = f.shape[0]
         f = self.proj(f)
-        lengths = torch.clamp(torch.div(widths, 4, rounding_mode="floor"), min=1, max=w)
+        lengths = frame_lengths(widths, w)
         packed = nn.utils.rnn.pack_padded_sequence(f, lengths.cpu(), enforce_sorted=False)
         out, _ = self.rnn(packed)
         out, _ = nn.utils.rnn.pad_packed_sequence(out, total_length=w)

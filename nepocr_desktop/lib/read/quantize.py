@@ -34,7 +34,7 @@ from torch import nn
 
 from ..system.memory import release_memory
 from .charset import Charset
-from .crnn import CRNN, ModelSpec
+from .crnn import CRNN, ModelSpec, frame_lengths
 from .ctc_decoder import greedy_decode
 from .metrics import error_rates
 from .preprocess import RIGHT_MARGIN, PreprocessConfig, batch, prepare
@@ -117,7 +117,7 @@ class Int8Reader(nn.Module):
         f = self.cnn(x)  # N, C, H/16, W/4
         n, c, h, w = f.shape
         f = self.proj(f.permute(3, 0, 1, 2).reshape(w, n, c * h))  # T, N, hidden
-        lengths = torch.clamp(torch.div(widths, 4, rounding_mode="floor"), min=1, max=w)
+        lengths = frame_lengths(widths, w)
         out = torch.zeros(w, n, 2 * self.hidden)
         for i in range(n):
             t = int(lengths[i])
@@ -174,8 +174,8 @@ def quantize_with_reference(module: nn.Module, spec: ModelSpec, charset: Charset
             for x, _ in cal:
                 cnn(x)
         model.cnn = aq.convert(cnn, inplace=True)
-        rnn = aq.quantize_dynamic(nn.Sequential(model.rnn), {nn.LSTM}, dtype=torch.qint8)[0]
-        reader = Int8Reader(model.cnn, model.proj, rnn, model.head, spec.hidden).eval()
+        aq.quantize_dynamic(model, {nn.LSTM}, dtype=torch.qint8, inplace=True)  # the LSTM only
+        reader = Int8Reader(model.cnn, model.proj, model.rnn, model.head, spec.hidden).eval()
         scripted = torch.jit.freeze(torch.jit.script(reader).eval())
     ours = _readings(scripted, cal)
     release_memory()
