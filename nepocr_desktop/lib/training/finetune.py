@@ -105,6 +105,24 @@ def replay_share(train_samples: int, cfg: FinetuneConfig) -> float:
     return auto_replay(train_samples) if cfg.replay is None else cfg.replay
 
 
+def replay_count(train_samples: int, cfg: FinetuneConfig) -> int:
+    """Replayed words in each batch of ``cfg.batch_size`` (at least one place is left for the user's)."""
+    return min(cfg.batch_size - 1, round(cfg.batch_size * replay_share(train_samples, cfg)))
+
+
+def _replay_stream(words: Sequence[str], fonts: Sequence[Path], info: ModelInfo, seed: int):
+    """Replayed synthetic words, prepared and encoded for ``info``'s network."""
+    return iter(MixedStream([(SynthWords(list(words), FontSampler(list(fonts)), pen=0.4), 1.0)],
+                            info.charset, info.preprocess, seed=seed))
+
+
+def _distillation(teacher: torch.Tensor, student: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Mean per-frame KL(teacher || student) over each word's own frames (log-probabilities, T, N, C)."""
+    mask = (torch.arange(student.shape[0])[:, None] < lengths[None, :]).float()
+    kl = (teacher.exp() * (teacher - student)).sum(-1)
+    return (kl * mask).sum() / mask.sum()
+
+
 def auto_steps(train_samples: int, cfg: FinetuneConfig) -> int:
     """Training steps: ``epochs`` augmented passes over the samples, within [min_steps, max_steps]."""
     if cfg.steps_per_epoch:
@@ -413,16 +431,13 @@ def _train_once(base: LoadedModel, info: ModelInfo, train: Sequence[Pair], kinds
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
-    n_replay = min(cfg.batch_size - 1, round(cfg.batch_size * replay_share(len(train), cfg)))
+    n_replay = replay_count(len(train), cfg)
     n_user = max(1, cfg.batch_size - n_replay)
     user = iter(MixedStream([(UserWords(train, kinds), 1.0)], info.charset, info.preprocess, seed=seed))
     if "cnn" not in frozen_parts(len(train), cfg):
         pool = None  # the convolutions learn: their features of a word change at every step
     draw_rng = np.random.default_rng(seed + 2)
-    replay = None
-    if n_replay and pool is None:
-        replay = iter(MixedStream([(SynthWords(list(words), FontSampler(list(fonts)), pen=0.4), 1.0)],
-                                  info.charset, info.preprocess, seed=seed + 1))
+    replay = _replay_stream(words, fonts, info, seed + 1) if n_replay and pool is None else None
     teacher = build_trainable(info, base).eval() if n_replay and cfg.distill > 0 and pool is None else None
     avg_from = steps - round(cfg.average * steps) if cfg.average > 0 else steps
     avg: list[torch.Tensor] | None = None
@@ -439,9 +454,7 @@ def _train_once(base: LoadedModel, info: ModelInfo, train: Sequence[Pair], kinds
             lp_r, len_r = model.sequence(rb.features, rb.widths)
             loss = loss + ctc(lp_r, rb.targets, len_r, rb.lengths) * (n_replay / cfg.batch_size)
             if cfg.distill > 0:
-                mask = (torch.arange(lp_r.shape[0])[:, None] < len_r[None, :]).float()
-                kl = (rb.teacher.exp() * (rb.teacher - lp_r)).sum(-1)
-                loss = loss + cfg.distill * (kl * mask).sum() / mask.sum()
+                loss = loss + cfg.distill * _distillation(rb.teacher, lp_r, len_r)
         elif replay is not None:
             r = collate([next(replay) for _ in range(n_replay)])
             lp_r, len_r = model(r.images, r.widths)
@@ -449,9 +462,7 @@ def _train_once(base: LoadedModel, info: ModelInfo, train: Sequence[Pair], kinds
             if teacher is not None:  # stay close to what the base model reads on general words
                 with torch.no_grad():
                     lp_t, _ = teacher(r.images, r.widths)
-                mask = (torch.arange(lp_r.shape[0])[:, None] < len_r[None, :]).float()
-                kl = (lp_t.exp() * (lp_t - lp_r)).sum(-1)
-                loss = loss + cfg.distill * (kl * mask).sum() / mask.sum()
+                loss = loss + cfg.distill * _distillation(lp_t, lp_r, len_r)
         if cfg.l2sp > 0:
             loss = loss + cfg.l2sp * sum(((p - a) ** 2).sum() for p, a in zip(params, anchor))
         opt.zero_grad(set_to_none=True)
@@ -523,12 +534,10 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
     final: nn.Module | None = None
     done = 0
     pool = None
-    n_replay = min(cfg.batch_size - 1, round(cfg.batch_size * replay_share(len(final_train), cfg)))
+    n_replay = replay_count(len(final_train), cfg)
     if n_replay and "cnn" in frozen_parts(len(final_train), cfg):
         size = min(cfg.replay_pool_max, max(cfg.batch_size * 8, math.ceil(n_replay * max(steps) / cfg.replay_reuse)))
-        stream = iter(MixedStream([(SynthWords(list(words), FontSampler(list(fonts)), pen=0.4), 1.0)],
-                                  info.charset, info.preprocess, seed=cfg.seed + 1))
-        pool = build_pool(base_module, stream, size)
+        pool = build_pool(base_module, _replay_stream(words, fonts, info, cfg.seed + 1), size)
     for r, ((tr, he), n_steps) in enumerate(zip(runs, steps)):
         t_run = time.time()
         run = _train_once(base, info, tr, kinds_for(tr), words, fonts, cfg, lr, n_steps, cfg.seed + 7919 * r,
