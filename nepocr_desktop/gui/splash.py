@@ -91,9 +91,7 @@ class StartupSplash(QObject):
     ``window`` once the model is ready or failed, or after ``max_wait_ms``.
 
     ``ready`` and ``failed`` are the service's signals; ``progress`` its loading messages,
-    shown on the start-up screen. ``shown`` is emitted once, when the window is shown."""
-
-    shown = Signal()
+    shown on the start-up screen; ``on_shown`` is called once, when the window is shown."""
 
     def __init__(self, ratio: float = 1.0):
         super().__init__()
@@ -136,4 +134,3 @@ class StartupSplash(QObject):
         self.screen.close()
         if self._on_shown is not None:
             self._on_shown(time.perf_counter() - self._t0)
-        self.shown.emit()
