@@ -1,6 +1,6 @@
 """Learning from corrections: fine-tune on N corrected words of a user, measure CER on the rest.
 
-    python benchmarks/bench_finetune.py --case same hand canvas [--sizes 30 100 200 300] [--threads 1]
+    python benchmarks/bench_finetune.py --case same hand scanner canvas [--sizes 30 100 200 300] [--threads 1]
     python benchmarks/bench_finetune.py --user nhcd|writer|crops [--sizes 50 200]
 
 Cases (``--case``), each split by word in a fixed order into N corrections and "their other words":
@@ -11,6 +11,10 @@ writers and photos. Fine-tuning on some of them must not make the others worse.
 
 ``hand``: a new hand, binarised like a scan: ``data_cache/eval/hands_heldout`` (words composed from
 handwritten characters the model never trained on).
+
+``scanner``: a new scanner: ``data_cache/eval/lens_val_scanner``, the lens_val photos as a
+low-resolution black-and-white scanner gives them (``tools/make_scanner_set.py``), a device
+training never saw.
 
 ``canvas``: a new input domain, pen strokes drawn on the canvas: ``data_cache/eval/lens_val_strokes``
 (the lens_val words redrawn as strokes). ``photo_cer_*`` is CER on the photographed versions of the
@@ -134,7 +138,7 @@ def nhcd_user(data: Path, lexicon: list[str], train_count: int, test_count: int,
 
 
 EVAL = Path("data_cache/eval")
-CASES = {"same": "lens_val", "hand": "hands_heldout", "canvas": "lens_val_strokes"}
+CASES = {"same": "lens_val", "hand": "hands_heldout", "scanner": "lens_val_scanner", "canvas": "lens_val_strokes"}
 
 
 def eval_folder_user(folder: Path) -> tuple[list[str], dict[str, list]]:
