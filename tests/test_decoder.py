@@ -96,6 +96,22 @@ def test_beam_scores_are_exact_label_probabilities():
     assert [h.score for h in hyps] == sorted((h.score for h in hyps), reverse=True)
 
 
+
+def test_frames_where_only_the_blank_is_likely_keep_scores_exact():
+    # frames 1, 3 and 4 give every label less than the cutoff: the beams only stay there
+    rng = np.random.default_rng(11)
+    rows = rng.dirichlet(np.ones(3), size=6)
+    for t in (1, 3, 4):
+        rows[t] = [1.0 - 2e-5, 1e-5, 1e-5]
+    lp = logmat(rows.tolist())
+    exact = brute_force(lp)
+    hyps = beam_decode(lp, beam=1000, cutoff=1e-3)
+    assert hyps, "a reading is always returned"
+    for h in hyps:  # paths through the skipped labels are negligible (1e-5 each)
+        assert math.exp(h.score) == pytest.approx(exact[tuple(h.labels)], rel=1e-3)
+    best = max(exact, key=exact.get)
+    assert tuple(hyps[0].labels) == best
+
 def test_beam_returns_unique_alternatives_best_first():
     lp = frames([{"क": 0.5, "ख": 0.4}, {}, {"र": 0.6, "द": 0.35}])
     hyps = beam_decode(lp, beam=4, aligned=2)

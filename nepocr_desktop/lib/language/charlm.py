@@ -173,7 +173,7 @@ class CharLM:
 
     def letter_count(self, text: str) -> int:
         """How many characters of ``text`` the model scores."""
-        return sum(1 for ch in text if ch in self.letters)
+        return sum(map(self.letters.__contains__, text))
 
     # -- files ------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> None:

@@ -124,6 +124,12 @@ def beam_decode(logprobs: np.ndarray, beam: int = 8, lexicon: WordScorer | None 
         cand = np.argpartition(-row[1:], min(beam, row.shape[0] - 2))[:beam] + 1
         cand = [int(c) for c in cand if row[c] >= log_cut]
         p_blank = float(row[0])
+        if not cand:  # no label is likely here (about half the frames): every prefix only stays
+            for prefix, b in beams.items():
+                total = b.total
+                b.nonblank = b.nonblank + float(row[prefix[-1]]) if prefix else NEG_INF
+                b.blank = total + p_blank
+            continue
         nxt: dict[tuple[int, ...], _Beam] = {}
         for prefix, b in beams.items():
             total = b.total
