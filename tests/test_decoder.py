@@ -102,15 +102,21 @@ def test_frames_where_only_the_blank_is_likely_keep_scores_exact():
     rng = np.random.default_rng(11)
     rows = rng.dirichlet(np.ones(3), size=6)
     for t in (1, 3, 4):
-        rows[t] = [1.0 - 2e-5, 1e-5, 1e-5]
+        rows[t] = [0.998, 0.001 - 1e-6, 0.001 + 1e-6 - 1e-5]
     lp = logmat(rows.tolist())
-    exact = brute_force(lp)
-    hyps = beam_decode(lp, beam=1000, cutoff=1e-3)
-    assert hyps, "a reading is always returned"
-    for h in hyps:  # paths through the skipped labels are negligible (1e-5 each)
-        assert math.exp(h.score) == pytest.approx(exact[tuple(h.labels)], rel=1e-3)
-    best = max(exact, key=exact.get)
-    assert tuple(hyps[0].labels) == best
+    cutoff = 1e-3
+    exact: dict[tuple[int, ...], float] = {}  # over the paths the search may take: a label
+    for path in itertools.product(range(3), repeat=6):  # below the cutoff may only go on
+        if any(k and lp[t, k] < math.log(cutoff) and (t == 0 or path[t - 1] != k) for t, k in enumerate(path)):
+            continue
+        collapsed = tuple(k for i, k in enumerate(path) if k != 0 and (i == 0 or path[i - 1] != k))
+        exact[collapsed] = exact.get(collapsed, 0.0) + math.exp(sum(lp[t, k] for t, k in enumerate(path)))
+    hyps = beam_decode(lp, beam=1000, cutoff=cutoff)
+    assert len(hyps) == len(exact)
+    for h in hyps:
+        assert math.exp(h.score) == pytest.approx(exact[tuple(h.labels)], rel=1e-9)
+    assert tuple(hyps[0].labels) == max(exact, key=exact.get)
+
 
 def test_beam_returns_unique_alternatives_best_first():
     lp = frames([{"क": 0.5, "ख": 0.4}, {}, {"र": 0.6, "द": 0.35}])
