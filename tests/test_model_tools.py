@@ -56,13 +56,23 @@ def test_widen_refuses_a_narrower_width():
 
 def test_low_res_bilevel_scan_is_black_and_white_blocky_and_keeps_the_ink():
     img = np.full((40, 100), 220, np.uint8)
-    img[10:30, 20:80] = 40  # ink
-    out = low_res_bilevel(img, scale=0.4, threshold=0.6)
+    img[14:26, 20:80] = 40  # ink
+    out = low_res_bilevel(img, scale=0.4, threshold=0.75)
     assert out.shape == img.shape and set(np.unique(out)) <= {0, 255}
     assert out[20, 50] == 0 and out[2, 2] == 255
     # square blocks: at 0.4 each low-resolution pixel covers 2-3 image pixels in a row
     runs = np.diff(np.flatnonzero(np.diff(out[20].astype(int)) != 0))
     assert len(runs) == 0 or runs.min() >= 2
+
+
+def test_scanner_lights_the_page_evenly_before_the_threshold():
+    # paper from dim (110) on the left to bright (240) on the right, ink at a third of the paper
+    paper = np.linspace(110, 240, 120, dtype=np.float32)[None, :].repeat(40, axis=0)
+    img = paper.copy()
+    img[16:24, 10:110] *= 0.33
+    out = low_res_bilevel(img.astype(np.uint8), scale=1.0, threshold=0.75)
+    assert (out[2:10] == 255).all() and (out[32:] == 255).all()  # all paper white, the dim side too
+    assert (out[18:22, 12:108] == 0).all()  # all ink black, the bright side too
 
 
 def test_make_scanner_set_writes_every_word(tmp_path):
