@@ -13,7 +13,7 @@ writers and photos. Fine-tuning on some of them must not make the others worse.
 handwritten characters the model never trained on).
 
 ``scanner``: a new scanner: ``data_cache/eval/lens_val_scanner``, the lens_val photos as a
-low-resolution black-and-white scanner gives them (``tools/make_scanner_set.py``), a device
+black-and-white document scanner gives them (``tools/make_scanner_set.py``), a device
 training never saw.
 
 ``canvas``: a new input domain, pen strokes drawn on the canvas: ``data_cache/eval/lens_val_strokes``

@@ -9,8 +9,8 @@ closing as wide as half the crop's height), the crop is reduced to ``--scale`` o
 (the ``lens_val`` crops are 30-45 px high; at 0.7 a word's letters are about 15 px high, a scan of
 ordinary handwriting at roughly 100 dpi), cut at ``--threshold`` of the paper's brightness, and
 enlarged back with square pixels: blocky strokes, thin ones broken, small loops closed, no gray.
-The words and writers are those of ``lens_val``; only the device is new. (Every crop stays
-readable to a person; below about 0.5 many do not.)
+The words and writers are those of ``lens_val``; only the device is new. (The crops looked at stay
+readable to a person; at 0.4 many did not.)
 """
 
 from __future__ import annotations
