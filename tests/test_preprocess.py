@@ -19,8 +19,10 @@ from nepocr_desktop.lib.read.preprocess import (
     _percentiles,
     batch,
     ink_map,
+    is_bilevel,
     load_gray,
     prepare,
+    smooth_bilevel,
 )
 
 CFG = PreprocessConfig()
@@ -61,6 +63,37 @@ def test_aspect_ratio_is_kept():
 def test_word_scale_does_not_matter(render_word):
     small, large = prepare(render_word("घर", size=30)), prepare(render_word("घर", size=90))
     assert abs(small.shape[1] - large.shape[1]) <= 3
+
+
+def _jpeg_gray(gray: np.ndarray, quality: int) -> np.ndarray:
+    buf = io.BytesIO()
+    Image.fromarray(gray).save(buf, format="JPEG", quality=quality)
+    return load_gray(buf.getvalue())
+
+
+def test_black_and_white_images_are_told_from_grey_ones(render_word):
+    grey = np.asarray(render_word("विद्यालय", size=48))
+    scan = np.where(grey < 128, 0, 255).astype(np.uint8)
+    assert is_bilevel(scan) and is_bilevel(255 - scan)  # either polarity
+    assert is_bilevel(_jpeg_gray(scan, 75))  # a JPEG of a scan rings near the two levels
+    assert not is_bilevel(grey)  # anti-aliased edges
+    rng = np.random.default_rng(0)
+    photo = np.clip(grey * 0.6 + 60 + rng.normal(0, 12, grey.shape) + np.linspace(0, 40, grey.shape[1]), 0, 255)
+    assert not is_bilevel(photo.astype(np.uint8))
+    assert not is_bilevel(np.full((40, 80), 255, np.uint8))  # no ink at all
+    assert not is_bilevel(np.where(scan == 0, 120, 128).astype(np.uint8))  # two levels, no contrast
+
+
+def test_black_and_white_scans_are_smoothed_before_scaling(render_word):
+    grey = np.asarray(render_word("विद्यालय", size=48))
+    scan = np.where(grey < 128, 0, 255).astype(np.uint8)
+    smoothed = smooth_bilevel(scan)
+    assert smoothed.shape == scan.shape
+    assert len(np.unique(smoothed)) > 20  # soft edges
+    assert np.abs(smoothed.astype(int) - scan).max() < 255 and (smoothed == 0).any()  # strokes stay
+    assert np.array_equal(prepare(scan), prepare(smoothed))
+    assert smooth_bilevel(grey) is grey  # grey images are read as they are
+    assert np.array_equal(prepare(grey), prepare(Image.fromarray(grey)))
 
 
 def test_tiny_and_blank_inputs_give_empty_ink():

@@ -408,9 +408,40 @@ def ink_bbox(ink: np.ndarray, thresh: float = 0.35) -> tuple[int, int, int, int]
     return int(x0), int(y0), int(x1), int(y1)
 
 
+# Binarised scans are smoothed at their own resolution before anything else: the staircase
+# edges of a two-level image are not what the network learned from photos (model card,
+# "Binarised scans").
+BILEVEL_SIGMA = 0.6
+BILEVEL_MID_SHARE = 0.005  # at most this share of pixels a quarter of the range away from both extremes
+
+
+def is_bilevel(gray: np.ndarray) -> bool:
+    """True for a black-and-white image: all but a few pixels within a quarter of the range of the
+    darkest or the lightest level (a fax, a thresholded scan, a bilevel TIFF, and a JPEG of one,
+    whose ringing stays near the two levels). Photos, rendered text and handwritten characters
+    have far more mid-tones."""
+    if gray.dtype != np.uint8 or gray.size < 64:
+        return False
+    hist = np.bincount(gray.ravel(), minlength=256)
+    present = np.flatnonzero(hist)
+    lo, hi = int(present[0]), int(present[-1])
+    if hi - lo < 32:
+        return False
+    margin = (hi - lo) / 4.0
+    mid = int(hist[int(lo + margin) + 1:int(np.ceil(hi - margin))].sum())
+    return mid <= BILEVEL_MID_SHARE * gray.size
+
+
+def smooth_bilevel(gray: np.ndarray) -> np.ndarray:
+    """``gray`` blurred a little if it is black-and-white (:func:`is_bilevel`), else unchanged."""
+    if not is_bilevel(gray):
+        return gray
+    return cv2.GaussianBlur(gray, (0, 0), BILEVEL_SIGMA)
+
+
 def prepare(src: ImageSource, cfg: PreprocessConfig = PreprocessConfig()) -> np.ndarray:
     """Any image to a float32 (height, width) ink map ready for the model."""
-    gray = load_gray(src)
+    gray = smooth_bilevel(load_gray(src))
     ink = ink_map(gray)
     box = ink_bbox(ink)
     if box is None:
