@@ -22,7 +22,7 @@ def add_finetune_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, default=FinetuneConfig.epochs,
                    help="augmented passes over the samples; sets the number of steps (default %(default)s)")
     p.add_argument("--lr", type=float, default=FinetuneConfig.lr,
-                   help="learning rate (default 0: automatic, 1e-4 below 100 samples, 3e-4 from 100)")
+                   help="learning rate (default 0: automatic, 3e-4)")
     p.add_argument("--replay", type=float, default=FinetuneConfig.replay,
                    help="share of replayed synthetic words in each batch (0-0.9; default: automatic, "
                         "7/8 for a few dozen samples falling to 1/2 from 160)")
