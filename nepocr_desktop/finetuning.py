@@ -25,7 +25,7 @@ def add_finetune_arguments(p: argparse.ArgumentParser) -> None:
                    help="learning rate (default 0: automatic, 3e-4)")
     p.add_argument("--replay", type=float, default=FinetuneConfig.replay,
                    help="share of replayed synthetic words in each batch (0-0.9; default: automatic, "
-                        "7/8 for a few dozen samples falling to 1/2 from 160)")
+                        "7/8)")
     p.add_argument("--l2sp", type=float, default=FinetuneConfig.l2sp,
                    help="pull towards the base weights (default %(default)s)")
     p.add_argument("--seed", type=int, default=FinetuneConfig.seed)
