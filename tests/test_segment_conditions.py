@@ -12,7 +12,7 @@ import pytest
 
 from nepocr_desktop.lib.page.containers import Box
 from nepocr_desktop.lib.page.segment import segment_page
-from nepocr_desktop.lib.read.preprocess import load_gray
+from nepocr_desktop.lib.read.preprocess import is_bilevel, load_gray, prepare, smooth_bilevel
 from nepocr_desktop.page import read_page
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
@@ -85,3 +85,16 @@ def test_faint_page_is_stretched_but_blank_paper_is_not(render_word):
     assert len(segment_page(gray).lines) == len(truth)
     blank = np.clip(np.random.default_rng(2).normal(225, 4, gray.shape), 0, 255).astype(np.uint8)
     assert segment_page(blank).lines == []
+
+
+def test_words_of_a_black_and_white_scan_are_read_smoothed(render_word):
+    data, truth = inked(render_word, "bw")
+    gray = load_gray(data)
+    assert set(np.unique(gray).tolist()) == {0, 255}  # the scanner leaves no grey
+    reader = Crops()
+    read_page(reader, data)
+    assert len(reader.images) >= 0.9 * sum(len(r) for r in truth)
+    assert all(is_bilevel(np.asarray(img)) for img in reader.images)  # the crops stay black-and-white
+    crop = reader.images[0]
+    assert not np.array_equal(smooth_bilevel(crop), crop)
+    assert np.array_equal(prepare(crop), prepare(smooth_bilevel(crop)))  # read with soft edges

@@ -1,5 +1,5 @@
 """How a composed page is inked and scanned: pen colours and pressure, pencil, thin pens, ruled
-and form paper, scanner noise.
+and form paper, scanner noise, black-and-white scanners.
 
 :func:`render` turns a page's ink shape (float, 1 = ink), its paper brightness and its rules into an
 RGB image for one of :data:`CONDITIONS` (``black`` is the gray page of ``make_page_testset.py``
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-CONDITIONS = ("black", "blue", "red", "pink", "green", "faint", "thin", "ruled", "scan")
+CONDITIONS = ("black", "blue", "red", "pink", "green", "faint", "thin", "ruled", "scan", "bw")
 RULE_RGB = (150, 180, 225)     # the pale blue of ruled paper
 
 
@@ -150,4 +150,16 @@ def render(rng: np.random.Generator, condition: str, paper: np.ndarray, ink: np.
         blur = rng.uniform(0.8, 1.4)
         quality = int(rng.integers(35, 71))
     page = cv2.GaussianBlur(page, (0, 0), blur)
+    if condition == "bw":
+        page = _black_and_white(rng, page)
     return np.clip(page, 0, 255).astype(np.uint8), shape, quality
+
+
+def _black_and_white(rng: np.random.Generator, page: np.ndarray) -> np.ndarray:
+    """A document scanner's black-and-white mode: the paper's light evened out, then every pixel
+    cut at one threshold (a share of the paper's brightness), no grey left."""
+    gray = page.mean(axis=2)
+    k = 61
+    paper = cv2.GaussianBlur(cv2.morphologyEx(gray, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8)), (0, 0), k / 3)
+    bw = np.where(gray > rng.uniform(0.6, 0.75) * np.maximum(paper, 1.0), 255.0, 0.0).astype(np.float32)
+    return np.repeat(bw[..., None], 3, axis=2)
