@@ -356,17 +356,22 @@ def _percentiles(gray: np.ndarray, qs: tuple[float, ...],
     return out
 
 
-def ink_map(gray: np.ndarray) -> np.ndarray:
+def _histogram(gray: np.ndarray) -> np.ndarray:
+    return np.bincount(gray.ravel(), minlength=256)
+
+
+def ink_map(gray: np.ndarray, hist: np.ndarray | None = None) -> np.ndarray:
     """uint8 gray to float32 ink in [0, 1] (1 = ink), whatever the polarity.
 
     The background is the majority tone: if the median is darker than the midpoint of the
     extremes, the image is light ink on dark and is inverted. Contrast is stretched between
-    the background level and the darkest ink percentile.
+    the background level and the darkest ink percentile. ``hist``: ``gray``'s histogram of the
+    256 levels, if the caller has it.
     """
     by_level = gray.dtype == np.uint8 and gray.size > 16
     if by_level:
         # every step is a function of the gray level: work on the 256 levels, then look up
-        hist = np.bincount(gray.ravel(), minlength=256)
+        hist = _histogram(gray) if hist is None else hist
         lo, p25, med, p75, hi = _percentiles(gray, (1, 25, 50, 75, 99), hist)
         p25 = 255.0 - p25  # the 75th percentile once inverted
         present = np.flatnonzero(hist)
@@ -415,14 +420,14 @@ BILEVEL_SIGMA = 0.6
 BILEVEL_MID_SHARE = 0.005  # at most this share of pixels a quarter of the range away from both extremes
 
 
-def is_bilevel(gray: np.ndarray) -> bool:
+def is_bilevel(gray: np.ndarray, hist: np.ndarray | None = None) -> bool:
     """True for a black-and-white image: all but a few pixels within a quarter of the range of the
     darkest or the lightest level (a fax, a thresholded scan, a bilevel TIFF, and a JPEG of one,
     whose ringing stays near the two levels). Photos, rendered text and handwritten characters
-    have far more mid-tones."""
+    have far more mid-tones. ``hist``: ``gray``'s histogram of the 256 levels, if the caller has it."""
     if gray.dtype != np.uint8 or gray.size < 64:
         return False
-    hist = np.bincount(gray.ravel(), minlength=256)
+    hist = _histogram(gray) if hist is None else hist
     present = np.flatnonzero(hist)
     lo, hi = int(present[0]), int(present[-1])
     if hi - lo < 32:
@@ -432,17 +437,19 @@ def is_bilevel(gray: np.ndarray) -> bool:
     return mid <= BILEVEL_MID_SHARE * gray.size
 
 
-def smooth_bilevel(gray: np.ndarray) -> np.ndarray:
-    """``gray`` blurred a little if it is black-and-white (:func:`is_bilevel`), else unchanged."""
-    if not is_bilevel(gray):
+def smooth_bilevel(gray: np.ndarray, hist: np.ndarray | None = None) -> np.ndarray:
+    """``gray`` blurred a little if it is black-and-white (:func:`is_bilevel`), else ``gray`` itself."""
+    if not is_bilevel(gray, hist):
         return gray
     return cv2.GaussianBlur(gray, (0, 0), BILEVEL_SIGMA)
 
 
 def prepare(src: ImageSource, cfg: PreprocessConfig = PreprocessConfig()) -> np.ndarray:
     """Any image to a float32 (height, width) ink map ready for the model."""
-    gray = smooth_bilevel(load_gray(src))
-    ink = ink_map(gray)
+    loaded = load_gray(src)
+    hist = _histogram(loaded)  # one count of the levels for both steps below
+    gray = smooth_bilevel(loaded, hist)
+    ink = ink_map(gray, hist if gray is loaded else None)
     box = ink_bbox(ink)
     if box is None:
         return np.zeros((cfg.height, cfg.min_width + 2 * cfg.pad), np.float32)
