@@ -11,7 +11,8 @@ is that of words the model never saw.
 gray pages above), ``blue``, ``red``, ``pink`` (a light pink pen), ``green``, ``faint`` (pencil,
 light pressure), ``thin`` (a fine pen), ``ruled`` (ruled paper, a red margin, a printed frame),
 ``scan`` (yellowed paper, a shadow, dust, show-through, blur, JPEG), ``bw`` (a black-and-white
-scanner: black or blue pen, one threshold, no grey); ``all`` writes each into a subfolder. Pages other than ``black`` are RGB.
+scanner: black or blue pen, one threshold, no grey); ``all`` writes each into a subfolder. Pages
+other than ``black`` are RGB.
 
     python tools/make_page_testset.py --out /tmp/pages --pages 20 [--unseen] [--condition all]
     python tools/make_page_testset.py --eval /tmp/pages [--model model/nepocr.pt] [--show DIR]

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from nepocr_desktop.lib.page.binarization import normalize
+
 CONDITIONS = ("black", "blue", "red", "pink", "green", "faint", "thin", "ruled", "scan", "bw")
 RULE_RGB = (150, 180, 225)     # the pale blue of ruled paper
 
@@ -156,10 +158,9 @@ def render(rng: np.random.Generator, condition: str, paper: np.ndarray, ink: np.
 
 
 def _black_and_white(rng: np.random.Generator, page: np.ndarray) -> np.ndarray:
-    """A document scanner's black-and-white mode: the paper's light evened out, then every pixel
-    cut at one threshold (a share of the paper's brightness), no grey left."""
-    gray = page.mean(axis=2)
-    k = 61
-    paper = cv2.GaussianBlur(cv2.morphologyEx(gray, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8)), (0, 0), k / 3)
-    bw = np.where(gray > rng.uniform(0.6, 0.75) * np.maximum(paper, 1.0), 255.0, 0.0).astype(np.float32)
+    """A document scanner's black-and-white mode: the paper's light evened out (as the page reader
+    does it, :func:`~nepocr_desktop.lib.page.binarization.normalize`), then every pixel cut at one
+    threshold (a share of the paper's brightness), no grey left."""
+    evened = normalize(np.clip(page.mean(axis=2), 0, 255).astype(np.uint8))
+    bw = np.where(evened > rng.uniform(0.6, 0.75) * 255.0, 255.0, 0.0).astype(np.float32)
     return np.repeat(bw[..., None], 3, axis=2)
