@@ -65,17 +65,11 @@ def test_word_scale_does_not_matter(render_word):
     assert abs(small.shape[1] - large.shape[1]) <= 3
 
 
-def _jpeg_gray(gray: np.ndarray, quality: int) -> np.ndarray:
-    buf = io.BytesIO()
-    Image.fromarray(gray).save(buf, format="JPEG", quality=quality)
-    return load_gray(buf.getvalue())
-
-
 def test_black_and_white_images_are_told_from_grey_ones(render_word):
     grey = np.asarray(render_word("विद्यालय", size=48))
     scan = np.where(grey < 128, 0, 255).astype(np.uint8)
     assert is_bilevel(scan) and is_bilevel(255 - scan)  # either polarity
-    assert is_bilevel(_jpeg_gray(scan, 75))  # a JPEG of a scan rings near the two levels
+    assert is_bilevel(load_gray(_jpeg(Image.fromarray(scan), quality=75)))  # a JPEG of a scan rings near the two levels
     assert not is_bilevel(grey)  # anti-aliased edges
     rng = np.random.default_rng(0)
     photo = np.clip(grey * 0.6 + 60 + rng.normal(0, 12, grey.shape) + np.linspace(0, 40, grey.shape[1]), 0, 255)
