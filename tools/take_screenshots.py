@@ -7,8 +7,9 @@ Run from the project root with Xvfb, xdotool and ImageMagick installed::
 
 ``--page`` also opens a whole page (e.g. one made by ``tools/make_page_testset.py``) and
 captures it read, as ``screenshot-page.png``. ``--learn DIR`` starts the app once more with the
-samples of DIR (``labels.tsv``) in its sample store, runs "Learn my handwriting" and captures the
-Learn tab when it has finished, as ``screenshot-training.png``. ``--page-editor`` opens a page
+samples of DIR (``labels.tsv``) in its sample store and background learning off, runs "Learn my
+handwriting" and captures the Learn tab when it has finished, as ``screenshot-training.png``
+(with ``--only``, that capture alone). ``--page-editor`` opens a page
 and corrects the word F2 picks (the least sure): with ``--page`` a folder made by
 ``tools/make_page_testset.py``, the first of its pages on which that word is misread, typing
 the true text; else ``--page`` (or a page written here in the Kalam font), typing
@@ -175,6 +176,8 @@ def main() -> int:
         pages = sorted(given.glob("page_*.png")) if given and given.is_dir() else [given] if given else []
         page_editor(cmd, env, data, out, pages, args.correction, args.model)
     if args.only:
+        if args.learn:
+            learn(cmd, env, data, Path(args.learn), out)
         return 0
     app = subprocess.Popen(cmd, cwd=ROOT, env=env)
     try:
@@ -300,10 +303,13 @@ def learn(cmd: list[str], env: dict, data: Path, samples: Path, out: Path) -> No
     with SampleStore(data) as store:
         report = store.import_folder(samples, source="folder")
     print(f"imported {report.added_count} samples from {samples}")
+    # the capture is of a run the user starts: with background learning on, the app would start
+    # one by itself on seeing that many new samples, and the button would wait for it
+    (data / "settings.ini").write_text("[learning]\nbackground=false\n", encoding="utf-8")
     app = subprocess.Popen(cmd, cwd=ROOT, env=env)
     try:
-        wait_for_log(data, "model ready")
-        time.sleep(1)
+        wait_for_log(data, "window shown")
+        time.sleep(3)  # the start-up screen is gone: the window found is the main one
         win = xdotool("search", "--sync", "--onlyvisible", "--name", "nepocr").split()[0]
         xdotool("windowfocus", "--sync", win)  # no window manager gives it the keyboard
         xdotool("key", "ctrl+3")
