@@ -298,6 +298,7 @@ def page_editor(cmd: list[str], env: dict, data: Path, out: Path, pages: list[Pa
 
 def learn(cmd: list[str], env: dict, data: Path, samples: Path, out: Path) -> None:
     """Fill the sample store from ``samples``, run "Learn my handwriting", capture the Learn tab."""
+    from nepocr_desktop.gui.settings import Settings
     from nepocr_desktop.lib.storage.store import SampleStore
 
     with SampleStore(data) as store:
@@ -305,7 +306,9 @@ def learn(cmd: list[str], env: dict, data: Path, samples: Path, out: Path) -> No
     print(f"imported {report.added_count} samples from {samples}")
     # the capture is of a run the user starts: with background learning on, the app would start
     # one by itself on seeing that many new samples, and the button would wait for it
-    (data / "settings.ini").write_text("[learning]\nbackground=false\n", encoding="utf-8")
+    settings = Settings(data / "settings.ini")
+    settings.background_learning = False
+    settings.sync()
     app = subprocess.Popen(cmd, cwd=ROOT, env=env)
     try:
         wait_for_log(data, "window shown")
