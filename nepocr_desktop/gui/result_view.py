@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPushButton,
     QSizePolicy,
     QStackedWidget,
@@ -31,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..lib.read.results import Recognition
+from .correction_field import CorrectionField
 from .errors import plural
 from .palette import DevanagariPalette
 from .style import (
@@ -282,8 +282,8 @@ class ResultPanel(QWidget):
         self.alt_row.setSpacing(6)
         self.chips: list[QPushButton] = []
 
-        self.field = QLineEdit(self)
-        self.field.setFont(devanagari_font(20))
+        hint_size = self.font().pointSizeF() if self.font().pointSizeF() > 0 else 10.0
+        self.field = CorrectionField(devanagari_font(20), devanagari_font(hint_size), self)
         self.field.setClearButtonEnabled(True)
         self.field.setAccessibleName("Correct text")
         self.field.returnPressed.connect(self._on_return)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, QRect, QRectF, Qt, QUrl
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QFontMetrics, QImage
 
 from nepocr_desktop.gui.canvas import HEADLINE, PAGE_HEIGHT, PAGE_WIDTH, DrawingCanvas
 from nepocr_desktop.gui.image_view import ImportPanel, mime_image
@@ -463,3 +463,36 @@ def test_pasted_pink_writing_stays_dark():
     gray = qimage_to_gray(image)
     assert gray.shape == (60, 120)
     assert gray[30, 60] < 0.65 * gray[5, 5]                 # luminance alone: 0.77
+
+
+def _ink_box(widget) -> tuple[int, int]:
+    """Height and width of what is drawn inside ``widget.hint_rect()`` that differs from its background."""
+    image = widget.grab().toImage()
+    rect, ratio = widget.hint_rect(), image.devicePixelRatio()
+    x0, y0 = int(rect.left() * ratio), int(rect.top() * ratio)
+    x1, y1 = int(rect.right() * ratio), int(rect.bottom() * ratio)
+    background = image.pixelColor(x1 - 1, (y0 + y1) // 2).lightness()
+    rows, cols = set(), set()
+    for y in range(y0, y1):
+        for x in range(x0, x1):
+            if abs(image.pixelColor(x, y).lightness() - background) > 40:
+                rows.add(y)
+                cols.add(x)
+    return (max(rows) - min(rows) + 1, max(cols) - min(cols) + 1) if rows else (0, 0)
+
+
+def test_the_correction_hint_is_drawn_in_the_ui_font_not_the_large_one(qtbot, panel):
+    field = panel.field
+    panel.show_page([[("नेपाल", 0.95)]])
+    hint = field.placeholderText()
+    assert "Click a word" in hint and field.text() == ""
+    large = QFontMetrics(field.font())
+    qtbot.waitUntil(lambda: _ink_box(field)[0] > 0)
+    height, width = _ink_box(field)
+    # the hint is narrower and shorter than the large font would draw it
+    assert width < large.horizontalAdvance(hint) * 0.8
+    assert height < large.height() * 0.8
+    # typed text is drawn in the large font, and the hint is gone
+    field.setText("नेपाल")
+    typed_height, _ = _ink_box(field)
+    assert typed_height > height
