@@ -7,8 +7,8 @@ Each image of a labelled folder (``labels.tsv``) is reduced to the centre lines 
 (binarised, thinned to a skeleton, traced into polylines, specks and spurs dropped), scaled to
 the height people write at between the canvas's guides, and rendered by the canvas's own
 renderer (``render_strokes``: its page size, smoothing, round pen and crop margin) with pen
-widths 2-8 page units in turn (``--pen W``: width W for every word). ``--mouse`` adds a mouse's shake and sparse, angular input
-events. The result is a folder ``nepocr eval`` reads, with the same labels.
+widths 2-8 page units in turn (``--pen W``: width W for every word). ``--mouse`` adds a mouse's
+shake and sparse, angular input events. The result is a folder ``nepocr eval`` reads, with the same labels.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     def redrawn():
         for k, (path, text) in enumerate(rows):
             gray = load_gray(path)
-            pen = args.pen if args.pen else 2.0 + k % 7  # 2..8 page units in turn
+            pen = args.pen or 2.0 + k % 7  # 2..8 page units in turn
             if args.mouse:
                 style = WritingStyle(pen=pen, shake=float(rng.uniform(0.5, 2.0)),
                                      spacing=float(rng.uniform(6, 18)), height=float(rng.uniform(130, 220)))

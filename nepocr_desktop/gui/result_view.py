@@ -282,8 +282,8 @@ class ResultPanel(QWidget):
         self.alt_row.setSpacing(6)
         self.chips: list[QPushButton] = []
 
-        hint_size = self.font().pointSizeF() if self.font().pointSizeF() > 0 else 10.0
-        self.field = CorrectionField(devanagari_font(20), devanagari_font(hint_size), self)
+        ui_size = self.font().pointSizeF()
+        self.field = CorrectionField(devanagari_font(20), devanagari_font(ui_size if ui_size > 0 else 10.0), self)
         self.field.setClearButtonEnabled(True)
         self.field.setAccessibleName("Correct text")
         self.field.returnPressed.connect(self._on_return)
