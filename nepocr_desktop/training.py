@@ -20,6 +20,7 @@ from .lib.training.sources import (
     CleanSynth,
     Glyphs,
     GlyphWords,
+    RealScans,
     RealWords,
     StrokeWords,
     SynthWords,
@@ -28,7 +29,7 @@ from .lib.training.synth import FontSampler, find_fonts
 from .lib.training.train import EpochReport, TrainConfig, fit, new_model, prepare_validation
 
 DEFAULT_WEIGHTS = "real=0.35,synth=0.35,glyphwords=0.15,glyphs=0.15"
-SOURCES = frozenset({"real", "synth", "glyphwords", "glyphs", "strokes"})
+SOURCES = frozenset({"real", "synth", "glyphwords", "glyphs", "strokes", "realscan"})
 
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
@@ -92,6 +93,8 @@ def run_train(args: argparse.Namespace) -> int:
     scan = 0.1 if args.real_augment == "strong" else 0.0
     if weights.get("real"):
         sources.append((real, weights["real"]))
+    if weights.get("realscan"):  # the real crops as black-and-white scans
+        sources.append((RealScans(real), weights["realscan"]))
     vocab = vocabulary(data, exclude=val_words)
     synth = SynthWords(vocab, FontSampler(find_fonts()), numbers=args.numbers, scan=scan)
     if weights.get("synth"):

@@ -14,8 +14,9 @@ import torch
 from nepocr_desktop.lib.read.charset import DEFAULT_CHARSET
 from nepocr_desktop.lib.read.crnn import ModelSpec
 from nepocr_desktop.lib.read.modelio import load_model, read_info
+from nepocr_desktop.lib.storage.dataset import Sample
 from nepocr_desktop.lib.training.corpus import SUFFIXES
-from nepocr_desktop.lib.training.sources import MixedStream, SynthWords
+from nepocr_desktop.lib.training.sources import MixedStream, RealScans, RealWords, SynthWords
 from nepocr_desktop.lib.training.synth import FontSampler, find_fonts, render_text
 from nepocr_desktop.lib.training.train import TrainConfig, evaluate, fit, new_model, prepare_validation
 from nepocr_desktop.recognizer import Recognizer
@@ -38,6 +39,28 @@ def test_stream_yields_encoded_prepared_samples():
         assert x.shape[0] == 32 and x.dtype == np.float32
         assert DEFAULT_CHARSET.decode(ids) == text
         assert set(text) <= set("".join(WORDS) + "".join(SUFFIXES))  # words, inflections, pseudo-words
+
+
+@pytest.mark.parametrize("paper, ink", [(215, 40), (105, 15)])
+def test_real_scans_are_black_and_white_words_on_white(tmp_path, paper, ink):
+    """The `realscan` source: a real crop as a bilevel scan, the label kept, the paper white even
+    when the photo was dark (the light is divided out before the cut), and dark ink kept."""
+    import cv2
+
+    _, fonts = _source()
+    clean = render_text("नेपाल", fonts, size=40).astype(np.float32) / 255.0
+    h, w = clean.shape
+    light = np.linspace(0.8, 1.1, w, dtype=np.float32)[None, :]   # uneven light across the crop
+    photo = np.clip((paper * clean + ink * (1 - clean)) * light, 0, 255).astype(np.uint8)
+    cv2.imwrite(str(tmp_path / "w.png"), photo)
+    source = RealScans(RealWords([Sample(tmp_path / "w.png", "नेपाल")], augment=False))
+    rng = np.random.default_rng(3)
+    for _ in range(12):
+        img, text = source(rng)
+        assert text == "नेपाल" and img.dtype == np.uint8
+        assert float(((img == 0) | (img == 255)).mean()) > 0.85   # two levels (edges smoothed at most)
+        share_black = float((img < 128).mean())
+        assert 0.03 < share_black < 0.6, share_black   # ink, not a black page or an empty one
 
 
 def test_tiny_train_export_load_recognise(tmp_path):
@@ -129,7 +152,7 @@ def test_train_command_runs_on_a_data_folder(tmp_path, capsys):
     out = tmp_path / "run"
     code = main(["train", "--data", str(tmp_path / "data"), "--out", str(out), "--spec", "small",
                  "--epochs", "1", "--steps", "2", "--batch", "4", "--workers", "0", "--threads", "1",
-                 "--weights", "real=0.5,synth=0.5", "--real-augment", "strong", "--numbers", "0.2",
+                 "--weights", "real=0.4,synth=0.4,realscan=0.2", "--real-augment", "strong", "--numbers", "0.2",
                  "--val-percent", "30", "--cache", str(tmp_path / "cache"), "--json"])
     captured = capsys.readouterr()
     assert code == 0, captured.err

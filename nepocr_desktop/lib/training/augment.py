@@ -126,6 +126,53 @@ def scan_look(ink: np.ndarray, rng: np.random.Generator, threshold: tuple[float,
     return binary
 
 
+def flatten_paper(gray: np.ndarray) -> np.ndarray:
+    """``gray`` divided by its paper's brightness (a closing half the height wide, blurred):
+    paper near 1, ink darker, float32; what an evenly lit scanner sees."""
+    g = gray.astype(np.float32)
+    k = max(3, (g.shape[0] // 2) | 1)
+    bg = cv2.morphologyEx(g, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    bg = cv2.GaussianBlur(bg, (0, 0), k / 3)
+    return np.clip(g / np.maximum(bg, 1.0), 0.0, 1.0)
+
+
+def scanned(flat: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A photo of handwriting as a black-and-white scanner or a fax gives it. ``flat`` is the
+    photo with its light made even (:func:`flatten_paper`: paper near 1). Often a lower
+    resolution, then cut to two levels by one of several rules (a fixed share of the paper's
+    brightness, Otsu, or a local threshold), enlarged back with square or smoothed pixels,
+    sometimes specks. Returns uint8, black ink on white."""
+    g = flat.astype(np.float32)
+    h, w = g.shape
+    scale = float(rng.uniform(0.45, 1.0)) if rng.random() < 0.8 else 1.0
+    if scale < 0.97:
+        g = cv2.resize(g, (max(2, round(w * scale)), max(2, round(h * scale))), interpolation=cv2.INTER_AREA)
+    rule = rng.random()
+    if rule < 0.5:
+        bw = g > rng.uniform(0.55, 0.88)
+    elif rule < 0.75:
+        u8 = np.clip(g * 255, 0, 255).astype(np.uint8)
+        t, _ = cv2.threshold(u8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        bw = u8 > t * rng.uniform(0.85, 1.1)
+    else:
+        u8 = np.clip(g * 255, 0, 255).astype(np.uint8)
+        block = max(3, (int(g.shape[0] * rng.uniform(0.4, 1.0)) | 1))
+        bw = cv2.adaptiveThreshold(u8, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block,
+                                   float(rng.uniform(4, 14))) > 0
+    out = bw.astype(np.float32)
+    if rng.random() < 0.3:
+        noise = rng.random(out.shape)
+        amount = rng.uniform(0, 0.006)
+        out[noise < amount / 2] = 0.0
+        out[noise > 1 - amount / 2] = 1.0
+    if out.shape != (h, w):
+        interp = cv2.INTER_NEAREST if rng.random() < 0.7 else cv2.INTER_LINEAR
+        out = cv2.resize(out, (w, h), interpolation=interp)
+        if interp == cv2.INTER_LINEAR and rng.random() < 0.5:
+            out = (out > 0.5).astype(np.float32)
+    return np.clip(out * 255, 0, 255).astype(np.uint8)
+
+
 def augment_synthetic(gray: np.ndarray, rng: np.random.Generator, pen: float = 0.3, scan: float = 0.0) -> np.ndarray:
     """Heavy augmentation for font-rendered or composed words."""
     ink = to_ink(gray)

@@ -18,7 +18,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 from ..read.charset import ASCII_DIGITS, DEVANAGARI_DIGITS, Charset, LabelError, split_aksharas
 from ..read.preprocess import PreprocessConfig, ink_bbox, ink_map, load_gray, prepare
 from ..storage.dataset import Sample
-from .augment import affine, augment_real, augment_synthetic, elastic, to_gray, to_ink
+from .augment import affine, augment_real, augment_synthetic, elastic, flatten_paper, scanned, to_gray, to_ink
 from .corpus import SUFFIXES, GlyphSet
 from .strokes import redraw_as_strokes, trace_strokes
 from .synth import FontSampler, render_text
@@ -39,6 +39,25 @@ class RealWords:
         if self.augment and rng.random() < 0.8:
             img = augment_real(img, rng, strong=self.strong)
         return img, text
+
+
+class RealScans:
+    """The real crops as black-and-white scans (see :func:`scanned`), after the real crops'
+    own warps: real handwriting in the look of a document scanner or a fax."""
+
+    def __init__(self, real: RealWords):
+        self.real = real
+        self._flat: dict[int, np.ndarray] = {}
+
+    def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+        i = int(rng.integers(len(self.real.items)))
+        img, text = self.real.items[i]
+        if i not in self._flat:
+            self._flat[i] = flatten_paper(img)
+        ink = affine(1.0 - self._flat[i], rng, rot=2.0, shear=0.25, stretch=0.15)
+        if rng.random() < 0.5:
+            ink = elastic(ink, rng, amp=rng.uniform(0.005, 0.02))
+        return scanned(1.0 - np.clip(ink, 0, 1), rng), text
 
 
 class ArrayWords:
