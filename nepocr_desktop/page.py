@@ -13,7 +13,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
 
 import numpy as np
 
@@ -21,12 +20,9 @@ from .lib.page.containers import Box, Page, Point
 from .lib.page.pagexml import page_to_xml
 from .lib.page.segment import segment_page
 from .lib.read.preprocess import ImageSource, load_gray
+from .lib.read.results import Reader, Recognition, RecognitionFailure
 
 MARGIN = 0.12   # crop margin around a word, as a fraction of its height
-
-
-class _Reader(Protocol):
-    def recognize(self, images: Sequence[Any]) -> list[Any]: ...
 
 
 @dataclass(frozen=True)
@@ -151,7 +147,7 @@ def crop_word(gray: np.ndarray, page: Page, index: int, margin: float = MARGIN) 
     return crop_words(gray, page, margin, [index])[0]
 
 
-def read_page(recognizer: _Reader, image: ImageSource, batch_size: int = 64,
+def read_page(recognizer: Reader, image: ImageSource, batch_size: int = 64,
               margin: float = MARGIN, page: Page | None = None) -> PageResult:
     """Segment ``image`` (unless ``page`` is given), read all words in batches, keep positions."""
     if batch_size < 1:
@@ -160,7 +156,7 @@ def read_page(recognizer: _Reader, image: ImageSource, batch_size: int = 64,
     gray = load_gray(image)
     page = page if page is not None else segment_page(gray)
     crops = crop_words(gray, page, margin)
-    results: list[Any] = []
+    results: list[Recognition | RecognitionFailure] = []
     for i in range(0, len(crops), batch_size):
         chunk = crops[i:i + batch_size]
         got = list(recognizer.recognize(chunk))
@@ -176,10 +172,9 @@ def read_page(recognizer: _Reader, image: ImageSource, batch_size: int = 64,
     return PageResult(page, lines, name, (time.perf_counter() - t0) * 1000.0)
 
 
-def _word(result: Any, box: Box, polygon: tuple[Point, ...]) -> WordResult:
-    text = getattr(result, "text", None)
-    if text is None:
-        return WordResult("", 0.0, box, polygon, str(getattr(result, "message", result)))
-    alternatives = tuple(a.text for a in getattr(result, "alternatives", ()) if a.text and a.text != text)
-    return WordResult(str(text), float(getattr(result, "confidence", 0.0)), box, polygon,
-                      alternatives=alternatives)
+def _word(result: Recognition | RecognitionFailure, box: Box, polygon: tuple[Point, ...]) -> WordResult:
+    if isinstance(result, RecognitionFailure):
+        return WordResult("", 0.0, box, polygon, result.message)
+    text = result.text
+    alternatives = tuple(a.text for a in result.alternatives if a.text and a.text != text)
+    return WordResult(text, float(result.confidence), box, polygon, alternatives=alternatives)

@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -31,7 +31,7 @@ from .lib.read.int8cache import CacheKey, Int8Cache
 from .lib.read.modelio import LoadedModel, ModelInfo, float_inference_module, int8_copy, load_model, read_info
 from .lib.read.preprocess import RIGHT_MARGIN, ImageError, ImageSource, batch, prepare
 from .lib.read.quantize import QuantizationError, calibration_images, quantize_with_reference
-from .lib.read.results import Alternative, CharConfidence, Recognition
+from .lib.read.results import Alternative, CharConfidence, Recognition, RecognitionFailure
 from .lib.system.memory import release_memory
 from .paths import bundled_model_path, calibration_path, int8_cache_dir, lexicon_dir
 
@@ -47,13 +47,6 @@ Progress = Callable[[int, int, str], None]  # (step, of steps, what): loading's 
 
 class DeviceError(NepocrError, ValueError):
     """A device name that cannot be used here; the message is for users."""
-
-
-@dataclass(frozen=True)
-class RecognitionFailure:
-    """Why one input could not be read (a one-line message naming the input)."""
-
-    message: str
 
 
 def select_device(name: str = "auto") -> torch.device:

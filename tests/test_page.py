@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import pytest
 
 from nepocr_desktop.lib.page.pagexml import read_pagexml
+from nepocr_desktop.lib.read.results import Recognition, RecognitionFailure
 from nepocr_desktop.page import crop_words, read_page
 
 ROWS = [["नमस्ते", "नेपाल", "किताब"], ["हामी", "विद्यालय", "घर", "पानी"], ["कलम", "बजार"]]
 TONE_STEP = 12   # word k is written with gray level k * TONE_STEP
 
 
-@dataclass
-class Reading:
-    text: str
-    confidence: float
-
-
-@dataclass
-class Failure:
-    message: str
 
 
 class ToneReader:
@@ -40,7 +31,7 @@ class ToneReader:
             assert isinstance(img, np.ndarray) and img.dtype == np.uint8 and img.ndim == 2
             k = min(len(self.words) - 1, round(np.percentile(img, 0.5) / TONE_STEP))
             word = self.words[k]
-            out.append(Failure(f"cannot read {word}") if word == self.fail else Reading(word, 0.5 + k / 100))
+            out.append(RecognitionFailure(f"cannot read {word}") if word == self.fail else Recognition(word, 0.5 + k / 100))
         return out
 
 
@@ -122,7 +113,7 @@ def test_blank_page_reads_nothing_without_calling_the_recognizer():
 def test_recognizer_returning_too_few_results_is_an_error(render_word):
     class Short:
         def recognize(self, images):
-            return [Reading("x", 1.0)] * (len(images) - 1)
+            return [Recognition("x", 1.0)] * (len(images) - 1)
 
     with pytest.raises(ValueError):
         read_page(Short(), tone_page(render_word))

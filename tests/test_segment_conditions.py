@@ -13,6 +13,7 @@ import pytest
 from nepocr_desktop.lib.page.containers import Box
 from nepocr_desktop.lib.page.segment import segment_page
 from nepocr_desktop.lib.read.preprocess import is_bilevel, load_gray, prepare, smooth_bilevel
+from nepocr_desktop.lib.read.results import Recognition
 from nepocr_desktop.page import read_page
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
@@ -67,7 +68,7 @@ class Crops:
 
     def recognize(self, images):
         self.images += list(images)
-        return [type("R", (), {"text": "x", "confidence": 1.0})() for _ in images]
+        return [Recognition("x", 1.0) for _ in images]
 
 
 def test_words_of_a_pink_page_reach_the_recognizer_dark(render_word):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer, Signal
@@ -38,6 +39,10 @@ from .style import MEDIUM_CONFIDENCE, WINDOW_STYLE_SHEET, app_icon, devanagari_f
 from .workers import AUTO, PAGE, ModelSummary, RecognitionService
 from .write_view import WritePanel
 
+if TYPE_CHECKING:
+    from ..lib.storage.store import SampleStore
+    from .training_tab import TrainingTab
+
 log = logging.getLogger("nepocr")
 
 LEARN_TAB_DELAY_MS = 400  # the Learn tab is built this long after the model is ready
@@ -54,7 +59,7 @@ class MainWindow(QMainWindow):
     sampleSaved = Signal(int)  # id of the new sample
 
     def __init__(self, service: RecognitionService, settings: Settings | None = None,
-                 store_factory: Any = None) -> None:
+                 store_factory: Callable[[], SampleStore] | None = None) -> None:
         super().__init__()
         self.service = service
         self.settings = settings or Settings()
@@ -79,7 +84,7 @@ class MainWindow(QMainWindow):
         self.add_tab(self.importer, "Import  ·  तस्बिर", icon("open"))
         self.library = ModelLibrary(user_data_dir() / "models", bundled_model_path())
         # The Learn tab needs torch; it is built once the worker has loaded the model (and torch).
-        self.training: Any = None
+        self.training: TrainingTab | None = None
         self._learn_placeholder = QLabel("Getting ready…", self)
         self._learn_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._learn_index = self.add_tab(self._learn_placeholder, "Learn  ·  सिकाइ")
@@ -110,7 +115,7 @@ class MainWindow(QMainWindow):
     # -- construction --
 
     def _action(self, name: str, text: str, shortcuts: list[str] | QKeySequence.StandardKey,
-                slot: Any, icon_name: str | None = None, tip: str = "") -> QAction:
+                slot: Callable[..., object], icon_name: str | None = None, tip: str = "") -> QAction:
         action = QAction(icon(icon_name) if icon_name else QIcon(), text, self)
         if isinstance(shortcuts, QKeySequence.StandardKey):
             action.setShortcuts(shortcuts)
@@ -582,7 +587,7 @@ class MainWindow(QMainWindow):
 
     # -- samples --
 
-    def store(self) -> Any:
+    def store(self) -> SampleStore:
         """The sample store, opened on first use."""
         return self.session.store()
 

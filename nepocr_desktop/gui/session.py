@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -26,6 +26,10 @@ from ..lib.storage.store import DB_NAME, SampleStore
 from ..paths import user_data_dir
 from .errors import plural
 from .workers import WORDS, RecognitionService, Request
+
+if TYPE_CHECKING:
+    from ..page import PageResult, WordResult
+    from .workers import ReadResult
 
 log = logging.getLogger("nepocr")
 
@@ -81,7 +85,7 @@ class PageReading:
     channel: str
     request_id: int
     image: np.ndarray                        # the gray image the page was read from
-    result: Any                              # PageResult
+    result: PageResult
     file: str | None = None
     name: str = "page"
     offset: tuple[int, int] = (0, 0)         # where the image read starts on the image shown
@@ -91,7 +95,7 @@ class PageReading:
     saved: dict[int, tuple[int, str]] = field(default_factory=dict)
 
     @property
-    def words(self) -> list[Any]:
+    def words(self) -> list[WordResult]:
         """The words as read (WordResult), in reading order."""
         return self.result.words
 
@@ -125,7 +129,7 @@ class PageReading:
             self.corrections[index] = text
             self.confirmed.discard(index)
 
-    def corrected(self) -> Any:
+    def corrected(self) -> PageResult:
         """The page with the corrections in its text (what is exported)."""
         return self.result.with_corrections(self.corrections)
 
@@ -152,12 +156,12 @@ class Session(QObject):
     wordRead = Signal(int)       # the selected word was read again alone (its alternatives are known)
     sampleSaved = Signal(int)    # id of a new sample
 
-    def __init__(self, service: RecognitionService, store_factory: Callable[[], Any] | None = None,
+    def __init__(self, service: RecognitionService, store_factory: Callable[[], SampleStore] | None = None,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.service = service
         self._store_factory = store_factory or user_sample_store
-        self._store: Any = None
+        self._store: SampleStore | None = None
         self._readings: dict[str, Reading | ReadFailure] = {}
         self._pending: dict[str, Request] = {}
         self._labels: dict[str, str] = {}
@@ -223,7 +227,7 @@ class Session(QObject):
             self._drop_selection()
         self.changed.emit(channel)
 
-    def _on_recognized(self, request: Request, result: Any) -> None:
+    def _on_recognized(self, request: Request, result: ReadResult) -> None:
         if request.channel == WORD_CHANNEL:
             self._on_word_read(request, result)
             return
@@ -305,7 +309,7 @@ class Session(QObject):
     def deselect_word(self) -> None:
         self._drop_selection()
 
-    def _on_word_read(self, request: Request, result: Any) -> None:
+    def _on_word_read(self, request: Request, result: ReadResult) -> None:
         page = self.page
         first = result[0] if isinstance(result, list) and result else None
         if (page is None or request.context.get("page") != page.request_id
@@ -349,7 +353,7 @@ class Session(QObject):
 
     # -- samples --
 
-    def store(self) -> Any:
+    def store(self) -> SampleStore:
         """The sample store, opened on first use."""
         if self._store is None:
             self._store = self._store_factory()

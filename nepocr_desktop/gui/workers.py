@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -25,13 +25,20 @@ from ..lib.read.devices import DEFAULT_DEVICE
 from ..lib.system.memory import trim_heap
 from .errors import plain_message
 
+if TYPE_CHECKING:
+    from ..lib.read.preprocess import ImageSource
+    from ..lib.read.results import LoadedReader, Recognition, RecognitionFailure
+    from ..page import PageResult
+
+    ReadResult = list[Recognition | RecognitionFailure] | PageResult  # words, or a whole page
+
 log = logging.getLogger("nepocr")
 
 WORDS = "words"  # every image is read as one word or line
 PAGE = "page"    # one image is read as a page of words
 AUTO = "auto"    # a page if several words are found on it, else one word
 
-RecognizerFactory = Callable[[str | None, str, int, bool], Any]
+RecognizerFactory = Callable[..., "LoadedReader"]  # (model_path, device, beam, lexicon[, progress])
 
 
 @dataclass(frozen=True)
@@ -40,7 +47,7 @@ class Request:
 
     id: int
     channel: str
-    images: tuple[Any, ...]
+    images: tuple[ImageSource, ...]
     kind: str = WORDS
     context: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -86,7 +93,7 @@ def loading_message(step: int, steps: int, what: str) -> str:
 
 
 def default_factory(model_path: str | None, device: str, beam: int, lexicon: bool,
-                    progress: Callable[[int, int, str], None] | None = None) -> Any:
+                    progress: Callable[[int, int, str], None] | None = None) -> LoadedReader:
     """Load a :class:`~nepocr_desktop.recognizer.Recognizer` and warm it up. On the CPU it
     reads with the int8 copy of the network, loaded from the user's cache folder (made there
     the first time, in about a second); ``progress(step, steps, what)`` follows the loading."""
@@ -97,15 +104,13 @@ def default_factory(model_path: str | None, device: str, beam: int, lexicon: boo
     return recognizer
 
 
-def summarize(recognizer: Any) -> ModelSummary:
+def summarize(recognizer: LoadedReader) -> ModelSummary:
     """What the GUI is told about a loaded recognizer (read on the worker thread)."""
-    device = getattr(recognizer, "device_name", None) or str(getattr(recognizer, "device", "cpu"))
-    precision = getattr(recognizer, "precision", None)
-    return ModelSummary(str(recognizer.model_path), str(device), dict(recognizer.info.metadata),
-                        None if precision is None else str(precision))
+    return ModelSummary(str(recognizer.model_path), recognizer.device_name, dict(recognizer.info.metadata),
+                        recognizer.precision or None)
 
 
-def _takes_progress(factory: Callable[..., Any]) -> bool:
+def _takes_progress(factory: Callable[..., object]) -> bool:
     try:
         return "progress" in inspect.signature(factory).parameters
     except (TypeError, ValueError):
@@ -128,7 +133,7 @@ class RecognizerWorker(QObject):
         self._factory = factory or default_factory
         self._lock = threading.Lock()
         self._pending: dict[str, Request] = {}
-        self._recognizer: Any = None
+        self._recognizer: LoadedReader | None = None
         self._load_error = ""
         self._wake.connect(self._drain)
         self._loadRequested.connect(self._load)
@@ -184,14 +189,14 @@ class RecognizerWorker(QObject):
                 self.failed.emit(request, "No model is loaded, so nothing can be read. "
                                           "Use File ▸ Load model… to choose a model file.")
             return
-        while self._recognizer is not None:
+        while (reader := self._recognizer) is not None:
             with self._lock:
                 if not self._pending:
                     return
                 request = self._pending.pop(next(iter(self._pending)))
-            self._run(request)
+            self._run(reader, request)
 
-    def _run(self, request: Request) -> None:
+    def _run(self, reader: LoadedReader, request: Request) -> None:
         try:
             if request.kind in (PAGE, AUTO):
                 from .. import page  # type: ignore[attr-defined]
@@ -199,12 +204,12 @@ class RecognizerWorker(QObject):
 
                 layout = segment_page(request.images[0])
                 if request.kind == AUTO and len(layout.words) <= 1:
-                    result: Any = self._recognizer.recognize(list(request.images))
+                    result: ReadResult = reader.recognize(list(request.images))
                 else:
-                    result = page.read_page(self._recognizer, request.images[0], page=layout)
+                    result = page.read_page(reader, request.images[0], page=layout)
                 trim_heap()  # a page's working arrays (tens of MB for a phone photo)
             else:
-                result = self._recognizer.recognize(list(request.images))
+                result = reader.recognize(list(request.images))
         except Exception as exc:
             log.warning("recognition failed: %s", exc, exc_info=not isinstance(exc, NepocrError))
             self.failed.emit(request, plain_message(exc))
@@ -264,7 +269,7 @@ class RecognitionService(QObject):
         self._worker.request_load(None if model_path is None else str(model_path), device,
                                   int(beam), bool(lexicon))
 
-    def recognize(self, channel: str, images: Sequence[Any], kind: str = WORDS,
+    def recognize(self, channel: str, images: Sequence[ImageSource], kind: str = WORDS,
                   context: dict[str, Any] | None = None) -> Request:
         """Ask for ``images`` to be read; a newer request on ``channel`` supersedes this one."""
         request = Request(next(self._ids), channel, tuple(images), kind, dict(context or {}))
@@ -318,7 +323,7 @@ class RecognitionService(QObject):
         self._set_waiting(request.channel, False)
         return True
 
-    def _on_finished(self, request: Request, result: Any) -> None:
+    def _on_finished(self, request: Request, result: ReadResult) -> None:
         if self._answered(request):
             self.recognized.emit(request, result)
 

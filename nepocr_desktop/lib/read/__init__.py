@@ -26,7 +26,10 @@ _EXPORTS = {
         "RIGHT_MARGIN", "ImageError", "ImageSource", "PreprocessConfig", "batch", "load_gray", "prepare",
     ),
     "quantize": ("QuantizationError", "calibration_images", "int8_engine", "quantize_crnn"),
-    "results": ("Alternative", "CharConfidence", "GraphemeConfidence", "Recognition"),
+    "results": (
+        "Alternative", "CharConfidence", "GraphemeConfidence", "LoadedReader", "Reader", "Recognition",
+        "RecognitionFailure",
+    ),
 }
 _HOME = {name: module for module, names in _EXPORTS.items() for name in names}
 
@@ -46,12 +49,15 @@ __all__ = [
     "ImageSource",
     "LabelError",
     "LoadedModel",
+    "LoadedReader",
     "ModelError",
     "ModelInfo",
     "ModelSpec",
     "PreprocessConfig",
     "QuantizationError",
+    "Reader",
     "Recognition",
+    "RecognitionFailure",
     "akshara_confidences",
     "batch",
     "beam_decode",

@@ -1,8 +1,15 @@
-"""Result dataclasses shared by the recognizer, the CLI and the GUI."""
+"""Result dataclasses shared by the recognizer, the CLI and the GUI, and the shape of a reader."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from .modelio import ModelInfo
+    from .preprocess import ImageSource
 
 
 @dataclass(frozen=True)
@@ -39,3 +46,30 @@ class Recognition:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class RecognitionFailure:
+    """Why one input could not be read (a one-line message naming the input)."""
+
+    message: str
+
+
+class Reader(Protocol):
+    """Anything that reads word images in batches: one result per input, in input order."""
+
+    def recognize(self, images: Sequence[ImageSource]) -> list[Recognition | RecognitionFailure]: ...
+
+
+class LoadedReader(Reader, Protocol):
+    """A reader with a model behind it, as the app's workers hold one (the
+    :class:`~nepocr_desktop.recognizer.Recognizer`)."""
+
+    @property
+    def model_path(self) -> Path: ...
+
+    @property
+    def info(self) -> ModelInfo: ...
+
+    device_name: str
+    precision: str
