@@ -25,16 +25,13 @@ import numpy as np
 from nepocr_desktop.lib.errors import NepocrError
 from nepocr_desktop.lib.read.preprocess import load_gray
 from nepocr_desktop.lib.storage.dataset import read_dataset, write_dataset
+from nepocr_desktop.lib.training.augment import flatten_paper
 
 
 def low_res_bilevel(gray: np.ndarray, scale: float = 0.7, threshold: float = 0.75) -> np.ndarray:
     """``gray`` (uint8, dark ink on light paper) as a bilevel scan at ``scale``, same size as given."""
-    g = gray.astype(np.float32)
+    g = flatten_paper(gray)
     h, w = g.shape
-    k = max(3, (h // 2) | 1)
-    paper = cv2.morphologyEx(g, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-    paper = cv2.GaussianBlur(paper, (0, 0), k / 3)
-    g = np.clip(g / np.maximum(paper, 1.0), 0.0, 1.0)
     if scale != 1.0:
         g = cv2.resize(g, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
     bw = np.where(g > threshold, 255, 0).astype(np.uint8)
