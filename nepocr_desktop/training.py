@@ -43,7 +43,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--weights", default=DEFAULT_WEIGHTS,
-                   help="source mixture, e.g. " + DEFAULT_WEIGHTS)
+                   help="source mixture, e.g. " + DEFAULT_WEIGHTS + "; sources: " + ", ".join(sorted(SOURCES))
+                   + " (strokes: words redrawn as canvas pen strokes; realscan: the real crops as "
+                   "black-and-white scans)")
     p.add_argument("--real-augment", choices=("light", "strong"), default="light",
                    help="augmentation of the real word crops (strong: wider warps, stroke widths, new paper)")
     p.add_argument("--numbers", type=float, default=0.0,
