@@ -16,8 +16,6 @@ ROWS = [["नमस्ते", "नेपाल", "किताब"], ["हा�
 TONE_STEP = 12   # word k is written with gray level k * TONE_STEP
 
 
-
-
 class ToneReader:
     """Returns the word whose ink tone matches the darkest pixels of each crop."""
 

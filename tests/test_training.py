@@ -47,8 +47,8 @@ def test_real_scans_are_black_and_white_words_on_white(tmp_path, paper, ink):
     when the photo was dark (the light is divided out before the cut), and dark ink kept."""
     import cv2
 
-    _, fonts = _source()
-    clean = render_text("नेपाल", fonts, size=40).astype(np.float32) / 255.0
+    _, font = _source()
+    clean = render_text("नेपाल", font, size=40).astype(np.float32) / 255.0
     w = clean.shape[1]
     light = np.linspace(0.8, 1.1, w, dtype=np.float32)[None, :]   # uneven light across the crop
     photo = np.clip((paper * clean + ink * (1 - clean)) * light, 0, 255).astype(np.uint8)

@@ -148,14 +148,13 @@ def scanned(flat: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if scale < 0.97:
         g = cv2.resize(g, (max(2, round(w * scale)), max(2, round(h * scale))), interpolation=cv2.INTER_AREA)
     rule = rng.random()
+    u8 = np.clip(g * 255, 0, 255).astype(np.uint8)
     if rule < 0.5:
         bw = g > rng.uniform(0.55, 0.88)
     elif rule < 0.75:
-        u8 = np.clip(g * 255, 0, 255).astype(np.uint8)
         t, _ = cv2.threshold(u8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
         bw = u8 > t * rng.uniform(0.85, 1.1)
     else:
-        u8 = np.clip(g * 255, 0, 255).astype(np.uint8)
         block = max(3, (int(g.shape[0] * rng.uniform(0.4, 1.0)) | 1))
         bw = cv2.adaptiveThreshold(u8, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block,
                                    float(rng.uniform(4, 14))) > 0
