@@ -181,13 +181,17 @@ def main() -> int:
     ap.add_argument("--lr", type=float, default=FinetuneConfig.lr)
     ap.add_argument("--l2sp", type=float, default=FinetuneConfig.l2sp)
     ap.add_argument("--replay", type=float, default=FinetuneConfig.replay)
+    ap.add_argument("--recombine", type=float, default=FinetuneConfig.recombine,
+                    help="share of the user's samples that are new words joined from theirs")
+    ap.add_argument("--seed", type=int, default=FinetuneConfig.seed, help="of the fine-tuning runs")
     ap.add_argument("--user", choices=["crops", "writer", "nhcd"], default=None)
     ap.add_argument("--test-words", type=int, default=300, help="(--user writer|nhcd) words in the test set")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     lex, fonts = replay_material(lexicon_dir() / WORDS_FILE, fonts_dir())
     base = load_model(args.model)
-    cfg = FinetuneConfig(epochs=args.epochs, lr=args.lr, l2sp=args.l2sp, replay=args.replay)
+    cfg = FinetuneConfig(epochs=args.epochs, lr=args.lr, l2sp=args.l2sp, replay=args.replay,
+                         recombine=args.recombine, seed=args.seed)
     jobs: list[tuple[str, list[str], dict, list]] = []
     if args.user or not args.case:
         user = args.user or "crops"

@@ -26,6 +26,10 @@ def add_finetune_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--replay", type=float, default=FinetuneConfig.replay,
                    help="share of replayed synthetic words in each batch (0-0.9; default: automatic, "
                         "7/8)")
+    p.add_argument("--recombine", type=float, default=FinetuneConfig.recombine,
+                   help="share of the samples learned that are new words joined from the start of one "
+                        "of your words and the end of another, cut between aksharas (0-1; default "
+                        "%(default)s)")
     p.add_argument("--l2sp", type=float, default=FinetuneConfig.l2sp,
                    help="pull towards the base weights (default %(default)s)")
     p.add_argument("--seed", type=int, default=FinetuneConfig.seed)
@@ -49,8 +53,11 @@ def run_finetune(args: argparse.Namespace) -> int:
     if len(pairs) < 2:
         print(f"error: {args.dir}: at least 2 usable samples are needed, found {len(pairs)}", file=sys.stderr)
         return 1
-    if args.replay is not None and not 0 <= args.replay < 1:
+    if args.replay is not None and not 0 <= args.replay <= 0.9:
         print("error: --replay must be between 0 and 0.9", file=sys.stderr)
+        return 2
+    if not 0 <= args.recombine <= 1:
+        print("error: --recombine must be between 0 and 1", file=sys.stderr)
         return 2
     words, fonts = replay_material(lexicon_dir() / WORDS_FILE, fonts_dir())
 
@@ -58,7 +65,8 @@ def run_finetune(args: argparse.Namespace) -> int:
         held = "" if r.val_cer != r.val_cer else f" held-back CER {100 * r.val_cer:.2f}%"
         print(f"run {r.epoch}: {r.step} steps, loss {r.loss:.3f}{held}", file=sys.stderr, flush=True)
 
-    cfg = FinetuneConfig(epochs=args.epochs, lr=args.lr, replay=args.replay, l2sp=args.l2sp, seed=args.seed)
+    cfg = FinetuneConfig(epochs=args.epochs, lr=args.lr, replay=args.replay, l2sp=args.l2sp, seed=args.seed,
+                         recombine=args.recombine)
     try:
         res = finetune(base, pairs, words, fonts, cfg, on_epoch=on_epoch)
     except ValueError as exc:

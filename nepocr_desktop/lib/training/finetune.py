@@ -8,7 +8,10 @@ How it learns (:func:`finetune`):
   stays frozen, and below ``freeze_cnn_below`` samples (by default always) the convolution stack
   is frozen too, so only the projection, LSTM and classifier adapt;
 - every user sample is augmented heavily (warps, slant, stroke width, new paper; clean canvas or
-  scanned drawings are also redrawn with a round pen);
+  scanned drawings are also redrawn with a round pen); with drawings and black-and-white scans,
+  half of the user's samples are new words joined from the start of one of their words and the
+  end of another, cut between aksharas (:mod:`.recombine`), only ever from the words a run learns
+  from;
 - replayed synthetic words (bundled fonts, bundled word list minus the general check's words) fill
   most of each batch, and on them the new model is also held to the base model's per-frame
   output distribution (distillation, weight ``distill``); while the convolutions are frozen the
@@ -49,6 +52,7 @@ from ..read.preprocess import ImageError, batch, load_gray
 from ..storage.dataset import label_problem, read_dataset
 from .augment import affine, elastic, paper, pen_strokes, stroke_width, to_gray, to_ink
 from .corpus import bucket
+from .recombine import Pieces, Recombined, word_pieces
 from .replay import ReplayPool, build_pool
 from .sources import MixedStream, SynthWords, collate
 from .strokes import redraw_as_strokes, trace_strokes
@@ -85,6 +89,8 @@ class FinetuneConfig:
     general_tolerance: float = 0.005  # the general check may not get worse by more than this
     general_words: int = 200
     confidence: float = 0.9     # of the bootstrap intervals
+    recombine: float = 0.5      # share of the user's samples that are new words joined from theirs
+                                # (drawings and black-and-white scans only; see .recombine)
 
 
 def auto_lr(train_samples: int) -> float:
@@ -353,13 +359,18 @@ def is_clean_drawing(gray: np.ndarray) -> bool:
 class UserWords:
     """The user's samples, each drawn heavily augmented: warps, slant, stroke width, new paper;
     clean drawings (binarised scans) are sometimes redrawn with a round pen, and canvas drawings
-    written again as canvas strokes in another writing style (:func:`redraw_as_strokes`)."""
+    written again as canvas strokes in another writing style (:func:`redraw_as_strokes`).
+    With ``recombined`` words, a ``recombine`` share of the samples are new words joined from
+    the user's own (:mod:`.recombine`), augmented the same way."""
 
-    def __init__(self, pairs: Sequence[Pair], kinds: Sequence[str] | None = None):
+    def __init__(self, pairs: Sequence[Pair], kinds: Sequence[str] | None = None,
+                 recombined: Recombined | None = None, recombine: float = 0.0):
         self.items = list(pairs)
         self.canvas = [k == "canvas" for k in kinds] if kinds is not None else [False] * len(self.items)
         self.clean = [c or is_clean_drawing(img) for c, (img, _) in zip(self.canvas, self.items)]
         self._traced: dict[int, tuple[list[np.ndarray], float]] = {}
+        self.recombined = recombined if recombined is not None and len(recombined) >= 2 else None
+        self.recombine = recombine
 
     def _redraw(self, i: int, rng: np.random.Generator) -> np.ndarray:
         img = self.items[i][0]
@@ -368,17 +379,22 @@ class UserWords:
         return redraw_as_strokes(img, rng, paths=self._traced[i])
 
     def __call__(self, rng: np.random.Generator) -> Pair:
-        i = int(rng.integers(len(self.items)))
-        img, text = self.items[i]
-        if rng.random() < 0.15:
-            return img, text
-        if self.canvas[i] and rng.random() < 0.4:
-            img = self._redraw(i, rng)
-            if rng.random() < 0.5:
+        if self.recombined is not None and rng.random() < self.recombine:
+            img, text = self.recombined(rng)
+            canvas, clean = False, is_clean_drawing(img)
+        else:
+            i = int(rng.integers(len(self.items)))
+            img, text = self.items[i]
+            canvas, clean = self.canvas[i], self.clean[i]
+            if rng.random() < 0.15:
                 return img, text
+            if canvas and rng.random() < 0.4:
+                img = self._redraw(i, rng)
+                if rng.random() < 0.5:
+                    return img, text
         ink = to_ink(img)
         r = rng.random()
-        if self.clean[i] and not self.canvas[i] and r < 0.35:
+        if clean and not canvas and r < 0.35:
             ink = pen_strokes(ink, rng)
         elif r < 0.6:
             ink = stroke_width(ink, rng)
@@ -386,7 +402,7 @@ class UserWords:
         if rng.random() < 0.6:
             ink = elastic(ink, rng, amp=rng.uniform(0.005, 0.03))
         ink = np.clip(ink, 0, 1)
-        if not self.clean[i] and rng.random() < 0.3:
+        if not clean and rng.random() < 0.3:
             return paper(ink, rng), text
         return to_gray(ink), text
 
@@ -409,11 +425,13 @@ def _train_once(base: LoadedModel, info: ModelInfo, train: Sequence[Pair], kinds
                 words: Sequence[str], fonts: Sequence[Path], cfg: FinetuneConfig, lr: float, steps: int,
                 seed: int, step_offset: int, total_steps: int,
                 on_step: Callable[[int, int, float], None] | None,
-                should_stop: Callable[[], bool] | None, pool: ReplayPool | None = None) -> _Run:
+                should_stop: Callable[[], bool] | None, pool: ReplayPool | None = None,
+                pieces: Sequence[Pieces] = ()) -> _Run:
     """One fine-tuning run of ``steps`` steps on ``train``; returns the averaged weights.
 
     ``pool``: replayed words prepared once (:mod:`.replay`), used when the convolutions are
-    frozen; otherwise replayed words are rendered at each step."""
+    frozen; otherwise replayed words are rendered at each step. ``pieces``: ``train``'s words cut
+    between aksharas, for new words joined from them (``cfg.recombine``)."""
     torch.manual_seed(seed)
     model = build_trainable(info, base)
     model.train()
@@ -436,7 +454,9 @@ def _train_once(base: LoadedModel, info: ModelInfo, train: Sequence[Pair], kinds
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     n_replay = replay_count(len(train), cfg)
     n_user = max(1, cfg.batch_size - n_replay)
-    user = iter(MixedStream([(UserWords(train, kinds), 1.0)], info.charset, info.preprocess, seed=seed))
+    joined = Recombined(pieces) if cfg.recombine > 0 and pieces else None
+    user = iter(MixedStream([(UserWords(train, kinds, joined, cfg.recombine), 1.0)],
+                            info.charset, info.preprocess, seed=seed))
     if "cnn" not in frozen_parts(len(train), cfg):
         pool = None  # the convolutions learn: their features of a word change at every step
     draw_rng = np.random.default_rng(seed + 2)
@@ -518,6 +538,14 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
     def kinds_for(ps: Sequence[Pair]) -> list[str] | None:
         return None if kind_of is None else [kind_of[id(p)] for p in ps]
 
+    cut = {}
+    if cfg.recombine > 0:  # drawings and black-and-white scans only: joined photos show two papers
+        drawn = [p for p in labels if (kind_of is not None and kind_of[id(p)] == "canvas") or is_clean_drawing(p[0])]
+        cut = {id(p): pc for p, pc in zip(drawn, word_pieces(base_module, info.charset, info.preprocess, drawn))}
+
+    def pieces_for(ps: Sequence[Pair]) -> list[Pieces]:  # only the words a run learns from
+        return [pc for pc in (cut.get(id(p)) for p in ps) if pc is not None]
+
     cross = len(labels) < cfg.cv_below
     if cross:
         parts = fold_user_samples(labels, cfg.folds)
@@ -544,7 +572,7 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
     for r, ((tr, he), n_steps) in enumerate(zip(runs, steps)):
         t_run = time.time()
         run = _train_once(base, info, tr, kinds_for(tr), words, fonts, cfg, lr, n_steps, cfg.seed + 7919 * r,
-                          done, total, on_step, should_stop, pool)
+                          done, total, on_step, should_stop, pool, pieces_for(tr))
         if run.cancelled:
             return FinetuneResult(float("nan"), float("nan"), cer(*gen_b), cer(*gen_b), len(final_train), 0,
                                   time.time() - t0, True, None, info, history, lr, steps=done)

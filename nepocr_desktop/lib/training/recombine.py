@@ -1,0 +1,148 @@
+"""New words in a user's own hand: their corrected words cut between aksharas and joined again.
+
+A few dozen corrected words show a hand's letter forms in only a few dozen contexts. Cutting each
+word between its aksharas (where the base model's forced alignment puts the boundary, at the
+column with the least ink near it) and joining the start of one word to the end of another
+gives many new words written in that hand, whose labels are known: the network sees the
+user's letters next to letters they were never written beside.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..read.charset import Charset, LabelError, is_well_formed, split_aksharas
+from ..read.ctc_decoder import align
+from ..read.preprocess import PreprocessConfig, batch, prepare
+
+Pair = tuple[np.ndarray, str]
+STRIDE = 4  # input columns per output frame of the network
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """A prepared word (ink map, ink = 1) and the columns between its aksharas."""
+
+    ink: np.ndarray
+    aksharas: tuple[str, ...]
+    cuts: tuple[int, ...]  # len(aksharas) + 1 columns: 0, the boundaries, the width
+    headline: int          # the row of the most ink in the upper part (the shirorekha)
+
+    def span(self, a: int, b: int) -> np.ndarray:
+        """The ink of aksharas ``a`` to ``b - 1``."""
+        return self.ink[:, self.cuts[a]:self.cuts[b]]
+
+
+def headline_row(ink: np.ndarray) -> int:
+    """The row of the most ink in the upper 60% of a prepared word."""
+    top = max(1, int(0.6 * ink.shape[0]))
+    return int(np.argmax(ink[:top].sum(axis=1)))
+
+
+def cut_columns(ink: np.ndarray, frames: Sequence[Sequence[int]], sizes: Sequence[int]) -> list[int] | None:
+    """Columns between aksharas of ``sizes`` labels each, given the frames of each label.
+
+    The network marks an akshara at about its first columns; the cut goes through the column
+    with the least ink below the headline (which joins the letters) from two frames before the
+    next akshara's first frame to one after. ``None`` when an akshara has no frame or two cuts
+    would come closer than a frame."""
+    width = ink.shape[1]
+    starts = []
+    i = 0
+    for n in sizes:
+        fr = [t for label in frames[i:i + n] for t in label]
+        i += n
+        if not fr:
+            return None
+        starts.append(min(fr) * STRIDE)
+    body = ink[max(0, headline_row(ink) + 3):].sum(axis=0)
+    cuts = [0]
+    for start in starts[1:]:  # the network marks an akshara near its first columns
+        lo, hi = max(start - 2 * STRIDE, cuts[-1] + STRIDE), min(start + STRIDE, width - STRIDE)
+        if hi <= lo:
+            return None
+        cuts.append(lo + int(np.argmin(body[lo:hi])))
+    cuts.append(width)
+    return cuts
+
+
+@torch.no_grad()
+def word_pieces(model: nn.Module, charset: Charset, cfg: PreprocessConfig,
+                pairs: Sequence[Pair]) -> list[Pieces | None]:
+    """Each word of ``pairs`` cut between its aksharas where ``model`` aligns them; ``None`` for
+    a word of fewer than two aksharas, with a space, or that cannot be aligned."""
+    items = []
+    for k, (img, text) in enumerate(pairs):
+        aks = split_aksharas(text)
+        if len(aks) < 2 or " " in text:
+            continue
+        try:
+            ids = charset.encode(text)
+            ink = prepare(img, cfg)
+        except (LabelError, ValueError):
+            continue
+        if len(ids) == len(text):
+            items.append((k, ink, aks, ids))
+    out: list[Pieces | None] = [None] * len(pairs)
+    was = model.training
+    model.eval()
+    for start in range(0, len(items), 32):
+        chunk = items[start:start + 32]
+        x, w = batch([it[1] for it in chunk])
+        lp, lens = model(torch.from_numpy(x), torch.from_numpy(w))
+        lp = lp.float().numpy()
+        for j, (k, ink, aks, ids) in enumerate(chunk):
+            try:
+                frames = align(lp[: int(lens[j]), j], ids)
+            except ValueError:
+                continue
+            cuts = cut_columns(ink, frames, [len(a) for a in aks])
+            if cuts is not None:
+                out[k] = Pieces(ink, tuple(aks), tuple(cuts), headline_row(ink))
+    model.train(was)
+    return out
+
+
+def join(left: np.ndarray, left_headline: int, right: np.ndarray, right_headline: int) -> np.ndarray:
+    """Two ink maps of one height side by side, the right one moved up or down so that the
+    headlines meet."""
+    shift = left_headline - right_headline
+    moved = np.zeros_like(right)
+    if shift > 0:
+        moved[shift:] = right[:-shift]
+    elif shift < 0:
+        moved[:shift] = right[-shift:]
+    else:
+        moved = right
+    return np.concatenate([left, moved], axis=1)
+
+
+class Recombined:
+    """A training source: the start of one of the user's words joined to the end of another
+    (at akshara boundaries), as a grey image with its label."""
+
+    def __init__(self, pieces: Sequence[Pieces]):
+        self.pieces = list(pieces)
+
+    def __len__(self) -> int:
+        return len(self.pieces)
+
+    def __call__(self, rng: np.random.Generator) -> Pair:
+        for _ in range(20):
+            i, j = (int(v) for v in rng.choice(len(self.pieces), 2, replace=len(self.pieces) < 2))
+            a, b = self.pieces[i], self.pieces[j]
+            na, nb = len(a.aksharas), len(b.aksharas)
+            cut_a = int(rng.integers(1, na + 1)) if na > 1 else 1
+            cut_b = int(rng.integers(0, nb))
+            text = "".join(a.aksharas[:cut_a] + b.aksharas[cut_b:])
+            if not is_well_formed(text) or (i == j and cut_a == cut_b):
+                continue
+            ink = join(a.span(0, cut_a), a.headline, b.span(cut_b, nb), b.headline)
+            return (255.0 * (1.0 - np.clip(ink, 0.0, 1.0))).astype(np.uint8), text
+        a = self.pieces[int(rng.integers(len(self.pieces)))]
+        return (255.0 * (1.0 - np.clip(a.ink, 0.0, 1.0))).astype(np.uint8), "".join(a.aksharas)
