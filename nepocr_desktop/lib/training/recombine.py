@@ -21,7 +21,7 @@ from ..read.ctc_decoder import align
 from ..read.preprocess import PreprocessConfig, batch, prepare
 
 Pair = tuple[np.ndarray, str]
-STRIDE = 4  # input columns per output frame of the network
+STRIDE = 4  # input columns per output frame of the bundled network
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,8 @@ def headline_row(ink: np.ndarray) -> int:
     return int(np.argmax(ink[:top].sum(axis=1)))
 
 
-def cut_columns(ink: np.ndarray, frames: Sequence[Sequence[int]], sizes: Sequence[int]) -> list[int] | None:
+def cut_columns(ink: np.ndarray, frames: Sequence[Sequence[int]], sizes: Sequence[int],
+                stride: int = STRIDE) -> list[int] | None:
     """Columns between aksharas of ``sizes`` labels each, given the frames of each label.
 
     The network marks an akshara at about its first columns; the cut goes through the column
@@ -59,11 +60,11 @@ def cut_columns(ink: np.ndarray, frames: Sequence[Sequence[int]], sizes: Sequenc
         i += n
         if not fr:
             return None
-        starts.append(min(fr) * STRIDE)
+        starts.append(min(fr) * stride)
     body = ink[max(0, headline_row(ink) + 3):].sum(axis=0)
     cuts = [0]
     for start in starts[1:]:  # the network marks an akshara near its first columns
-        lo, hi = max(start - 2 * STRIDE, cuts[-1] + STRIDE), min(start + STRIDE, width - STRIDE)
+        lo, hi = max(start - 2 * stride, cuts[-1] + stride), min(start + stride, width - stride)
         if hi <= lo:
             return None
         cuts.append(lo + int(np.argmin(body[lo:hi])))
@@ -96,12 +97,13 @@ def word_pieces(model: nn.Module, charset: Charset, cfg: PreprocessConfig,
         x, w = batch([it[1] for it in chunk])
         lp, lens = model(torch.from_numpy(x), torch.from_numpy(w))
         lp = lp.float().numpy()
+        stride = max(1, round(x.shape[3] / lp.shape[0]))  # input columns per frame
         for j, (k, ink, aks, ids) in enumerate(chunk):
             try:
                 frames = align(lp[: int(lens[j]), j], ids)
             except ValueError:
                 continue
-            cuts = cut_columns(ink, frames, [len(a) for a in aks])
+            cuts = cut_columns(ink, frames, [len(a) for a in aks], stride)
             if cuts is not None:
                 out[k] = Pieces(ink, tuple(aks), tuple(cuts), headline_row(ink))
     model.train(was)
