@@ -538,7 +538,7 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
     def kinds_for(ps: Sequence[Pair]) -> list[str] | None:
         return None if kind_of is None else [kind_of[id(p)] for p in ps]
 
-    cut = {}
+    cut: dict[int, Pieces | None] = {}
     if cfg.recombine > 0:  # drawings and black-and-white scans only: joined photos show two papers
         drawn = [p for p in labels if (kind_of is not None and kind_of[id(p)] == "canvas") or is_clean_drawing(p[0])]
         cut = {id(p): pc for p, pc in zip(drawn, word_pieces(base_module, info.charset, info.preprocess, drawn))}
