@@ -25,6 +25,10 @@ from nepocr_desktop.lib.training.synth import find_fonts, render_text
 ft = importlib.import_module("nepocr_desktop.lib.training.finetune")  # the module, not the function
 
 
+def kalam():
+    return next(f for f in find_fonts() if f.name == "Kalam-Regular.ttf")
+
+
 def two_letters(headline: int = 5) -> np.ndarray:
     """A headline over two blobs: columns 8-30 and 44-70, a gap between."""
     ink = np.zeros((32, 80), np.float32)
@@ -92,7 +96,7 @@ def test_recombined_words_are_a_start_and_an_end_of_the_users_words():
 
 @pytest.fixture(scope="module")
 def kalam_words():
-    font = next(f for f in find_fonts() if f.name == "Kalam-Regular.ttf")
+    font = kalam()
     words = ["नेपाल", "घर", "किताब", "माया", "क", "आमा बुबा"]
     return [(render_text(w, font, size=40), w) for w in words]
 
@@ -133,10 +137,9 @@ def run_with_spy(tiny_model_path, pairs, words, monkeypatch, **kw):
     Spy.seen, Spy.drawn = [], []
     monkeypatch.setattr(ft, "Recombined", Spy)
     torch.manual_seed(0)
-    font = [f for f in find_fonts() if f.name == "Kalam-Regular.ttf"]
     cfg = ft.FinetuneConfig(lr=1e-3, replay=0.25, recombine=0.5, cv_below=100, folds=3,
                             steps_per_epoch=4, epochs=1, batch_size=4, general_words=8, min_steps=1)
-    res = ft.finetune(load_model(tiny_model_path), pairs, words, font, cfg, **kw)
+    res = ft.finetune(load_model(tiny_model_path), pairs, words, [kalam()], cfg, **kw)
     assert not res.cancelled and res.steps > 0
 
 
@@ -144,7 +147,7 @@ WORDS = ["नेपाल", "किताब", "माया", "आमा", "प
 
 
 def rendered(transform=lambda img: img):
-    font = next(f for f in find_fonts() if f.name == "Kalam-Regular.ttf")
+    font = kalam()
     return [(transform(render_text(w, font, size=38 + 3 * k)), w) for k, w in enumerate(WORDS * 2)]
 
 

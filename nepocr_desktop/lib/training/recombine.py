@@ -19,6 +19,7 @@ from torch import nn
 from ..read.charset import Charset, LabelError, is_well_formed, split_aksharas
 from ..read.ctc_decoder import align
 from ..read.preprocess import PreprocessConfig, batch, prepare
+from .augment import to_gray
 
 Pair = tuple[np.ndarray, str]
 STRIDE = 4  # input columns per output frame of the bundled network
@@ -139,12 +140,12 @@ class Recombined:
             i, j = (int(v) for v in rng.choice(len(self.pieces), 2, replace=len(self.pieces) < 2))
             a, b = self.pieces[i], self.pieces[j]
             na, nb = len(a.aksharas), len(b.aksharas)
-            cut_a = int(rng.integers(1, na + 1)) if na > 1 else 1
+            cut_a = int(rng.integers(1, na + 1))  # every word has two or more aksharas
             cut_b = int(rng.integers(0, nb))
             text = "".join(a.aksharas[:cut_a] + b.aksharas[cut_b:])
             if not is_well_formed(text) or (i == j and cut_a == cut_b):
                 continue
             ink = join(a.span(0, cut_a), a.headline, b.span(cut_b, nb), b.headline)
-            return (255.0 * (1.0 - np.clip(ink, 0.0, 1.0))).astype(np.uint8), text
+            return to_gray(ink), text
         a = self.pieces[int(rng.integers(len(self.pieces)))]
-        return (255.0 * (1.0 - np.clip(a.ink, 0.0, 1.0))).astype(np.uint8), "".join(a.aksharas)
+        return to_gray(a.ink), "".join(a.aksharas)
