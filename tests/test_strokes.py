@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -10,8 +11,10 @@ import cv2
 import numpy as np
 import pytest
 
+from nepocr_desktop.lib.errors import UsageError
 from nepocr_desktop.lib.read.strokes import PAGE_HEIGHT, PAGE_WIDTH, PenStroke, render_strokes
-from nepocr_desktop.lib.training.sources import StrokeWords
+from nepocr_desktop.lib.storage.dataset import Sample
+from nepocr_desktop.lib.training.sources import RealWords, StrokeWords
 from nepocr_desktop.lib.training.strokes import (
     WritingStyle,
     redraw_as_strokes,
@@ -20,6 +23,7 @@ from nepocr_desktop.lib.training.strokes import (
     thin,
     trace_strokes,
 )
+from nepocr_desktop.training import add_train_arguments, run_train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -140,6 +144,34 @@ def test_stroke_source_keeps_the_label(render_word):
     for _ in range(6):
         img, text = source(rng)
         assert text in {"नेपाल", "घर", "पानी"} and img.dtype == np.uint8 and img.min() < 100
+
+
+def _train_args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_train_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_fresh_traces_augment_the_real_crop_before_tracing(render_word, tmp_path):
+    render_word("कमल", size=40).save(tmp_path / "w.png")
+    drawn = []
+
+    class Counted(RealWords):
+        def __call__(self, rng):
+            drawn.append(1)
+            return super().__call__(rng)
+
+    real = Counted([Sample(tmp_path / "w.png", "कमल")], strong=True)
+    cached, fresh = StrokeWords(real), StrokeWords(real, fresh=1.0)
+    for k in range(3):
+        assert cached(np.random.default_rng(k))[1] == "कमल"
+    assert list(cached._traced) == [0] and not drawn  # one trace of the crop as it is, reused
+    for k in range(3):
+        img, text = fresh(np.random.default_rng(k))
+        assert text == "कमल" and img.min() < 100
+    assert len(drawn) == 3 and not fresh._traced  # an augmented crop each time, traced anew
+    with pytest.raises(UsageError, match="fresh-traces"):
+        run_train(_train_args("--fresh-traces", "1.5"))
 
 
 def test_make_stroke_set_writes_a_readable_folder(render_word, tmp_path):

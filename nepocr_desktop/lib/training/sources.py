@@ -259,16 +259,21 @@ class StrokeWords:
     crops, glyph-composed words and font-rendered words, rendered by the canvas's own renderer
     with a random writing style (pen width, pressure, shake, event spacing)."""
 
-    def __init__(self, real: RealWords | None, others: Sequence[tuple[Source, float]] = ()):
+    def __init__(self, real: RealWords | None, others: Sequence[tuple[Source, float]] = (), fresh: float = 0.0):
         self.real = real
         self.others = [s for s, _ in others]
         w = np.array([1.0 if real is not None else 0.0] + [wt for _, wt in others], np.float64)
         self.p = w / w.sum()
+        self.fresh = fresh  # share of real crops augmented first and traced anew (else one trace each)
         self._traced: dict[int, tuple[list[np.ndarray], float]] = {}
 
     def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
         k = int(rng.choice(len(self.p), p=self.p))
-        if k == 0 and self.real is not None:
+        if k == 0 and self.real is not None and rng.random() < self.fresh:
+            # a new slant, width, blur and paper give new centre lines and new tracing faults
+            img, text = self.real(rng)
+            out = redraw_as_strokes(img, rng)
+        elif k == 0 and self.real is not None:
             i = int(rng.integers(len(self.real.items)))
             img, text = self.real.items[i]
             if i not in self._traced:
