@@ -105,6 +105,9 @@ def _add_eval(sub) -> None:
     p.add_argument("dir", metavar="DIR", help="labelled image folder")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--limit", type=_positive_int, metavar="N", help="use only the first N samples")
+    p.add_argument("--predictions", type=Path, metavar="FILE",
+                   help="also write every reading to FILE: path<TAB>label<TAB>reading, one line per image "
+                        "read (for comparing two models word by word: tools/compare_readings.py)")
     _add_model_options(p)
     p.set_defaults(func=_cmd_eval)
 
@@ -235,6 +238,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from .lib.read.charset import normalize_text
     from .lib.read.metrics import error_rates
     from .lib.storage.dataset import read_dataset
+    from .lib.system.atomic import atomic_write
     from .recognizer import RecognitionFailure
 
     samples = read_dataset(args.dir)
@@ -253,6 +257,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             skipped.append({"path": str(s.path), "error": "the label is empty"})
     samples = labelled
     n_wrong = words = 0
+    readings: list[str] = []
     t0 = time.perf_counter()
     for chunk in _chunks(samples):
         for s, r in zip(chunk, rec.recognize([s.path for s in chunk])):
@@ -262,6 +267,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
                 continue
             ref, pred = normalize_text(s.text), normalize_text(r.text)
             pairs.append((pred, ref))
+            if args.predictions is not None:
+                readings.append(f"{s.path}\t{ref}\t{pred}\n")
             words += max(1, len(ref.split()))
             if pred != ref:
                 n_wrong += 1
@@ -271,6 +278,12 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if not pairs:
         raise CliError(f"{args.dir}: none of the {len(samples) + len(skipped)} samples could be read"
                        + (f" ({len(skipped)} skipped)" if skipped else ""))
+    if args.predictions is not None:
+        try:
+            text = "".join(readings)
+            atomic_write(args.predictions, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+        except OSError as exc:
+            raise CliError(f"{args.predictions}: cannot write the readings: {exc.strerror or exc}") from None
     cer, wer = error_rates(pairs)
     ms_per_word = elapsed * 1000.0 / words
     if args.json:

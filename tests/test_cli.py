@@ -222,3 +222,37 @@ def test_recognize_json_says_device_and_precision(run, word_image):
     code, out, _ = run("recognize", "--json", str(word_image))
     obj = json.loads(out)
     assert code == 0 and obj["device"] == "cpu" and obj["precision"] in ("int8", "float32")
+
+
+def test_eval_writes_every_reading_and_two_models_compare(run, tmp_path, render_word, expected):
+    paths = _write_words(tmp_path / "ds" / "img", render_word, LABELS)
+    (tmp_path / "ds" / "labels.tsv").write_text(
+        "".join(f"img/{p.name}\t{t}\n" for p, t in zip(paths, LABELS)), encoding="utf-8")
+    out_file = tmp_path / "a.tsv"
+    code, out, _ = run("eval", str(tmp_path / "ds"), "--json", "--predictions", str(out_file))
+    assert code == 0
+    rows = [line.split("\t") for line in out_file.read_text(encoding="utf-8").splitlines()]
+    assert [r[1] for r in rows] == LABELS and [Path(r[0]).name for r in rows] == [p.name for p in paths]
+    assert [r[2] for r in rows] == [r.text for r in expected.recognize(paths)]
+    cer = json.loads(out)["cer"]
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import compare_readings
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    a = compare_readings.read_predictions(out_file)
+    perfect = {p: (label, label) for p, (label, _) in a.items()}
+    r = compare_readings.compare(a, perfect)
+    assert r["images"] == 4 and r["cer_a"] == pytest.approx(cer, abs=1e-6) and r["cer_b"] == 0.0
+    assert r["b_worse"] == 0 and r["b_better"] == sum(label != reading for label, reading in a.values())
+    assert r["delta"] == pytest.approx(-cer, abs=1e-6) and r["delta_low"] <= r["delta"] <= r["delta_high"] <= 0
+    assert compare_readings.compare(a, a)["same"] == 4
+
+
+def test_eval_predictions_to_a_folder_fails_cleanly(run, tmp_path, render_word):
+    paths = _write_words(tmp_path / "ds" / "img", render_word, LABELS[:1])
+    (tmp_path / "ds" / "labels.tsv").write_text(f"img/{paths[0].name}\t{LABELS[0]}\n", encoding="utf-8")
+    (tmp_path / "taken").mkdir()
+    code, out, err = run("eval", str(tmp_path / "ds"), "--predictions", str(tmp_path / "taken"))
+    assert code == 1 and out == "" and "cannot write the readings" in err
