@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Container, Iterator, Sequence
@@ -106,7 +107,7 @@ def _add_eval(sub) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--limit", type=_positive_int, metavar="N", help="use only the first N samples")
     p.add_argument("--predictions", type=Path, metavar="FILE",
-                   help="also write every reading to FILE: path<TAB>label<TAB>reading, one line per image "
+                   help="also write every reading to FILE: path (within DIR)<TAB>label<TAB>reading, one line per image "
                         "read (for comparing two models word by word: tools/compare_readings.py)")
     _add_model_options(p)
     p.set_defaults(func=_cmd_eval)
@@ -268,7 +269,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             ref, pred = normalize_text(s.text), normalize_text(r.text)
             pairs.append((pred, ref))
             if args.predictions is not None:
-                readings.append(f"{s.path}\t{ref}\t{pred}\n")
+                readings.append(f"{Path(os.path.relpath(s.path, args.dir)).as_posix()}\t{ref}\t{pred}\n")
             words += max(1, len(ref.split()))
             if pred != ref:
                 n_wrong += 1

@@ -232,7 +232,7 @@ def test_eval_writes_every_reading_and_two_models_compare(run, tmp_path, render_
     code, out, _ = run("eval", str(tmp_path / "ds"), "--json", "--predictions", str(out_file))
     assert code == 0
     rows = [line.split("\t") for line in out_file.read_text(encoding="utf-8").splitlines()]
-    assert [r[1] for r in rows] == LABELS and [Path(r[0]).name for r in rows] == [p.name for p in paths]
+    assert [r[1] for r in rows] == LABELS and [r[0] for r in rows] == [f"img/{p.name}" for p in paths]
     assert [r[2] for r in rows] == [r.text for r in expected.recognize(paths)]
     cer = json.loads(out)["cer"]
 
