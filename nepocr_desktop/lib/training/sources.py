@@ -269,7 +269,7 @@ class StrokeWords:
 
     def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
         k = int(rng.choice(len(self.p), p=self.p))
-        if k == 0 and self.real is not None and rng.random() < self.fresh:
+        if k == 0 and self.real is not None and self.fresh > 0 and rng.random() < self.fresh:
             # a new slant, width, blur and paper give new centre lines and new tracing faults
             img, text = self.real(rng)
             out = redraw_as_strokes(img, rng)
