@@ -18,8 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nepocr_desktop.lib.read.metrics import edit_distance
-from nepocr_desktop.lib.training.finetune import paired_interval
+from nepocr_desktop.lib.read.metrics import cer, edit_distance, paired_interval
 
 
 def read_predictions(path: Path) -> dict[str, tuple[str, str]]:
@@ -43,7 +42,7 @@ def compare(a: dict[str, tuple[str, str]], b: dict[str, tuple[str, str]], confid
     ea = np.array([edit_distance(a[p][1], a[p][0]) for p in common], np.float64)
     eb = np.array([edit_distance(b[p][1], b[p][0]) for p in common], np.float64)
     delta, lo, hi = paired_interval(ea, eb, lengths, confidence)
-    return {"images": len(common), "cer_a": float(ea.sum() / lengths.sum()), "cer_b": float(eb.sum() / lengths.sum()),
+    return {"images": len(common), "cer_a": cer(ea, lengths), "cer_b": cer(eb, lengths),
             "delta": delta, "delta_low": lo, "delta_high": hi, "confidence": confidence,
             "b_better": int((eb < ea).sum()), "b_worse": int((eb > ea).sum()), "same": int((eb == ea).sum()),
             "only_in_one": len(set(a) ^ set(b))}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import numpy as np
+
 
 def edit_distance(a: Sequence, b: Sequence) -> int:
     """Levenshtein distance between two sequences."""
@@ -32,3 +34,23 @@ def error_rates(pairs: Iterable[tuple[str, str]]) -> tuple[float, float]:
         we += edit_distance(pw, rw)
         wn += len(rw)
     return ce / max(cn, 1), we / max(wn, 1)
+
+
+def cer(edits: np.ndarray, lengths: np.ndarray) -> float:
+    """Character error rate from per-word edit counts and label lengths (NaN for none)."""
+    return float(edits.sum() / lengths.sum()) if len(lengths) and lengths.sum() else float("nan")
+
+
+def paired_interval(before: np.ndarray, after: np.ndarray, lengths: np.ndarray, confidence: float = 0.9,
+                    n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """CER(after) - CER(before) and its bootstrap interval, resampling words (paired)."""
+    n = len(lengths)
+    if n == 0 or lengths.sum() == 0:
+        return float("nan"), float("nan"), float("nan")
+    delta = float((after.sum() - before.sum()) / lengths.sum())
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n, size=(n_boot, n))
+    d = (after - before)[idx].sum(1) / np.maximum(1, lengths[idx].sum(1))
+    a = (1 - confidence) / 2
+    lo, hi = np.quantile(d, [a, 1 - a])
+    return delta, float(lo), float(hi)

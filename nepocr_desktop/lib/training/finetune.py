@@ -46,7 +46,7 @@ from torch import nn
 
 from ..read.charset import DEFAULT_CHARSET, Charset, LabelError
 from ..read.ctc_decoder import greedy_decode
-from ..read.metrics import edit_distance
+from ..read.metrics import cer, edit_distance, paired_interval
 from ..read.modelio import LoadedModel, ModelInfo, build_trainable, save_model
 from ..read.preprocess import ImageError, batch, load_gray
 from ..storage.dataset import label_problem, read_dataset
@@ -249,25 +249,6 @@ def word_errors(model: nn.Module, charset: Charset, val: Sequence[Pair], batch_s
             edits[i] = edit_distance(charset.decode(greedy_decode(lp[: int(lens[j]), j]).labels), val[i][1])
     model.train(was)
     return edits, lengths
-
-
-def cer(edits: np.ndarray, lengths: np.ndarray) -> float:
-    return float(edits.sum() / lengths.sum()) if len(lengths) and lengths.sum() else float("nan")
-
-
-def paired_interval(before: np.ndarray, after: np.ndarray, lengths: np.ndarray, confidence: float = 0.9,
-                    n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float]:
-    """CER(after) - CER(before) and its bootstrap interval, resampling words (paired)."""
-    n = len(lengths)
-    if n == 0 or lengths.sum() == 0:
-        return float("nan"), float("nan"), float("nan")
-    delta = float((after.sum() - before.sum()) / lengths.sum())
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n, size=(n_boot, n))
-    d = (after - before)[idx].sum(1) / np.maximum(1, lengths[idx].sum(1))
-    a = (1 - confidence) / 2
-    lo, hi = np.quantile(d, [a, 1 - a])
-    return delta, float(lo), float(hi)
 
 
 def _pct(x: float) -> str:

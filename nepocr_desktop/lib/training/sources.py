@@ -269,16 +269,17 @@ class StrokeWords:
 
     def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
         k = int(rng.choice(len(self.p), p=self.p))
-        if k == 0 and self.real is not None and self.fresh > 0 and rng.random() < self.fresh:
-            # a new slant, width, blur and paper give new centre lines and new tracing faults
-            img, text = self.real(rng)
-            out = redraw_as_strokes(img, rng)
-        elif k == 0 and self.real is not None:
-            i = int(rng.integers(len(self.real.items)))
-            img, text = self.real.items[i]
-            if i not in self._traced:
-                self._traced[i] = trace_strokes(img)
-            out = redraw_as_strokes(img, rng, paths=self._traced[i])
+        if k == 0 and self.real is not None:
+            if self.fresh > 0 and rng.random() < self.fresh:
+                # a new slant, width, blur and paper give new centre lines and new tracing faults
+                img, text = self.real(rng)
+                out = redraw_as_strokes(img, rng)
+            else:
+                i = int(rng.integers(len(self.real.items)))
+                img, text = self.real.items[i]
+                if i not in self._traced:
+                    self._traced[i] = trace_strokes(img)
+                out = redraw_as_strokes(img, rng, paths=self._traced[i])
         else:
             img, text = self.others[k - 1](rng)
             out = redraw_as_strokes(img, rng)
