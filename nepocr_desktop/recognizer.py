@@ -13,7 +13,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -183,8 +183,18 @@ class Recognizer:
             step("language model")
         self.lexicon: Lexicon | LanguagePrior | None = (
             default_prior(lexicon_dir()) if lexicon is True else (lexicon or None))
+        self._prior = self.lexicon if isinstance(self.lexicon, LanguagePrior) else None
+        self.set_user_words(())
         self.beam = max(int(beam), LEXICON_BEAM) if self.lexicon is not None else int(beam)
         self.alternatives = max(1, int(alternatives))
+
+    def set_user_words(self, words: Iterable[str]) -> None:
+        """Read the words of the user's corrections (``words``, and those the model learned
+        from) as a personal word list: a reading that spells one gets a bonus. Only with a
+        language prior (``lexicon=True``); safe to call while another thread reads."""
+        if self._prior is not None:
+            every = [*self.info.user_words, *words]
+            self.lexicon = self._prior.with_user_words(every) if every else self._prior
 
     @property
     def info(self) -> ModelInfo:

@@ -144,6 +144,7 @@ def test_finetune_trains_judges_and_leaves_the_base_alone(tiny_model_path, user_
     save_finetuned(res, out)
     meta = read_info(out).metadata
     assert meta["user_samples"] == len(user_pairs) and meta["accepted"] == res.accepted
+    assert meta["user_words"] == sorted(WORDS)  # the personal word list travels with the model
     assert load_model(out).info.charset == DEFAULT_CHARSET
 
 
@@ -185,6 +186,7 @@ def test_finetune_keeps_the_base_when_the_general_check_gets_worse(tiny_model_pa
     assert res.user_cer_after == res.user_cer_before and res.general_cer_after == res.general_cer_before
     assert all(torch.equal(v, res.model.state_dict()[k]) for k, v in base.module.state_dict().items())
     assert "cross-validation" in res.judgement.method and res.heldout_samples == len(user_pairs)
+    assert res.info.user_words == tuple(sorted(WORDS))  # the words are kept with the base network
 
 
 def test_cancel_returns_no_model(tiny_model_path, user_pairs, kalam):

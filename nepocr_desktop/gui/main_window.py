@@ -635,12 +635,16 @@ class MainWindow(QMainWindow):
         return ids
 
     def _update_sample_count(self) -> int | None:
+        """Show how many samples there are, and give the reader their words (the personal
+        word list follows every change of the store)."""
         try:
             total = int(self.store().count())
+            labels = self.store().labels()
         except StoreError as exc:  # a damaged store is reported when saving
             log.info("sample count unavailable: %s", exc)
             return None
         self.samples_label.setText(f"Samples: {total}")
+        self.service.set_user_words(labels)
         return total
 
     # -- messages --

@@ -13,7 +13,7 @@ import inspect
 import itertools
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -127,6 +127,7 @@ class RecognizerWorker(QObject):
     failed = Signal(object, str)       # Request, message
     _wake = Signal()
     _loadRequested = Signal(object)    # (model_path, device, beam, lexicon)
+    _wordsChanged = Signal()
 
     def __init__(self, factory: RecognizerFactory | None = None) -> None:
         super().__init__()
@@ -135,8 +136,10 @@ class RecognizerWorker(QObject):
         self._pending: dict[str, Request] = {}
         self._recognizer: LoadedReader | None = None
         self._load_error = ""
+        self._user_words: tuple[str, ...] = ()
         self._wake.connect(self._drain)
         self._loadRequested.connect(self._load)
+        self._wordsChanged.connect(self._apply_words)
 
     # -- called from any thread --
 
@@ -160,7 +163,21 @@ class RecognizerWorker(QObject):
     def request_load(self, model_path: str | None, device: str, beam: int, lexicon: bool) -> None:
         self._loadRequested.emit((model_path, device, beam, lexicon))
 
+    def set_user_words(self, words: Iterable[str]) -> None:
+        """The labels of the user's samples: read as a personal word list by this model and
+        by any loaded later."""
+        with self._lock:
+            self._user_words = tuple(words)
+        self._wordsChanged.emit()
+
     # -- worker thread --
+
+    @Slot()
+    def _apply_words(self) -> None:
+        if self._recognizer is not None:
+            with self._lock:
+                words = self._user_words
+            self._recognizer.set_user_words(words)
 
     @Slot(object)
     def _load(self, args: tuple[str | None, str, int, bool]) -> None:
@@ -179,6 +196,7 @@ class RecognizerWorker(QObject):
             self._drain()
             return
         self._recognizer = recognizer
+        self._apply_words()
         self.loaded.emit(summarize(recognizer))
         self._drain()
 
@@ -268,6 +286,10 @@ class RecognitionService(QObject):
         self.modelLoading.emit()
         self._worker.request_load(None if model_path is None else str(model_path), device,
                                   int(beam), bool(lexicon))
+
+    def set_user_words(self, words: Iterable[str]) -> None:
+        """Give the reader the labels of the user's samples (a personal word list)."""
+        self._worker.set_user_words(words)
 
     def recognize(self, channel: str, images: Sequence[ImageSource], kind: str = WORDS,
                   context: dict[str, Any] | None = None) -> Request:

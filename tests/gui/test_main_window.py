@@ -97,6 +97,20 @@ def test_save_with_ctrl_s_from_the_import_view(qtbot, window, word_image, data_d
     assert sample.source == "import" and sample.meta["file"] == str(word_image)
 
 
+def test_saved_corrections_become_the_readers_word_list(qtbot, window, recording, draw_word):
+    got: list[tuple[str, ...]] = []
+    recording.set_user_words = lambda words: got.append(tuple(words))  # called on the worker thread
+    draw_word(qtbot, window.write.canvas)
+    wait_result(qtbot, window, "canvas")
+    window.result.field.setText("काठमाडौं")
+    assert window.save_sample() is not None
+    qtbot.waitUntil(lambda: bool(got) and got[-1] == ("काठमाडौं",), timeout=10_000)
+    ids = [s.id for s in window.store().list()]
+    window.store().delete(ids)
+    window._update_sample_count()  # as the Learn tab does after deleting samples
+    qtbot.waitUntil(lambda: got[-1] == (), timeout=10_000)
+
+
 def test_an_invalid_label_is_explained_not_raised(qtbot, window, draw_word):
     draw_word(qtbot, window.write.canvas)
     wait_result(qtbot, window, "canvas")

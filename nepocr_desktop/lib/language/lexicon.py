@@ -24,7 +24,7 @@ WORDS_FILE = "words.txt.gz"
 
 LETTERS = frozenset(INDEPENDENT_VOWELS + CONSONANTS + NUKTA + VIRAMA + VOWEL_SIGNS + MODIFIERS + "ऽॐ")
 _EDGE = "".join(chr(c) for c in range(0x20, 0x7F)) + "।॥०१२३४५६७८९॰‘’“”–—"
-_SEPARATORS = re.compile(r"[\s\-/]+")
+SEPARATORS = re.compile(r"[\s\-/]+")
 
 # Endings written joined to a noun or pronoun; up to two may follow a headword (हरू + लाई).
 NOUN_ENDINGS = (
@@ -132,8 +132,8 @@ class Lexicon:
         """Number of known words in ``text``. Tokens of digits or punctuation count as known;
         the last word, unless ``final`` or followed by a space, counts if it can still become
         a word."""
-        tokens = _SEPARATORS.split(text)
-        open_last = not final and bool(text) and not _SEPARATORS.match(text[-1])
+        tokens = SEPARATORS.split(text)
+        open_last = not final and bool(text) and not SEPARATORS.match(text[-1])
         n = 0.0
         for k, token in enumerate(tokens):
             if not token:

@@ -3,7 +3,7 @@
 The score a hypothesis gets on top of the network's log-probability is
 
     word * (known words) + char * (log P_charlm(letters) + symbol * (other characters))
-    + letter * (number of letters)
+    + letter * (number of letters) + user * (words the user has corrected)
 
 Digits and punctuation, which the character model has no letters for, each count as one
 character of a uniform model over the charset (``symbol``): free, they would win every
@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..read.charset import DEFAULT_CHARSET
 from .charlm import CharLM
 from .lexicon import Lexicon, default_lexicon
+from .personal import PersonalWords
 
 CHARLM_FILE = "charlm.npz"
 
@@ -34,14 +36,21 @@ class PriorWeights:
     char: float = 0.4     # times the character model's natural-log probability
     letter: float = 0.4   # per letter the character model scores
     symbol: float = -math.log(len(DEFAULT_CHARSET.shown))  # log P of a digit or punctuation mark
+    user: float = 3.0     # per word of the user's corrections, on top of ``word`` (chosen on synth_dev)
 
 
 class LanguagePrior:
     """A word list and a character model behind one ``bonus(text, final)`` for the decoder."""
 
     def __init__(self, lexicon: Lexicon | None, charlm: CharLM | None,
-                 weights: PriorWeights = PriorWeights()):
+                 weights: PriorWeights = PriorWeights(), user_words: PersonalWords | None = None):
         self.lexicon, self.charlm, self.weights = lexicon, charlm, weights
+        self.user_words = user_words if user_words else None
+
+    def with_user_words(self, words: Iterable[str]) -> LanguagePrior:
+        """This prior with ``words`` (labels of the user's corrections) as the personal word
+        list, in place of any it had; no words: none."""
+        return LanguagePrior(self.lexicon, self.charlm, self.weights, PersonalWords(words))
 
     def bonus(self, text: str, final: bool) -> float:
         w = self.weights
@@ -52,6 +61,8 @@ class LanguagePrior:
             letters = self.charlm.letter_count(text)
             symbols = len(text) - letters - text.count(" ")
             score += w.char * (self.charlm.text_logp(text, final) + w.symbol * symbols) + w.letter * letters
+        if self.user_words is not None and w.user:
+            score += w.user * self.user_words.bonus(text, final)
         return score
 
 

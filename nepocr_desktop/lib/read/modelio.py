@@ -58,6 +58,14 @@ class ModelInfo:
     spec: ModelSpec
     metadata: dict = field(default_factory=dict)  # training facts: data, scores, base model, date
 
+    @property
+    def user_words(self) -> tuple[str, ...]:
+        """The words of the corrections a fine-tuned model learned from (``metadata["user_words"]``),
+        read with the user's other words as a personal word list; none when absent or not a list
+        of text."""
+        words = self.metadata.get("user_words")
+        return tuple(w for w in words if isinstance(w, str)) if isinstance(words, list) else ()
+
     def to_json(self) -> str:
         return json.dumps({
             "format": FORMAT, "version": FORMAT_VERSION,

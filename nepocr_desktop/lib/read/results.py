@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -73,3 +73,5 @@ class LoadedReader(Reader, Protocol):
 
     device_name: str
     precision: str
+
+    def set_user_words(self, words: Iterable[str]) -> None: ...

@@ -607,6 +607,12 @@ class SampleStore:
         with self._read("count the samples") as con:
             return int(con.execute(f"SELECT count(*) FROM samples{where}", args).fetchone()[0])
 
+    def labels(self) -> list[str]:
+        """The distinct labels of all samples, oldest first (the user's personal word list)."""
+        with self._read("read the labels") as con:
+            rows = con.execute("SELECT label FROM samples GROUP BY label ORDER BY min(id)").fetchall()
+        return [r[0] for r in rows]
+
     def training_pairs(self, ids: Iterable[int] | None = None) -> list[tuple[np.ndarray, str]]:
         """``(image, label)`` for every sample (or the given ids), oldest first."""
         with self._read("read the training samples", snapshot=True) as con:

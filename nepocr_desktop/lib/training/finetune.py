@@ -44,6 +44,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..language.personal import PersonalWords
 from ..read.charset import DEFAULT_CHARSET, Charset, LabelError
 from ..read.ctc_decoder import greedy_decode
 from ..read.metrics import cer, edit_distance, paired_interval
@@ -591,6 +592,8 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
         "user_cer_before": user_before, "user_cer_after": user_after,
         "general_cer_before": cer(*gen_b), "general_cer_after": gen_after, "learning_rate": lr,
         "accepted": verdict.accepted, "judged_words": verdict.judged_words, "judgement": verdict.claim,
+        # a personal word list read with the model, kept whichever network is handed back
+        "user_words": sorted(PersonalWords([*base.info.user_words, *(t for _, t in labels)]).words),
     })
     return FinetuneResult(user_before, user_after, cer(*gen_b), gen_after, len(final_train), len(ul),
                           time.time() - t0, False, model, info, history, lr, verdict, cand_user, cand_gen,

@@ -1,0 +1,56 @@
+"""The user's own words: every word of their corrections, a personal word list.
+
+People write the same words again: their name, their village, the words of their trade. Once a
+word has been corrected, a reading that spells it gets a bonus in beam search on top of the
+shipped word list's, so a later copy of the word wins close calls against look-alikes the
+shipped list also knows (``कुरा`` against ``करा``), and words in no list (names, Hindi words,
+spellings of the user's own) become known. Like the word list, the bonus only re-ranks what the
+network offers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .lexicon import LETTERS, SEPARATORS, core
+
+MAX_WORDS = 50_000  # more than anyone corrects; bounds what a model file carries
+
+
+def words_of(labels: Iterable[str]) -> list[str]:
+    """The distinct words (tokens with a letter, without surrounding punctuation, NFC) of
+    ``labels``, in first-seen order."""
+    seen: dict[str, None] = {}
+    for label in labels:
+        for token in SEPARATORS.split(label):
+            w = core(token)
+            if w and any(c in LETTERS for c in w):
+                seen.setdefault(w, None)
+    return list(seen)
+
+
+class PersonalWords:
+    """A set of words with a bonus test for the decoder (exact words: no endings added)."""
+
+    def __init__(self, words: Iterable[str]):
+        self.words: frozenset[str] = frozenset(words_of(words)[:MAX_WORDS])
+        self._prefixes = frozenset(w[:i] for w in self.words for i in range(1, len(w) + 1))
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __contains__(self, word: object) -> bool:
+        return word in self.words
+
+    def bonus(self, text: str, final: bool) -> float:
+        """Number of the user's words in ``text``; the last word, unless ``final`` or followed
+        by a space, counts if it can still become one of them."""
+        tokens = [t for t in SEPARATORS.split(text) if t]
+        if not tokens:
+            return 0.0
+        open_last = not final and not SEPARATORS.match(text[-1])
+        n = 0
+        for k, token in enumerate(tokens):
+            w = core(token)
+            n += (w in self._prefixes) if open_last and k == len(tokens) - 1 else (w in self.words)
+        return float(n)
