@@ -83,7 +83,8 @@ def run_finetune(args: argparse.Namespace) -> int:
            "seconds": round(res.seconds, 2), "out": str(args.out),
            "accepted": res.accepted, "candidate_cer_after": res.candidate_user_cer,
            "candidate_general_cer_after": res.candidate_general_cer, "steps": res.steps, "lr": res.lr,
-           "judgement": res.judgement.to_dict() if res.judgement else None}
+           "judgement": res.judgement.to_dict() if res.judgement else None,
+           "user_words": len(res.info.user_words)}
     if args.json:
         print(json.dumps(out))
     else:
@@ -93,5 +94,5 @@ def run_finetune(args: argparse.Namespace) -> int:
               f"{100 * res.general_cer_before:.2f}% -> {100 * res.candidate_general_cer:.2f}% in {res.seconds:.0f}s")
         if j is not None:
             print(j.reason)
-        print(f"wrote {what} to {args.out}")
+        print(f"wrote {what} to {args.out}, with {len(res.info.user_words)} of your words as known words")
     return 0

@@ -282,6 +282,7 @@ def test_cli_keeps_its_json_keys_and_reports_the_judgement(tiny_model_path, user
     assert report["heldout_samples"] == len(user_pairs)  # cross-validated: every sample judged once
     assert report["judgement"]["judged_words"] == len(user_pairs) and "accepted" in report
     assert out.exists() and read_info(out).metadata["accepted"] == report["accepted"]
+    assert report["user_words"] == len(set(WORDS)) == len(read_info(out).user_words)
 
 
 def test_canvas_samples_are_redrawn_as_strokes(user_pairs):

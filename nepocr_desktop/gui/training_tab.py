@@ -338,7 +338,8 @@ class TrainingTab(QWidget):
                               "the app meanwhile.")
         else:
             self.hint.setText(f"Correct at least {MIN_SAMPLES} words first: you have {n}. Words you correct "
-                              "are saved here; labelled images can be added with Import folder… below.")
+                              "are saved here, and read as known words from then on; labelled images can be "
+                              "added with Import folder… below.")
         self.advanced.setEnabled(not busy)
 
     def config(self) -> FinetuneConfig:
