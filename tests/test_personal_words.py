@@ -21,9 +21,11 @@ def test_words_are_the_tokens_with_letters_without_punctuation():
 def test_bonus_counts_whole_words_and_keeps_an_open_word_alive():
     words = PersonalWords(["कुरा", "राम"])
     assert words.bonus("कुरा", True) == 1 and words.bonus("कुरा राम", True) == 2
-    assert words.bonus("कु", False) == 1       # may still become कुरा
+    assert words.bonus("कु", False) == 0.5     # may still become कुरा: half of it is written
+    assert words.bonus("रा", False) == pytest.approx(2 / 3) and words.bonus("राम", False) == 1  # र ा of र ा म
     assert words.bonus("कु", True) == 0        # finished: not one of the words
     assert words.bonus("करा", True) == 0 and words.bonus("कुरा ग", False) == 1
+    assert words.bonus("कुरा रा", False) == pytest.approx(1 + 2 / 3)
     assert words.bonus("", False) == 0
 
 
