@@ -86,7 +86,8 @@ def verdict(res: FinetuneResult) -> str:
             return "The new model reads your handwriting better. Keep it to use it from now on."
         return "The new model is not better on your words. Discard it, correct more words and try again."
     if not j.accepted:
-        return f"{j.reason} Discarding it is recommended; correct more words and try again."
+        return (f"{j.reason} Discarding it is recommended; the words you corrected are read as known words "
+                "all the same. Correct more words and try again.")
     if j.claim == "too_few":
         return f"{j.reason} You can keep it, or correct more words first for a reliable check."
     return f"{j.reason} Keep it to use it from now on."
