@@ -166,8 +166,11 @@ class RecognizerWorker(QObject):
     def set_user_words(self, words: Iterable[str]) -> None:
         """The labels of the user's samples: read as a personal word list by this model and
         by any loaded later."""
+        words = tuple(words)
         with self._lock:
-            self._user_words = tuple(words)
+            if words == self._user_words:  # a loaded reader has them already (or gets them on load)
+                return
+            self._user_words = words
         self._wordsChanged.emit()
 
     # -- worker thread --

@@ -44,9 +44,6 @@ class PersonalWords:
     def __len__(self) -> int:
         return len(self.words)
 
-    def __contains__(self, word: object) -> bool:
-        return word in self.words
-
     def bonus(self, text: str, final: bool) -> float:
         """Number of the user's words in ``text``. The last word, unless ``final`` or followed
         by a space, counts by the share of one of them it already spells (``कु`` of ``कुरा``:

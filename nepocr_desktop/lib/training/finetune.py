@@ -44,7 +44,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..language.personal import PersonalWords
+from ..language.personal import MAX_WORDS, words_of
 from ..read.charset import DEFAULT_CHARSET, Charset, LabelError
 from ..read.ctc_decoder import greedy_decode
 from ..read.metrics import cer, edit_distance, paired_interval
@@ -593,7 +593,7 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
         "general_cer_before": cer(*gen_b), "general_cer_after": gen_after, "learning_rate": lr,
         "accepted": verdict.accepted, "judged_words": verdict.judged_words, "judgement": verdict.claim,
         # a personal word list read with the model, kept whichever network is handed back
-        "user_words": sorted(PersonalWords([*base.info.user_words, *(t for _, t in labels)]).words),
+        "user_words": sorted(words_of([*base.info.user_words, *(t for _, t in labels)])[:MAX_WORDS]),
     })
     return FinetuneResult(user_before, user_after, cer(*gen_b), gen_after, len(final_train), len(ul),
                           time.time() - t0, False, model, info, history, lr, verdict, cand_user, cand_gen,
