@@ -12,7 +12,14 @@ import numpy as np
 import pytest
 
 from nepocr_desktop.lib.errors import UsageError
-from nepocr_desktop.lib.read.strokes import PAGE_HEIGHT, PAGE_WIDTH, PenStroke, render_strokes
+from nepocr_desktop.lib.read.strokes import (
+    PAGE_HEIGHT,
+    PAGE_WIDTH,
+    READING_PEN,
+    PenStroke,
+    reading_image,
+    render_strokes,
+)
 from nepocr_desktop.lib.storage.dataset import Sample
 from nepocr_desktop.lib.training.sources import RealWords, StrokeWords
 from nepocr_desktop.lib.training.strokes import (
@@ -62,6 +69,18 @@ def test_pressure_widths_change_the_stroke():
     thin_end = np.linspace(2, 12, len(pts))
     img = render_strokes([PenStroke.of(pts, thin_end)], crop=False)
     assert _ink_rows(img, 130) < _ink_rows(img, 370)
+
+
+def test_the_reader_gets_one_pen_whatever_was_written_with():
+    pts = [(100 + 20 * i, 200 + 15 * (i % 3)) for i in range(15)]
+    thin = PenStroke.of(pts, 2.0)
+    pressed = PenStroke.of(pts, np.linspace(2, 14, len(pts)))
+    dot = PenStroke.of([(500, 150)], 30.0)
+    a, b = reading_image([thin, dot]), reading_image([pressed, dot])
+    assert np.array_equal(a, b)
+    assert np.array_equal(a, render_strokes([PenStroke.of(pts, READING_PEN), PenStroke.of([(500, 150)], READING_PEN)]))
+    assert abs(_ink_rows(reading_image([PenStroke.of([(100, 200), (400, 200)], 3.0)]), 150) - READING_PEN) <= 1
+    assert (reading_image([]) == 255).all()
 
 
 def test_curves_pass_near_the_control_points_midpoints():

@@ -7,7 +7,8 @@ Each image of a labelled folder (``labels.tsv``) is reduced to the centre lines 
 (binarised, thinned to a skeleton, traced into polylines, specks and spurs dropped), scaled to
 the height people write at between the canvas's guides, and rendered by the canvas's own
 renderer (``render_strokes``: its page size, smoothing, round pen and crop margin) with pen
-widths 2-8 page units in turn (``--pen W``: width W for every word). ``--mouse`` adds a mouse's
+widths 2-8 page units in turn (``--pen W``: width W for every word; ``--reading``: the one pen
+the Write tab hands drawings to the recognizer with, ``READING_PEN``). ``--mouse`` adds a mouse's
 shake and sparse, angular input events. The result is a folder ``nepocr eval`` reads, with the same labels.
 """
 
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from nepocr_desktop.lib.read.preprocess import load_gray
+from nepocr_desktop.lib.read.strokes import READING_PEN
 from nepocr_desktop.lib.storage.dataset import read_dataset, write_dataset
 from nepocr_desktop.lib.training.strokes import WritingStyle, redraw_as_strokes, trace_strokes
 
@@ -31,7 +33,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mouse", action="store_true", help="mouse writing: shake and sparse input events")
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--pen", type=float, help="one pen width for every word (default: 2-8 in turn)")
+    ap.add_argument("--reading", action="store_true",
+                    help=f"the pen the Write tab reads drawings with ({READING_PEN:g} units), for every word")
     args = ap.parse_args(argv)
+    if args.reading:
+        args.pen = READING_PEN
     rows = [(s.path, s.text) for s in read_dataset(args.src)]
     rng = np.random.default_rng(args.seed)
 

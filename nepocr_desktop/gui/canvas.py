@@ -20,6 +20,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ..lib.read.strokes import BASELINE, HEADLINE, PAGE_HEIGHT, PAGE_WIDTH, PenStroke, render_strokes
+from ..lib.read.strokes import reading_image as _reading_image
 from .style import (
     COLOR_BASELINE,
     COLOR_CANVAS_HINT,
@@ -103,7 +104,7 @@ def smooth_path(pts: list[QPointF]) -> QPainterPath:
 class DrawingCanvas(QWidget):
     """Where the user writes one word; emits :attr:`recognizeRequested` with the writing after a pause."""
 
-    recognizeRequested = Signal(object)  # the writing as a uint8 gray array (see to_image)
+    recognizeRequested = Signal(object)  # the writing as the recognizer reads it (see reading_image)
     changed = Signal()      # strokes added, removed or cleared
     cleared = Signal()
     historyChanged = Signal()
@@ -222,7 +223,7 @@ class DrawingCanvas(QWidget):
         """Emit :attr:`recognizeRequested` with the writing now (nothing when it is empty)."""
         if self._strokes:
             self._timer.stop()
-            self.recognizeRequested.emit(self.to_image())
+            self.recognizeRequested.emit(self.reading_image())
 
     # -- image --
 
@@ -246,8 +247,15 @@ class DrawingCanvas(QWidget):
         whatever the window size. With ``crop`` the image is cut to the ink plus a white margin
         (the whole page when empty); the recognizer does its own normalisation either way.
         """
-        strokes = [PenStroke.of([(p.x(), p.y()) for p in s.points], s.widths) for s in self._strokes]
-        return render_strokes(strokes, (PAGE_WIDTH, PAGE_HEIGHT), crop=crop)
+        return render_strokes(self._pen_strokes(), (PAGE_WIDTH, PAGE_HEIGHT), crop=crop)
+
+    def reading_image(self) -> np.ndarray:
+        """What the recognizer reads: the writing drawn again with the core's reading pen
+        (:func:`reading_image`), whatever pen width or pressure it was written with, cropped."""
+        return _reading_image(self._pen_strokes(), (PAGE_WIDTH, PAGE_HEIGHT))
+
+    def _pen_strokes(self) -> list[PenStroke]:
+        return [PenStroke.of([(p.x(), p.y()) for p in s.points], s.widths) for s in self._strokes]
 
     # -- painting --
 

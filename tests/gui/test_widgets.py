@@ -52,6 +52,18 @@ def test_pen_width_changes_the_ink(qtbot, canvas, draw_word):
     assert thick > 2.5 * thin
 
 
+def test_the_recognizer_reads_one_pen_width_whatever_the_canvas_shows(qtbot, canvas, draw_word):
+    images = []
+    for width in (2, 12):
+        canvas.clear()
+        canvas.set_pen_width(width)
+        draw_word(qtbot, canvas, strokes=2)
+        images.append((canvas.to_image(), canvas.reading_image()))
+    (thin, read_thin), (thick, read_thick) = images
+    assert (thick < 128).sum() > 2.5 * (thin < 128).sum()  # what the person sees follows their pen
+    assert np.array_equal(read_thin, read_thick)          # what the recognizer reads does not
+
+
 def test_auto_recognition_fires_once_after_the_pen_stops(qtbot, canvas, draw_word):
     canvas.set_auto_delay(120)
     fired = []
@@ -60,7 +72,7 @@ def test_auto_recognition_fires_once_after_the_pen_stops(qtbot, canvas, draw_wor
     assert fired == []  # not while writing
     qtbot.waitUntil(lambda: len(fired) == 1, timeout=2000)
     qtbot.wait(250)
-    assert len(fired) == 1 and np.array_equal(fired[0], canvas.to_image())
+    assert len(fired) == 1 and np.array_equal(fired[0], canvas.reading_image())
     canvas.set_auto_delay(0)
     draw_word(qtbot, canvas, strokes=1)
     qtbot.wait(250)
