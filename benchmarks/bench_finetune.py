@@ -16,8 +16,11 @@ handwritten characters the model never trained on).
 black-and-white document scanner gives them (``tools/make_scanner_set.py``), a device
 training never saw.
 
-``canvas``: a new input domain, pen strokes drawn on the canvas: ``data_cache/eval/lens_val_strokes``
-(the lens_val words redrawn as strokes). ``photo_cer_*`` is CER on the photographed versions of the
+``canvas``: a new input domain, pen strokes drawn on the canvas, as the Write tab hands them to the
+recognizer (one reading pen): ``data_cache/eval/lens_val_strokes_read`` (the lens_val words redrawn as
+strokes, ``tools/make_stroke_set.py data_cache/eval/lens_val --out data_cache/eval/lens_val_strokes_read
+--reading``). ``canvas_drawn``: the same strokes as drawn with pens 2-8 (``lens_val_strokes``), the case
+before the Write tab read with one pen. ``photo_cer_*`` is CER on the photographed versions of the
 same other words (``lens_val``): what drawing practice does to reading photos.
 
 Older single-user simulations (``--user``):
@@ -141,7 +144,7 @@ EVAL = Path("data_cache/eval")
 # hand_large: the new hand of `hand` with four times the words (tools/make_hands_set.py --out
 # data_cache/eval/hands_more --n 1600 --seed 18), so that 300 corrections leave 1,300 other words
 CASES = {"same": "lens_val", "hand": "hands_heldout", "hand_large": "hands_more", "scanner": "lens_val_scanner",
-         "canvas": "lens_val_strokes"}
+         "canvas": "lens_val_strokes_read", "canvas_drawn": "lens_val_strokes"}
 
 
 def eval_folder_user(folder: Path) -> tuple[list[str], dict[str, list]]:
@@ -209,7 +212,7 @@ def main() -> int:
         for case in args.case:
             words, by_word = eval_folder_user(args.eval / CASES[case])
             jobs.append((case, words, by_word, []))
-    photos = eval_folder_user(args.eval / "lens_val")[1] if any(j[0] == "canvas" for j in jobs) else {}
+    photos = eval_folder_user(args.eval / "lens_val")[1] if any(j[0].startswith("canvas") for j in jobs) else {}
     for case, words, by_word, control in jobs:
         for n in sizes:
             train, test, rest = split_words(words, by_word, n)
@@ -219,7 +222,7 @@ def main() -> int:
             test_p = prepare_validation(test, base.info.preprocess)
             torch.manual_seed(0)
             t0, c0 = time.time(), time.process_time()
-            kinds = ["canvas"] * len(train) if case == "canvas" else None  # as the app passes them
+            kinds = ["canvas"] * len(train) if case.startswith("canvas") else None  # as the app passes them
             res = finetune(base, train, lex, fonts, cfg, kinds=kinds)
             secs, cpu = time.time() - t0, time.process_time() - c0
             before = cer_of(base.module, base.info, test_p)
@@ -238,7 +241,7 @@ def main() -> int:
                 control_p = prepare_validation(control, base.info.preprocess)
                 row["control_cer_before"] = cer_of(base.module, base.info, control_p)
                 row["control_cer_after"] = cer_of(res.model, res.info, control_p)
-            if case == "canvas":
+            if case.startswith("canvas"):
                 photo_p = prepare_validation([p for w in rest for p in photos.get(w, [])], base.info.preprocess)
                 row["photo_cer_before"] = cer_of(base.module, base.info, photo_p)
                 row["photo_cer_after"] = cer_of(res.model, res.info, photo_p)
