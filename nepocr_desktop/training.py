@@ -51,6 +51,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fresh-traces", type=float, default=0.0, metavar="SHARE",
                    help="share of the real crops redrawn as strokes that are augmented first and traced "
                         "anew (0-1; the rest reuse one trace of each crop)")
+    p.add_argument("--reading-pen", type=float, default=0.0, metavar="SHARE",
+                   help="share of the words redrawn as strokes that are drawn as the Write tab hands them "
+                        "to the recognizer: one pen of READING_PEN units, no pressure (0-1)")
     p.add_argument("--numbers", type=float, default=0.0,
                    help="share of generated samples that are numbers (digits, years, dates, amounts)")
     p.add_argument("--workers", type=int, default=1, help="data loader processes")
@@ -88,6 +91,8 @@ def run_train(args: argparse.Namespace) -> int:
     weights = parse_weights(args.weights)
     if not 0.0 <= args.fresh_traces <= 1.0:
         raise UsageError(f"--fresh-traces must be between 0 and 1, got {args.fresh_traces}")
+    if not 0.0 <= args.reading_pen <= 1.0:
+        raise UsageError(f"--reading-pen must be between 0 and 1, got {args.reading_pen}")
     data = args.data
     if not (data / "nepali_lens_words").exists():
         print(f"error: {data} does not hold nepali_lens_words/", file=sys.stderr)
@@ -118,7 +123,7 @@ def run_train(args: argparse.Namespace) -> int:
         redrawn = [(CleanSynth(synth), 0.6)]
         if glyphwords is not None:
             redrawn.append((CleanGlyphWords(glyphwords), 0.4))
-        sources.append((StrokeWords(real, redrawn, fresh=args.fresh_traces), weights["strokes"]))
+        sources.append((StrokeWords(real, redrawn, fresh=args.fresh_traces, reading=args.reading_pen), weights["strokes"]))
     if args.init is not None:
         base = load_model(args.init)
         info = base.info

@@ -193,6 +193,21 @@ def test_fresh_traces_augment_the_real_crop_before_tracing(render_word, tmp_path
         run_train(_train_args("--fresh-traces", "1.5"))
 
 
+def test_a_reading_pen_share_draws_words_as_the_write_tab_reads_them(render_word, tmp_path):
+    render_word("कमल", size=40).save(tmp_path / "w.png")
+    real = RealWords([Sample(tmp_path / "w.png", "कमल")])
+    styles = []
+    for share in (0.0, 1.0):
+        words = StrokeWords(real, reading=share)
+        styles.append([words._style(np.random.default_rng(k)) for k in range(20)])
+    assert any(s.pen != READING_PEN for s in styles[0])
+    assert all(s.pen == READING_PEN and s.pressure == 0.0 for s in styles[1])
+    img, text = StrokeWords(real, reading=1.0)(np.random.default_rng(0))
+    assert text == "कमल" and img.min() < 100
+    with pytest.raises(UsageError, match="reading-pen"):
+        run_train(_train_args("--reading-pen", "2"))
+
+
 def test_make_stroke_set_writes_a_readable_folder(render_word, tmp_path):
     src = tmp_path / "src"
     (src / "images").mkdir(parents=True)

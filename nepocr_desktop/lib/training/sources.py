@@ -7,6 +7,7 @@ inference, encodes the text and yields ready tensors.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -17,10 +18,11 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from ..read.charset import ASCII_DIGITS, DEVANAGARI_DIGITS, Charset, LabelError, split_aksharas
 from ..read.preprocess import PreprocessConfig, ink_bbox, ink_map, load_gray, prepare
+from ..read.strokes import READING_PEN
 from ..storage.dataset import Sample
 from .augment import affine, augment_real, augment_synthetic, elastic, flatten_paper, scanned, to_gray, to_ink
 from .corpus import SUFFIXES, GlyphSet
-from .strokes import redraw_as_strokes, trace_strokes
+from .strokes import WritingStyle, redraw_as_strokes, trace_strokes
 from .synth import FontSampler, render_text
 
 Source = Callable[[np.random.Generator], tuple[np.ndarray, str]]
@@ -257,15 +259,24 @@ class MixedStream(IterableDataset):
 class StrokeWords:
     """Words written again as canvas pen or mouse strokes: the traced centre lines of real
     crops, glyph-composed words and font-rendered words, rendered by the canvas's own renderer
-    with a random writing style (pen width, pressure, shake, event spacing)."""
+    with a random writing style (pen width, pressure, shake, event spacing); a ``reading`` share
+    with the one pen the Write tab hands drawings to the recognizer with (``READING_PEN``)."""
 
-    def __init__(self, real: RealWords | None, others: Sequence[tuple[Source, float]] = (), fresh: float = 0.0):
+    def __init__(self, real: RealWords | None, others: Sequence[tuple[Source, float]] = (), fresh: float = 0.0,
+                 reading: float = 0.0):
         self.real = real
         self.others = [s for s, _ in others]
         w = np.array([1.0 if real is not None else 0.0] + [wt for _, wt in others], np.float64)
         self.p = w / w.sum()
         self.fresh = fresh  # share of real crops augmented first and traced anew (else one trace each)
         self._traced: dict[int, tuple[list[np.ndarray], float]] = {}
+        self.reading = reading
+
+    def _style(self, rng: np.random.Generator) -> WritingStyle:
+        style = WritingStyle.random(rng)
+        if self.reading and rng.random() < self.reading:
+            return dataclasses.replace(style, pen=READING_PEN, pressure=0.0)
+        return style
 
     def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
         k = int(rng.choice(len(self.p), p=self.p))
@@ -279,10 +290,10 @@ class StrokeWords:
                 img, text = self.real.items[i]
                 if i not in self._traced:
                     self._traced[i] = trace_strokes(img)
-                out = redraw_as_strokes(img, rng, paths=self._traced[i])
+                out = redraw_as_strokes(img, rng, style=self._style(rng), paths=self._traced[i])
         else:
             img, text = self.others[k - 1](rng)
-            out = redraw_as_strokes(img, rng)
+            out = redraw_as_strokes(img, rng, style=self._style(rng))
         if rng.random() < 0.15:  # slightly slanted or rotated writing
             out = to_gray(np.clip(affine(to_ink(out), rng, rot=2.0, shear=0.2, stretch=0.1), 0, 1))
         return out, text
