@@ -52,6 +52,9 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lexicon", action="store_true",
                    help="favour likely Nepali words (the word list and a character language "
                         "model) where the image is ambiguous; beam 8 unless --beam is wider")
+    p.add_argument("--drawings", action="store_true",
+                   help="the images are pen or mouse drawings as the Write tab hands them to the "
+                        "recognizer (one 8-unit pen): with --lexicon, read with the weights for drawings")
     p.add_argument("--float", action="store_true",
                    help="run the network in float32 on the CPU; by default it runs as an int8 copy, "
                         "which reads about 3x as fast (made once per model, in about a second, and "
@@ -72,6 +75,8 @@ def _add_recognize(sub) -> None:
 
 
 def _cmd_recognize_pages(args: argparse.Namespace) -> int:
+    if args.drawings:
+        raise CliError("--drawings reads word images, not --page")
     from .lib.read.preprocess import ImageError
     from .page import read_page
 
@@ -210,6 +215,11 @@ def _recognition_json(path: str, r, precision: str) -> dict:
     }
 
 
+def _read(rec, args: argparse.Namespace):
+    """The recognizer's reading method for ``args``: drawings or any images."""
+    return rec.recognize_drawings if args.drawings else rec.recognize
+
+
 def _cmd_recognize(args: argparse.Namespace) -> int:
     if args.page:
         return _cmd_recognize_pages(args)
@@ -221,7 +231,7 @@ def _cmd_recognize(args: argparse.Namespace) -> int:
     several = len(args.images) > 1
     failed = 0
     for chunk in _chunks(args.images):
-        for path, r in zip(chunk, rec.recognize(list(chunk))):
+        for path, r in zip(chunk, _read(rec, args)(list(chunk))):
             if isinstance(r, RecognitionFailure):
                 failed += 1
                 _err(r.message)
@@ -261,7 +271,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     readings: list[str] = []
     t0 = time.perf_counter()
     for chunk in _chunks(samples):
-        for s, r in zip(chunk, rec.recognize([s.path for s in chunk])):
+        for s, r in zip(chunk, _read(rec, args)([s.path for s in chunk])):
             if isinstance(r, RecognitionFailure):
                 _err(f"skipped: {r.message}")
                 skipped.append({"path": str(s.path), "error": r.message})
@@ -293,6 +303,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             "ms_per_word": round(ms_per_word, 3), "n_wrong": n_wrong, "errors": errors,
             "skipped": skipped, "model": str(rec.model_path), "device": rec.device_name,
             "beam": rec.beam, "lexicon": rec.lexicon is not None, "precision": rec.precision,
+            "drawings": bool(args.drawings),
         }))
     else:
         print(f"n        {len(pairs)}")

@@ -184,6 +184,7 @@ class Recognizer:
         self.lexicon: Lexicon | LanguagePrior | None = (
             default_prior(lexicon_dir()) if lexicon is True else (lexicon or None))
         self._prior = self.lexicon if isinstance(self.lexicon, LanguagePrior) else None
+        self._drawing_lexicon: Lexicon | LanguagePrior | None = self.lexicon
         self.set_user_words(())
         self.beam = max(int(beam), LEXICON_BEAM) if self.lexicon is not None else int(beam)
         self.alternatives = max(1, int(alternatives))
@@ -194,7 +195,8 @@ class Recognizer:
         language prior (``lexicon=True``); safe to call while another thread reads."""
         if self._prior is not None:
             every = [*self.info.user_words, *words]
-            self.lexicon = self._prior.with_user_words(every) if every else self._prior
+            prior = self._prior.with_user_words(every) if every else self._prior
+            self.lexicon, self._drawing_lexicon = prior, prior.for_drawings()
 
     @property
     def info(self) -> ModelInfo:
@@ -224,6 +226,16 @@ class Recognizer:
 
     def recognize(self, images: Sequence[ImageSource]) -> list[Recognition | RecognitionFailure]:
         """Read many images in batches; the output is in input order, one entry per input."""
+        return self._read(images, self.lexicon)
+
+    def recognize_drawings(self, images: Sequence[ImageSource]) -> list[Recognition | RecognitionFailure]:
+        """Read pen or mouse drawings as the Write tab hands them over (drawn with the reading
+        pen): as :meth:`recognize`, with the language prior's weights for drawings
+        (:meth:`~nepocr_desktop.lib.language.prior.LanguagePrior.for_drawings`)."""
+        return self._read(images, self._drawing_lexicon)
+
+    def _read(self, images: Sequence[ImageSource], prior: Lexicon | LanguagePrior | None
+              ) -> list[Recognition | RecognitionFailure]:
         results: list[Recognition | RecognitionFailure | None] = [None] * len(images)
         prepared: list[tuple[int, np.ndarray, float]] = []
         for i, src in enumerate(images):
@@ -244,7 +256,7 @@ class Recognizer:
             shared = (time.perf_counter() - t0) / len(chunk)
             for (i, _, t_prep), lp in zip(chunk, logprobs):
                 t1 = time.perf_counter()
-                rec = self._decode(lp)
+                rec = self._decode(lp, prior)
                 ms = (t_prep + shared + time.perf_counter() - t1) * 1000.0
                 results[i] = replace(rec, device=self.device_name, ms=round(ms, 3))
         return results  # type: ignore[return-value]
@@ -261,9 +273,9 @@ class Recognizer:
             lengths = lengths.cpu().numpy()
         return [lp[: int(n), j] for j, n in enumerate(lengths)]
 
-    def _decode(self, logprobs: np.ndarray) -> Recognition:
+    def _decode(self, logprobs: np.ndarray, prior: Lexicon | LanguagePrior | None) -> Recognition:
         if self.beam > 1:
-            hyps = beam_decode(logprobs, self.beam, self.lexicon, charset=self.info.charset)
+            hyps = beam_decode(logprobs, self.beam, prior, charset=self.info.charset)
         else:
             hyps = [greedy_decode(logprobs)]
         chars = self.info.charset.shown

@@ -36,7 +36,7 @@ from .result_view import ResultPanel
 from .session import PageReading, Session, SessionError, WordReading
 from .settings import Settings
 from .style import MEDIUM_CONFIDENCE, WINDOW_STYLE_SHEET, app_icon, devanagari_font, icon, word_color
-from .workers import AUTO, PAGE, ModelSummary, RecognitionService
+from .workers import AUTO, DRAWINGS, PAGE, ModelSummary, RecognitionService
 from .write_view import WritePanel
 
 if TYPE_CHECKING:
@@ -342,7 +342,7 @@ class MainWindow(QMainWindow):
         self.write.canvas.request_recognition()
 
     def _read_canvas(self, image: np.ndarray) -> None:
-        self.session.read("canvas", image, context={"source": "canvas"})
+        self.session.read("canvas", image, DRAWINGS, context={"source": "canvas"})
 
     def _read_import(self, image: np.ndarray, context: dict) -> None:
         kind = {"page": PAGE, "auto": AUTO}.get(context.get("mode"), "words")

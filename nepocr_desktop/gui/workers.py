@@ -37,6 +37,7 @@ log = logging.getLogger("nepocr")
 WORDS = "words"  # every image is read as one word or line
 PAGE = "page"    # one image is read as a page of words
 AUTO = "auto"    # a page if several words are found on it, else one word
+DRAWINGS = "drawings"  # every image is a drawing from the canvas, read as one word or line
 
 RecognizerFactory = Callable[..., "LoadedReader"]  # (model_path, device, beam, lexicon[, progress])
 
@@ -229,6 +230,8 @@ class RecognizerWorker(QObject):
                 else:
                     result = page.read_page(reader, request.images[0], page=layout)
                 trim_heap()  # a page's working arrays (tens of MB for a phone photo)
+            elif request.kind == DRAWINGS:
+                result = reader.recognize_drawings(list(request.images))
             else:
                 result = reader.recognize(list(request.images))
         except Exception as exc:

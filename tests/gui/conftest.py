@@ -47,6 +47,7 @@ class RecordingRecognizer:
         self.inner = inner
         self.delay = delay
         self.calls: list[int] = []       # batch sizes
+        self.drawings: list[int] = []    # batch sizes read as drawings
         self.threads: set[int] = set()
         self.gate = threading.Event()
         self.gate.set()
@@ -61,6 +62,10 @@ class RecordingRecognizer:
         if self.delay:
             time.sleep(self.delay)
         return self.inner.recognize(images)
+
+    def recognize_drawings(self, images: list) -> list:
+        self.drawings.append(len(images))
+        return self.recognize(images)
 
 
 @pytest.fixture

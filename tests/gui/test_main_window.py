@@ -27,7 +27,7 @@ def wait_result(qtbot, win: MainWindow, channel: str):
     return wait_reading(qtbot, win, channel).recognition
 
 
-def test_drawing_a_word_shows_a_result(qtbot, window, draw_word):
+def test_drawing_a_word_shows_a_result(qtbot, window, recording, draw_word):
     canvas = window.write.canvas
     draw_word(qtbot, canvas)
     assert len(canvas.strokes()) == 3
@@ -38,11 +38,13 @@ def test_drawing_a_word_shows_a_result(qtbot, window, draw_word):
     image = window.session.reading("canvas").image
     assert image.dtype == np.uint8 and image.ndim == 2
     assert image.max() == 255 and image.min() < 80  # black ink on white
+    assert np.array_equal(image, canvas.reading_image())  # drawn with the reading pen
+    assert recording.drawings == [1]                     # and read as a drawing
     assert "CPU" in window.device_label.text()
     assert "tiny" not in window.model_label.text() or window.model_label.text().startswith("Model:")
 
 
-def test_importing_a_file_shows_a_result(qtbot, window, word_image):
+def test_importing_a_file_shows_a_result(qtbot, window, recording, word_image):
     assert window.open_path(word_image)
     assert window.tabs.currentWidget() is window.importer
     assert window.importer.has_image()
@@ -51,6 +53,7 @@ def test_importing_a_file_shows_a_result(qtbot, window, word_image):
     reading = window.session.reading("import")
     assert reading.source == "import" and reading.meta["file"] == str(word_image)
     assert reading.image.shape == window.importer.image().shape
+    assert recording.calls and not recording.drawings  # a photo or scan is not read as a drawing
 
 
 def test_selecting_a_region_reads_only_that_region(qtbot, window, word_image):

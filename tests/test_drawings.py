@@ -1,0 +1,58 @@
+"""Drawings from the Write tab are read with the language prior's weights for drawings."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+import nepocr_desktop.recognizer as recognizer_module
+from nepocr_desktop.lib.language.prior import DRAWING, LanguagePrior, PriorWeights
+from nepocr_desktop.recognizer import Recognizer
+
+
+def test_the_drawing_prior_changes_only_its_own_weights():
+    prior = LanguagePrior(None, None, PriorWeights(user=2.5)).with_user_words(["घर"])
+    drawn = prior.for_drawings()
+    assert DRAWING and all(getattr(drawn.weights, k) == v for k, v in DRAWING.items())
+    assert any(getattr(prior.weights, k) != v for k, v in DRAWING.items())
+    assert (drawn.weights.char, drawn.weights.symbol, drawn.weights.user) == (
+        prior.weights.char, prior.weights.symbol, 2.5)
+    assert drawn.user_words is prior.user_words and drawn.bonus("घर", True) > drawn.bonus("घट", True)
+
+
+def test_drawings_are_decoded_with_the_drawing_weights_and_the_users_words(tiny_model_path, monkeypatch):
+    seen: list[LanguagePrior] = []
+    decode = recognizer_module.beam_decode
+
+    def spy(logprobs, beam, prior, **kw):
+        seen.append(prior)
+        return decode(logprobs, beam, prior, **kw)
+
+    monkeypatch.setattr(recognizer_module, "beam_decode", spy)
+    rec = Recognizer(tiny_model_path, lexicon=True)
+    rec.set_user_words(["नेपाल"])
+    img = np.full((40, 120), 255, np.uint8)
+    img[15:25, 10:110] = 0
+    rec.recognize([img])
+    rec.recognize_drawings([img, img])
+    plain, drawn = seen[0], seen[1]
+    assert plain.weights == rec.lexicon.weights and plain.weights.word != DRAWING["word"]
+    assert drawn.weights.word == DRAWING["word"] and drawn.weights.letter == DRAWING["letter"]
+    assert drawn.user_words is not None and "नेपाल" in drawn.user_words.words
+    greedy = Recognizer(tiny_model_path)  # no prior: drawings read as anything else
+    assert greedy.recognize_drawings([img])[0].text == greedy.recognize([img])[0].text
+
+
+def test_cli_reads_drawings_and_says_so(tiny_model_path, tmp_path, render_word):
+    render_word("नेपाल", size=40).save(tmp_path / "a.png")
+    (tmp_path / "labels.tsv").write_text("a.png\tनेपाल\n", encoding="utf-8")
+    run = [sys.executable, "-m", "nepocr_desktop", "eval", str(tmp_path), "--json", "--lexicon",
+           "--model", str(tiny_model_path), "--drawings"]
+    out = subprocess.run(run, capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout)["drawings"] is True
+    page = subprocess.run([sys.executable, "-m", "nepocr_desktop", "recognize", "--page", "--drawings",
+                           "--model", str(tiny_model_path), str(tmp_path / "a.png")], capture_output=True, text=True, check=False)
+    assert page.returncode != 0 and "--drawings" in page.stderr and "Traceback" not in page.stderr
