@@ -166,7 +166,7 @@ def test_candra_e_output_reads_as_candrabindu(tiny_model_path, beam):
     lp = np.full((4, cs.num_classes), -20.0)
     for t, k in enumerate([cs.chars.index("त") + 1, 0, cs.chars.index("\u0945") + 1, 0]):
         lp[t, k] = 0.0
-    r = rec._decode(lp)
+    r = rec._decode(lp, rec.lexicon)
     assert r.text == "तँ" and [c.char for c in r.chars] == ["त", "ँ"]
     assert r.alternatives[0].text == "तँ"
 
