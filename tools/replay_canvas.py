@@ -37,7 +37,7 @@ from nepocr_desktop.lib.storage.store import DB_NAME, SampleStore
 from nepocr_desktop.lib.training.strokes import WritingStyle, simulate_writing, trace_strokes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from take_screenshots import paper_box, screenshot, wait_for_log, xdotool
+from take_screenshots import canvas_on_screen, draw, xdotool
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,13 +46,7 @@ def write(strokes, box: tuple[int, int, int, int]) -> None:
     """Move the X pointer along ``strokes`` (page units) over the canvas whose paper is ``box``."""
     x0, y0, w, _h = box
     scale = w / PAGE_WIDTH
-    for stroke in strokes:
-        pts = [(round(x0 + x * scale), round(y0 + y * scale)) for x, y in stroke.points]
-        cmd = ["mousemove", str(pts[0][0]), str(pts[0][1]), "mousedown", "1"]
-        for x, y in pts[1:]:
-            cmd += ["mousemove", str(x), str(y), "sleep", "0.004"]
-        cmd += ["mouseup", "1", "sleep", "0.05"]
-        xdotool(*cmd)
+    draw([[(round(x0 + x * scale), round(y0 + y * scale)) for x, y in s.points] for s in strokes])
 
 
 def main() -> int:
@@ -75,12 +69,7 @@ def main() -> int:
     app = subprocess.Popen(cmd, cwd=ROOT, env=env)
     written: list[str] = []
     try:
-        wait_for_log(data, "model ready")
-        time.sleep(1)
-        win = xdotool("search", "--sync", "--onlyvisible", "--name", "nepocr").split()[0]
-        probe = data / "probe.png"
-        screenshot(probe)
-        box = paper_box(probe)
+        win, box = canvas_on_screen(data, data / "probe.png")
         for path, text in rows:
             gray = load_gray(path)
             paths, _width = trace_strokes(gray)

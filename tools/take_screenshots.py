@@ -145,6 +145,18 @@ def paper_box(path: Path) -> tuple[int, int, int, int]:
     return int(xs.min()), int(ys.min()), int(xs.max() - xs.min()), int(ys.max() - ys.min())
 
 
+def canvas_on_screen(data: Path, probe: Path) -> tuple[str, tuple[int, int, int, int]]:
+    """Once the app logging to ``data`` has its model: its window id and the canvas paper's box
+    on the screen (found in a screenshot written to ``probe`` and then removed)."""
+    wait_for_log(data, "model ready")
+    time.sleep(1)
+    win = xdotool("search", "--sync", "--onlyvisible", "--name", "nepocr").split()[0]
+    screenshot(probe)
+    box = paper_box(probe)
+    probe.unlink()
+    return win, box
+
+
 def open_file(path: str) -> None:
     """File > Open: wait for the dialog, type the file name, press Enter."""
     xdotool("key", "ctrl+o")
@@ -181,13 +193,7 @@ def main() -> int:
         return 0
     app = subprocess.Popen(cmd, cwd=ROOT, env=env)
     try:
-        wait_for_log(data, "model ready")
-        time.sleep(1)
-        win = xdotool("search", "--sync", "--onlyvisible", "--name", "nepocr").split()[0]
-        tmp = out / ".probe.png"
-        screenshot(tmp)
-        box = paper_box(tmp)
-        tmp.unlink()
+        win, box = canvas_on_screen(data, out / ".probe.png")
         draw(word_strokes(args.word, box))
         wait_for_log(data, "first result")  # read automatically once the pen stops
         time.sleep(1)
