@@ -34,7 +34,7 @@ CHARLM_FILE = "charlm.npz"
 # The weights that differ for drawings (pen and mouse writing on the canvas, drawn with the reading
 # pen): chosen over nine weightings on `synth_dev` written as pen strokes and as mouse writing
 # (22.97% -> 22.59% and 24.06% -> 23.62% CER); on the `lens_val` words written so, 23.10% -> 22.74%
-# and 24.67% -> 24.35% (model card, "Decoding"). Photos and scans keep the weights below: a heavier
+# and 24.67% -> 24.35% (model card, "Drawings read with one pen"). Photos and scans keep the weights below: a heavier
 # letter and character weighting cost the black-and-white scanner set 0.2-0.4 points.
 DRAWING = {"letter": 0.6, "word": 3.0}
 

@@ -26,7 +26,7 @@ HEADLINE, BASELINE = 0.36, 0.74  # guide lines, as fractions of the page height
 # The pen width the recognizer reads drawings with. Pen strokes of the 484 `lens_val` words, written
 # with pens 2-8 units wide, are read at 24.15% CER as drawn and at 23.10% redrawn with 8 units (pen
 # 2: 25.71%, 4: 25.23%, 6: 23.99%, 10: 23.83%, 12: 24.71%); mouse writing at 25.55% and 24.67%
-# (model card, "Pen strokes").
+# (model card, "Drawings read with one pen").
 READING_PEN = 8.0
 _SUPERSAMPLE = 4
 _CURVE_STEPS = 8
