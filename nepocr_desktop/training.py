@@ -15,11 +15,13 @@ from .lib.read.charset import DEFAULT_CHARSET
 from .lib.read.crnn import SPECS, count_parameters
 from .lib.read.modelio import build_trainable, load_model
 from .lib.training.corpus import lens_words, load_glyphs, vocabulary
+from .lib.training.recombine import Recombined, word_pieces
 from .lib.training.sources import (
     CleanGlyphWords,
     CleanSynth,
     Glyphs,
     GlyphWords,
+    RealJoined,
     RealScans,
     RealWords,
     StrokeWords,
@@ -29,7 +31,7 @@ from .lib.training.synth import FontSampler, find_fonts
 from .lib.training.train import EpochReport, TrainConfig, fit, new_model, prepare_validation
 
 DEFAULT_WEIGHTS = "real=0.35,synth=0.35,glyphwords=0.15,glyphs=0.15"
-SOURCES = frozenset({"real", "synth", "glyphwords", "glyphs", "strokes", "realscan"})
+SOURCES = frozenset({"real", "synth", "glyphwords", "glyphs", "strokes", "realscan", "realjoin"})
 
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
@@ -45,7 +47,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", default=DEFAULT_WEIGHTS,
                    help="source mixture, e.g. " + DEFAULT_WEIGHTS + "; sources: " + ", ".join(sorted(SOURCES))
                    + " (strokes: words redrawn as canvas pen strokes; realscan: the real crops as "
-                   "black-and-white scans)")
+                   "black-and-white scans; realjoin: the start of one real crop joined to the end of "
+                   "another, cut between aksharas where the --init model aligns them)")
     p.add_argument("--real-augment", choices=("light", "strong"), default="light",
                    help="augmentation of the real word crops (strong: wider warps, stroke widths, new paper)")
     p.add_argument("--fresh-traces", type=float, default=0.0, metavar="SHARE",
@@ -107,6 +110,18 @@ def run_train(args: argparse.Namespace) -> int:
         sources.append((real, weights["real"]))
     if weights.get("realscan"):  # the real crops as black-and-white scans
         sources.append((RealScans(real), weights["realscan"]))
+    base = load_model(args.init) if args.init is not None else None
+    if weights.get("realjoin"):  # new words joined from the real crops' aksharas
+        if base is None:
+            raise UsageError("--weights realjoin needs --init: the model that finds the aksharas in the real crops")
+        aligner = build_trainable(base.info, base).eval()
+        pieces = [pc for pc in word_pieces(aligner, base.info.charset, base.info.preprocess, real.items)
+                  if pc is not None]
+        if len(pieces) < 2:
+            raise UsageError("--weights realjoin: fewer than two real crops could be cut between aksharas")
+        sources.append((RealJoined(Recombined(pieces), strong=args.real_augment == "strong",
+                                   exclude=frozenset(val_words)), weights["realjoin"]))
+        del aligner
     vocab = vocabulary(data, exclude=val_words)
     synth = SynthWords(vocab, FontSampler(find_fonts()), numbers=args.numbers, scan=scan)
     if weights.get("synth"):
@@ -124,8 +139,8 @@ def run_train(args: argparse.Namespace) -> int:
         if glyphwords is not None:
             redrawn.append((CleanGlyphWords(glyphwords), 0.4))
         sources.append((StrokeWords(real, redrawn, fresh=args.fresh_traces, reading=args.reading_pen), weights["strokes"]))
-    if args.init is not None:
-        base = load_model(args.init)
+    init_meta = dict(base.info.metadata) if base is not None else {}
+    if base is not None:
         info = base.info
         info.metadata = {}
         model = build_trainable(info, base)
@@ -138,9 +153,9 @@ def run_train(args: argparse.Namespace) -> int:
                  "val_words": len(val_words), "weights": weights},
         "command": "nepocr train " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["train"] else sys.argv[1:]),
     })
-    if args.init is not None:
-        info.metadata["init"] = {"path": str(args.init), "name": base.info.metadata.get("name", ""),
-                                 "trained": base.info.metadata.get("trained", "")}
+    if base is not None:
+        info.metadata["init"] = {"path": str(args.init), "name": init_meta.get("name", ""),
+                                 "trained": init_meta.get("trained", "")}
     export = args.export or args.out / "model.pt"
     cfg = TrainConfig(out_dir=args.out, epochs=args.epochs, steps_per_epoch=args.steps, batch_size=args.batch,
                       lr=args.lr, seed=args.seed, workers=args.workers, export=export,

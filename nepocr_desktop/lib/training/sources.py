@@ -22,6 +22,7 @@ from ..read.strokes import READING_PEN
 from ..storage.dataset import Sample
 from .augment import affine, augment_real, augment_synthetic, elastic, flatten_paper, scanned, to_gray, to_ink
 from .corpus import SUFFIXES, GlyphSet
+from .recombine import Recombined
 from .strokes import WritingStyle, redraw_as_strokes, trace_strokes
 from .synth import FontSampler, render_text
 
@@ -61,6 +62,28 @@ class RealScans:
         if rng.random() < 0.5:
             ink = elastic(ink, rng, amp=rng.uniform(0.005, 0.02))
         return scanned(1.0 - np.clip(ink, 0, 1), rng), text
+
+
+class RealJoined:
+    """New words in the real writers' hands: the start of one real training word joined to the
+    end of another, cut between aksharas where a trained model aligns them
+    (:mod:`.recombine`), then augmented like the real crops. A joined word that is one of
+    ``exclude`` (the validation words) is drawn again, so validation stays unseen."""
+
+    def __init__(self, joined: Recombined, strong: bool = False, exclude: frozenset[str] = frozenset()):
+        self.joined, self.strong, self.exclude = joined, strong, exclude
+
+    def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+        for _ in range(20):
+            img, text = self.joined(rng)
+            if text not in self.exclude:
+                break
+        else:  # every draw spelt a held-out word: one whole training word instead
+            piece = self.joined.pieces[int(rng.integers(len(self.joined)))]
+            img, text = to_gray(piece.ink), "".join(piece.aksharas)
+        if rng.random() < 0.8:
+            img = augment_real(img, rng, strong=self.strong)
+        return img, text
 
 
 class ArrayWords:
