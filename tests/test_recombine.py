@@ -187,3 +187,27 @@ def test_cli_refuses_a_share_out_of_range(tiny_model_path, kalam_words, tmp_path
     code = main(["finetune", str(folder), "--out", str(out), "--base", str(tiny_model_path), flag, value])
     assert code == 2 and not out.exists()
     assert f"error: {flag} must be between" in capsys.readouterr().err
+
+
+def test_real_joined_never_spells_a_held_out_word():
+    """The `realjoin` training source: joined real words, augmented, never one of the validation
+    words, and when every draw spells one, a whole training word instead."""
+    from nepocr_desktop.lib.training.sources import RealJoined
+
+    words = ["नेपाल", "किताब", "पानी"]
+    joined = Recombined([pieces(w) for w in words])
+    held_out = frozenset({"नेब", "कितापानी", "नेपानी", "पाल"})
+    src = RealJoined(joined, strong=True, exclude=held_out)
+    rng = np.random.default_rng(1)
+    seen = set()
+    for _ in range(80):
+        img, text = src(rng)
+        assert img.dtype == np.uint8 and img.ndim == 2
+        assert text not in held_out and is_well_formed(text)
+        seen.add(text)
+    assert len(seen - set(words)) >= 10
+
+    one = Recombined([pieces("नेपाल")])
+    only = {"".join(split_aksharas("नेपाल")[:i] + split_aksharas("नेपाल")[j:]) for i in range(1, 4) for j in range(3)}
+    fallback = RealJoined(one, exclude=frozenset(only - {"नेपाल"}))
+    assert {fallback(rng)[1] for _ in range(10)} == {"नेपाल"}

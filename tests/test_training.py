@@ -13,7 +13,7 @@ import torch
 
 from nepocr_desktop.lib.read.charset import DEFAULT_CHARSET
 from nepocr_desktop.lib.read.crnn import ModelSpec
-from nepocr_desktop.lib.read.modelio import load_model, read_info
+from nepocr_desktop.lib.read.modelio import build_trainable, load_model, read_info, save_model
 from nepocr_desktop.lib.storage.dataset import Sample
 from nepocr_desktop.lib.training.corpus import SUFFIXES
 from nepocr_desktop.lib.training.sources import MixedStream, RealScans, RealWords, SynthWords
@@ -180,6 +180,33 @@ def test_train_command_starts_from_a_model_with_strokes(tmp_path, capsys, tiny_m
     assert json.loads(captured.out.strip().splitlines()[-1])["step"] == 2
     trained = load_model(out / "model.pt").info
     assert trained.spec == load_model(tiny_model_path).info.spec
+
+
+def test_train_command_joins_real_crops_with_an_init_model(tmp_path, capsys, tiny_model_path):
+    """A `realjoin` share: real crops cut where the --init model aligns their aksharas and joined;
+    without --init it is refused in one line."""
+    import json
+
+    from nepocr_desktop.cli import main
+
+    _data_folder(tmp_path / "data")
+    args = ["train", "--data", str(tmp_path / "data"), "--epochs", "1", "--steps", "2", "--batch", "4",
+            "--workers", "0", "--threads", "1", "--weights", "real=0.5,realjoin=0.5", "--val-percent", "30",
+            "--cache", str(tmp_path / "cache"), "--json"]
+    assert main([*args, "--out", str(tmp_path / "bare")]) == 2
+    err = capsys.readouterr().err
+    assert "realjoin needs --init" in err and len(err.strip().splitlines()) == 1
+    base = load_model(tiny_model_path)
+    base.info.metadata.update(name="tiny-init", trained="2020-01-02")
+    init = tmp_path / "init.pt"
+    save_model(build_trainable(base.info, base), base.info, init)
+    code = main([*args, "--out", str(tmp_path / "run"), "--init", str(init)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert json.loads(captured.out.strip().splitlines()[-1])["step"] == 2
+    meta = load_model(tmp_path / "run" / "model.pt").info.metadata
+    assert meta["data"]["weights"] == {"real": 0.5, "realjoin": 0.5}
+    assert meta["init"] == {"path": str(init), "name": "tiny-init", "trained": "2020-01-02"}
 
 
 @pytest.mark.parametrize("weights, message", [("bad", "expected source=weight"),
