@@ -51,6 +51,18 @@ def test_an_akshara_of_several_labels_is_cut_as_one():
     assert cuts is not None and len(cuts) == 3 and 31 <= cuts[1] <= 43
 
 
+def test_a_vowel_bar_on_the_right_stays_with_its_akshara():
+    """हा then a letter: the gap before the bar of ा is wider than the one after it, but the
+    network marked the bar (frame 10, column 40) as part of the first akshara."""
+    ink = np.zeros((32, 80), np.float32)
+    ink[5, 4:74] = 1.0
+    ink[6:28, 8:31] = 0.8    # the consonant
+    ink[6:28, 38:42] = 0.8   # the bar of ा
+    ink[6:28, 44:71] = 0.8   # the next akshara, marked at column 44
+    cuts = cut_columns(ink, [[2], [10], [11]], [2, 1])
+    assert cuts is not None and 42 <= cuts[1] <= 43
+
+
 def test_no_cut_without_a_frame_or_with_boundaries_too_close():
     ink = two_letters()
     assert cut_columns(ink, [[2], []], [1, 1]) is None

@@ -51,10 +51,11 @@ def cut_columns(ink: np.ndarray, frames: Sequence[Sequence[int]], sizes: Sequenc
 
     The network marks an akshara at about its first columns; the cut goes through the column
     with the least ink below the headline (which joins the letters) from two frames before the
-    next akshara's first frame to one after. ``None`` when an akshara has no frame or two cuts
-    would come closer than a frame."""
+    next akshara's first frame to one after, and never before half a frame past the previous
+    akshara's last marked frame (a vowel sign's bar on the right, as in ा, stays with its
+    akshara). ``None`` when an akshara has no frame or two cuts would come closer than a frame."""
     width = ink.shape[1]
-    starts = []
+    starts, lasts = [], []
     i = 0
     for n in sizes:
         fr = [t for label in frames[i:i + n] for t in label]
@@ -62,10 +63,12 @@ def cut_columns(ink: np.ndarray, frames: Sequence[Sequence[int]], sizes: Sequenc
         if not fr:
             return None
         starts.append(min(fr) * stride)
+        lasts.append(max(fr) * stride)
     body = ink[max(0, headline_row(ink) + 3):].sum(axis=0)
     cuts = [0]
-    for start in starts[1:]:  # the network marks an akshara near its first columns
-        lo, hi = max(start - 2 * stride, cuts[-1] + stride), min(start + stride, width - stride)
+    for k, start in enumerate(starts[1:], 1):  # the network marks an akshara near its first columns
+        lo = max(start - 2 * stride, cuts[-1] + stride, lasts[k - 1] + stride // 2)
+        hi = min(start + stride, width - stride)
         if hi <= lo:
             return None
         cuts.append(lo + int(np.argmin(body[lo:hi])))
