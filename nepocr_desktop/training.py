@@ -96,6 +96,8 @@ def run_train(args: argparse.Namespace) -> int:
         raise UsageError(f"--fresh-traces must be between 0 and 1, got {args.fresh_traces}")
     if not 0.0 <= args.reading_pen <= 1.0:
         raise UsageError(f"--reading-pen must be between 0 and 1, got {args.reading_pen}")
+    if weights.get("realjoin") and args.init is None:
+        raise UsageError("--weights realjoin needs --init: the model that finds the aksharas in the real crops")
     data = args.data
     if not (data / "nepali_lens_words").exists():
         print(f"error: {data} does not hold nepali_lens_words/", file=sys.stderr)
@@ -112,8 +114,7 @@ def run_train(args: argparse.Namespace) -> int:
         sources.append((RealScans(real), weights["realscan"]))
     base = load_model(args.init) if args.init is not None else None
     if weights.get("realjoin"):  # new words joined from the real crops' aksharas
-        if base is None:
-            raise UsageError("--weights realjoin needs --init: the model that finds the aksharas in the real crops")
+        assert base is not None  # checked with the other arguments
         aligner = build_trainable(base.info, base).eval()
         pieces = [pc for pc in word_pieces(aligner, base.info.charset, base.info.preprocess, real.items)
                   if pc is not None]
@@ -121,7 +122,6 @@ def run_train(args: argparse.Namespace) -> int:
             raise UsageError("--weights realjoin: fewer than two real crops could be cut between aksharas")
         sources.append((RealJoined(Recombined(pieces), strong=args.real_augment == "strong",
                                    exclude=frozenset(val_words)), weights["realjoin"]))
-        del aligner
     vocab = vocabulary(data, exclude=val_words)
     synth = SynthWords(vocab, FontSampler(find_fonts()), numbers=args.numbers, scan=scan)
     if weights.get("synth"):
