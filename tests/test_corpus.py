@@ -101,6 +101,12 @@ def test_load_glyphs_reads_nhcd_writers(tmp_path):
         assert gs.writer.tolist() == ["", "001", "004", ""]
         assert gs.by_writer("001") == [1]
     assert gs.trainable.tolist() == [not gs.held_out[0], "001" not in RESERVED_WRITERS, True, True]
+    # a cache cut short (read while another process wrote it) is rebuilt, not a crash
+    cache.write_bytes(cache.read_bytes()[:100])
+    gs = load_glyphs(tmp_path, cache=cache)
+    assert gs.texts == ["क", "म", "म", "कि"]
+    assert load_glyphs(tmp_path, cache=cache).texts == gs.texts
+    assert sorted(p.name for p in tmp_path.glob("glyphs*")) == ["glyphs.npz"]  # no temporary file left
 
 
 def test_dataset_refuses_paths_outside(tmp_path):

@@ -8,7 +8,10 @@ model never saw written.
 from __future__ import annotations
 
 import hashlib
+import os
 import tarfile
+import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,12 +112,9 @@ def _dhcd(root: Path) -> tuple[list[np.ndarray], list[str], list[bool]]:
 def load_glyphs(data_root: Path, cache: Path | None = None) -> GlyphSet:
     """DHCD (10% held out by file hash), NHCD (with writer ids) and CALAM syllables, cached as one .npz."""
     if cache and cache.exists():
-        z = np.load(cache, allow_pickle=False)
-        offsets = z["offsets"]
-        flat, shapes = z["pixels"], z["shapes"]
-        images = [flat[offsets[i]:offsets[i + 1]].reshape(shapes[i]) for i in range(len(shapes))]
-        if "writer" in z.files:
-            return GlyphSet(images, [str(t) for t in z["texts"]], z["held_out"], z["writer"])
+        cached = _read_glyph_cache(cache)
+        if cached is not None:
+            return cached
     images, texts, held = _dhcd(data_root / "dhcd")
     writers = [""] * len(images)
     for name in ("nhcd", "calam_syllables"):
@@ -130,9 +130,31 @@ def load_glyphs(data_root: Path, cache: Path | None = None) -> GlyphSet:
         cache.parent.mkdir(parents=True, exist_ok=True)
         shapes = np.array([im.shape for im in images])
         offsets = np.concatenate([[0], np.cumsum([im.size for im in images])])
-        np.savez(cache, pixels=np.concatenate([im.ravel() for im in images]), shapes=shapes,
-                 offsets=offsets, texts=np.array(texts), held_out=gs.held_out, writer=gs.writer)
+        # Written beside the cache and renamed into place, so a process reading the cache while
+        # another writes it never sees half a file.
+        fd, tmp = tempfile.mkstemp(suffix=".npz", prefix=cache.stem + ".", dir=cache.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, pixels=np.concatenate([im.ravel() for im in images]), shapes=shapes,
+                         offsets=offsets, texts=np.array(texts), held_out=gs.held_out, writer=gs.writer)
+            os.replace(tmp, cache)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     return gs
+
+
+def _read_glyph_cache(cache: Path) -> GlyphSet | None:
+    """The cached glyphs, or None when the file is of an older layout or unreadable (it is rebuilt)."""
+    try:
+        with np.load(cache, allow_pickle=False) as z:
+            if "writer" not in z.files:
+                return None
+            offsets, flat, shapes = z["offsets"], z["pixels"], z["shapes"]
+            images = [flat[offsets[i]:offsets[i + 1]].reshape(shapes[i]) for i in range(len(shapes))]
+            return GlyphSet(images, [str(t) for t in z["texts"]], z["held_out"], z["writer"])
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
+        return None
 
 
 SUFFIXES = ("को", "का", "की", "मा", "लाई", "ले", "बाट", "हरू", "हरूको", "हरूले", "सँग", "देखि",
