@@ -6,7 +6,7 @@ The real training crops of ``nepali_lens_words`` (the word-disjoint training spl
 train``) are cut between aksharas where the model aligns them and joined, the start of one word to
 the end of another (``lib/training/recombine.py``, as fine-tuning and ``--weights realjoin`` do).
 The same model then reads ``--n`` joined words (greedy, spaces dropped: the joint's gap is sometimes
-read as one). A cut that gives part of an akshara to its neighbour leaves a label that does not
+read as one; ``cer_with_spaces`` keeps them and ``read_with_space`` is the share of words read as two). A cut that gives part of an akshara to its neighbour leaves a label that does not
 match the ink, so fewer errors here mean cleaner cuts. Prints one JSON object.
 """
 
@@ -53,8 +53,11 @@ def main() -> None:
     words = [joined(rng) for _ in range(args.n)]
     readings = Recognizer(path, int8=False).recognize([img for img, _ in words])
     cer, wer = error_rates((r.text.replace(" ", ""), text) for r, (_, text) in zip(readings, words))
+    cer_spaced, _ = error_rates((r.text, text) for r, (_, text) in zip(readings, words))
+    spaced = sum(" " in r.text.strip() for r in readings) / max(1, len(readings))
     print(json.dumps({"model": str(path), "crops": len(pairs), "cut": len(pieces), "joined": args.n,
                       "seed": args.seed, "cer": round(100 * cer, 2), "wer": round(100 * wer, 1),
+                      "cer_with_spaces": round(100 * cer_spaced, 2), "read_with_space": round(100 * spaced, 1),
                       "seconds": round(time.perf_counter() - t0, 1)}))
 
 

@@ -57,6 +57,10 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reading-pen", type=float, default=0.0, metavar="SHARE",
                    help="share of the words redrawn as strokes that are drawn as the Write tab hands them "
                         "to the recognizer: one pen of READING_PEN units, no pressure (0-1)")
+    p.add_argument("--stroke-join", type=float, default=0.0, metavar="SHARE",
+                   help="share of the words redrawn as strokes that are new words joined from the real "
+                        "crops' aksharas, as realjoin makes them (0-0.5, taken from the real crops' half; "
+                        "needs --init)")
     p.add_argument("--numbers", type=float, default=0.0,
                    help="share of generated samples that are numbers (digits, years, dates, amounts)")
     p.add_argument("--workers", type=int, default=1, help="data loader processes")
@@ -96,8 +100,14 @@ def run_train(args: argparse.Namespace) -> int:
         raise UsageError(f"--fresh-traces must be between 0 and 1, got {args.fresh_traces}")
     if not 0.0 <= args.reading_pen <= 1.0:
         raise UsageError(f"--reading-pen must be between 0 and 1, got {args.reading_pen}")
+    if not 0.0 <= args.stroke_join <= 0.5:
+        raise UsageError(f"--stroke-join must be between 0 and 0.5, got {args.stroke_join}")
     if weights.get("realjoin") and args.init is None:
         raise UsageError("--weights realjoin needs --init: the model that finds the aksharas in the real crops")
+    if args.stroke_join and not weights.get("strokes"):
+        raise UsageError("--stroke-join needs a strokes share in --weights: it is a part of the stroke words")
+    if args.stroke_join and args.init is None:
+        raise UsageError("--stroke-join needs --init: the model that finds the aksharas in the real crops")
     data = args.data
     if not (data / "nepali_lens_words").exists():
         print(f"error: {data} does not hold nepali_lens_words/", file=sys.stderr)
@@ -113,14 +123,18 @@ def run_train(args: argparse.Namespace) -> int:
     if weights.get("realscan"):  # the real crops as black-and-white scans
         sources.append((RealScans(real), weights["realscan"]))
     base = load_model(args.init) if args.init is not None else None
-    if weights.get("realjoin"):  # new words joined from the real crops' aksharas
+    joined = None
+    if weights.get("realjoin") or (args.stroke_join and weights.get("strokes")):
         assert base is not None  # checked with the other arguments
         aligner = build_trainable(base.info, base).eval()
         pieces = [pc for pc in word_pieces(aligner, base.info.charset, base.info.preprocess, real.items)
                   if pc is not None]
         if len(pieces) < 2:
             raise UsageError("--weights realjoin: fewer than two real crops could be cut between aksharas")
-        sources.append((RealJoined(Recombined(pieces), strong=args.real_augment == "strong",
+        joined = Recombined(pieces)
+    if weights.get("realjoin"):  # new words joined from the real crops' aksharas
+        assert joined is not None
+        sources.append((RealJoined(joined, strong=args.real_augment == "strong",
                                    exclude=frozenset(val_words)), weights["realjoin"]))
     vocab = vocabulary(data, exclude=val_words)
     synth = SynthWords(vocab, FontSampler(find_fonts()), numbers=args.numbers, scan=scan)
@@ -138,7 +152,10 @@ def run_train(args: argparse.Namespace) -> int:
         redrawn = [(CleanSynth(synth), 0.6)]
         if glyphwords is not None:
             redrawn.append((CleanGlyphWords(glyphwords), 0.4))
-        sources.append((StrokeWords(real, redrawn, fresh=args.fresh_traces, reading=args.reading_pen), weights["strokes"]))
+        if joined is not None and args.stroke_join:  # new words in the real writers' hands, as strokes
+            redrawn.append((RealJoined(joined, exclude=frozenset(val_words), augment=0.0), 2 * args.stroke_join))
+        sources.append((StrokeWords(real, redrawn, fresh=args.fresh_traces, reading=args.reading_pen,
+                                    real_weight=1.0 - 2 * args.stroke_join), weights["strokes"]))
     init_meta = dict(base.info.metadata) if base is not None else {}
     if base is not None:
         info = base.info

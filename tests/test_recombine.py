@@ -15,6 +15,7 @@ from nepocr_desktop.lib.training.recombine import (
     STRIDE,
     Pieces,
     Recombined,
+    close_gap,
     cut_columns,
     headline_row,
     join,
@@ -76,6 +77,20 @@ def test_join_lines_up_the_headlines():
     assert joined.shape == (32, 160)
     assert headline_row(joined[:, 80:]) == 5
     assert np.array_equal(joined[:, :80], left)
+
+
+def test_the_margins_where_two_whole_words_meet_are_closed_to_a_small_gap():
+    """A word's blank margins at the joint would read as a space between two words."""
+    left, right = two_letters(), two_letters()  # blank columns 0-3 and 74-79 around the ink
+    a, b = close_gap(left, right, gap=2)
+    assert a.shape[1] == 74 + 2 and a[:, :74].tolist() == left[:, :74].tolist() and not a[:, 74:].any()
+    assert b.shape[1] == 76 and b.tolist() == right[:, 4:].tolist()
+    # a cut through ink (between the aksharas of one word) is joined as it is
+    through = left[:, 10:60]
+    assert close_gap(through, through, gap=3)[0] is through
+    # a piece with no ink at all keeps one column
+    blank = np.zeros((32, 6), np.float32)
+    assert close_gap(blank, right, gap=0)[0].shape[1] == 1
 
 
 def pieces(text: str, width_per_akshara: int = 20, headline: int = 4) -> Pieces:

@@ -209,6 +209,51 @@ def test_train_command_joins_real_crops_with_an_init_model(tmp_path, capsys, tin
     assert meta["init"] == {"path": str(init), "name": "tiny-init", "trained": "2020-01-02"}
 
 
+def test_train_command_redraws_joined_words_as_strokes(tmp_path, capsys, tiny_model_path, monkeypatch):
+    """`--stroke-join`: a share of the stroke words are joined real words, cut by the --init model;
+    refused in one line without --init or without a strokes share."""
+    import json
+
+    from nepocr_desktop.cli import main
+    from nepocr_desktop.lib.training import sources
+
+    _data_folder(tmp_path / "data")
+    args = ["train", "--data", str(tmp_path / "data"), "--epochs", "1", "--steps", "2", "--batch", "4",
+            "--workers", "0", "--threads", "1", "--val-percent", "30", "--cache", str(tmp_path / "cache"),
+            "--json", "--stroke-join", "0.5"]
+    for extra, message in ((["--weights", "real=0.5,strokes=0.5"], "--stroke-join needs --init"),
+                           (["--weights", "real=1", "--init", str(tiny_model_path)], "needs a strokes share"),
+                           (["--weights", "strokes=1", "--stroke-join", "0.6"], "between 0 and 0.5")):
+        assert main([*args, *extra, "--out", str(tmp_path / "bare")]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1
+    drawn: list[str] = []
+    redraw = sources.redraw_as_strokes
+
+    def spy(img, rng, **kw):
+        drawn.append(type(img).__name__)
+        return redraw(img, rng, **kw)
+
+    joined_calls: list[int] = []
+    call = sources.RealJoined.__call__
+
+    def joined_spy(self, rng):
+        joined_calls.append(self.augment)
+        return call(self, rng)
+
+    traced: list[int] = []  # whole real crops traced for redrawing
+    monkeypatch.setattr(sources, "trace_strokes", lambda img: traced.append(1))
+    monkeypatch.setattr(sources, "redraw_as_strokes", spy)
+    monkeypatch.setattr(sources.RealJoined, "__call__", joined_spy)
+    code = main([*args, "--weights", "strokes=1", "--init", str(tiny_model_path), "--out", str(tmp_path / "run")])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert json.loads(captured.out.strip().splitlines()[-1])["step"] == 2
+    # --stroke-join 0.5: the real writers' half of the stroke words is all joined words, drawn from
+    # clean ink; no whole real crop is redrawn (the rest are font-rendered and glyph-composed words)
+    assert drawn and 0 < len(joined_calls) < len(drawn) and set(joined_calls) == {0.0} and not traced
+
+
 @pytest.mark.parametrize("weights, message", [("bad", "expected source=weight"),
                                                ("real=0.5,ink=0.5", "unknown sources in --weights: ink")])
 def test_train_command_refuses_bad_weights_with_one_line(tmp_path, capsys, weights, message):

@@ -128,6 +128,30 @@ def join(left: np.ndarray, left_headline: int, right: np.ndarray, right_headline
     return np.concatenate([left, moved], axis=1)
 
 
+def _blank_run(ink: np.ndarray, from_end: bool) -> int:
+    """How many columns at one end of ``ink`` hold no ink (all below a quarter)."""
+    cols = ink.max(axis=0) < 0.25 if ink.size else np.zeros(0, bool)
+    if from_end:
+        cols = cols[::-1]
+    n = int(np.argmin(cols)) if not cols.all() else len(cols)
+    return min(n, max(0, ink.shape[1] - 1))  # keep at least one column
+
+
+def close_gap(left: np.ndarray, right: np.ndarray, gap: int) -> tuple[np.ndarray, np.ndarray]:
+    """``left`` and ``right`` with the blank columns where they meet trimmed to ``gap`` in all.
+
+    A piece that ends a word carries the word's blank margin, and so does one that starts a word:
+    joined as they are, the two margins read as a space between two words. A cut through ink
+    (between the aksharas of one word) has no blank columns and is left as it is."""
+    tail, head = _blank_run(left, from_end=True), _blank_run(right, from_end=False)
+    if tail + head == 0:
+        return left, right
+    left = left[:, :left.shape[1] - tail]
+    right = right[:, head:]
+    pad = np.zeros((left.shape[0], max(0, gap)), left.dtype)
+    return np.concatenate([left, pad], axis=1), right
+
+
 class Recombined:
     """A training source: the start of one of the user's words joined to the end of another
     (at akshara boundaries), as a grey image with its label."""
@@ -148,7 +172,8 @@ class Recombined:
             text = "".join(a.aksharas[:cut_a] + b.aksharas[cut_b:])
             if not is_well_formed(text) or (i == j and cut_a == cut_b):
                 continue
-            ink = join(a.span(0, cut_a), a.headline, b.span(cut_b, nb), b.headline)
+            left, right = close_gap(a.span(0, cut_a), b.span(cut_b, nb), int(rng.integers(1, STRIDE + 1)))
+            ink = join(left, a.headline, right, b.headline)
             return to_gray(ink), text
         a = self.pieces[int(rng.integers(len(self.pieces)))]
         return to_gray(a.ink), "".join(a.aksharas)

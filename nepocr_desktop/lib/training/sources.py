@@ -70,8 +70,10 @@ class RealJoined:
     (:mod:`.recombine`), then augmented like the real crops. A joined word that is one of
     ``exclude`` (the validation words) is drawn again, so validation stays unseen."""
 
-    def __init__(self, joined: Recombined, strong: bool = False, exclude: frozenset[str] = frozenset()):
+    def __init__(self, joined: Recombined, strong: bool = False, exclude: frozenset[str] = frozenset(),
+                 augment: float = 0.8):
         self.joined, self.strong, self.exclude = joined, strong, exclude
+        self.augment = augment  # share augmented (0: clean ink, e.g. to be redrawn as strokes)
 
     def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
         for _ in range(20):
@@ -81,7 +83,7 @@ class RealJoined:
         else:  # every draw spelt a held-out word: one whole training word instead
             piece = self.joined.pieces[int(rng.integers(len(self.joined)))]
             img, text = to_gray(piece.ink), "".join(piece.aksharas)
-        if rng.random() < 0.8:
+        if self.augment and rng.random() < self.augment:
             img = augment_real(img, rng, strong=self.strong)
         return img, text
 
@@ -286,10 +288,10 @@ class StrokeWords:
     with the one pen the Write tab hands drawings to the recognizer with (``READING_PEN``)."""
 
     def __init__(self, real: RealWords | None, others: Sequence[tuple[Source, float]] = (), fresh: float = 0.0,
-                 reading: float = 0.0):
+                 reading: float = 0.0, real_weight: float = 1.0):
         self.real = real
         self.others = [s for s, _ in others]
-        w = np.array([1.0 if real is not None else 0.0] + [wt for _, wt in others], np.float64)
+        w = np.array([real_weight if real is not None else 0.0] + [wt for _, wt in others], np.float64)
         self.p = w / w.sum()
         self.fresh = fresh  # share of real crops augmented first and traced anew (else one trace each)
         self._traced: dict[int, tuple[list[np.ndarray], float]] = {}
