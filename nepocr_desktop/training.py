@@ -58,9 +58,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="share of the words redrawn as strokes that are drawn as the Write tab hands them "
                         "to the recognizer: one pen of READING_PEN units, no pressure (0-1)")
     p.add_argument("--stroke-join", type=float, default=0.0, metavar="SHARE",
-                   help="share of the words redrawn as strokes that are new words joined from the real "
-                        "crops' aksharas, as realjoin makes them (0-0.5, taken from the real crops' half; "
-                        "needs --init)")
+                   help="share of the real writers' words among those redrawn as strokes that are new "
+                        "words joined from the real crops' aksharas, as realjoin makes them, instead of "
+                        "whole crops (0-1; needs --init)")
     p.add_argument("--numbers", type=float, default=0.0,
                    help="share of generated samples that are numbers (digits, years, dates, amounts)")
     p.add_argument("--workers", type=int, default=1, help="data loader processes")
@@ -100,8 +100,8 @@ def run_train(args: argparse.Namespace) -> int:
         raise UsageError(f"--fresh-traces must be between 0 and 1, got {args.fresh_traces}")
     if not 0.0 <= args.reading_pen <= 1.0:
         raise UsageError(f"--reading-pen must be between 0 and 1, got {args.reading_pen}")
-    if not 0.0 <= args.stroke_join <= 0.5:
-        raise UsageError(f"--stroke-join must be between 0 and 0.5, got {args.stroke_join}")
+    if not 0.0 <= args.stroke_join <= 1.0:
+        raise UsageError(f"--stroke-join must be between 0 and 1, got {args.stroke_join}")
     if weights.get("realjoin") and args.init is None:
         raise UsageError("--weights realjoin needs --init: the model that finds the aksharas in the real crops")
     if args.stroke_join and not weights.get("strokes"):
@@ -130,7 +130,8 @@ def run_train(args: argparse.Namespace) -> int:
         pieces = [pc for pc in word_pieces(aligner, base.info.charset, base.info.preprocess, real.items)
                   if pc is not None]
         if len(pieces) < 2:
-            raise UsageError("--weights realjoin: fewer than two real crops could be cut between aksharas")
+            raise UsageError("joined words (realjoin, --stroke-join): fewer than two real crops could be cut "
+                             "between aksharas")
         joined = Recombined(pieces)
     if weights.get("realjoin"):  # new words joined from the real crops' aksharas
         assert joined is not None
@@ -153,9 +154,9 @@ def run_train(args: argparse.Namespace) -> int:
         if glyphwords is not None:
             redrawn.append((CleanGlyphWords(glyphwords), 0.4))
         if joined is not None and args.stroke_join:  # new words in the real writers' hands, as strokes
-            redrawn.append((RealJoined(joined, exclude=frozenset(val_words), augment=0.0), 2 * args.stroke_join))
+            redrawn.append((RealJoined(joined, exclude=frozenset(val_words), augment=0.0), args.stroke_join))
         sources.append((StrokeWords(real, redrawn, fresh=args.fresh_traces, reading=args.reading_pen,
-                                    real_weight=1.0 - 2 * args.stroke_join), weights["strokes"]))
+                                    real_weight=1.0 - args.stroke_join), weights["strokes"]))
     init_meta = dict(base.info.metadata) if base is not None else {}
     if base is not None:
         info = base.info

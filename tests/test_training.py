@@ -220,10 +220,10 @@ def test_train_command_redraws_joined_words_as_strokes(tmp_path, capsys, tiny_mo
     _data_folder(tmp_path / "data")
     args = ["train", "--data", str(tmp_path / "data"), "--epochs", "1", "--steps", "2", "--batch", "4",
             "--workers", "0", "--threads", "1", "--val-percent", "30", "--cache", str(tmp_path / "cache"),
-            "--json", "--stroke-join", "0.5"]
+            "--json", "--stroke-join", "1"]
     for extra, message in ((["--weights", "real=0.5,strokes=0.5"], "--stroke-join needs --init"),
                            (["--weights", "real=1", "--init", str(tiny_model_path)], "needs a strokes share"),
-                           (["--weights", "strokes=1", "--stroke-join", "0.6"], "between 0 and 0.5")):
+                           (["--weights", "strokes=1", "--stroke-join", "1.5"], "between 0 and 1")):
         assert main([*args, *extra, "--out", str(tmp_path / "bare")]) == 2
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1
@@ -249,8 +249,8 @@ def test_train_command_redraws_joined_words_as_strokes(tmp_path, capsys, tiny_mo
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert json.loads(captured.out.strip().splitlines()[-1])["step"] == 2
-    # --stroke-join 0.5: the real writers' half of the stroke words is all joined words, drawn from
-    # clean ink; no whole real crop is redrawn (the rest are font-rendered and glyph-composed words)
+    # --stroke-join 1: the real writers' stroke words are all joined words, drawn from clean ink; no
+    # whole real crop is redrawn (the rest are font-rendered and glyph-composed words)
     assert drawn and 0 < len(joined_calls) < len(drawn) and set(joined_calls) == {0.0} and not traced
 
 
