@@ -124,7 +124,7 @@ def run_train(args: argparse.Namespace) -> int:
         sources.append((RealScans(real), weights["realscan"]))
     base = load_model(args.init) if args.init is not None else None
     joined = None
-    if weights.get("realjoin") or (args.stroke_join and weights.get("strokes")):
+    if weights.get("realjoin") or args.stroke_join:  # --stroke-join without strokes is refused above
         assert base is not None  # checked with the other arguments
         aligner = build_trainable(base.info, base).eval()
         pieces = [pc for pc in word_pieces(aligner, base.info.charset, base.info.preprocess, real.items)
@@ -133,6 +133,7 @@ def run_train(args: argparse.Namespace) -> int:
             raise UsageError("joined words (realjoin, --stroke-join): fewer than two real crops could be cut "
                              "between aksharas")
         joined = Recombined(pieces)
+        del aligner
     if weights.get("realjoin"):  # new words joined from the real crops' aksharas
         assert joined is not None
         sources.append((RealJoined(joined, strong=args.real_augment == "strong",
