@@ -186,6 +186,8 @@ def main() -> int:
     ap.add_argument("--replay", type=float, default=FinetuneConfig.replay)
     ap.add_argument("--recombine", type=float, default=FinetuneConfig.recombine,
                     help="share of the user's samples that are new words joined from theirs")
+    ap.add_argument("--max-steps", type=int, default=FinetuneConfig.max_steps,
+                    help="most training steps of one run (more samples do not add steps beyond it)")
     ap.add_argument("--seed", type=int, default=FinetuneConfig.seed, help="of the fine-tuning runs")
     ap.add_argument("--user", choices=["crops", "writer", "nhcd"], default=None)
     ap.add_argument("--test-words", type=int, default=300, help="(--user writer|nhcd) words in the test set")
@@ -194,7 +196,7 @@ def main() -> int:
     lex, fonts = replay_material(lexicon_dir() / WORDS_FILE, fonts_dir())
     base = load_model(args.model)
     cfg = FinetuneConfig(epochs=args.epochs, lr=args.lr, l2sp=args.l2sp, replay=args.replay,
-                         recombine=args.recombine, seed=args.seed)
+                         recombine=args.recombine, seed=args.seed, max_steps=args.max_steps)
     jobs: list[tuple[str, list[str], dict, list]] = []
     if args.user or not args.case:
         user = args.user or "crops"
