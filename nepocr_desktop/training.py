@@ -61,6 +61,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="share of the real writers' words among those redrawn as strokes that are new "
                         "words joined from the real crops' aksharas, as realjoin makes them, instead of "
                         "whole crops (0-1; needs --init)")
+    p.add_argument("--jitter", type=float, default=0.0, metavar="SHARE",
+                   help="share of the prepared training images moved 1 or 2 rows up or down (0-1)")
     p.add_argument("--numbers", type=float, default=0.0,
                    help="share of generated samples that are numbers (digits, years, dates, amounts)")
     p.add_argument("--workers", type=int, default=1, help="data loader processes")
@@ -102,6 +104,8 @@ def run_train(args: argparse.Namespace) -> int:
         raise UsageError(f"--reading-pen must be between 0 and 1, got {args.reading_pen}")
     if not 0.0 <= args.stroke_join <= 1.0:
         raise UsageError(f"--stroke-join must be between 0 and 1, got {args.stroke_join}")
+    if not 0.0 <= args.jitter <= 1.0:
+        raise UsageError(f"--jitter must be between 0 and 1, got {args.jitter}")
     if weights.get("realjoin") and args.init is None:
         raise UsageError("--weights realjoin needs --init: the model that finds the aksharas in the real crops")
     if args.stroke_join and not weights.get("strokes"):
@@ -178,7 +182,7 @@ def run_train(args: argparse.Namespace) -> int:
     export = args.export or args.out / "model.pt"
     cfg = TrainConfig(out_dir=args.out, epochs=args.epochs, steps_per_epoch=args.steps, batch_size=args.batch,
                       lr=args.lr, seed=args.seed, workers=args.workers, export=export,
-                      resume=not args.no_resume)
+                      resume=not args.no_resume, jitter=args.jitter)
     print(f"model {args.spec}: {count_parameters(model):,} parameters; real train {len(split.train)} "
           f"images, validation {len(split.val)} images of {len(val_words)} unseen words; "
           f"data ready in {time.time() - t0:.0f}s", file=sys.stderr, flush=True)

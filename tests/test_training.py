@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -11,15 +12,19 @@ import numpy as np
 import pytest
 import torch
 
+from nepocr_desktop.lib.errors import UsageError
 from nepocr_desktop.lib.read.charset import DEFAULT_CHARSET
 from nepocr_desktop.lib.read.crnn import ModelSpec
 from nepocr_desktop.lib.read.modelio import build_trainable, load_model, read_info, save_model
+from nepocr_desktop.lib.read.preprocess import prepare
 from nepocr_desktop.lib.storage.dataset import Sample
+from nepocr_desktop.lib.training.augment import shift_rows
 from nepocr_desktop.lib.training.corpus import SUFFIXES
 from nepocr_desktop.lib.training.sources import MixedStream, RealScans, RealWords, SynthWords
 from nepocr_desktop.lib.training.synth import FontSampler, find_fonts, render_text
 from nepocr_desktop.lib.training.train import TrainConfig, evaluate, fit, new_model, prepare_validation
 from nepocr_desktop.recognizer import Recognizer
+from nepocr_desktop.training import add_train_arguments, run_train
 
 SPEC = ModelSpec(height=32, channels=(8, 16, 16, 24), double=(False,) * 4, hidden=32, layers=1, dropout=0.0)
 WORDS = ["नेपाल", "घर", "पानी", "किताब", "माया"]
@@ -39,6 +44,34 @@ def test_stream_yields_encoded_prepared_samples():
         assert x.shape[0] == 32 and x.dtype == np.float32
         assert DEFAULT_CHARSET.decode(ids) == text
         assert set(text) <= set("".join(WORDS) + "".join(SUFFIXES))  # words, inflections, pseudo-words
+
+
+def test_jitter_moves_a_share_of_the_prepared_images_up_or_down():
+    """``jitter``: the same word prepared as without it, moved 1 or 2 rows with blank rows coming in;
+    with a share of 0 every image is where prepare() puts it."""
+    _, info = new_model(DEFAULT_CHARSET, SPEC)
+    _, font = _source()
+    img = render_text("नेपाल", font, size=40)
+    x = prepare(img, info.preprocess)
+    assert np.array_equal(shift_rows(x, 2)[2:], x[:-2]) and not shift_rows(x, 2)[:2].any()
+    assert np.array_equal(shift_rows(x, -1)[:-1], x[1:]) and not shift_rows(x, -1)[-1:].any()
+    assert np.array_equal(shift_rows(x, 0), x)
+
+    def stream(jitter):
+        it = iter(MixedStream([(lambda rng: (img, "नेपाल"), 1.0)], DEFAULT_CHARSET, info.preprocess,
+                              jitter=jitter))
+        return [next(it)[0] for _ in range(40)]
+
+    assert all(np.array_equal(y, x) for y in stream(0.0))
+    moved = [next(k for k in (-2, -1, 1, 2) if np.array_equal(y, shift_rows(x, k))) for y in stream(1.0)]
+    assert set(moved) == {-2, -1, 1, 2}
+    half = stream(0.5)
+    unmoved = sum(np.array_equal(y, x) for y in half)
+    assert 8 <= unmoved <= 32
+    parser = argparse.ArgumentParser()
+    add_train_arguments(parser)
+    with pytest.raises(UsageError, match="jitter"):
+        run_train(parser.parse_args(["--jitter", "1.5"]))
 
 
 @pytest.mark.parametrize("paper, ink", [(215, 40), (105, 15)])

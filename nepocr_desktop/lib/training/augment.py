@@ -78,6 +78,18 @@ def cut_edges(ink: np.ndarray, rng: np.random.Generator, frac: float = 0.06) -> 
     return ink[t:h - b or h, left:w - r or w]
 
 
+def shift_rows(x: np.ndarray, rows: int) -> np.ndarray:
+    """A prepared image moved ``rows`` rows down (up when negative), blank rows coming in."""
+    out = np.zeros_like(x)
+    if rows > 0:
+        out[rows:] = x[:-rows]
+    elif rows < 0:
+        out[:rows] = x[-rows:]
+    else:
+        out[:] = x
+    return out
+
+
 def paper(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Compose ink on paper with uneven lighting, shadow, texture, blur, noise, JPEG."""
     h, w = ink.shape

@@ -20,13 +20,25 @@ from ..read.charset import ASCII_DIGITS, DEVANAGARI_DIGITS, Charset, LabelError,
 from ..read.preprocess import PreprocessConfig, ink_bbox, ink_map, load_gray, prepare
 from ..read.strokes import READING_PEN
 from ..storage.dataset import Sample
-from .augment import affine, augment_real, augment_synthetic, elastic, flatten_paper, scanned, to_gray, to_ink
+from .augment import (
+    affine,
+    augment_real,
+    augment_synthetic,
+    elastic,
+    flatten_paper,
+    scanned,
+    shift_rows,
+    to_gray,
+    to_ink,
+)
 from .corpus import SUFFIXES, GlyphSet
 from .recombine import Recombined
 from .strokes import WritingStyle, redraw_as_strokes, trace_strokes
 from .synth import FontSampler, render_text
 
 Source = Callable[[np.random.Generator], tuple[np.ndarray, str]]
+
+JITTER_ROWS = (-2, -1, 1, 2)  # how far MixedStream's jitter moves an image
 
 
 class RealWords:
@@ -255,14 +267,19 @@ def collate(items: list[tuple[np.ndarray, list[int], str]]) -> Batch:
 
 
 class MixedStream(IterableDataset):
-    """Endless stream of prepared, encoded samples drawn from weighted sources."""
+    """Endless stream of prepared, encoded samples drawn from weighted sources.
+
+    ``jitter``: share of the prepared images moved 1 or 2 rows up or down (:func:`.augment.shift_rows`),
+    so the network does not rely on every word sitting exactly where :func:`prepare` puts it."""
 
     def __init__(self, sources: Sequence[tuple[Source, float]], charset: Charset,
-                 cfg: PreprocessConfig, seed: int = 0, rank: int = 0, max_width: int = 640):
+                 cfg: PreprocessConfig, seed: int = 0, rank: int = 0, max_width: int = 640,
+                 jitter: float = 0.0):
         self.sources = [s for s, _ in sources]
         w = np.array([wt for _, wt in sources], dtype=np.float64)
         self.p = w / w.sum()
         self.charset, self.cfg, self.seed, self.rank, self.max_width = charset, cfg, seed, rank, max_width
+        self.jitter = jitter
 
     def __iter__(self):
         info = get_worker_info()
@@ -278,6 +295,8 @@ class MixedStream(IterableDataset):
                 continue
             if not ids or x.shape[1] > self.max_width or x.shape[1] // 4 < len(ids) + 1:
                 continue
+            if self.jitter and rng.random() < self.jitter:
+                x = shift_rows(x, int(rng.choice(JITTER_ROWS)))
             yield x, ids, text
 
 

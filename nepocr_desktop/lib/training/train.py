@@ -49,6 +49,7 @@ class TrainConfig:
     resume: bool = True
     checkpoint: bool = True     # write OUT/last.ckpt each epoch (resume after a crash)
     baseline: float = float("inf")  # validation CER an epoch must beat to count as an improvement
+    jitter: float = 0.0         # share of training images moved 1-2 rows up or down (MixedStream)
 
 
 @dataclass
@@ -158,7 +159,8 @@ def fit(model: CRNN, info: ModelInfo, sources: Sequence[tuple[Source, float]],
     result = TrainResult(best_cer=best)
     if cfg.resume and os.path.lexists(ckpt):
         step, start_epoch, best = _resume(ckpt, model, opt, sched, device)
-    stream = MixedStream(sources, info.charset, info.preprocess, seed=cfg.seed + 1000 * start_epoch, rank=rank)
+    stream = MixedStream(sources, info.charset, info.preprocess, seed=cfg.seed + 1000 * start_epoch, rank=rank,
+                         jitter=cfg.jitter)
     loader = DataLoader(stream, batch_size=cfg.batch_size, collate_fn=collate, num_workers=cfg.workers,
                         persistent_workers=cfg.workers > 0)
     batches = iter(loader)
