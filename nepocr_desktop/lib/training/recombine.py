@@ -19,7 +19,7 @@ from torch import nn
 from ..read.charset import Charset, LabelError, is_well_formed, split_aksharas
 from ..read.ctc_decoder import align
 from ..read.preprocess import PreprocessConfig, batch, prepare
-from .augment import to_gray
+from .augment import shift_rows, to_gray
 
 Pair = tuple[np.ndarray, str]
 STRIDE = 4  # input columns per output frame of the bundled network
@@ -117,15 +117,7 @@ def word_pieces(model: nn.Module, charset: Charset, cfg: PreprocessConfig,
 def join(left: np.ndarray, left_headline: int, right: np.ndarray, right_headline: int) -> np.ndarray:
     """Two ink maps of one height side by side, the right one moved up or down so that the
     headlines meet."""
-    shift = left_headline - right_headline
-    moved = np.zeros_like(right)
-    if shift > 0:
-        moved[shift:] = right[:-shift]
-    elif shift < 0:
-        moved[:shift] = right[-shift:]
-    else:
-        moved = right
-    return np.concatenate([left, moved], axis=1)
+    return np.concatenate([left, shift_rows(right, left_headline - right_headline)], axis=1)
 
 
 def _blank_run(ink: np.ndarray, from_end: bool) -> int:
