@@ -98,14 +98,10 @@ def run_train(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     weights = parse_weights(args.weights)
-    if not 0.0 <= args.fresh_traces <= 1.0:
-        raise UsageError(f"--fresh-traces must be between 0 and 1, got {args.fresh_traces}")
-    if not 0.0 <= args.reading_pen <= 1.0:
-        raise UsageError(f"--reading-pen must be between 0 and 1, got {args.reading_pen}")
-    if not 0.0 <= args.stroke_join <= 1.0:
-        raise UsageError(f"--stroke-join must be between 0 and 1, got {args.stroke_join}")
-    if not 0.0 <= args.jitter <= 1.0:
-        raise UsageError(f"--jitter must be between 0 and 1, got {args.jitter}")
+    for flag, share in (("--fresh-traces", args.fresh_traces), ("--reading-pen", args.reading_pen),
+                        ("--stroke-join", args.stroke_join), ("--jitter", args.jitter)):
+        if not 0.0 <= share <= 1.0:
+            raise UsageError(f"{flag} must be between 0 and 1, got {share}")
     if weights.get("realjoin") and args.init is None:
         raise UsageError("--weights realjoin needs --init: the model that finds the aksharas in the real crops")
     if args.stroke_join and not weights.get("strokes"):
