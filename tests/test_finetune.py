@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from nepocr_desktop.lib.read.charset import DEFAULT_CHARSET
+from nepocr_desktop.lib.read.metrics import paired_interval
 from nepocr_desktop.lib.read.modelio import ModelError, load_model, read_info
 from nepocr_desktop.lib.storage.library import BUNDLED, ModelLibrary
 from nepocr_desktop.lib.training.finetune import (
@@ -18,7 +19,6 @@ from nepocr_desktop.lib.training.finetune import (
     finetune,
     fold_user_samples,
     judge,
-    paired_interval,
     save_finetuned,
     split_user_samples,
 )
@@ -164,7 +164,7 @@ def test_finetune_keeps_the_base_when_the_general_check_gets_worse(tiny_model_pa
     """Better on the user's words, worse on the general check: rejected, the base is handed back."""
     import importlib
 
-    ft = importlib.import_module("nepocr_desktop.lib.training.finetune")
+    ft = importlib.import_module("nepocr_desktop.lib.training.finetune.run")
     real = ft.word_errors
     base_modules = []
 

@@ -23,7 +23,7 @@ from nepocr_desktop.lib.training.recombine import (
 )
 from nepocr_desktop.lib.training.synth import find_fonts, render_text
 
-ft = importlib.import_module("nepocr_desktop.lib.training.finetune")  # the module, not the function
+ft = importlib.import_module("nepocr_desktop.lib.training.finetune.run")  # where finetune() looks its helpers up
 
 
 def kalam():

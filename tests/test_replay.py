@@ -1,4 +1,4 @@
-"""Replayed words prepared once for fine-tuning (lib/training/replay.py)."""
+"""Replayed words prepared once for fine-tuning (lib/training/finetune/replay.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import torch
 from nepocr_desktop.lib.read.charset import DEFAULT_CHARSET
 from nepocr_desktop.lib.read.crnn import CRNN, SPECS
 from nepocr_desktop.lib.read.preprocess import RIGHT_MARGIN, PreprocessConfig, prepare
-from nepocr_desktop.lib.training.replay import ReplayPool, build_pool
+from nepocr_desktop.lib.training.finetune.replay import ReplayPool, build_pool
 from nepocr_desktop.lib.training.synth import find_fonts, render_text
 
 WORDS = ["नेपाल", "घर", "विद्यालय", "किताब", "माया", "आमाबुबा", "गाउँ", "काठमाडौं", "र"]

@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..read.crnn import CRNN
-from ..read.preprocess import RIGHT_MARGIN
-from .sources import collate
+from ...read.crnn import CRNN
+from ...read.preprocess import RIGHT_MARGIN
+from ..sources import collate
 
 
 @dataclass

@@ -1,0 +1,56 @@
+"""Fine-tuning a model on one person's corrected samples, without forgetting the rest.
+
+How it learns (:func:`finetune`):
+
+- a fixed number of steps that grows with the number of samples (``epochs`` passes over them),
+  no early stopping on a handful of words;
+- the weights are pulled towards the base model's (L2-SP: ``l2sp * sum ||w - w0||^2``), BatchNorm
+  stays frozen, and below ``freeze_cnn_below`` samples (by default always) the convolution stack
+  is frozen too, so only the projection, LSTM and classifier adapt;
+- every user sample is augmented heavily (warps, slant, stroke width, new paper; clean canvas or
+  scanned drawings are also redrawn with a round pen); with drawings and black-and-white scans,
+  half of the user's samples are new words joined from the start of one of their words and the
+  end of another, cut between aksharas (:mod:`..recombine`), only ever from the words a run learns
+  from;
+- replayed synthetic words (bundled fonts, bundled word list minus the general check's words) fill
+  most of each batch, and on them the new model is also held to the base model's per-frame
+  output distribution (distillation, weight ``distill``); while the convolutions are frozen the
+  replayed words are prepared once, in a pool (:mod:`.replay`), which halves the time of a step;
+- the weights of the last third of the steps are averaged.
+
+How it is judged (:func:`judge`): the user's samples are split by word. Below ``cv_below`` samples
+every sample is judged once by cross-validation (``folds`` models, each trained without that fold),
+and the model that is handed back is trained on all samples; from ``cv_below`` on, a share of the
+words (at least ``min_judge``) is held back and the model trained on the rest is the one judged and
+handed back. A fixed synthetic general check set is read by the base and the new model. Paired
+bootstrap intervals over words give the uncertainty of both differences. The new model is accepted
+only when the general check is not worse by more than noise and the user's words gain at least a
+margin; otherwise the base weights are handed back and the judgement says why. Nothing is written
+unless the caller saves the result.
+
+Modules: :mod:`.config` (settings, and what follows from the number of samples), :mod:`.samples`
+(the user's samples and the replayed words), :mod:`.replay` (replayed words prepared once),
+:mod:`.judge` (splits, measuring, the verdict), :mod:`.run` (the runs and :func:`finetune`).
+"""
+
+from __future__ import annotations
+
+from .config import FinetuneConfig, auto_lr, auto_replay, auto_steps, frozen_parts, replay_count, replay_share
+from .judge import (
+    Judgement,
+    fold_user_samples,
+    general_check_set,
+    judge,
+    split_check_words,
+    split_user_samples,
+    word_errors,
+)
+from .run import FinetuneResult, finetune, save_finetuned
+from .samples import Pair, UserWords, is_clean_drawing, load_pairs, replay_material
+
+__all__ = [
+    "FinetuneConfig", "FinetuneResult", "Judgement", "Pair", "UserWords", "auto_lr", "auto_replay", "auto_steps",
+    "finetune", "fold_user_samples", "frozen_parts", "general_check_set", "is_clean_drawing", "judge", "load_pairs",
+    "replay_count", "replay_material", "replay_share", "save_finetuned", "split_check_words", "split_user_samples",
+    "word_errors",
+]

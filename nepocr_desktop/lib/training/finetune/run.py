@@ -1,0 +1,285 @@
+"""The fine-tuning runs themselves (:func:`finetune`): one or more runs of a fixed number of steps,
+the judgement of the result, and the model handed back (see the package notes)."""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ...language.personal import MAX_WORDS, words_of
+from ...read.metrics import cer
+from ...read.modelio import LoadedModel, ModelInfo, build_trainable, save_model
+from ..recombine import Pieces, Recombined, word_pieces
+from ..sources import MixedStream, collate
+from ..train import EpochReport, freeze_batchnorm, prepare_validation
+from .config import FinetuneConfig, auto_lr, auto_steps, frozen_parts, replay_count
+from .judge import (
+    Judgement,
+    fold_user_samples,
+    general_check_set,
+    judge,
+    split_check_words,
+    split_user_samples,
+    word_errors,
+)
+from .replay import ReplayPool, build_pool
+from .samples import Pair, UserWords, is_clean_drawing, replay_stream
+
+
+@dataclass
+class FinetuneResult:
+    user_cer_before: float
+    user_cer_after: float       # of the model handed back (the base model's when not accepted)
+    general_cer_before: float
+    general_cer_after: float
+    train_samples: int
+    heldout_samples: int        # user samples the new model was judged on
+    seconds: float
+    cancelled: bool
+    model: torch.nn.Module | None
+    info: ModelInfo
+    history: list[EpochReport] = field(default_factory=list)
+    lr: float = 0.0  # the learning rate used
+    judgement: Judgement | None = None
+    candidate_user_cer: float = float("nan")     # the new model's, accepted or not
+    candidate_general_cer: float = float("nan")
+    steps: int = 0
+    candidate: torch.nn.Module | None = None     # the new model, accepted or not
+
+    @property
+    def accepted(self) -> bool:
+        return self.judgement is not None and self.judgement.accepted
+
+    def summary(self) -> dict:
+        out = {k: getattr(self, k) for k in ("user_cer_before", "user_cer_after", "general_cer_before",
+                                             "general_cer_after", "train_samples", "heldout_samples",
+                                             "seconds", "cancelled", "lr", "steps")}
+        out["accepted"] = self.accepted
+        if self.judgement is not None:
+            out["judgement"] = self.judgement.to_dict()
+        return out
+
+
+def _distillation(teacher: torch.Tensor, student: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Mean per-frame KL(teacher || student) over each word's own frames (log-probabilities, T, N, C)."""
+    mask = (torch.arange(student.shape[0])[:, None] < lengths[None, :]).float()
+    kl = (teacher.exp() * (teacher - student)).sum(-1)
+    return (kl * mask).sum() / mask.sum()
+
+
+@dataclass
+class _Run:
+    model: nn.Module | None
+    losses: list[float]
+    cancelled: bool
+
+
+def _train_once(base: LoadedModel, info: ModelInfo, train: Sequence[Pair], kinds: Sequence[str] | None,
+                words: Sequence[str], fonts: Sequence[Path], cfg: FinetuneConfig, lr: float, steps: int,
+                seed: int, step_offset: int, total_steps: int,
+                on_step: Callable[[int, int, float], None] | None,
+                should_stop: Callable[[], bool] | None, pool: ReplayPool | None = None,
+                pieces: Sequence[Pieces] = ()) -> _Run:
+    """One fine-tuning run of ``steps`` steps on ``train``; returns the averaged weights.
+
+    ``pool``: replayed words prepared once (:mod:`.replay`), used when the convolutions are
+    frozen; otherwise replayed words are rendered at each step. ``pieces``: ``train``'s words cut
+    between aksharas, for new words joined from them (``cfg.recombine``)."""
+    torch.manual_seed(seed)
+    model = build_trainable(info, base)
+    model.train()
+    freeze_batchnorm(model)
+    for part in frozen_parts(len(train), cfg):
+        for p in getattr(model, part).parameters():
+            p.requires_grad_(False)
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    params = [p for _, p in named]
+    anchor = [p.detach().clone() for p in params]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    warm = max(1, steps // 10)
+
+    def schedule(s: int) -> float:  # warm-up, then cosine down to a tenth
+        if s < warm:
+            return (s + 1) / warm
+        return 0.1 + 0.45 * (1 + math.cos(math.pi * (s - warm) / max(1, steps - warm)))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
+    ctc = nn.CTCLoss(blank=0, zero_infinity=True)
+    n_replay = replay_count(len(train), cfg)
+    n_user = max(1, cfg.batch_size - n_replay)
+    joined = Recombined(pieces) if cfg.recombine > 0 and pieces else None
+    user = iter(MixedStream([(UserWords(train, kinds, joined, cfg.recombine), 1.0)],
+                            info.charset, info.preprocess, seed=seed))
+    if "cnn" not in frozen_parts(len(train), cfg):
+        pool = None  # the convolutions learn: their features of a word change at every step
+    draw_rng = np.random.default_rng(seed + 2)
+    replay = replay_stream(words, fonts, info, seed + 1) if n_replay and pool is None else None
+    teacher = build_trainable(info, base).eval() if n_replay and cfg.distill > 0 and pool is None else None
+    avg_from = steps - round(cfg.average * steps) if cfg.average > 0 else steps
+    avg: list[torch.Tensor] | None = None
+    n_avg = 0
+    losses = []
+    for step in range(steps):
+        if should_stop and should_stop():
+            return _Run(None, losses, True)
+        b = collate([next(user) for _ in range(n_user)])
+        lp, lengths = model(b.images, b.widths)
+        loss = ctc(lp, b.targets, lengths, b.lengths) * (n_user / cfg.batch_size)
+        if pool is not None and n_replay:
+            rb = pool.draw(n_replay, draw_rng)
+            lp_r, len_r = model.sequence(rb.features, rb.widths)
+            loss = loss + ctc(lp_r, rb.targets, len_r, rb.lengths) * (n_replay / cfg.batch_size)
+            if cfg.distill > 0:
+                loss = loss + cfg.distill * _distillation(rb.teacher, lp_r, len_r)
+        elif replay is not None:
+            r = collate([next(replay) for _ in range(n_replay)])
+            lp_r, len_r = model(r.images, r.widths)
+            loss = loss + ctc(lp_r, r.targets, len_r, r.lengths) * (n_replay / cfg.batch_size)
+            if teacher is not None:  # stay close to what the base model reads on general words
+                with torch.no_grad():
+                    lp_t, _ = teacher(r.images, r.widths)
+                loss = loss + cfg.distill * _distillation(lp_t, lp_r, len_r)
+        if cfg.l2sp > 0:
+            loss = loss + cfg.l2sp * sum(((p - a) ** 2).sum() for p, a in zip(params, anchor))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(params, 5.0)
+        opt.step()
+        sched.step()
+        losses.append(float(loss.detach()))
+        if step >= avg_from:
+            with torch.no_grad():
+                if avg is None:
+                    avg = [p.detach().clone() for p in params]
+                else:
+                    for s, p in zip(avg, params):
+                        s.add_(p.detach())
+                n_avg += 1
+        if on_step:
+            on_step(step_offset + step + 1, total_steps, losses[-1])
+    if avg is not None and n_avg > 1:
+        with torch.no_grad():
+            for s, p in zip(avg, params):
+                p.copy_(s / n_avg)
+    model.eval()
+    return _Run(model, losses, False)
+
+
+def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
+             fonts: Sequence[Path], cfg: FinetuneConfig = FinetuneConfig(),  # noqa: B008 - only read
+             on_epoch: Callable[[EpochReport], None] | None = None,
+             on_step: Callable[[int, int, float], None] | None = None,
+             should_stop: Callable[[], bool] | None = None,
+             kinds: Sequence[str] | None = None) -> FinetuneResult:
+    """Fine-tune ``base`` on (image, label) ``pairs`` and judge the result (see the module notes).
+
+    ``kinds``: where each sample came from ("canvas", "import", ...), to augment drawings as
+    drawings. The result's ``model`` is the new model when accepted, else a copy of the base.
+    """
+    t0 = time.time()
+    info = copy.deepcopy(base.info)
+    labels = [(img, info.charset.normalize_label(t)) for img, t in pairs]
+    kind_of = None if kinds is None else {id(p): k for p, k in zip(labels, kinds)}
+    if len({t for _, t in labels}) < 2:
+        raise ValueError("at least 2 different words are needed to learn and check")
+    check_words, words = split_check_words(words)
+    general_raw = general_check_set(check_words, fonts, cfg.general_words)
+    general = prepare_validation(general_raw, info.preprocess)
+    base_module = build_trainable(info, base).eval()
+    gen_b = word_errors(base_module, info.charset, general)
+
+    def kinds_for(ps: Sequence[Pair]) -> list[str] | None:
+        return None if kind_of is None else [kind_of[id(p)] for p in ps]
+
+    cut: dict[int, Pieces | None] = {}
+    if cfg.recombine > 0:  # drawings and black-and-white scans only: joined photos show two papers
+        drawn = [p for p in labels if (kind_of is not None and kind_of[id(p)] == "canvas") or is_clean_drawing(p[0])]
+        cut = {id(p): pc for p, pc in zip(drawn, word_pieces(base_module, info.charset, info.preprocess, drawn))}
+
+    def pieces_for(ps: Sequence[Pair]) -> list[Pieces]:  # only the words a run learns from
+        return [pc for pc in (cut.get(id(p)) for p in ps) if pc is not None]
+
+    cross = len(labels) < cfg.cv_below
+    if cross:
+        parts = fold_user_samples(labels, cfg.folds)
+        runs = [(tr, he) for tr, he in parts] + [(labels, [])]
+        method = f"cross-validation: each of your words checked by a model trained without it ({len(parts)} folds)"
+    else:
+        min_held = cfg.min_judge
+        tr, he = split_user_samples(labels, cfg.holdout, min_held=min(min_held, len(labels) // 3))
+        runs = [(tr, he)]
+        method = f"{len({t for _, t in he})} of your words held back from learning"
+    final_train = runs[-1][0]
+    lr = cfg.lr or auto_lr(len(final_train))
+    steps = [auto_steps(len(tr), cfg) for tr, _ in runs]
+    total = sum(steps)
+    history: list[EpochReport] = []
+    ub_e, ua_e, u_len = [], [], []
+    final: nn.Module | None = None
+    done = 0
+    pool = None
+    n_replay = replay_count(len(final_train), cfg)
+    if n_replay and "cnn" in frozen_parts(len(final_train), cfg):
+        size = min(cfg.replay_pool_max, max(cfg.batch_size * 8, math.ceil(n_replay * max(steps) / cfg.replay_reuse)))
+        pool = build_pool(base_module, replay_stream(words, fonts, info, cfg.seed + 1), size)
+    for r, ((tr, he), n_steps) in enumerate(zip(runs, steps)):
+        t_run = time.time()
+        run = _train_once(base, info, tr, kinds_for(tr), words, fonts, cfg, lr, n_steps, cfg.seed + 7919 * r,
+                          done, total, on_step, should_stop, pool, pieces_for(tr))
+        if run.cancelled:
+            return FinetuneResult(float("nan"), float("nan"), cer(*gen_b), cer(*gen_b), len(final_train), 0,
+                                  time.time() - t0, True, None, info, history, lr, steps=done)
+        done += n_steps
+        val_cer = float("nan")
+        if he:
+            held_p = prepare_validation(he, info.preprocess)
+            eb, ln = word_errors(base_module, info.charset, held_p)
+            ea, _ = word_errors(run.model, info.charset, held_p)
+            ub_e.append(eb)
+            ua_e.append(ea)
+            u_len.append(ln)
+            val_cer = cer(ea, ln)
+        rep = EpochReport(r + 1, done, float(np.mean(run.losses)), val_cer, float("nan"), val_cer,
+                          time.time() - t_run, lr)
+        history.append(rep)
+        if on_epoch:
+            on_epoch(rep)
+        final = run.model
+    assert final is not None
+    gen_a = word_errors(final, info.charset, general)
+    ub = np.concatenate(ub_e) if ub_e else np.zeros(0, np.int64)
+    ua = np.concatenate(ua_e) if ua_e else np.zeros(0, np.int64)
+    ul = np.concatenate(u_len) if u_len else np.zeros(0, np.int64)
+    verdict = judge(ub, ua, ul, gen_b[0], gen_a[0], gen_b[1], cfg, method)
+    model = final if verdict.accepted else base_module
+    user_before, cand_user = cer(ub, ul), cer(ua, ul)
+    cand_gen = cer(*gen_a)
+    user_after = cand_user if verdict.accepted else user_before
+    gen_after = cand_gen if verdict.accepted else cer(*gen_b)
+    info.metadata = dict(info.metadata)
+    info.metadata.update({
+        "base_model": base.info.metadata.get("name", Path(base.path).name),
+        "finetuned": time.strftime("%Y-%m-%d %H:%M:%S"), "user_samples": len(labels),
+        "user_cer_before": user_before, "user_cer_after": user_after,
+        "general_cer_before": cer(*gen_b), "general_cer_after": gen_after, "learning_rate": lr,
+        "accepted": verdict.accepted, "judged_words": verdict.judged_words, "judgement": verdict.claim,
+        # a personal word list read with the model, kept whichever network is handed back
+        "user_words": sorted(words_of([*base.info.user_words, *(t for _, t in labels)])[:MAX_WORDS]),
+    })
+    return FinetuneResult(user_before, user_after, cer(*gen_b), gen_after, len(final_train), len(ul),
+                          time.time() - t0, False, model, info, history, lr, verdict, cand_user, cand_gen,
+                          done, final)
+
+
+def save_finetuned(result: FinetuneResult, path: str | Path) -> None:
+    if result.model is None:
+        raise ValueError("fine-tuning was cancelled: there is no model to save")
+    save_model(result.model, result.info, path)
