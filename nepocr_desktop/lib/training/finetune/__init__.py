@@ -35,22 +35,12 @@ Modules: :mod:`.config` (settings, and what follows from the number of samples),
 
 from __future__ import annotations
 
-from .config import FinetuneConfig, auto_lr, auto_replay, auto_steps, frozen_parts, replay_count, replay_share
-from .judge import (
-    Judgement,
-    fold_user_samples,
-    general_check_set,
-    judge,
-    split_check_words,
-    split_user_samples,
-    word_errors,
-)
+from .config import FinetuneConfig, auto_lr, auto_replay, auto_steps
+from .judge import Judgement, fold_user_samples, judge, split_user_samples
 from .run import FinetuneResult, finetune, save_finetuned
-from .samples import Pair, UserWords, is_clean_drawing, load_pairs, replay_material
+from .samples import UserWords, load_pairs, replay_material
 
 __all__ = [
-    "FinetuneConfig", "FinetuneResult", "Judgement", "Pair", "UserWords", "auto_lr", "auto_replay", "auto_steps",
-    "finetune", "fold_user_samples", "frozen_parts", "general_check_set", "is_clean_drawing", "judge", "load_pairs",
-    "replay_count", "replay_material", "replay_share", "save_finetuned", "split_check_words", "split_user_samples",
-    "word_errors",
+    "FinetuneConfig", "FinetuneResult", "Judgement", "UserWords", "auto_lr", "auto_replay", "auto_steps", "finetune",
+    "fold_user_samples", "judge", "load_pairs", "replay_material", "save_finetuned", "split_user_samples",
 ]
