@@ -1,7 +1,7 @@
 """Learning from corrections: fine-tune on N corrected words of a user, measure CER on the rest.
 
     python benchmarks/bench_finetune.py --case same hand scanner canvas [--sizes 30 100 200 300] [--threads 1]
-    python benchmarks/bench_finetune.py --user nhcd|writer|crops [--sizes 50 200]
+    python benchmarks/bench_finetune.py --user nhcd|writer|writer_canvas|crops [--sizes 50 200]
 
 Cases (``--case``), each split by word in a fixed order into N corrections and "their other words":
 
@@ -31,6 +31,11 @@ Older single-user simulations (``--user``):
 bundled lexicon rendered in a face held out of training (AnnapurnaSIL), redrawn with one pen
 width and one slant (outside the slant range of training) and a little wobble per word.
 
+``writer_canvas``: the same hand on the Write tab: each of its words traced to pen strokes and drawn
+again with the pen the Write tab reads drawings with, at one size, as one person's canvas writing
+(the samples are passed as canvas drawings, as the app passes them). ``photo_cer_*`` is CER on
+every photo of ``lens_val``, which learning from one person's drawings must not make worse.
+
 ``nhcd``: one real hand the model was not trained on: NHCD writer 001 (reserved from
 training, see ``corpus.RESERVED_WRITERS``). Lexicon words made only of the characters NHCD has
 (consonants, independent vowels, digits) are composed from that writer's characters joined by a
@@ -58,11 +63,13 @@ from nepocr_desktop.lib.language.lexicon import WORDS_FILE
 from nepocr_desktop.lib.read.charset import split_aksharas
 from nepocr_desktop.lib.read.modelio import load_model
 from nepocr_desktop.lib.read.preprocess import load_gray
+from nepocr_desktop.lib.read.strokes import READING_PEN
 from nepocr_desktop.lib.storage.dataset import read_dataset
 from nepocr_desktop.lib.training.augment import elastic, pen_strokes, to_gray, to_ink, warp
 from nepocr_desktop.lib.training.corpus import RESERVED_WRITERS, bucket, lens_words, load_glyphs
 from nepocr_desktop.lib.training.finetune import FinetuneConfig, finetune, replay_material
 from nepocr_desktop.lib.training.sources import GlyphWords
+from nepocr_desktop.lib.training.strokes import WritingStyle, redraw_as_strokes, trace_strokes
 from nepocr_desktop.lib.training.synth import find_fonts, render_text
 from nepocr_desktop.lib.training.train import evaluate, prepare_validation
 from nepocr_desktop.paths import bundled_model_path, fonts_dir, lexicon_dir
@@ -97,14 +104,23 @@ def crop_users(data: Path) -> tuple[list[str], dict[str, list]]:
     return words, by_word
 
 
-def writer_user(lexicon: list[str], count: int) -> tuple[list[str], dict[str, list]]:
-    """``count`` lexicon words written by one simulated hand."""
+def on_canvas(gray: np.ndarray, word: str) -> np.ndarray:
+    """A word image traced to strokes and drawn as the Write tab reads them (one pen, one size)."""
+    rng = np.random.default_rng([11, bucket("canvas:" + word, 1 << 30)])
+    style = WritingStyle(pen=READING_PEN, spacing=3.0, height=170.0)
+    return redraw_as_strokes(gray, rng, style=style, paths=trace_strokes(gray))
+
+
+def writer_user(lexicon: list[str], count: int, canvas: bool = False) -> tuple[list[str], dict[str, list]]:
+    """``count`` lexicon words written by one simulated hand (``canvas``: on the Write tab)."""
     fonts = [f for f in find_fonts(held_out=True) if "annapurna" in f.name.lower()] or find_fonts(held_out=True)
     if not fonts:
         raise SystemExit("no held-out font (AnnapurnaSIL or Gargi) is installed: apt-get install fonts-sil-annapurna")
     writer = SimulatedWriter(min(fonts))
     pool = sorted((w for w in lexicon if 3 <= len(w) <= 10), key=lambda w: (bucket("writer:" + w, 1 << 30), w))
     words = pool[:count]
+    if canvas:
+        return words, {w: [(on_canvas(writer.write(w), w), w)] for w in words}
     return words, {w: [(writer.write(w), w)] for w in words}
 
 
@@ -189,8 +205,8 @@ def main() -> int:
     ap.add_argument("--max-steps", type=int, default=FinetuneConfig.max_steps,
                     help="most training steps of one run (more samples do not add steps beyond it)")
     ap.add_argument("--seed", type=int, default=FinetuneConfig.seed, help="of the fine-tuning runs")
-    ap.add_argument("--user", choices=["crops", "writer", "nhcd"], default=None)
-    ap.add_argument("--test-words", type=int, default=300, help="(--user writer|nhcd) words in the test set")
+    ap.add_argument("--user", choices=["crops", "writer", "writer_canvas", "nhcd"], default=None)
+    ap.add_argument("--test-words", type=int, default=300, help="(--user writer|writer_canvas|nhcd) words in the test set")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     lex, fonts = replay_material(lexicon_dir() / WORDS_FILE, fonts_dir())
@@ -204,8 +220,8 @@ def main() -> int:
         control: list = []
         if user == "crops":
             words, by_word = crop_users(args.data)
-        elif user == "writer":
-            words, by_word = writer_user(lex, max(sizes) + args.test_words)
+        elif user in ("writer", "writer_canvas"):
+            words, by_word = writer_user(lex, max(sizes) + args.test_words, canvas=user == "writer_canvas")
         else:
             words, by_word, control = nhcd_user(args.data, lex, max(sizes), args.test_words)
         jobs.append((user, words, by_word, control))
@@ -214,7 +230,8 @@ def main() -> int:
         for case in args.case:
             words, by_word = eval_folder_user(args.eval / CASES[case])
             jobs.append((case, words, by_word, []))
-    photos = eval_folder_user(args.eval / "lens_val")[1] if any(j[0].startswith("canvas") for j in jobs) else {}
+    drawn_cases = [j[0] for j in jobs if j[0].startswith("canvas") or j[0] == "writer_canvas"]
+    photos = eval_folder_user(args.eval / "lens_val")[1] if drawn_cases else {}
     for case, words, by_word, control in jobs:
         for n in sizes:
             train, test, rest = split_words(words, by_word, n)
@@ -224,7 +241,8 @@ def main() -> int:
             test_p = prepare_validation(test, base.info.preprocess)
             torch.manual_seed(0)
             t0, c0 = time.time(), time.process_time()
-            kinds = ["canvas"] * len(train) if case.startswith("canvas") else None  # as the app passes them
+            drawn = case.startswith("canvas") or case == "writer_canvas"
+            kinds = ["canvas"] * len(train) if drawn else None  # as the app passes them
             res = finetune(base, train, lex, fonts, cfg, kinds=kinds)
             secs, cpu = time.time() - t0, time.process_time() - c0
             before = cer_of(base.module, base.info, test_p)
@@ -243,8 +261,11 @@ def main() -> int:
                 control_p = prepare_validation(control, base.info.preprocess)
                 row["control_cer_before"] = cer_of(base.module, base.info, control_p)
                 row["control_cer_after"] = cer_of(res.model, res.info, control_p)
-            if case.startswith("canvas"):
-                photo_p = prepare_validation([p for w in rest for p in photos.get(w, [])], base.info.preprocess)
+            if drawn:  # learning from drawings must not make photos worse: the other words' photos,
+                # or every photo for a hand whose words are not those of the photos
+                shown = [p for w in rest for p in photos.get(w, [])] if case.startswith("canvas") else \
+                    [p for ps in photos.values() for p in ps]
+                photo_p = prepare_validation(shown, base.info.preprocess)
                 row["photo_cer_before"] = cer_of(base.module, base.info, photo_p)
                 row["photo_cer_after"] = cer_of(res.model, res.info, photo_p)
                 if res.candidate is not None:
