@@ -111,6 +111,11 @@ def on_canvas(gray: np.ndarray, word: str) -> np.ndarray:
     return redraw_as_strokes(gray, rng, style=style, paths=trace_strokes(gray))
 
 
+def is_drawn(case: str) -> bool:
+    """Cases whose samples are canvas drawings (passed as such, and checked on photos too)."""
+    return case.startswith("canvas") or case == "writer_canvas"
+
+
 def writer_user(lexicon: list[str], count: int, canvas: bool = False) -> tuple[list[str], dict[str, list]]:
     """``count`` lexicon words written by one simulated hand (``canvas``: on the Write tab)."""
     fonts = [f for f in find_fonts(held_out=True) if "annapurna" in f.name.lower()] or find_fonts(held_out=True)
@@ -119,9 +124,7 @@ def writer_user(lexicon: list[str], count: int, canvas: bool = False) -> tuple[l
     writer = SimulatedWriter(min(fonts))
     pool = sorted((w for w in lexicon if 3 <= len(w) <= 10), key=lambda w: (bucket("writer:" + w, 1 << 30), w))
     words = pool[:count]
-    if canvas:
-        return words, {w: [(on_canvas(writer.write(w), w), w)] for w in words}
-    return words, {w: [(writer.write(w), w)] for w in words}
+    return words, {w: [(on_canvas(writer.write(w), w) if canvas else writer.write(w), w)] for w in words}
 
 
 def nhcd_user(data: Path, lexicon: list[str], train_count: int, test_count: int,
@@ -230,8 +233,7 @@ def main() -> int:
         for case in args.case:
             words, by_word = eval_folder_user(args.eval / CASES[case])
             jobs.append((case, words, by_word, []))
-    drawn_cases = [j[0] for j in jobs if j[0].startswith("canvas") or j[0] == "writer_canvas"]
-    photos = eval_folder_user(args.eval / "lens_val")[1] if drawn_cases else {}
+    photos = eval_folder_user(args.eval / "lens_val")[1] if any(is_drawn(j[0]) for j in jobs) else {}
     for case, words, by_word, control in jobs:
         for n in sizes:
             train, test, rest = split_words(words, by_word, n)
@@ -241,8 +243,7 @@ def main() -> int:
             test_p = prepare_validation(test, base.info.preprocess)
             torch.manual_seed(0)
             t0, c0 = time.time(), time.process_time()
-            drawn = case.startswith("canvas") or case == "writer_canvas"
-            kinds = ["canvas"] * len(train) if drawn else None  # as the app passes them
+            kinds = ["canvas"] * len(train) if is_drawn(case) else None  # as the app passes them
             res = finetune(base, train, lex, fonts, cfg, kinds=kinds)
             secs, cpu = time.time() - t0, time.process_time() - c0
             before = cer_of(base.module, base.info, test_p)
@@ -261,10 +262,10 @@ def main() -> int:
                 control_p = prepare_validation(control, base.info.preprocess)
                 row["control_cer_before"] = cer_of(base.module, base.info, control_p)
                 row["control_cer_after"] = cer_of(res.model, res.info, control_p)
-            if drawn:  # learning from drawings must not make photos worse: the other words' photos,
-                # or every photo for a hand whose words are not those of the photos
-                shown = [p for w in rest for p in photos.get(w, [])] if case.startswith("canvas") else \
-                    [p for ps in photos.values() for p in ps]
+            if is_drawn(case):  # learning from drawings must not make photos worse: the other
+                # words' photos, or every photo for a hand whose words are not those of the photos
+                same_words = case.startswith("canvas")
+                shown = [p for w in (rest if same_words else photos) for p in photos.get(w, [])]
                 photo_p = prepare_validation(shown, base.info.preprocess)
                 row["photo_cer_before"] = cer_of(base.module, base.info, photo_p)
                 row["photo_cer_after"] = cer_of(res.model, res.info, photo_p)
