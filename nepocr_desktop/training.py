@@ -63,6 +63,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                         "whole crops (0-1; needs --init)")
     p.add_argument("--jitter", type=float, default=0.0, metavar="SHARE",
                    help="share of the prepared training images moved 1 or 2 rows up or down (0-1)")
+    p.add_argument("--punctuation", type=float, default=0.0, metavar="SHARE",
+                   help="share of the training words given a hand-drawn danda (।) or comma after them (0-1)")
     p.add_argument("--numbers", type=float, default=0.0,
                    help="share of generated samples that are numbers (digits, years, dates, amounts)")
     p.add_argument("--workers", type=int, default=1, help="data loader processes")
@@ -99,7 +101,8 @@ def run_train(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     weights = parse_weights(args.weights)
     for flag, share in (("--fresh-traces", args.fresh_traces), ("--reading-pen", args.reading_pen),
-                        ("--stroke-join", args.stroke_join), ("--jitter", args.jitter)):
+                        ("--stroke-join", args.stroke_join), ("--jitter", args.jitter),
+                        ("--punctuation", args.punctuation)):
         if not 0.0 <= share <= 1.0:
             raise UsageError(f"{flag} must be between 0 and 1, got {share}")
     if weights.get("realjoin") and args.init is None:
@@ -178,7 +181,8 @@ def run_train(args: argparse.Namespace) -> int:
     export = args.export or args.out / "model.pt"
     cfg = TrainConfig(out_dir=args.out, epochs=args.epochs, steps_per_epoch=args.steps, batch_size=args.batch,
                       lr=args.lr, seed=args.seed, workers=args.workers, export=export,
-                      resume=not args.no_resume, jitter=args.jitter)
+                      resume=not args.no_resume, jitter=args.jitter,
+                      punctuation=args.punctuation)
     print(f"model {args.spec}: {count_parameters(model):,} parameters; real train {len(split.train)} "
           f"images, validation {len(split.val)} images of {len(val_words)} unseen words; "
           f"data ready in {time.time() - t0:.0f}s", file=sys.stderr, flush=True)

@@ -32,6 +32,7 @@ from .augment import (
     to_ink,
 )
 from .corpus import SUFFIXES, GlyphSet
+from .marks import add_mark, can_take_mark
 from .recombine import Recombined
 from .strokes import WritingStyle, redraw_as_strokes, trace_strokes
 from .synth import FontSampler, render_text
@@ -270,16 +271,18 @@ class MixedStream(IterableDataset):
     """Endless stream of prepared, encoded samples drawn from weighted sources.
 
     ``jitter``: share of the prepared images moved 1 or 2 rows up or down (:func:`.augment.shift_rows`),
-    so the network does not rely on every word sitting exactly where :func:`prepare` puts it."""
+    so the network does not rely on every word sitting exactly where :func:`prepare` puts it.
+    ``punctuation``: share of the words given a hand-drawn danda or comma (:func:`.marks.add_mark`)."""
 
     def __init__(self, sources: Sequence[tuple[Source, float]], charset: Charset,
                  cfg: PreprocessConfig, seed: int = 0, rank: int = 0, max_width: int = 640,
-                 jitter: float = 0.0):
+                 jitter: float = 0.0, punctuation: float = 0.0):
         self.sources = [s for s, _ in sources]
         w = np.array([wt for _, wt in sources], dtype=np.float64)
         self.p = w / w.sum()
         self.charset, self.cfg, self.seed, self.rank, self.max_width = charset, cfg, seed, rank, max_width
         self.jitter = jitter
+        self.punctuation = punctuation
 
     def __iter__(self):
         info = get_worker_info()
@@ -289,6 +292,8 @@ class MixedStream(IterableDataset):
             src = self.sources[int(rng.choice(len(self.sources), p=self.p))]
             try:
                 img, text = src(rng)
+                if self.punctuation and rng.random() < self.punctuation and can_take_mark(text):
+                    img, text = add_mark(img, text, rng)
                 ids = self.charset.encode(text)
                 x = prepare(img, self.cfg)
             except (LabelError, ValueError, cv2.error):

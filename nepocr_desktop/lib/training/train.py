@@ -50,6 +50,7 @@ class TrainConfig:
     checkpoint: bool = True     # write OUT/last.ckpt each epoch (resume after a crash)
     baseline: float = float("inf")  # validation CER an epoch must beat to count as an improvement
     jitter: float = 0.0         # share of training images moved 1-2 rows up or down (MixedStream)
+    punctuation: float = 0.0    # share of training words given a hand-drawn danda or comma (MixedStream)
 
 
 @dataclass
@@ -160,7 +161,7 @@ def fit(model: CRNN, info: ModelInfo, sources: Sequence[tuple[Source, float]],
     if cfg.resume and os.path.lexists(ckpt):
         step, start_epoch, best = _resume(ckpt, model, opt, sched, device)
     stream = MixedStream(sources, info.charset, info.preprocess, seed=cfg.seed + 1000 * start_epoch, rank=rank,
-                         jitter=cfg.jitter)
+                         jitter=cfg.jitter, punctuation=cfg.punctuation)
     loader = DataLoader(stream, batch_size=cfg.batch_size, collate_fn=collate, num_workers=cfg.workers,
                         persistent_workers=cfg.workers > 0)
     batches = iter(loader)

@@ -1,0 +1,96 @@
+"""Hand-drawn dandas and commas after training words (``lib/training/marks.py``, ``--punctuation``)."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pytest
+
+from nepocr_desktop.lib.errors import UsageError
+from nepocr_desktop.lib.read.charset import DEFAULT_CHARSET
+from nepocr_desktop.lib.read.crnn import ModelSpec
+from nepocr_desktop.lib.read.preprocess import ink_bbox, ink_map
+from nepocr_desktop.lib.training.marks import COMMA, DANDA, add_mark, can_take_mark
+from nepocr_desktop.lib.training.sources import MixedStream
+from nepocr_desktop.lib.training.synth import find_fonts, render_text
+from nepocr_desktop.lib.training.train import new_model
+from nepocr_desktop.training import add_train_arguments, run_train
+
+SPEC = ModelSpec(height=32, channels=(8, 16, 16, 24), double=(False,) * 4, hidden=32, layers=1, dropout=0.0)
+
+
+def _word(text: str = "हुन्छ") -> np.ndarray:
+    font = next(f for f in find_fonts() if "Kalam-Regular" in f.name)
+    return render_text(text, font, size=48)
+
+
+def _columns_with_ink(gray: np.ndarray) -> np.ndarray:
+    return (ink_map(gray) > 0.35).any(axis=0)
+
+
+@pytest.mark.parametrize("mark", [DANDA, COMMA])
+def test_a_mark_is_drawn_after_the_word_with_a_gap_and_added_to_the_label(mark):
+    img = _word()
+    x1 = ink_bbox(ink_map(img))[2]
+    out, text = add_mark(img, "हुन्छ", np.random.default_rng(3), mark)
+    assert text == "हुन्छ" + mark
+    assert out.shape[0] >= img.shape[0] and out.shape[1] >= img.shape[1]
+    assert np.array_equal(out[: img.shape[0], :x1], img[:, :x1])  # the word itself is untouched
+    cols = _columns_with_ink(out)
+    new = np.flatnonzero(cols[x1:]) + x1
+    assert len(new), "no mark was drawn"
+    assert not cols[x1:new[0]].all() and new[0] > x1  # a blank gap between the word and its mark
+    marked = ink_map(out)[:, new[0]:new[-1] + 1] > 0.35
+    rows = np.flatnonzero(marked.any(axis=1))
+    word_rows = np.flatnonzero((ink_map(img) > 0.35).any(axis=1))
+    if mark == DANDA:  # an upright bar, most of the word's height, within its rows
+        assert rows[-1] - rows[0] >= 0.4 * (word_rows[-1] - word_rows[0])
+        assert new[-1] - new[0] < rows[-1] - rows[0]
+    else:  # a small mark low down
+        assert rows[-1] - rows[0] < 0.6 * (word_rows[-1] - word_rows[0])
+        assert rows.mean() > word_rows.mean()
+
+
+def test_a_mark_is_drawn_in_the_images_own_ink_either_polarity():
+    img = _word()
+    dark, _ = add_mark(img, "हुन्छ", np.random.default_rng(0), DANDA)
+    light, _ = add_mark(255 - img, "हुन्छ", np.random.default_rng(0), DANDA)
+    x1 = ink_bbox(ink_map(img))[2]
+    assert dark[:, x1 + 2:].min() < 60          # dark ink on white paper
+    assert light[:, x1 + 2:].max() > 195        # light ink on dark paper
+    assert np.median(light) < 60
+
+
+def test_no_ink_no_mark_and_labels_that_end_in_punctuation_get_none():
+    blank = np.full((40, 80), 250, np.uint8)
+    out, text = add_mark(blank, "घर", np.random.default_rng(0))
+    assert text == "घर" and out is blank
+    assert can_take_mark("घर") and not can_take_mark("घर।") and not can_take_mark("घर,")
+    assert not can_take_mark("दुई शब्द") and not can_take_mark("")
+    with pytest.raises(ValueError):
+        add_mark(_word(), "घर", np.random.default_rng(0), "?")
+
+
+def test_the_stream_gives_a_share_of_the_words_a_mark():
+    _, info = new_model(DEFAULT_CHARSET, SPEC)
+    img = _word("घर")
+
+    def texts(share, n=60):
+        it = iter(MixedStream([(lambda rng: (img, "घर"), 1.0)], DEFAULT_CHARSET, info.preprocess,
+                              punctuation=share))
+        out = []
+        for _ in range(n):
+            x, ids, text = next(it)
+            assert DEFAULT_CHARSET.decode(ids) == text
+            out.append(text)
+        return out
+
+    assert set(texts(0.0)) == {"घर"}
+    assert set(texts(1.0)) == {"घर" + DANDA, "घर" + COMMA}
+    marked = sum(t != "घर" for t in texts(0.5))
+    assert 15 <= marked <= 45
+    parser = argparse.ArgumentParser()
+    add_train_arguments(parser)
+    with pytest.raises(UsageError, match="punctuation"):
+        run_train(parser.parse_args(["--punctuation", "1.5"]))
