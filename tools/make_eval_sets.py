@@ -5,6 +5,8 @@
 - ``lens_val``: the word-disjoint validation split of the real word crops (never trained on)
 - ``dhcd_heldout``: the 10% of DHCD Train held out by file hash, as one-character words
 - ``synth_heldout_fonts``: validation words rendered in fonts never used in training
+- ``synth_punct``: validation words with a danda (।) or comma after them, rendered in the held-out
+  fonts (the mark is the font's own): how often a sentence's last word keeps its danda
 - ``synth_dev``: the labels of the training crops of ``nepali_lens_words`` (words people wrote,
   so as many of them are in the word lists as in running text: about 73%) rendered in the
   held-out fonts. It is where decoding weights (word list, language model) are chosen, so
@@ -23,6 +25,7 @@ import numpy as np
 
 from nepocr_desktop.lib.training.augment import augment_synthetic
 from nepocr_desktop.lib.training.corpus import lens_words, load_glyphs
+from nepocr_desktop.lib.training.marks import can_take_mark
 from nepocr_desktop.lib.training.synth import find_fonts, render_text
 
 
@@ -47,19 +50,38 @@ def _write_dev(args: argparse.Namespace, texts: list[str]) -> None:
     _write(dev, rows)
 
 
+def _write_punct(args: argparse.Namespace, words: list[str]) -> None:
+    out = args.out / "synth_punct"
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    fonts = find_fonts(held_out=True)
+    rng = np.random.default_rng(13)
+    rows = []
+    for k in range(args.punct):
+        text = words[int(rng.integers(len(words)))] + ("," if rng.random() < 0.2 else "।")
+        img = render_text(text, fonts[k % len(fonts)], size=int(rng.integers(36, 60)))
+        img = augment_synthetic(img, rng, pen=0.2)
+        name = f"images/{k:04d}.png"
+        cv2.imwrite(str(out / name), img)
+        rows.append((name, text))
+    _write(out, rows)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
     ap.add_argument("--out", type=Path, default=Path("data_cache/eval"))
     ap.add_argument("--synth", type=int, default=400, help="synthetic test words")
     ap.add_argument("--dev", type=int, default=600, help="synthetic words for choosing decoding weights")
-    ap.add_argument("--only", choices=["lens_val", "dhcd_heldout", "synth_heldout_fonts", "synth_dev"],
+    ap.add_argument("--punct", type=int, default=300, help="synthetic test words with a mark after them")
+    ap.add_argument("--only", choices=["lens_val", "dhcd_heldout", "synth_heldout_fonts", "synth_dev", "synth_punct"],
                     help="write only this folder")
     args = ap.parse_args()
 
     split = lens_words(args.data / "nepali_lens_words")
     if args.only in (None, "synth_dev"):
         _write_dev(args, [s.text for s in split.train])
+    if args.only in (None, "synth_punct"):
+        _write_punct(args, sorted({s.text for s in split.val if can_take_mark(s.text)}))
     if args.only not in (None, "lens_val", "dhcd_heldout", "synth_heldout_fonts"):
         return 0
     lens = args.out / "lens_val"
