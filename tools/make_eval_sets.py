@@ -6,7 +6,8 @@
 - ``dhcd_heldout``: the 10% of DHCD Train held out by file hash, as one-character words
 - ``synth_heldout_fonts``: validation words rendered in fonts never used in training
 - ``synth_punct``: validation words with a danda (।) or comma after them, rendered in the held-out
-  fonts (the mark is the font's own): how often a sentence's last word keeps its danda
+  fonts (the mark is the font's own): how often a sentence's last word keeps its danda;
+  ``synth_punct_dev`` the same with the training crops' words, for choosing how decoding weighs a mark
 - ``synth_dev``: the labels of the training crops of ``nepali_lens_words`` (words people wrote,
   so as many of them are in the word lists as in running text: about 73%) rendered in the
   held-out fonts. It is where decoding weights (word list, language model) are chosen, so
@@ -50,11 +51,11 @@ def _write_dev(args: argparse.Namespace, texts: list[str]) -> None:
     _write(dev, rows)
 
 
-def _write_punct(args: argparse.Namespace, words: list[str]) -> None:
-    out = args.out / "synth_punct"
+def _write_punct(args: argparse.Namespace, name: str, words: list[str], seed: int) -> None:
+    out = args.out / name
     (out / "images").mkdir(parents=True, exist_ok=True)
     fonts = find_fonts(held_out=True)
-    rng = np.random.default_rng(13)
+    rng = np.random.default_rng(seed)
     rows = []
     for k in range(args.punct):
         text = words[int(rng.integers(len(words)))] + ("," if rng.random() < 0.2 else "।")
@@ -81,7 +82,8 @@ def main() -> int:
     if args.only in (None, "synth_dev"):
         _write_dev(args, [s.text for s in split.train])
     if args.only in (None, "synth_punct"):
-        _write_punct(args, sorted({s.text for s in split.val if can_take_mark(s.text)}))
+        _write_punct(args, "synth_punct", sorted({s.text for s in split.val if can_take_mark(s.text)}), 13)
+        _write_punct(args, "synth_punct_dev", sorted({s.text for s in split.train if can_take_mark(s.text)}), 17)
     if args.only not in (None, "lens_val", "dhcd_heldout", "synth_heldout_fonts"):
         return 0
     lens = args.out / "lens_val"
