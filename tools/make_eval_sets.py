@@ -35,36 +35,33 @@ def _write(folder: Path, rows: list[tuple[str, str]]) -> None:
     print(f"{folder}: {len(rows)} samples")
 
 
-def _write_dev(args: argparse.Namespace, texts: list[str]) -> None:
-    dev = args.out / "synth_dev"
-    (dev / "images").mkdir(parents=True, exist_ok=True)
+def _render_words(folder: Path, n: int, text_for, font_for, pen: float, rng: np.random.Generator) -> None:
+    """``n`` words rendered in held-out fonts and augmented: ``text_for(k)`` and ``font_for(k, fonts)``
+    say which, ``rng`` draws the rest."""
+    (folder / "images").mkdir(parents=True, exist_ok=True)
     fonts = find_fonts(held_out=True)
-    rng = np.random.default_rng(11)
     rows = []
-    for k in range(args.dev):
-        text = texts[int(rng.integers(len(texts)))]
-        img = render_text(text, fonts[int(rng.integers(len(fonts)))], size=int(rng.integers(36, 60)))
-        img = augment_synthetic(img, rng, pen=0.3)
+    for k in range(n):
+        text = text_for(k)
+        img = render_text(text, font_for(k, fonts), size=int(rng.integers(36, 60)))
+        img = augment_synthetic(img, rng, pen=pen)
         name = f"images/{k:04d}.png"
-        cv2.imwrite(str(dev / name), img)
+        cv2.imwrite(str(folder / name), img)
         rows.append((name, text))
-    _write(dev, rows)
+    _write(folder, rows)
+
+
+def _write_dev(args: argparse.Namespace, texts: list[str]) -> None:
+    rng = np.random.default_rng(11)
+    _render_words(args.out / "synth_dev", args.dev, lambda k: texts[int(rng.integers(len(texts)))],
+                  lambda k, fonts: fonts[int(rng.integers(len(fonts)))], 0.3, rng)
 
 
 def _write_punct(args: argparse.Namespace, name: str, words: list[str], seed: int) -> None:
-    out = args.out / name
-    (out / "images").mkdir(parents=True, exist_ok=True)
-    fonts = find_fonts(held_out=True)
     rng = np.random.default_rng(seed)
-    rows = []
-    for k in range(args.punct):
-        text = words[int(rng.integers(len(words)))] + ("," if rng.random() < 0.2 else "।")
-        img = render_text(text, fonts[k % len(fonts)], size=int(rng.integers(36, 60)))
-        img = augment_synthetic(img, rng, pen=0.2)
-        name = f"images/{k:04d}.png"
-        cv2.imwrite(str(out / name), img)
-        rows.append((name, text))
-    _write(out, rows)
+    _render_words(args.out / name, args.punct,
+                  lambda k: words[int(rng.integers(len(words)))] + ("," if rng.random() < 0.2 else "।"),
+                  lambda k, fonts: fonts[k % len(fonts)], 0.2, rng)
 
 
 def main() -> int:
@@ -109,20 +106,9 @@ def main() -> int:
     if args.only == "dhcd_heldout":
         return 0
 
-    syn = args.out / "synth_heldout_fonts"
-    (syn / "images").mkdir(parents=True, exist_ok=True)
-    fonts = find_fonts(held_out=True)
     words = sorted({s.text for s in split.val})
-    rng = np.random.default_rng(7)
-    rows = []
-    for k in range(args.synth):
-        w = words[k % len(words)]
-        img = render_text(w, fonts[k % len(fonts)], size=int(rng.integers(36, 60)))
-        img = augment_synthetic(img, rng, pen=0.2)
-        name = f"images/{k:04d}.png"
-        cv2.imwrite(str(syn / name), img)
-        rows.append((name, w))
-    _write(syn, rows)
+    _render_words(args.out / "synth_heldout_fonts", args.synth, lambda k: words[k % len(words)],
+                  lambda k, fonts: fonts[k % len(fonts)], 0.2, np.random.default_rng(7))
     return 0
 
 
