@@ -87,10 +87,24 @@ def test_the_stream_gives_a_share_of_the_words_a_mark():
         return out
 
     assert set(texts(0.0)) == {"घर"}
-    assert set(texts(1.0)) == {"घर" + DANDA, "घर" + COMMA}
+    every = texts(1.0, n=120)
+    assert {"घर" + DANDA, "घर" + COMMA} <= set(every) <= {"घर" + DANDA, "घर" + COMMA, DANDA, COMMA}
+    assert 2 <= sum(t in (DANDA, COMMA) for t in every) <= 30  # a tenth: the mark alone
     marked = sum(t != "घर" for t in texts(0.5))
     assert 15 <= marked <= 45
     parser = argparse.ArgumentParser()
     add_train_arguments(parser)
     with pytest.raises(UsageError, match="punctuation"):
         run_train(parser.parse_args(["--punctuation", "1.5"]))
+
+
+def test_a_mark_alone_is_cut_out_with_the_mark_as_its_text():
+    """As a page reader may find a danda set apart from its word."""
+    img = _word()
+    out, text = add_mark(img, "हुन्छ", np.random.default_rng(5), DANDA, alone=True)
+    assert text == DANDA
+    box = ink_bbox(ink_map(out))
+    assert box is not None
+    x0, y0, x1, y1 = box
+    assert x1 - x0 < y1 - y0  # an upright bar, not the word
+    assert out.shape[1] < img.shape[1] / 2 and out.shape[0] >= img.shape[0]

@@ -19,6 +19,7 @@ DANDA = "।"
 COMMA = ","
 MARKS = (DANDA, COMMA)
 MARK_SHARES = (0.85, 0.15)  # a danda ends most sentences; commas are the other mark a word carries
+ALONE = 0.1  # share of the marks cut out alone: a page reader finds a danda apart from its word
 _ENDINGS = frozenset("।॥,.?!;:-)\"'")
 
 
@@ -44,10 +45,12 @@ def _stroke_width(ink: np.ndarray) -> float:
     return max(1.0, 2.0 * area / max(outline, 1))
 
 
-def add_mark(gray: np.ndarray, text: str, rng: np.random.Generator, mark: str | None = None
-             ) -> tuple[np.ndarray, str]:
+def add_mark(gray: np.ndarray, text: str, rng: np.random.Generator, mark: str | None = None,
+             alone: bool = False) -> tuple[np.ndarray, str]:
     """``gray`` (uint8, either polarity) with a hand-drawn danda or comma after its ink, and
-    ``text`` with the mark; unchanged when there is no ink to place it by."""
+    ``text`` with the mark; unchanged when there is no ink to place it by. ``alone``: the mark
+    cut out by itself, with some paper around it (the word only set its size and ink), and
+    the mark alone as the text."""
     if mark is None:
         mark = MARKS[int(rng.choice(len(MARKS), p=MARK_SHARES))]
     if mark not in MARKS:
@@ -93,5 +96,7 @@ def add_mark(gray: np.ndarray, text: str, rng: np.random.Generator, mark: str | 
         mask = cv2.GaussianBlur(mask, (3, 3), 0)
     strong = gray[ink > 0.7]
     level = float(np.median(strong)) if strong.size else (255.0 if np.median(gray) < 128 else 0.0)
-    out = gray.astype(np.float32) * (1 - mask) + level * mask
-    return np.clip(out, 0, 255).astype(np.uint8), text + mark
+    out = np.clip(gray.astype(np.float32) * (1 - mask) + level * mask, 0, 255).astype(np.uint8)
+    if alone:
+        return out[:, int(x1 + gap / 2):], mark
+    return out, text + mark

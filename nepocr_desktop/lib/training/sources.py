@@ -32,6 +32,7 @@ from .augment import (
     to_ink,
 )
 from .corpus import SUFFIXES, GlyphSet
+from .marks import ALONE as MARK_ALONE
 from .marks import add_mark, can_take_mark
 from .recombine import Recombined
 from .strokes import WritingStyle, redraw_as_strokes, trace_strokes
@@ -272,7 +273,8 @@ class MixedStream(IterableDataset):
 
     ``jitter``: share of the prepared images moved 1 or 2 rows up or down (:func:`.augment.shift_rows`),
     so the network does not rely on every word sitting exactly where :func:`prepare` puts it.
-    ``punctuation``: share of the words given a hand-drawn danda or comma (:func:`.marks.add_mark`)."""
+    ``punctuation``: share of the words given a hand-drawn danda or comma (:func:`.marks.add_mark`;
+    a tenth of them the mark alone)."""
 
     def __init__(self, sources: Sequence[tuple[Source, float]], charset: Charset,
                  cfg: PreprocessConfig, seed: int = 0, rank: int = 0, max_width: int = 640,
@@ -293,7 +295,7 @@ class MixedStream(IterableDataset):
             try:
                 img, text = src(rng)
                 if self.punctuation and rng.random() < self.punctuation and can_take_mark(text):
-                    img, text = add_mark(img, text, rng)
+                    img, text = add_mark(img, text, rng, alone=rng.random() < MARK_ALONE)
                 ids = self.charset.encode(text)
                 x = prepare(img, self.cfg)
             except (LabelError, ValueError, cv2.error):
