@@ -19,6 +19,7 @@ from nepocr_desktop.lib.language.prior import (
     CHARLM_FILE,
     LanguagePrior,
     PriorWeights,
+    closing_marks,
     default_charlm,
     default_prior,
 )
@@ -167,6 +168,28 @@ def test_digits_are_not_free_under_the_prior():
     # a clear single letter or digit is read as it is
     assert text_of(beam_decode(frames([{"छ": 0.97, "६": 0.02}]), beam=8, lexicon=prior)[0].labels) == "छ"
     assert text_of(beam_decode(frames([{"छ": 0.3, "६": 0.65}]), beam=8, lexicon=prior)[0].labels) == "६"
+
+
+def test_a_mark_closing_a_word_costs_its_own_log_probability():
+    """A danda or comma right after a letter costs ``mark``; after a digit, or where no word
+    ends, a mark is any other symbol."""
+    lex = Lexicon(WORDS)
+    w = PriorWeights(word=2.0, char=0.5, letter=0.25, mark=-1.0)
+    prior = LanguagePrior(lex, SMALL, w)
+    assert closing_marks("घर।", SMALL.letters) == 1 and closing_marks("घर, पानी।", SMALL.letters) == 2
+    assert closing_marks("१२।", SMALL.letters) == 0 and closing_marks("।घर", SMALL.letters) == 0
+    assert prior.bonus("घर।", True) - prior.bonus("घर", True) == pytest.approx(0.5 * -1.0)
+    assert prior.bonus("१२।", True) - prior.bonus("१२", True) == pytest.approx(0.5 * w.symbol)
+
+
+def test_a_danda_the_network_reads_survives_the_shipped_prior():
+    """हुन्छ। where the network gives the danda's frame 60% (and 40% to nothing): the word list
+    and the character model know हुन्छ, and must not drop a sentence's danda for it."""
+    prior = default_prior(lexicon_dir())
+    plan = [{"ह": 0.95}, {"ु": 0.9}, {"न": 0.95}, {"्": 0.9}, {"छ": 0.95}, {}, {"।": 0.6}]
+    assert text_of(beam_decode(frames(plan), beam=8, lexicon=prior)[0].labels) == "हुन्छ।"
+    clear = [{"ह": 0.95}, {"ु": 0.9}, {"न": 0.95}, {"्": 0.9}, {"छ": 0.95}, {}, {"।": 0.1}]
+    assert text_of(beam_decode(frames(clear), beam=8, lexicon=prior)[0].labels) == "हुन्छ"
 
 
 def test_recognizer_with_lexicon_uses_the_shipped_prior(tiny_model_path):
