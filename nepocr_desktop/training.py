@@ -28,7 +28,7 @@ from .lib.training.sources import (
     SynthWords,
 )
 from .lib.training.synth import FontSampler, find_fonts
-from .lib.training.train import EpochReport, TrainConfig, fit, new_model, prepare_validation
+from .lib.training.train import LEARNED_PARTS, EpochReport, TrainConfig, fit, new_model, prepare_validation
 
 DEFAULT_WEIGHTS = "real=0.35,synth=0.35,glyphwords=0.15,glyphs=0.15"
 SOURCES = frozenset({"real", "synth", "glyphwords", "glyphs", "strokes", "realscan", "realjoin"})
@@ -65,6 +65,11 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="share of the prepared training images moved 1 or 2 rows up or down (0-1)")
     p.add_argument("--punctuation", type=float, default=0.0, metavar="SHARE",
                    help="share of the training words given a hand-drawn danda (।) or comma after them (0-1)")
+    p.add_argument("--distill", type=float, default=0.0, metavar="WEIGHT",
+                   help="words without a closing mark learn the --init model's readings (KL per frame, times "
+                        "WEIGHT) instead of their labels: learning marks while reading the rest as before")
+    p.add_argument("--learn", choices=sorted(LEARNED_PARTS), default="all",
+                   help="the parts that learn: all, rnn (projection, LSTM and classifier) or head (classifier)")
     p.add_argument("--numbers", type=float, default=0.0,
                    help="share of generated samples that are numbers (digits, years, dates, amounts)")
     p.add_argument("--workers", type=int, default=1, help="data loader processes")
@@ -111,6 +116,10 @@ def run_train(args: argparse.Namespace) -> int:
         raise UsageError("--stroke-join needs a strokes share in --weights: it is a part of the stroke words")
     if args.stroke_join and args.init is None:
         raise UsageError("--stroke-join needs --init: the model that finds the aksharas in the real crops")
+    if args.distill < 0:
+        raise UsageError(f"--distill must be 0 or more, got {args.distill}")
+    if args.distill and args.init is None:
+        raise UsageError("--distill needs --init: the model whose readings are learned")
     data = args.data
     if not (data / "nepali_lens_words").exists():
         print(f"error: {data} does not hold nepali_lens_words/", file=sys.stderr)
@@ -161,6 +170,7 @@ def run_train(args: argparse.Namespace) -> int:
             redrawn.append((RealJoined(joined, exclude=frozenset(val_words), augment=0.0), args.stroke_join))
         sources.append((StrokeWords(real, redrawn, fresh=args.fresh_traces, reading=args.reading_pen,
                                     real_weight=1.0 - args.stroke_join), weights["strokes"]))
+    teacher = build_trainable(base.info, base).eval() if base is not None and args.distill else None
     init_meta = dict(base.info.metadata) if base is not None else {}
     if base is not None:
         info = base.info
@@ -182,7 +192,7 @@ def run_train(args: argparse.Namespace) -> int:
     cfg = TrainConfig(out_dir=args.out, epochs=args.epochs, steps_per_epoch=args.steps, batch_size=args.batch,
                       lr=args.lr, seed=args.seed, workers=args.workers, export=export,
                       resume=not args.no_resume, jitter=args.jitter,
-                      punctuation=args.punctuation)
+                      punctuation=args.punctuation, teacher=teacher, distill=args.distill, learn=args.learn)
     print(f"model {args.spec}: {count_parameters(model):,} parameters; real train {len(split.train)} "
           f"images, validation {len(split.val)} images of {len(val_words)} unseen words; "
           f"data ready in {time.time() - t0:.0f}s", file=sys.stderr, flush=True)

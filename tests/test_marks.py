@@ -108,3 +108,67 @@ def test_a_mark_alone_is_cut_out_with_the_mark_as_its_text():
     x0, y0, x1, y1 = box
     assert x1 - x0 < y1 - y0  # an upright bar, not the word
     assert out.shape[1] < img.shape[1] / 2 and out.shape[0] >= img.shape[0]
+
+
+def _batch(words: list[str], info):
+    from nepocr_desktop.lib.read.preprocess import prepare
+    from nepocr_desktop.lib.training.sources import collate
+
+    font = next(f for f in find_fonts() if "Kalam-Regular" in f.name)
+    return collate([(prepare(render_text(w, font, size=40), info.preprocess), DEFAULT_CHARSET.encode(w), w)
+                    for w in words])
+
+
+def test_with_a_teacher_words_without_a_mark_learn_its_readings_and_marked_words_their_labels():
+    import copy
+
+    import torch
+    from torch import nn
+
+    from nepocr_desktop.lib.training.train import TrainConfig, _loss
+
+    torch.manual_seed(0)
+    model, info = new_model(DEFAULT_CHARSET, SPEC)
+    model.eval()
+    cfg = TrainConfig(out_dir=None, teacher=copy.deepcopy(model).eval(), distill=2.0)
+    ctc = nn.CTCLoss(blank=0, zero_infinity=True)
+    plain = _batch(["घर", "पानी"], info)
+    lp, lengths = model(plain.images, plain.widths)
+    assert float(_loss(lp, lengths, plain, cfg, ctc, torch.device("cpu"))) == pytest.approx(0.0, abs=1e-5)
+    other = copy.deepcopy(model)
+    with torch.no_grad():
+        other.head.bias.add_(torch.randn_like(other.head.bias))
+    lp_o, _ = other(plain.images, plain.widths)
+    assert float(_loss(lp_o, lengths, plain, cfg, ctc, torch.device("cpu"))) > 0.01  # away from the teacher
+    marked = _batch(["घर।", "पानी,"], info)
+    lp_m, len_m = model(marked.images, marked.widths)
+    per_word = nn.functional.ctc_loss(lp_m, marked.targets, len_m, marked.lengths, reduction="none",
+                                      zero_infinity=True) / marked.lengths
+    assert float(_loss(lp_m, len_m, marked, cfg, ctc, torch.device("cpu"))) == pytest.approx(
+        float(per_word.mean()), rel=1e-5)
+    no_teacher = TrainConfig(out_dir=None)
+    assert float(_loss(lp, lengths, plain, no_teacher, ctc, torch.device("cpu"))) == pytest.approx(
+        float(ctc(lp, plain.targets, lengths, plain.lengths)))
+
+
+def test_learning_only_the_classifier_leaves_the_rest_as_it_was(tmp_path):
+    import copy
+
+    import torch
+
+    from nepocr_desktop.lib.training.train import TrainConfig, fit
+
+    torch.manual_seed(0)
+    model, info = new_model(DEFAULT_CHARSET, SPEC)
+    before = copy.deepcopy(model.state_dict())
+    img = _word("घर")
+    cfg = TrainConfig(out_dir=tmp_path, epochs=1, steps_per_epoch=4, batch_size=4, lr=3e-3, warmup=1, workers=0,
+                      checkpoint=False, punctuation=0.5, teacher=copy.deepcopy(model), distill=1.0, learn="head")
+    fit(model, info, [(lambda rng: (img, "घर"), 1.0)], [], cfg)
+    after = model.state_dict()
+    changed = {k.split(".")[0] for k in before if not torch.equal(before[k], after[k])}
+    assert changed == {"head"}
+    parser = argparse.ArgumentParser()
+    add_train_arguments(parser)
+    with pytest.raises(UsageError, match="--distill needs --init"):
+        run_train(parser.parse_args(["--distill", "1"]))

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..read.charset import DEFAULT_CHARSET
+from ..read.charset import CLOSING_MARKS, DEFAULT_CHARSET
 from .charlm import CharLM
 from .lexicon import Lexicon, default_lexicon
 from .personal import PersonalWords
@@ -56,9 +56,6 @@ class PriorWeights:
 # its 300 marks (CER 7.57%); -3 / -2 / -1 / 0 dropped 68 / 62 / 58 / 54 (6.96 / 6.66 / 6.46 / 6.30%).
 # -1 and below change nothing on `synth_dev` (5 marks in 600 words) and on its words as pen strokes,
 # which 0 read 0.03 points worse; so -1.
-
-
-CLOSING_MARKS = frozenset("।॥,?!;:")
 
 
 def closing_marks(text: str, letters: frozenset[str]) -> int:

@@ -25,6 +25,7 @@ OTHER_SIGNS = "ऽॐ॰"  # avagraha, om, abbreviation sign
 DEVANAGARI_DIGITS = "०१२३४५६७८९"
 DANDAS = "।॥"
 ASCII_DIGITS = "0123456789"
+CLOSING_MARKS = frozenset("।॥,?!;:")  # marks that close a word (हुन्छ। घर,): decoding and training treat them so
 PUNCTUATION = " .,?!-()\"':;/"
 
 NEPALI_CHARS: str = (

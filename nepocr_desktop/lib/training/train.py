@@ -22,7 +22,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ..errors import NepocrError
-from ..read.charset import Charset
+from ..read.charset import CLOSING_MARKS, Charset
 from ..read.crnn import CRNN
 from ..read.ctc_decoder import greedy_decode
 from ..read.metrics import error_rates
@@ -51,6 +51,9 @@ class TrainConfig:
     baseline: float = float("inf")  # validation CER an epoch must beat to count as an improvement
     jitter: float = 0.0         # share of training images moved 1-2 rows up or down (MixedStream)
     punctuation: float = 0.0    # share of training words given a hand-drawn danda or comma (MixedStream)
+    teacher: nn.Module | None = None  # with ``distill``: the model whose readings the words without
+    distill: float = 0.0        # a closing mark are learned from (KL per frame, times this), not their labels
+    learn: str = "all"          # the parts that learn: all, rnn (projection, LSTM, classifier) or head
 
 
 @dataclass
@@ -124,6 +127,36 @@ def _lr_lambda(cfg: TrainConfig, total: int) -> Callable[[int], float]:
     return f
 
 
+LEARNED_PARTS = {"all": ("cnn", "proj", "rnn", "head"), "rnn": ("proj", "rnn", "head"), "head": ("head",)}
+
+
+def distillation(teacher: torch.Tensor, student: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Mean per-frame KL(teacher || student) over each word's own frames (log-probabilities, T, N, C)."""
+    mask = (torch.arange(student.shape[0], device=student.device)[:, None] < lengths[None, :]).float()
+    kl = (teacher.exp() * (teacher - student)).sum(-1)
+    return (kl * mask).sum() / mask.sum().clamp(min=1.0)
+
+
+def _loss(lp: torch.Tensor, lengths: torch.Tensor, b: Batch, cfg: TrainConfig, ctc: nn.CTCLoss,
+          device: torch.device) -> torch.Tensor:
+    """CTC on the labels; with a teacher, the words without a closing mark learn its readings instead
+    (so a network learns marks and keeps reading the rest as it did)."""
+    targets, label_lengths = b.targets.to(device), b.lengths.to(device)
+    if cfg.teacher is None or cfg.distill <= 0:
+        return ctc(lp, targets, lengths, label_lengths)
+    marked = torch.tensor([t[-1:] in CLOSING_MARKS for t in b.texts], device=device)
+    per_word = nn.functional.ctc_loss(lp, targets, lengths, label_lengths, blank=0, reduction="none",
+                                      zero_infinity=True) / label_lengths.clamp(min=1)
+    loss = (per_word * marked).sum() / len(b.texts)
+    if (~marked).any():
+        with torch.no_grad():
+            lp_t, _ = cfg.teacher(b.images.to(device), b.widths.to(device))
+        keep = ~marked
+        loss = loss + cfg.distill * distillation(lp_t[:, keep], lp[:, keep], lengths[keep]) * (
+            float(keep.sum()) / len(b.texts))
+    return loss
+
+
 def freeze_batchnorm(model: nn.Module) -> None:
     """Keep BatchNorm running statistics and affine parameters fixed."""
     for m in model.modules():
@@ -150,6 +183,13 @@ def fit(model: CRNN, info: ModelInfo, sources: Sequence[tuple[Source, float]],
     net: nn.Module = model
     if world > 1:
         net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    if cfg.learn != "all":
+        for name, part in model.named_children():
+            if name not in LEARNED_PARTS[cfg.learn]:
+                for p in part.parameters():
+                    p.requires_grad_(False)
+    if cfg.teacher is not None:
+        cfg.teacher.to(device).eval()
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     total = cfg.epochs * cfg.steps_per_epoch
@@ -169,7 +209,7 @@ def fit(model: CRNN, info: ModelInfo, sources: Sequence[tuple[Source, float]],
     patience_left = cfg.patience
     for epoch in range(start_epoch, cfg.epochs):
         model.train()
-        if cfg.freeze_bn:
+        if cfg.freeze_bn or cfg.learn != "all":
             freeze_batchnorm(model)
         t0, losses = time.time(), []
         for _ in range(cfg.steps_per_epoch):
@@ -179,7 +219,7 @@ def fit(model: CRNN, info: ModelInfo, sources: Sequence[tuple[Source, float]],
                 return result
             b: Batch = next(batches)
             lp, lengths = net(b.images.to(device), b.widths.to(device))
-            loss = ctc(lp, b.targets.to(device), lengths, b.lengths.to(device))
+            loss = _loss(lp, lengths, b, cfg, ctc, device)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             nn.utils.clip_grad_norm_(params, 5.0)

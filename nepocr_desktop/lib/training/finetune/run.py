@@ -19,7 +19,7 @@ from ...read.metrics import cer
 from ...read.modelio import LoadedModel, ModelInfo, build_trainable, save_model
 from ..recombine import Pieces, Recombined, word_pieces
 from ..sources import MixedStream, collate
-from ..train import EpochReport, freeze_batchnorm, prepare_validation
+from ..train import EpochReport, distillation, freeze_batchnorm, prepare_validation
 from .config import FinetuneConfig, auto_lr, auto_steps, frozen_parts, replay_count
 from .judge import (
     Judgement,
@@ -66,13 +66,6 @@ class FinetuneResult:
         if self.judgement is not None:
             out["judgement"] = self.judgement.to_dict()
         return out
-
-
-def _distillation(teacher: torch.Tensor, student: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """Mean per-frame KL(teacher || student) over each word's own frames (log-probabilities, T, N, C)."""
-    mask = (torch.arange(student.shape[0])[:, None] < lengths[None, :]).float()
-    kl = (teacher.exp() * (teacher - student)).sum(-1)
-    return (kl * mask).sum() / mask.sum()
 
 
 @dataclass
@@ -138,7 +131,7 @@ def _train_once(base: LoadedModel, info: ModelInfo, train: Sequence[Pair], kinds
             lp_r, len_r = model.sequence(rb.features, rb.widths)
             loss = loss + ctc(lp_r, rb.targets, len_r, rb.lengths) * (n_replay / cfg.batch_size)
             if cfg.distill > 0:
-                loss = loss + cfg.distill * _distillation(rb.teacher, lp_r, len_r)
+                loss = loss + cfg.distill * distillation(rb.teacher, lp_r, len_r)
         elif replay is not None:
             r = collate([next(replay) for _ in range(n_replay)])
             lp_r, len_r = model(r.images, r.widths)
@@ -146,7 +139,7 @@ def _train_once(base: LoadedModel, info: ModelInfo, train: Sequence[Pair], kinds
             if teacher is not None:  # stay close to what the base model reads on general words
                 with torch.no_grad():
                     lp_t, _ = teacher(r.images, r.widths)
-                loss = loss + cfg.distill * _distillation(lp_t, lp_r, len_r)
+                loss = loss + cfg.distill * distillation(lp_t, lp_r, len_r)
         if cfg.l2sp > 0:
             loss = loss + cfg.l2sp * sum(((p - a) ** 2).sum() for p, a in zip(params, anchor))
         opt.zero_grad(set_to_none=True)
