@@ -81,7 +81,7 @@ def test_the_stream_gives_a_share_of_the_words_a_mark():
                               punctuation=share))
         out = []
         for _ in range(n):
-            x, ids, text = next(it)
+            _, ids, text = next(it)
             assert DEFAULT_CHARSET.decode(ids) == text
             out.append(text)
         return out
