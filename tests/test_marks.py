@@ -125,7 +125,7 @@ def test_with_a_teacher_words_without_a_mark_learn_its_readings_and_marked_words
     import torch
     from torch import nn
 
-    from nepocr_desktop.lib.training.train import TrainConfig, _loss
+    from nepocr_desktop.lib.training.train import TrainConfig, batch_loss
 
     torch.manual_seed(0)
     model, info = new_model(DEFAULT_CHARSET, SPEC)
@@ -134,20 +134,20 @@ def test_with_a_teacher_words_without_a_mark_learn_its_readings_and_marked_words
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     plain = _batch(["घर", "पानी"], info)
     lp, lengths = model(plain.images, plain.widths)
-    assert float(_loss(lp, lengths, plain, cfg, ctc, torch.device("cpu"))) == pytest.approx(0.0, abs=1e-5)
+    assert float(batch_loss(lp, lengths, plain, cfg, ctc, torch.device("cpu"))) == pytest.approx(0.0, abs=1e-5)
     other = copy.deepcopy(model)
     with torch.no_grad():
         other.head.bias.add_(torch.randn_like(other.head.bias))
     lp_o, _ = other(plain.images, plain.widths)
-    assert float(_loss(lp_o, lengths, plain, cfg, ctc, torch.device("cpu"))) > 0.01  # away from the teacher
+    assert float(batch_loss(lp_o, lengths, plain, cfg, ctc, torch.device("cpu"))) > 0.01  # away from the teacher
     marked = _batch(["घर।", "पानी,"], info)
     lp_m, len_m = model(marked.images, marked.widths)
     per_word = nn.functional.ctc_loss(lp_m, marked.targets, len_m, marked.lengths, reduction="none",
                                       zero_infinity=True) / marked.lengths
-    assert float(_loss(lp_m, len_m, marked, cfg, ctc, torch.device("cpu"))) == pytest.approx(
+    assert float(batch_loss(lp_m, len_m, marked, cfg, ctc, torch.device("cpu"))) == pytest.approx(
         float(per_word.mean()), rel=1e-5)
     no_teacher = TrainConfig(out_dir=None)
-    assert float(_loss(lp, lengths, plain, no_teacher, ctc, torch.device("cpu"))) == pytest.approx(
+    assert float(batch_loss(lp, lengths, plain, no_teacher, ctc, torch.device("cpu"))) == pytest.approx(
         float(ctc(lp, plain.targets, lengths, plain.lengths)))
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..read.charset import CLOSING_MARKS
 from ..read.preprocess import ink_bbox, ink_map
 
 DANDA = "।"
@@ -20,7 +21,7 @@ COMMA = ","
 MARKS = (DANDA, COMMA)
 MARK_SHARES = (0.85, 0.15)  # a danda ends most sentences; commas are the other mark a word carries
 ALONE = 0.1  # share of the marks cut out alone: a page reader finds a danda apart from its word
-_ENDINGS = frozenset("।॥,.?!;:-)\"'")
+_ENDINGS = CLOSING_MARKS | frozenset(".-)\"'")
 
 
 def can_take_mark(text: str) -> bool:

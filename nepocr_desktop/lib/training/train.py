@@ -51,8 +51,10 @@ class TrainConfig:
     baseline: float = float("inf")  # validation CER an epoch must beat to count as an improvement
     jitter: float = 0.0         # share of training images moved 1-2 rows up or down (MixedStream)
     punctuation: float = 0.0    # share of training words given a hand-drawn danda or comma (MixedStream)
-    teacher: nn.Module | None = None  # with ``distill``: the model whose readings the words without
-    distill: float = 0.0        # a closing mark are learned from (KL per frame, times this), not their labels
+    # with a teacher and distill > 0, the words without a closing mark learn the teacher's readings
+    # (KL per frame, times distill) instead of their labels (see batch_loss)
+    teacher: nn.Module | None = None
+    distill: float = 0.0
     learn: str = "all"          # the parts that learn: all, rnn (projection, LSTM, classifier) or head
 
 
@@ -137,7 +139,7 @@ def distillation(teacher: torch.Tensor, student: torch.Tensor, lengths: torch.Te
     return (kl * mask).sum() / mask.sum().clamp(min=1.0)
 
 
-def _loss(lp: torch.Tensor, lengths: torch.Tensor, b: Batch, cfg: TrainConfig, ctc: nn.CTCLoss,
+def batch_loss(lp: torch.Tensor, lengths: torch.Tensor, b: Batch, cfg: TrainConfig, ctc: nn.CTCLoss,
           device: torch.device) -> torch.Tensor:
     """CTC on the labels; with a teacher, the words without a closing mark learn its readings instead
     (so a network learns marks and keeps reading the rest as it did)."""
@@ -219,7 +221,7 @@ def fit(model: CRNN, info: ModelInfo, sources: Sequence[tuple[Source, float]],
                 return result
             b: Batch = next(batches)
             lp, lengths = net(b.images.to(device), b.widths.to(device))
-            loss = _loss(lp, lengths, b, cfg, ctc, device)
+            loss = batch_loss(lp, lengths, b, cfg, ctc, device)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             nn.utils.clip_grad_norm_(params, 5.0)
