@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import copy
 
 import numpy as np
 import pytest
+import torch
+from torch import nn
 
 from nepocr_desktop.lib.errors import UsageError
 from nepocr_desktop.lib.read.charset import DEFAULT_CHARSET
 from nepocr_desktop.lib.read.crnn import ModelSpec
-from nepocr_desktop.lib.read.preprocess import ink_bbox, ink_map
+from nepocr_desktop.lib.read.preprocess import ink_bbox, ink_map, prepare
 from nepocr_desktop.lib.training.marks import COMMA, DANDA, add_mark, can_take_mark
-from nepocr_desktop.lib.training.sources import MixedStream
+from nepocr_desktop.lib.training.sources import MixedStream, collate
 from nepocr_desktop.lib.training.synth import find_fonts, render_text
-from nepocr_desktop.lib.training.train import new_model
+from nepocr_desktop.lib.training.train import TrainConfig, batch_loss, fit, new_model
 from nepocr_desktop.training import add_train_arguments, run_train
 
 SPEC = ModelSpec(height=32, channels=(8, 16, 16, 24), double=(False,) * 4, hidden=32, layers=1, dropout=0.0)
@@ -111,22 +114,12 @@ def test_a_mark_alone_is_cut_out_with_the_mark_as_its_text():
 
 
 def _batch(words: list[str], info):
-    from nepocr_desktop.lib.read.preprocess import prepare
-    from nepocr_desktop.lib.training.sources import collate
-
     font = next(f for f in find_fonts() if "Kalam-Regular" in f.name)
     return collate([(prepare(render_text(w, font, size=40), info.preprocess), DEFAULT_CHARSET.encode(w), w)
                     for w in words])
 
 
 def test_with_a_teacher_words_without_a_mark_learn_its_readings_and_marked_words_their_labels():
-    import copy
-
-    import torch
-    from torch import nn
-
-    from nepocr_desktop.lib.training.train import TrainConfig, batch_loss
-
     torch.manual_seed(0)
     model, info = new_model(DEFAULT_CHARSET, SPEC)
     model.eval()
@@ -152,12 +145,6 @@ def test_with_a_teacher_words_without_a_mark_learn_its_readings_and_marked_words
 
 
 def test_learning_only_the_classifier_leaves_the_rest_as_it_was(tmp_path):
-    import copy
-
-    import torch
-
-    from nepocr_desktop.lib.training.train import TrainConfig, fit
-
     torch.manual_seed(0)
     model, info = new_model(DEFAULT_CHARSET, SPEC)
     before = copy.deepcopy(model.state_dict())

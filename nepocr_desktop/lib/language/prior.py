@@ -8,11 +8,11 @@ The score a hypothesis gets on top of the network's log-probability is
 Digits and punctuation, which the character model has no letters for, each count as one
 character of a uniform model over the charset (``symbol``): free, they would win every
 close call against letters. A mark that closes a word (a danda, a comma, ...; see
-:func:`closing_marks`) is far likelier than that and has its own log-probability (``mark``). The letter bonus offsets the preference for short readings. Both parts
-only re-rank what the network offers; neither can add a character the image does not
-support, and words outside the list are still read (open vocabulary). The weights were
-chosen on ``synth_dev`` (see ``tools/make_eval_sets.py``: words people wrote, rendered in
-fonts never trained on), never on the real validation words. Drawings from the Write tab are
+:func:`closing_marks`) is far likelier than that and has its own log-probability (``mark``).
+The letter bonus offsets the preference for short readings. Both parts only re-rank what the
+network offers; neither can add a character the image does not support, and words outside the
+list are still read (open vocabulary). The weights were chosen on ``synth_dev`` (see
+``tools/make_eval_sets.py``: words people wrote, rendered in fonts never trained on), never on the real validation words. Drawings from the Write tab are
 read with a larger letter and word bonus (:data:`DRAWING`, :meth:`LanguagePrior.for_drawings`).
 """
 

@@ -140,7 +140,7 @@ def distillation(teacher: torch.Tensor, student: torch.Tensor, lengths: torch.Te
 
 
 def batch_loss(lp: torch.Tensor, lengths: torch.Tensor, b: Batch, cfg: TrainConfig, ctc: nn.CTCLoss,
-          device: torch.device) -> torch.Tensor:
+               device: torch.device) -> torch.Tensor:
     """CTC on the labels; with a teacher, the words without a closing mark learn its readings instead
     (so a network learns marks and keeps reading the rest as it did)."""
     targets, label_lengths = b.targets.to(device), b.lengths.to(device)
