@@ -69,7 +69,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="words without a closing mark learn the --init model's readings (KL per frame, times "
                         "WEIGHT) instead of their labels: learning marks while reading the rest as before")
     p.add_argument("--learn", choices=sorted(LEARNED_PARTS), default="all",
-                   help="the parts that learn: all, rnn (projection, LSTM and classifier) or head (classifier)")
+                   help="the parts that learn: all, rnn (projection, LSTM and classifier), head (classifier) or "
+                        "marks (only the classifier's rows of the danda and the comma: every other reading "
+                        "keeps its scores)")
     p.add_argument("--numbers", type=float, default=0.0,
                    help="share of generated samples that are numbers (digits, years, dates, amounts)")
     p.add_argument("--workers", type=int, default=1, help="data loader processes")

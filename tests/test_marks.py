@@ -159,3 +159,18 @@ def test_learning_only_the_classifier_leaves_the_rest_as_it_was(tmp_path):
     add_train_arguments(parser)
     with pytest.raises(UsageError, match="--distill needs --init"):
         run_train(parser.parse_args(["--distill", "1"]))
+
+
+def test_learning_the_marks_changes_only_their_rows_of_the_classifier(tmp_path):
+    torch.manual_seed(0)
+    model, info = new_model(DEFAULT_CHARSET, SPEC)
+    before = copy.deepcopy(model.state_dict())
+    img = _word("घर")
+    cfg = TrainConfig(out_dir=tmp_path, epochs=1, steps_per_epoch=4, batch_size=4, lr=3e-3, warmup=1, workers=0,
+                      checkpoint=False, punctuation=0.5, weight_decay=0.1, learn="marks")
+    fit(model, info, [(lambda rng: (img, "घर"), 1.0)], [], cfg)
+    after = model.state_dict()
+    assert {k for k in before if not torch.equal(before[k], after[k])} == {"head.weight", "head.bias"}
+    rows = sorted({int(i) for i in torch.nonzero(before["head.weight"] != after["head.weight"])[:, 0]})
+    assert rows == sorted(DEFAULT_CHARSET.encode(DANDA + COMMA))
+    assert not model.head.weight._backward_hooks  # the masks are gone once training ends

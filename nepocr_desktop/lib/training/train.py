@@ -29,6 +29,7 @@ from ..read.metrics import error_rates
 from ..read.modelio import ModelInfo, save_model
 from ..read.preprocess import PreprocessConfig, batch, check_regular_file, prepare
 from ..system.atomic import atomic_write
+from .marks import MARKS
 from .sources import Batch, MixedStream, Source, collate
 
 
@@ -55,7 +56,8 @@ class TrainConfig:
     # (KL per frame, times distill) instead of their labels (see batch_loss)
     teacher: nn.Module | None = None
     distill: float = 0.0
-    learn: str = "all"          # the parts that learn: all, rnn (projection, LSTM, classifier) or head
+    learn: str = "all"          # the parts that learn: all, rnn (projection, LSTM, classifier), head,
+    #                             or marks (the classifier's rows of the marks training draws, nothing else)
 
 
 @dataclass
@@ -129,7 +131,45 @@ def _lr_lambda(cfg: TrainConfig, total: int) -> Callable[[int], float]:
     return f
 
 
-LEARNED_PARTS = {"all": ("cnn", "proj", "rnn", "head"), "rnn": ("proj", "rnn", "head"), "head": ("head",)}
+LEARNED_PARTS = {"all": ("cnn", "proj", "rnn", "head"), "rnn": ("proj", "rnn", "head"), "head": ("head",),
+                 "marks": ("head",)}
+
+
+class RowsOnly:
+    """Only some rows (classes) of a linear classifier learn: the other rows' gradients are zeroed,
+    and after each optimiser step their weights are put back as they were (weight decay included),
+    so everything the network read before keeps its scores and only the chosen classes change."""
+
+    def __init__(self, layer: nn.Linear, rows: Sequence[int]):
+        self.layer = layer
+        self.fixed = torch.ones(layer.out_features, dtype=torch.bool)
+        self.fixed[list(rows)] = False
+        self.weight = layer.weight.detach().clone()
+        self.bias = layer.bias.detach().clone() if layer.bias is not None else None
+        self._hooks = [layer.weight.register_hook(self._mask)]
+        if layer.bias is not None:
+            self._hooks.append(layer.bias.register_hook(self._mask))
+
+    def _mask(self, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.clone()
+        grad[self.fixed.to(grad.device)] = 0
+        return grad
+
+    @torch.no_grad()
+    def restore(self) -> None:
+        fixed = self.fixed.to(self.layer.weight.device)
+        self.layer.weight[fixed] = self.weight.to(self.layer.weight.device)[fixed]
+        if self.bias is not None:
+            self.layer.bias[fixed] = self.bias.to(self.layer.bias.device)[fixed]
+
+    def remove(self) -> None:
+        for h in self._hooks:
+            h.remove()
+
+
+def mark_rows(charset: Charset) -> list[int]:
+    """CTC indices of the marks that training draws after words (see marks.py)."""
+    return [charset.encode(m)[0] for m in MARKS if m in charset.chars]
 
 
 def distillation(teacher: torch.Tensor, student: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -190,6 +230,7 @@ def fit(model: CRNN, info: ModelInfo, sources: Sequence[tuple[Source, float]],
             if name not in LEARNED_PARTS[cfg.learn]:
                 for p in part.parameters():
                     p.requires_grad_(False)
+    rows = RowsOnly(model.head, mark_rows(info.charset)) if cfg.learn == "marks" else None
     if cfg.teacher is not None:
         cfg.teacher.to(device).eval()
     params = [p for p in model.parameters() if p.requires_grad]
@@ -218,6 +259,8 @@ def fit(model: CRNN, info: ModelInfo, sources: Sequence[tuple[Source, float]],
             if should_stop and should_stop():
                 result.cancelled = True
                 result.seconds = time.time() - t_start
+                if rows is not None:
+                    rows.remove()
                 return result
             b: Batch = next(batches)
             lp, lengths = net(b.images.to(device), b.widths.to(device))
@@ -226,6 +269,8 @@ def fit(model: CRNN, info: ModelInfo, sources: Sequence[tuple[Source, float]],
             loss.backward()
             nn.utils.clip_grad_norm_(params, 5.0)
             opt.step()
+            if rows is not None:
+                rows.restore()
             sched.step()
             step += 1
             losses.append(float(loss.detach()))
@@ -255,6 +300,8 @@ def fit(model: CRNN, info: ModelInfo, sources: Sequence[tuple[Source, float]],
             patience_left = cfg.patience if improved else patience_left - 1
             if patience_left <= 0:
                 break
+    if rows is not None:
+        rows.remove()
     result.best_cer = best
     result.seconds = time.time() - t_start
     return result
