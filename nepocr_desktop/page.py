@@ -19,6 +19,7 @@ import numpy as np
 from .lib.page.containers import Box, Page, Point
 from .lib.page.pagexml import page_to_xml
 from .lib.page.segment import segment_page
+from .lib.page.text import join_words
 from .lib.read.preprocess import ImageSource, load_gray
 from .lib.read.results import Reader, Recognition, RecognitionFailure
 
@@ -59,7 +60,7 @@ class LineResult:
 
     @property
     def text(self) -> str:
-        return " ".join(w.text for w in self.words if w.text)
+        return join_words(w.text for w in self.words)
 
     @property
     def confidence(self) -> float:

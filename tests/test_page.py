@@ -174,3 +174,19 @@ def test_corrections_are_in_the_text_json_and_pagexml(render_word):
     items = read_pagexml(xml.encode("utf-8"))
     assert [t.text for t in items if t.level == "word"][1] == "नेपालै"
     assert xml.count('comments="corrected"') == 2  # the word and its line
+
+
+def test_a_danda_read_apart_from_its_word_is_written_against_it(render_word):
+    rows = [["हामी", "घर", "।", "पानी"]]
+    result = read_page(ToneReader([w for r in rows for w in r]), tone_page(render_word, rows=rows))
+    assert [w.text for w in result.words] == ["हामी", "घर", "।", "पानी"]
+    assert result.text == result.lines[0].text == "हामी घर। पानी"
+    assert "<Unicode>हामी घर। पानी</Unicode>" in result.to_pagexml()
+
+
+def test_join_words():
+    from nepocr_desktop.lib.page.text import join_words
+
+    assert join_words(["घर", "", "।", "पानी"]) == "घर। पानी"
+    assert join_words(["।", "घर", "॥", ",", "x"]) == "। घर॥, x"  # nothing before the first mark to join
+    assert join_words(["घर", "१।"]) == "घर १।"  # a number with a danda stays a word of its own

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..lib.page.text import join_words
 from ..lib.read.results import Recognition
 from .correction_field import CorrectionField
 from .errors import plural
@@ -393,7 +394,7 @@ class ResultPanel(QWidget):
         was_page = self.is_page()
         self._recognition = None
         items = [[(str(w[0]), float(w[1]), str(w[2]) if len(w) > 2 else "") for w in ln] for ln in lines]
-        self.full_text = "\n".join(t for t in (" ".join(w for w, _, _ in ln if w) for ln in items) if t)
+        self.full_text = "\n".join(t for t in (join_words(w for w, _, _ in ln) for ln in items) if t)
         self._set_page_mode(True)
         self._page_texts = [w for ln in items for w, _, _ in ln]
         self._page_lines, index = [], 0

@@ -16,6 +16,7 @@ from .pagexml import (
     write_pagexml,
 )
 from .segment import estimate_skew, segment_page, word_gap_threshold
+from .text import join_words
 
 __all__ = [
     "Box",
@@ -29,6 +30,7 @@ __all__ = [
     "binarize",
     "deskew_transform",
     "estimate_skew",
+    "join_words",
     "normalize",
     "page_to_xml",
     "parse_pagexml",

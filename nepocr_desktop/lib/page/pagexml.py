@@ -23,6 +23,7 @@ import numpy as np
 from ..errors import NepocrError
 from ..read.preprocess import ImageError, ImageSource, load_gray, read_bounded
 from .containers import Box, Page, Point
+from .text import join_words
 
 NS = "http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -126,7 +127,7 @@ def page_to_xml(page: Page, texts: Sequence[Sequence[WordText]] | None = None,
             if j < len(words):
                 _text_equiv(w, *words[j], corrected=(i, j) in corrected)
         if texts is not None:
-            text = " ".join(t for t, _ in words if t)
+            text = join_words(t for t, _ in words)
             confs = [c for t, c in words if c is not None]
             _text_equiv(el, text, min(confs) if confs else None,
                         corrected=any((i, j) in corrected for j in range(len(words))))
@@ -237,7 +238,7 @@ def parse_pagexml(source: str | os.PathLike | bytes) -> PageXml:
                     words.append(item)
             text, conf = _reading(line)
             if not text and words:
-                text = " ".join(w.text for w in words)
+                text = join_words(w.text for w in words)
             item = _item("line", line, text, conf)
             items += ([item] if item else []) + words
             if len(items) > MAX_ITEMS:
