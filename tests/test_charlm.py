@@ -206,11 +206,12 @@ def test_shipped_model_file_and_its_licences():
 
 
 TESSDATA = Path("/usr/share/tesseract-ocr/5/tessdata/nep.traineddata")
+HINDI = TESSDATA.with_name("hin.traineddata")
 WORDLIST = ROOT.parent / "shared" / "data" / "nepali_wordlist_bisug"
 
 
-@pytest.mark.skipif(not (TESSDATA.exists() and WORDLIST.exists() and shutil.which("dawg2wordlist")),
-                    reason="needs ../shared/data and Tesseract's nep model and tools")
+@pytest.mark.skipif(not (TESSDATA.exists() and HINDI.exists() and WORDLIST.exists() and shutil.which("dawg2wordlist")),
+                    reason="needs ../shared/data and Tesseract's nep and hin models and tools")
 def test_build_lexicon_reproduces_the_shipped_files(tmp_path):
     subprocess.run([sys.executable, str(ROOT / "tools" / "build_lexicon.py"), "--out", str(tmp_path)],
                    check=True, capture_output=True)
