@@ -144,15 +144,22 @@ def test_with_a_teacher_words_without_a_mark_learn_its_readings_and_marked_words
         float(ctc(lp, plain.targets, lengths, plain.lengths)))
 
 
-def test_learning_only_the_classifier_leaves_the_rest_as_it_was(tmp_path):
+def _trained_on_one_word(tmp_path, learn: str, **kw) -> tuple[dict, dict, nn.Module]:
+    """(weights before, weights after, model) of a small network trained 4 steps on one word."""
     torch.manual_seed(0)
     model, info = new_model(DEFAULT_CHARSET, SPEC)
     before = copy.deepcopy(model.state_dict())
     img = _word("घर")
+    if kw.get("distill"):
+        kw["teacher"] = copy.deepcopy(model)
     cfg = TrainConfig(out_dir=tmp_path, epochs=1, steps_per_epoch=4, batch_size=4, lr=3e-3, warmup=1, workers=0,
-                      checkpoint=False, punctuation=0.5, teacher=copy.deepcopy(model), distill=1.0, learn="head")
+                      checkpoint=False, punctuation=0.5, learn=learn, **kw)
     fit(model, info, [(lambda rng: (img, "घर"), 1.0)], [], cfg)
-    after = model.state_dict()
+    return before, model.state_dict(), model
+
+
+def test_learning_only_the_classifier_leaves_the_rest_as_it_was(tmp_path):
+    before, after, _ = _trained_on_one_word(tmp_path, "head", distill=1.0)
     changed = {k.split(".")[0] for k in before if not torch.equal(before[k], after[k])}
     assert changed == {"head"}
     parser = argparse.ArgumentParser()
@@ -162,14 +169,7 @@ def test_learning_only_the_classifier_leaves_the_rest_as_it_was(tmp_path):
 
 
 def test_learning_the_marks_changes_only_their_rows_of_the_classifier(tmp_path):
-    torch.manual_seed(0)
-    model, info = new_model(DEFAULT_CHARSET, SPEC)
-    before = copy.deepcopy(model.state_dict())
-    img = _word("घर")
-    cfg = TrainConfig(out_dir=tmp_path, epochs=1, steps_per_epoch=4, batch_size=4, lr=3e-3, warmup=1, workers=0,
-                      checkpoint=False, punctuation=0.5, weight_decay=0.1, learn="marks")
-    fit(model, info, [(lambda rng: (img, "घर"), 1.0)], [], cfg)
-    after = model.state_dict()
+    before, after, model = _trained_on_one_word(tmp_path, "marks", weight_decay=0.1)
     assert {k for k in before if not torch.equal(before[k], after[k])} == {"head.weight", "head.bias"}
     rows = sorted({int(i) for i in torch.nonzero(before["head.weight"] != after["head.weight"])[:, 0]})
     assert rows == sorted(DEFAULT_CHARSET.encode(DANDA + COMMA))
