@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .lib.page.containers import Box, Page, Point
+from .lib.page.danda import DANDA_CONFIDENCE, danda
 from .lib.page.pagexml import page_to_xml
 from .lib.page.segment import segment_page
 from .lib.page.text import join_words
@@ -164,13 +165,26 @@ def read_page(recognizer: Reader, image: ImageSource, batch_size: int = 64,
         if len(got) != len(chunk):
             raise ValueError(f"the recognizer returned {len(got)} results for {len(chunk)} images")
         results += got
-    it = iter(results)
+    it = iter(zip(results, crops))
     lines = []
     for line in page.lines:
-        words = [_word(next(it), w.box, w.polygon) for w in line.words]
+        heights = [w.straight_box.height for w in line.words]
+        words = []
+        for j, w in enumerate(line.words):
+            result, crop = next(it)
+            # a bar after a word: a danda found apart from it (the recognizer reads one as ४ or म)
+            mark = danda(crop, float(np.median(heights[:j] + heights[j + 1:]))) if j else None
+            words.append(_word(result, w.box, w.polygon) if mark is None else _danda(mark, result, w.box, w.polygon))
         lines.append(LineResult(words, line.box, line.polygon, line.baseline))
     name = Path(image).name if isinstance(image, (str, os.PathLike)) else "image.png"
     return PageResult(page, lines, name, (time.perf_counter() - t0) * 1000.0)
+
+
+def _danda(mark: str, result: Recognition | RecognitionFailure, box: Box, polygon: tuple[Point, ...]) -> WordResult:
+    """A word box the shape rule reads as ``mark``; the recognizer's readings stay one click away."""
+    read = _word(result, box, polygon)
+    others = tuple(dict.fromkeys(t for t in (read.text, *read.alternatives) if t and t != mark))
+    return WordResult(mark, DANDA_CONFIDENCE, box, polygon, alternatives=others)
 
 
 def _word(result: Recognition | RecognitionFailure, box: Box, polygon: tuple[Point, ...]) -> WordResult:

@@ -190,3 +190,39 @@ def test_join_words():
     assert join_words(["घर", "", "।", "पानी"]) == "घर। पानी"
     assert join_words(["।", "घर", "॥", ",", "x"]) == "। घर॥, x"  # nothing before the first mark to join
     assert join_words(["घर", "१।"]) == "घर १।"  # a number with a danda stays a word of its own
+
+
+def _bar_page(render_word, bars: int) -> np.ndarray:
+    """A line of two words and a hand-drawn upright bar (two for ॥) a word's gap after them, in
+    the ink tone of the third word of ``ToneReader``."""
+    page = tone_page(render_word, rows=[["हामी", "घर"]])
+    ys, xs = np.nonzero(page < 200)
+    for k in range(bars):
+        x = xs.max() + 24 + 9 * k
+        cv2.line(page, (x, ys.min() + 6), (x - 2, ys.max() - 2), 2 * TONE_STEP, 3)
+    return page
+
+
+@pytest.mark.parametrize("bars, mark", [(1, "।"), (2, "॥")])
+def test_a_bar_apart_from_its_word_is_read_as_a_danda(render_word, bars, mark):
+    reader = ToneReader(["हामी", "घर", "म"])  # म: the bar read alone, as the network reads one
+    result = read_page(reader, _bar_page(render_word, bars))
+    words = result.words
+    assert [w.text for w in words] == ["हामी", "घर", mark]
+    assert words[2].alternatives == ("म",)  # the recognizer's reading stays one click away
+    assert result.text == "हामी घर" + mark
+
+
+def test_the_danda_rule_leaves_words_alone():
+    from nepocr_desktop.lib.page.danda import danda
+
+    word = np.full((40, 60), 255, np.uint8)
+    cv2.putText(word, "HW", (2, 32), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 0, 3)
+    bar = np.full((40, 14), 255, np.uint8)
+    cv2.line(bar, (7, 6), (6, 33), 0, 3)
+    assert danda(word, 36.0) is None
+    assert danda(bar, 36.0) == "।"
+    assert danda(bar, 100.0) is None  # far shorter than the line's words: a speck of a letter, not a danda
+    slanted = np.full((40, 30), 255, np.uint8)
+    cv2.line(slanted, (4, 6), (24, 33), 0, 3)
+    assert danda(slanted, 36.0) is None
