@@ -18,8 +18,8 @@ def test_the_drawing_prior_changes_only_its_own_weights():
     drawn = prior.for_drawings()
     assert DRAWING and all(getattr(drawn.weights, k) == v for k, v in DRAWING.items())
     assert any(getattr(prior.weights, k) != v for k, v in DRAWING.items())
-    assert (drawn.weights.char, drawn.weights.symbol, drawn.weights.user) == (
-        prior.weights.char, prior.weights.symbol, 2.5)
+    assert (drawn.weights.mark, drawn.weights.symbol, drawn.weights.user) == (
+        prior.weights.mark, prior.weights.symbol, 2.5)
     assert drawn.user_words is prior.user_words and drawn.bonus("घर", True) > drawn.bonus("घट", True)
 
 
