@@ -12,8 +12,9 @@ close call against letters. A mark that closes a word (a danda, a comma, ...; se
 The letter bonus offsets the preference for short readings. Both parts only re-rank what the
 network offers; neither can add a character the image does not support, and words outside the
 list are still read (open vocabulary). The weights were chosen on ``synth_dev`` (see
-``tools/make_eval_sets.py``: words people wrote, rendered in fonts never trained on), never on the real validation words. Drawings from the Write tab are
-read with a larger letter and word bonus (:data:`DRAWING`, :meth:`LanguagePrior.for_drawings`).
+``tools/make_eval_sets.py``: words people wrote, rendered in fonts never trained on), never on
+the real validation words. Drawings from the Write tab are read with a larger character weight,
+letter bonus and word bonus (:data:`DRAWING`, :meth:`LanguagePrior.for_drawings`).
 """
 
 from __future__ import annotations
