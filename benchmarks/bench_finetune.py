@@ -62,7 +62,7 @@ import torch
 from nepocr_desktop.lib.language.lexicon import WORDS_FILE
 from nepocr_desktop.lib.read.charset import split_aksharas
 from nepocr_desktop.lib.read.modelio import load_model
-from nepocr_desktop.lib.read.preprocess import load_gray
+from nepocr_desktop.lib.read.preprocess import is_clean_drawing, load_gray
 from nepocr_desktop.lib.read.strokes import READING_PEN
 from nepocr_desktop.lib.storage.dataset import read_dataset
 from nepocr_desktop.lib.training.augment import elastic, pen_strokes, to_gray, to_ink, warp
@@ -190,6 +190,13 @@ def cer_of(model, info, prepared) -> float:
     return round(evaluate(model, info.charset, prepared, torch.device("cpu"))[0], 4)
 
 
+def reader(model, drawings, pairs: list) -> object:
+    """The network that reads ``pairs`` as the app would: a model learned for drawings alone
+    reads images of ink without grey (drawings, black-and-white scans) with ``drawings``."""
+    clean = sum(is_clean_drawing(img) for img, _ in pairs)
+    return drawings if drawings is not None and clean * 2 > len(pairs) else model
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
@@ -208,6 +215,10 @@ def main() -> int:
     ap.add_argument("--max-steps", type=int, default=FinetuneConfig.max_steps,
                     help="most training steps of one run (more samples do not add steps beyond it)")
     ap.add_argument("--seed", type=int, default=FinetuneConfig.seed, help="of the fine-tuning runs")
+    ap.add_argument("--one-network", action="store_true",
+                    help="one network for every image, even when learning from drawings alone")
+    ap.add_argument("--drawings-replay", type=float, default=FinetuneConfig.drawings_replay,
+                    help="replayed share of a batch when learning for drawings alone")
     ap.add_argument("--user", choices=["crops", "writer", "writer_canvas", "nhcd"], default=None)
     ap.add_argument("--test-words", type=int, default=300, help="(--user writer|writer_canvas|nhcd) words in the test set")
     args = ap.parse_args()
@@ -215,7 +226,8 @@ def main() -> int:
     lex, fonts = replay_material(lexicon_dir() / WORDS_FILE, fonts_dir())
     base = load_model(args.model)
     cfg = FinetuneConfig(epochs=args.epochs, lr=args.lr, l2sp=args.l2sp, replay=args.replay,
-                         recombine=args.recombine, seed=args.seed, max_steps=args.max_steps)
+                         recombine=args.recombine, seed=args.seed, max_steps=args.max_steps,
+                         apart=not args.one_network, drawings_replay=args.drawings_replay)
     jobs: list[tuple[str, list[str], dict, list]] = []
     if args.user or not args.case:
         user = args.user or "crops"
@@ -247,8 +259,9 @@ def main() -> int:
             res = finetune(base, train, lex, fonts, cfg, kinds=kinds)
             secs, cpu = time.time() - t0, time.process_time() - c0
             before = cer_of(base.module, base.info, test_p)
-            after = cer_of(res.model, res.info, test_p)
-            cand = cer_of(res.candidate, res.info, test_p) if res.candidate is not None else None
+            after = cer_of(reader(res.model, res.drawings, test), res.info, test_p)
+            cand_net = reader(res.model, res.candidate, test) if res.apart else res.candidate
+            cand = cer_of(cand_net, res.info, test_p) if cand_net is not None else None
             j = res.judgement
             row = {"case": case, "samples": len(train), "test_images": len(test), "cer_before": before,
                    "cer_after": after, "relative_reduction": round(1 - after / before, 4) if before else None,
@@ -256,21 +269,22 @@ def main() -> int:
                    "judged_words": res.heldout_samples,
                    "judged_user_cer": [round(res.user_cer_before, 4), round(res.candidate_user_cer, 4)],
                    "general_cer": [round(res.general_cer_before, 4), round(res.candidate_general_cer, 4)],
-                   "steps": res.steps, "seconds": round(secs, 1), "cpu_seconds": round(cpu, 1),
+                   "steps": res.steps, "learned_for": "drawings" if res.apart else "all", "seconds": round(secs, 1), "cpu_seconds": round(cpu, 1),
                    "threads": args.threads, "lr": res.lr}
             if control:  # the same test words in another hand: how much of the gain is this hand's
                 control_p = prepare_validation(control, base.info.preprocess)
                 row["control_cer_before"] = cer_of(base.module, base.info, control_p)
-                row["control_cer_after"] = cer_of(res.model, res.info, control_p)
+                row["control_cer_after"] = cer_of(reader(res.model, res.drawings, control), res.info, control_p)
             if is_drawn(case):  # learning from drawings must not make photos worse: the other
                 # words' photos, or every photo for a hand whose words are not those of the photos
                 same_words = case.startswith("canvas")
                 shown = [p for w in (rest if same_words else photos) for p in photos.get(w, [])]
                 photo_p = prepare_validation(shown, base.info.preprocess)
                 row["photo_cer_before"] = cer_of(base.module, base.info, photo_p)
-                row["photo_cer_after"] = cer_of(res.model, res.info, photo_p)
-                if res.candidate is not None:
-                    row["photo_candidate_cer_after"] = cer_of(res.candidate, res.info, photo_p)
+                row["photo_cer_after"] = cer_of(reader(res.model, res.drawings, shown), res.info, photo_p)
+                cand_net = reader(res.model, res.candidate, shown) if res.apart else res.candidate
+                if cand_net is not None:
+                    row["photo_candidate_cer_after"] = cer_of(cand_net, res.info, photo_p)
             print(json.dumps(row), flush=True)
     return 0
 

@@ -25,7 +25,11 @@ def add_finetune_arguments(p: argparse.ArgumentParser) -> None:
                    help="learning rate (default 0: automatic, 3e-4)")
     p.add_argument("--replay", type=float, default=FinetuneConfig.replay,
                    help="share of replayed synthetic words in each batch (0-0.9; default: automatic, "
-                        "7/8)")
+                        "7/8, or 1/4 when learning for drawings alone)")
+    p.add_argument("--one-network", action="store_true",
+                   help="learn one network for every image even when the samples are all drawings or "
+                        "black-and-white scans (by default such samples teach a network for drawings "
+                        "alone, stored beside the base network, which goes on reading photos)")
     p.add_argument("--recombine", type=float, default=FinetuneConfig.recombine,
                    help="share of the samples learned that are new words joined from the start of one "
                         "of your words and the end of another, cut between aksharas (0-1; default "
@@ -66,7 +70,7 @@ def run_finetune(args: argparse.Namespace) -> int:
         print(f"run {r.epoch}: {r.step} steps, loss {r.loss:.3f}{held}", file=sys.stderr, flush=True)
 
     cfg = FinetuneConfig(epochs=args.epochs, lr=args.lr, replay=args.replay, l2sp=args.l2sp, seed=args.seed,
-                         recombine=args.recombine)
+                         recombine=args.recombine, apart=not args.one_network)
     try:
         res = finetune(base, pairs, words, fonts, cfg, on_epoch=on_epoch)
     except ValueError as exc:
@@ -84,7 +88,7 @@ def run_finetune(args: argparse.Namespace) -> int:
            "accepted": res.accepted, "candidate_cer_after": res.candidate_user_cer,
            "candidate_general_cer_after": res.candidate_general_cer, "steps": res.steps, "lr": res.lr,
            "judgement": res.judgement.to_dict() if res.judgement else None,
-           "user_words": len(res.info.user_words)}
+           "user_words": len(res.info.user_words), "learned_for": "drawings" if res.apart else "all"}
     if args.json:
         print(json.dumps(out))
     else:
@@ -94,5 +98,8 @@ def run_finetune(args: argparse.Namespace) -> int:
               f"{100 * res.general_cer_before:.2f}% -> {100 * res.candidate_general_cer:.2f}% in {res.seconds:.0f}s")
         if j is not None:
             print(j.reason)
+        if res.apart:
+            print("learned for drawings alone (the samples are drawings or black-and-white scans): "
+                  "photos are read by the base network")
         print(f"wrote {what} to {args.out}, with {len(res.info.user_words)} of your words as known words")
     return 0

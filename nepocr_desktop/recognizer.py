@@ -28,8 +28,24 @@ from .lib.language.prior import LanguagePrior, default_prior
 from .lib.read.charset import is_well_formed
 from .lib.read.ctc_decoder import Decoded, akshara_confidences, beam_decode, greedy_decode
 from .lib.read.int8cache import CacheKey, Int8Cache
-from .lib.read.modelio import LoadedModel, ModelInfo, float_inference_module, int8_copy, load_model, read_info
-from .lib.read.preprocess import RIGHT_MARGIN, ImageError, ImageSource, batch, prepare
+from .lib.read.modelio import (
+    LoadedModel,
+    ModelInfo,
+    float_inference_module,
+    has_drawings_branch,
+    int8_copy,
+    load_model,
+    read_info,
+)
+from .lib.read.preprocess import (
+    RIGHT_MARGIN,
+    ImageError,
+    ImageSource,
+    batch,
+    is_clean_drawing,
+    load_gray,
+    prepare,
+)
 from .lib.read.quantize import QuantizationError, calibration_images, quantize_with_reference
 from .lib.read.results import Alternative, CharConfidence, Recognition, RecognitionFailure
 from .lib.system.memory import release_memory
@@ -111,20 +127,29 @@ class Recognizer:
         step = _Steps(progress, ["network", *(["int8 copy"] if use_int8 else []),
                                  *(["language model"] if lexicon is True else [])])
         step("network")
+        loaded, module, precision, info = self._network(path, dev, use_int8, int8_cache, step)
+        drawings = None
+        if has_drawings_branch(path):  # a model fine-tuned on drawings: its own network reads them
+            loaded = loaded or load_model(path, dev)
+            assert loaded.drawings is not None
+            drawings = float_inference_module(loaded.drawings, dev)
+        del loaded
+        self._setup(info, str(path), dev, module, precision, beam, lexicon, alternatives, step, drawings)
+
+    @staticmethod
+    def _network(path: Path, dev: torch.device, use_int8: bool, int8_cache: Int8Cache | None,
+                 step: Callable[[str], None]) -> tuple[LoadedModel | None, torch.nn.Module, str, ModelInfo]:
+        """(the float network if it was loaded, the module that reads, its precision, the metadata)."""
         if not use_int8:
             loaded = load_model(path, dev)
-            self._setup(loaded.info, loaded.path, dev, float_inference_module(loaded.module, dev), "float32",
-                        beam, lexicon, alternatives, step)
-            return
+            return loaded, float_inference_module(loaded.module, dev), "float32", loaded.info
         cache = int8_cache if int8_cache is not None else Int8Cache(int8_cache_dir())
         key = CacheKey.for_files(path, calibration_path())
         refused = cache.refusal(key) if key is not None else None
         if refused:  # this network was found to read differently in int8: no new attempt
             log.info("reading with the float network: %s", refused)
             loaded = load_model(path, dev)
-            self._setup(loaded.info, loaded.path, dev, float_inference_module(loaded.module, dev), "float32",
-                        beam, lexicon, alternatives, step)
-            return
+            return loaded, float_inference_module(loaded.module, dev), "float32", loaded.info
         cached = key is not None and cache.has(key)
         info = read_info(path) if cached else None
         loaded = None if cached else load_model(path, dev)
@@ -132,7 +157,7 @@ class Recognizer:
         module = None
         if cached:
             assert key is not None and info is not None
-            module = cache.load(key, info.charset, self._calibration(info))
+            module = cache.load(key, info.charset, Recognizer._calibration(info))
         if module is None:
             loaded = loaded or load_model(path, dev)
             info = loaded.info
@@ -140,12 +165,10 @@ class Recognizer:
         assert info is not None
         if module is None:  # the float network reads
             assert loaded is not None
-            self._setup(info, str(path), dev, float_inference_module(loaded.module, dev), "float32",
-                        beam, lexicon, alternatives, step)
-            return
+            return loaded, float_inference_module(loaded.module, dev), "float32", info
         del loaded
         release_memory()  # the float network the int8 copy was made from (about 12 MB)
-        self._setup(info, str(path), dev, module, "int8", beam, lexicon, alternatives, step)
+        return None, module, "int8", info
 
     @staticmethod
     def _calibration(info: ModelInfo) -> list[np.ndarray]:
@@ -166,17 +189,19 @@ class Recognizer:
         quantized = (int8_copy(loaded.module, loaded.info, calibration_path())
                      if int8 and dev.type == "cpu" else None)
         module = quantized if quantized is not None else float_inference_module(loaded.module, dev)
+        drawings = None if loaded.drawings is None else float_inference_module(loaded.drawings, dev)
         self._setup(loaded.info, loaded.path, dev, module, "float32" if quantized is None else "int8",
-                    beam, lexicon, alternatives)
+                    beam, lexicon, alternatives, drawings=drawings)
         return self
 
     def _setup(self, info: ModelInfo, path: str, device: torch.device, module: torch.nn.Module, precision: str,
                beam: int, lexicon: bool | Lexicon | LanguagePrior, alternatives: int,
-               step: Callable[[str], None] | None = None) -> None:
+               step: Callable[[str], None] | None = None, drawings: torch.nn.Module | None = None) -> None:
         self._info, self._path = info, path
         self.device = device
         self.device_name = device_label(device)
         self._module = module
+        self._drawings = drawings  # reads drawings (float), for a model fine-tuned on them
         self.precision = precision
         self._lock = threading.Lock()
         if lexicon is True and step is not None:
@@ -216,6 +241,8 @@ class Recognizer:
         arr = prepare(buf.getvalue(), self.info.preprocess)
         for _ in range(runs):
             self._forward([arr])
+            if self._drawings is not None:
+                self._forward([arr], self._drawings)
 
     def recognize_one(self, image: ImageSource) -> Recognition:
         """Read one image; raise :class:`ImageError` if it cannot be read."""
@@ -225,22 +252,36 @@ class Recognizer:
         return result
 
     def recognize(self, images: Sequence[ImageSource]) -> list[Recognition | RecognitionFailure]:
-        """Read many images in batches; the output is in input order, one entry per input."""
-        return self._read(images, self.lexicon)
+        """Read many images in batches; the output is in input order, one entry per input. With
+        a model fine-tuned on drawings (:attr:`reads_drawings_apart`), images of ink on white
+        without grey (drawings, black-and-white scans) are read by its network for drawings."""
+        return self._read(images, self.lexicon, None)
 
     def recognize_drawings(self, images: Sequence[ImageSource]) -> list[Recognition | RecognitionFailure]:
         """Read pen or mouse drawings as the Write tab hands them over (drawn with the reading
         pen): as :meth:`recognize`, with the language prior's weights for drawings
-        (:meth:`~nepocr_desktop.lib.language.prior.LanguagePrior.for_drawings`)."""
-        return self._read(images, self._drawing_lexicon)
+        (:meth:`~nepocr_desktop.lib.language.prior.LanguagePrior.for_drawings`), and by the
+        model's network for drawings where it has one."""
+        return self._read(images, self._drawing_lexicon, True)
 
-    def _read(self, images: Sequence[ImageSource], prior: Lexicon | LanguagePrior | None
+    @property
+    def reads_drawings_apart(self) -> bool:
+        """Whether the model has its own network for drawings (it was fine-tuned on drawings)."""
+        return self._drawings is not None
+
+    def _read(self, images: Sequence[ImageSource], prior: Lexicon | LanguagePrior | None, drawn: bool | None
               ) -> list[Recognition | RecognitionFailure]:
+        """``drawn``: True, every image is a drawing; None, tell each by its look."""
         results: list[Recognition | RecognitionFailure | None] = [None] * len(images)
         prepared: list[tuple[int, np.ndarray, float]] = []
+        apart: set[int] = set()  # the images the network for drawings reads
         for i, src in enumerate(images):
             t0 = time.perf_counter()
             try:
+                if self._drawings is not None:
+                    src = load_gray(src)
+                    if drawn or is_clean_drawing(src):
+                        apart.add(i)
                 arr = prepare(src, self.info.preprocess)
             except ImageError as exc:
                 results[i] = RecognitionFailure(_one_line(str(exc)))
@@ -250,24 +291,29 @@ class Recognizer:
                 continue
             prepared.append((i, arr, time.perf_counter() - t0))
         prepared.sort(key=lambda item: item[1].shape[1])
-        for chunk in _chunks(prepared):
-            t0 = time.perf_counter()
-            logprobs = self._forward([arr for _, arr, _ in chunk])
-            shared = (time.perf_counter() - t0) / len(chunk)
-            for (i, _, t_prep), lp in zip(chunk, logprobs):
-                t1 = time.perf_counter()
-                rec = self._decode(lp, prior)
-                ms = (t_prep + shared + time.perf_counter() - t1) * 1000.0
-                results[i] = replace(rec, device=self.device_name, ms=round(ms, 3))
+        groups = [(self._module, [p for p in prepared if p[0] not in apart])]
+        if apart:
+            assert self._drawings is not None
+            groups.append((self._drawings, [p for p in prepared if p[0] in apart]))
+        for module, items in groups:
+            for chunk in _chunks(items):
+                t0 = time.perf_counter()
+                logprobs = self._forward([arr for _, arr, _ in chunk], module)
+                shared = (time.perf_counter() - t0) / len(chunk)
+                for (i, _, t_prep), lp in zip(chunk, logprobs):
+                    t1 = time.perf_counter()
+                    rec = self._decode(lp, prior)
+                    ms = (t_prep + shared + time.perf_counter() - t1) * 1000.0
+                    results[i] = replace(rec, device=self.device_name, ms=round(ms, 3))
         return results  # type: ignore[return-value]
 
-    def _forward(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+    def _forward(self, arrays: list[np.ndarray], module: torch.nn.Module | None = None) -> list[np.ndarray]:
         x, widths = batch(arrays)
         # the margin, and blank columns up to a multiple of WIDTH_STEP: fewer distinct shapes
         # for the kernels, and none of the few where oneDNN's int8 convolutions are ~10x slow
         x = np.pad(x, ((0, 0), (0, 0), (0, 0), (0, RIGHT_MARGIN + (-(x.shape[3] + RIGHT_MARGIN)) % WIDTH_STEP)))
         with self._lock, torch.inference_mode():
-            lp, lengths = self._module(torch.from_numpy(x).to(self.device),
+            lp, lengths = (module or self._module)(torch.from_numpy(x).to(self.device),
                                        torch.from_numpy(widths).to(self.device))
             lp = lp.float().cpu().numpy()
             lengths = lengths.cpu().numpy()

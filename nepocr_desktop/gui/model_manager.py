@@ -146,7 +146,7 @@ class ModelManager(QWidget):
         samples = m.get("user_samples")
         base = str(m.get("base_model", ""))
         return ["", display_name(entry), self._names.get(base, base or "–"),
-                "" if samples is None else str(samples),
+                "" if samples is None else f"{samples}{' drawings' if m.get('learned_for') == 'drawings' else ''}",
                 change(m.get("user_cer_before"), m.get("user_cer_after")),
                 change(m.get("general_cer_before"), m.get("general_cer_after")),
                 str(m.get("finetuned", ""))[:16]]

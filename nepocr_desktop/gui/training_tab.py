@@ -76,8 +76,17 @@ def result_text(res: FinetuneResult) -> str:
     return f"{user}; general check: {cer_percent(res.general_cer_before)} → {cer_percent(after_general)}"
 
 
+APART_NOTE = ("It learned from drawings alone, so it reads what you write on the Write tab and "
+              "black-and-white scans; photos are read as before.")
+
+
 def verdict(res: FinetuneResult) -> str:
     """Advice on whether to keep the result: the judgement's reason and what to do."""
+    advice = _advice(res)
+    return f"{advice} {APART_NOTE}" if res.apart and res.judgement is not None else advice
+
+
+def _advice(res: FinetuneResult) -> str:
     j = res.judgement
     if j is None:  # a result without a judgement (older callers)
         if math.isnan(res.user_cer_before):
@@ -98,8 +107,9 @@ def background_message(res: FinetuneResult, kept: bool) -> str:
     j = res.judgement
     reason = j.reason if j is not None else ""
     if kept:
-        return (f"Learned from {res.train_samples} of your corrections in the background. {reason} The new "
-                "model is now in use; the previous one is still listed under Your models.")
+        apart = f" {APART_NOTE}" if res.apart else ""
+        return (f"Learned from {res.train_samples} of your corrections in the background. {reason}{apart} The "
+                "new model is now in use; the previous one is still listed under Your models.")
     return f"Practised on {res.train_samples} of your corrections in the background. {reason}"
 
 
@@ -483,8 +493,9 @@ class TrainingTab(QWidget):
                  result.judgement.claim if result.judgement else "-")
         kept = False
         if result.accepted and result.model is not None:
+            model, drawings = result.networks()
             try:
-                path = self.library.add(result.model, result.info, activate=True)
+                path = self.library.add(model, result.info, activate=True, drawings=drawings)
                 self.store.mark_used(self._ids)
             except (ModelError, OSError, RuntimeError, StoreError) as exc:
                 self.show_message(f"Background learning could not save the new model: {exc}")
@@ -518,10 +529,10 @@ class TrainingTab(QWidget):
         res = self.result
         if res is None or res.model is None:
             return
-        model = res.model if res.accepted or res.candidate is None else res.candidate  # "keep it anyway"
+        model, drawings = res.networks(anyway=True)  # "keep it anyway": the new network all the same
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            path = self.library.add(model, res.info, activate=True)
+            path = self.library.add(model, res.info, activate=True, drawings=drawings)
         except (ModelError, OSError, RuntimeError) as exc:
             self.show_message(f"The new model could not be saved: {exc}")
             return

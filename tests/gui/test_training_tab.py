@@ -357,6 +357,39 @@ def test_background_learning_keeps_only_a_model_that_passes(qtbot, make_tab, lib
     assert not tab.is_busy()  # the next run waits for 20 more
 
 
+def test_learning_from_drawings_alone_saves_a_network_for_drawings(qtbot, make_tab, library, fill, models,
+                                                                    monkeypatch, tiny_model_path):
+    """A result learned for drawings alone is saved with its network for drawings beside the base's,
+    and the user is told that photos are read as before."""
+    from nepocr_desktop.gui import finetune_worker
+    from nepocr_desktop.lib.read.modelio import build_trainable
+
+    loaded = load_model(tiny_model_path)
+    drawn = build_trainable(loaded.info, loaded)
+    with torch.no_grad():
+        drawn.head.bias.add_(1.0)
+
+    def run(base, pairs, words, fonts, cfg, on_epoch=None, on_step=None, should_stop=None, kinds=None):
+        assert kinds is not None and set(kinds) == {"canvas"}  # the Write tab's samples say so
+        res = _judged("better", True, n=len(pairs), reason="It reads your handwriting better.")
+        return dataclasses.replace(res, model=loaded.module, candidate=drawn, drawings=drawn, apart=True,
+                                   info=loaded.info)
+
+    monkeypatch.setattr(finetune_worker, "finetune", run)
+    fill(20)
+    tab = make_tab(library)
+    with qtbot.waitSignal(tab.backgroundFinished, timeout=RUN_TIMEOUT) as sig:
+        tab.check_background()
+    wait_idle(qtbot, tab)
+    assert "photos are read as before" in sig.args[0] and "now in use" in sig.args[0]
+    (saved,) = models.glob("*.pt")
+    back = load_model(saved)
+    assert back.drawings is not None and torch.equal(back.drawings.head.bias, drawn.head.bias)
+    assert torch.equal(back.module.head.bias, loaded.module.head.bias)
+    assert "photos are read as before" in verdict(dataclasses.replace(_judged("better", True), apart=True))
+    assert "photos" not in verdict(_judged("better", True))
+
+
 def test_background_learning_can_be_switched_off(make_tab, library, fill):
     fill(25)
     tab = make_tab(library)

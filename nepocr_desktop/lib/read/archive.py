@@ -263,6 +263,9 @@ class ModelArchive:
         self.root = metas[0].split("/", 1)[0]
         self.meta_entry = metas[0]
 
+    def names(self) -> set[str]:
+        return set(self._infos)
+
     def read(self, name: str, limit: int) -> bytes:
         """An entry's bytes; refused (before reading) if it declares more than ``limit``."""
         info = self._infos.get(name)

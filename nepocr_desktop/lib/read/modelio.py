@@ -6,7 +6,8 @@ metadata. Files are written to a temporary name and renamed atomically. Loading 
 archive as data only (:mod:`.archive`): the metadata is validated against bounds, our own
 :class:`CRNN` is built from it, the file's tensors are checked (names, shapes, dtypes, finite
 values) and loaded into it, and one forward pass of that network is checked before it is used.
-The TorchScript code in the file is never run.
+The TorchScript code in the file is never run. A model fine-tuned on drawings alone also carries
+the weights that read drawings (:mod:`.branch`), loaded as a second network.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import torch
 from ..errors import NepocrError
 from ..system.atomic import atomic_write
 from .archive import ArchiveError, ModelArchive
+from .branch import BRANCH_NAME, MAX_BRANCH_BYTES, BranchError, pack, unpack
 from .charset import Charset
 from .crnn import CRNN, ModelSpec
 from .preprocess import PreprocessConfig, os_reason
@@ -172,16 +174,24 @@ class LoadedModel:
     module: torch.nn.Module  # a CRNN built by this package, the file's weights loaded into it
     info: ModelInfo
     path: str
+    drawings: torch.nn.Module | None = None  # the network that reads drawings, when it differs
 
 
-def save_model(model: torch.nn.Module, info: ModelInfo, path: str | os.PathLike) -> None:
-    """Script (if needed) and save ``model`` with its metadata, atomically."""
+def save_model(model: torch.nn.Module, info: ModelInfo, path: str | os.PathLike,
+               drawings: torch.nn.Module | None = None) -> None:
+    """Script (if needed) and save ``model`` with its metadata, atomically; ``drawings``: the
+    network that reads drawings, stored as the tensors in which it differs from ``model``."""
     was_training = model.training
     model.eval()
     try:
         scripted = model if isinstance(model, torch.jit.ScriptModule) else torch.jit.script(model)
+        extra = {META_NAME: info.to_json()}
+        if drawings is not None:
+            branch = pack(model, drawings)
+            if branch is not None:
+                extra[BRANCH_NAME] = branch
         buf = io.BytesIO()
-        torch.jit.save(scripted, buf, _extra_files={META_NAME: info.to_json()})
+        torch.jit.save(scripted, buf, _extra_files=extra)
         data = buf.getvalue()
         atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
     finally:
@@ -241,6 +251,7 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> L
         info = _info(archive, path.name)
         try:
             tensors = archive.tensors()
+            branch = _branch_bytes(archive)
         except ArchiveError as exc:
             raise ModelError(f"{path.name}: not a nepocr model ({exc})") from None
     model = CRNN(info.charset.num_classes, info.spec)
@@ -249,7 +260,34 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> L
     model.eval()
     model.to(device)
     _smoke_test(model, info, path.name, device)
-    return LoadedModel(model, info, str(path))
+    drawings = None
+    if branch is not None:
+        state = model.state_dict()
+        try:
+            state.update(unpack(branch, state))
+        except BranchError as exc:
+            raise ModelError(f"{path.name}: {exc}") from None
+        drawings = CRNN(info.charset.num_classes, info.spec)
+        drawings.load_state_dict(state)
+        drawings.eval()
+        drawings.to(device)
+        _smoke_test(drawings, info, path.name, device)
+    return LoadedModel(model, info, str(path), drawings)
+
+
+def _branch_bytes(archive: ModelArchive) -> bytes | None:
+    entry = archive.meta_entry.rsplit("/", 1)[0] + "/" + BRANCH_NAME
+    try:
+        return archive.read(entry, MAX_BRANCH_BYTES)
+    except KeyError:
+        return None
+
+
+def has_drawings_branch(path: str | os.PathLike) -> bool:
+    """Whether a model file carries its own weights for drawings (without loading any)."""
+    path = Path(path)
+    with _open(path) as archive:
+        return archive.meta_entry.rsplit("/", 1)[0] + "/" + BRANCH_NAME in archive.names()
 
 
 def _load_weights(model: CRNN, tensors: dict[str, torch.Tensor], info: ModelInfo, name: str) -> None:
@@ -294,11 +332,13 @@ def _smoke_test(module, info: ModelInfo, name: str, device) -> None:
         raise ModelError(f"{name}: the model's output is not finite numbers (its weights are unusable)")
 
 
-def build_trainable(info: ModelInfo, loaded: LoadedModel | None = None) -> CRNN:
-    """A plain ``nn.Module`` for training, with weights copied from ``loaded`` if given."""
+def build_trainable(info: ModelInfo, loaded: LoadedModel | None = None, drawings: bool = False) -> CRNN:
+    """A plain ``nn.Module`` for training, with weights copied from ``loaded`` if given (with
+    ``drawings``, from its network for drawings where it has one)."""
     model = CRNN(info.charset.num_classes, info.spec)
     if loaded is not None:
-        model.load_state_dict(loaded.module.state_dict())
+        source = loaded.drawings if drawings and loaded.drawings is not None else loaded.module
+        model.load_state_dict(source.state_dict())
     return model
 
 

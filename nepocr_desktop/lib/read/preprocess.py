@@ -437,6 +437,14 @@ def is_bilevel(gray: np.ndarray, hist: np.ndarray | None = None) -> bool:
     return mid <= BILEVEL_MID_SHARE * gray.size
 
 
+def is_clean_drawing(gray: np.ndarray) -> bool:
+    """True for ink on white with hardly any grey: canvas drawings and binarised scans (fewer
+    than 3% of the pixels between the two), not photos. Such images are read by a model's
+    network for drawings where it has one."""
+    mid = (gray > 40) & (gray < 215)
+    return float(mid.mean()) < 0.03
+
+
 def smooth_bilevel(gray: np.ndarray, hist: np.ndarray | None = None) -> np.ndarray:
     """``gray`` blurred a little if it is black-and-white (:func:`is_bilevel`), else ``gray`` itself."""
     if not is_bilevel(gray, hist):

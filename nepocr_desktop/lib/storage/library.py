@@ -59,8 +59,9 @@ class ModelLibrary:
         except ModelError as exc:
             return ModelEntry(name, path, None, str(exc))
 
-    def add(self, model, info: ModelInfo, activate: bool = True) -> Path:
-        """Save a new version (atomically) and optionally make it active."""
+    def add(self, model, info: ModelInfo, activate: bool = True, drawings=None) -> Path:
+        """Save a new version (atomically) and optionally make it active; ``drawings``: its
+        network for drawings, if it has one (:func:`~..read.modelio.save_model`)."""
         from ..read.modelio import save_model
 
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -70,7 +71,7 @@ class ModelLibrary:
         while path.exists():
             n += 1
             path = self.folder / f"nepocr-{stamp}-{n}.pt"
-        save_model(model, info, path)
+        save_model(model, info, path, drawings=drawings)
         if activate:
             self.activate(path.name)
         return path

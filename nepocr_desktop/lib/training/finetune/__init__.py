@@ -16,7 +16,13 @@ How it learns (:func:`finetune`):
   most of each batch, and on them the new model is also held to the base model's per-frame
   output distribution (distillation, weight ``distill``); while the convolutions are frozen the
   replayed words are prepared once, in a pool (:mod:`.replay`), which halves the time of a step;
-- the weights of the last third of the steps are averaged.
+- the weights of the last third of the steps are averaged;
+- when the samples are all drawings (the Write tab's writing, black-and-white scans;
+  :func:`.config.learns_apart`), the new weights are learned for drawings alone: they start from
+  the base's network for drawings, a quarter of each batch is replayed instead of 7 in 8, the
+  general check is the general words written as pen strokes, and the new network is stored beside
+  the base's own (:mod:`...read.branch`), which goes on reading photos: learning from drawings
+  cannot make photos worse. Learning from photos keeps the base's network for drawings as it is.
 
 How it is judged (:func:`judge`): the user's samples are split by word. Below ``cv_below`` samples
 every sample is judged once by cross-validation (``folds`` models, each trained without that fold),

@@ -36,6 +36,18 @@ class FinetuneConfig:
     confidence: float = 0.9     # of the bootstrap intervals
     recombine: float = 0.5      # share of the user's samples that are new words joined from theirs
                                 # (drawings and black-and-white scans only; see .recombine)
+    apart: bool = True          # samples that are all drawings teach a network for drawings alone
+    drawings_replay: float = 0.25  # share of replayed words in a batch when learning for drawings alone
+
+
+def learns_apart(clean: int, total: int, cfg: FinetuneConfig) -> bool:
+    """Whether fine-tuning on ``total`` samples, ``clean`` of them drawings (canvas writing,
+    black-and-white scans), learns a network for drawings alone: photos are then read by the
+    network the model had, whatever the drawings teach."""
+    return cfg.apart and total > 0 and clean >= APART_SHARE * total
+
+
+APART_SHARE = 0.9  # of the samples drawings: learned for drawings alone
 
 
 def auto_lr(train_samples: int) -> float:
@@ -55,20 +67,25 @@ def auto_replay(train_samples: int) -> float:
     return 0.875
 
 
-def replay_share(train_samples: int, cfg: FinetuneConfig) -> float:
-    return auto_replay(train_samples) if cfg.replay is None else cfg.replay
+def replay_share(train_samples: int, cfg: FinetuneConfig, apart: bool = False) -> float:
+    """The replayed share of a batch: ``cfg.replay`` if set, else ``cfg.drawings_replay`` when
+    learning for drawings alone (photos cannot suffer: a smaller share learns twice as much), else
+    :func:`auto_replay`."""
+    if cfg.replay is not None:
+        return cfg.replay
+    return cfg.drawings_replay if apart else auto_replay(train_samples)
 
 
-def replay_count(train_samples: int, cfg: FinetuneConfig) -> int:
+def replay_count(train_samples: int, cfg: FinetuneConfig, apart: bool = False) -> int:
     """Replayed words in each batch of ``cfg.batch_size`` (at least one place is left for the user's)."""
-    return min(cfg.batch_size - 1, round(cfg.batch_size * replay_share(train_samples, cfg)))
+    return min(cfg.batch_size - 1, round(cfg.batch_size * replay_share(train_samples, cfg, apart)))
 
 
-def auto_steps(train_samples: int, cfg: FinetuneConfig) -> int:
+def auto_steps(train_samples: int, cfg: FinetuneConfig, apart: bool = False) -> int:
     """Training steps: ``epochs`` augmented passes over the samples, within [min_steps, max_steps]."""
     if cfg.steps_per_epoch:
         return cfg.epochs * cfg.steps_per_epoch
-    n_replay = round(cfg.batch_size * replay_share(train_samples, cfg))
+    n_replay = round(cfg.batch_size * replay_share(train_samples, cfg, apart))
     per_batch = max(1, cfg.batch_size - n_replay)
     return int(min(cfg.max_steps, max(cfg.min_steps, math.ceil(cfg.epochs * train_samples / per_batch))))
 

@@ -17,8 +17,10 @@ from ...read.charset import Charset
 from ...read.ctc_decoder import greedy_decode
 from ...read.metrics import cer, edit_distance, paired_interval
 from ...read.preprocess import batch
+from ...read.strokes import READING_PEN
 from ..augment import augment_synthetic
 from ..corpus import bucket
+from ..strokes import WritingStyle, redraw_as_strokes
 from ..synth import render_text
 from .config import FinetuneConfig
 from .samples import Pair
@@ -163,14 +165,21 @@ def split_check_words(words: Sequence[str], percent: int = 5) -> tuple[list[str]
     return check, [w for w in words if w not in held] or list(words)
 
 
-def general_check_set(words: Sequence[str], fonts: Sequence[Path], n: int = 200, seed: int = 1234
-                      ) -> list[Pair]:
-    """A fixed synthetic check set: the same words, fonts and distortions every time."""
+def general_check_set(words: Sequence[str], fonts: Sequence[Path], n: int = 200, seed: int = 1234,
+                      drawn: bool = False) -> list[Pair]:
+    """A fixed synthetic check set: the same words, fonts and distortions every time. ``drawn``:
+    the words written as pen strokes instead, as the Write tab hands them to the recognizer (the
+    check of a network for drawings alone)."""
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n):
         w = words[int(rng.integers(len(words)))]
         f = fonts[int(rng.integers(len(fonts)))]
         img = render_text(w, f, size=int(rng.integers(36, 56)))
-        out.append((augment_synthetic(img, rng, pen=0.3) if rng.random() < 0.75 else img, w))
+        augmented = rng.random() < 0.75
+        if drawn:
+            style = WritingStyle(pen=READING_PEN, spacing=3.0, height=float(rng.uniform(130, 220)))
+            out.append((redraw_as_strokes(img, rng, style=style), w))
+        else:
+            out.append((augment_synthetic(img, rng, pen=0.3) if augmented else img, w))
     return out

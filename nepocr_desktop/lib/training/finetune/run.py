@@ -17,10 +17,11 @@ from torch import nn
 from ...language.personal import MAX_WORDS, words_of
 from ...read.metrics import cer
 from ...read.modelio import LoadedModel, ModelInfo, build_trainable, save_model
+from ...read.preprocess import is_clean_drawing
 from ..recombine import Pieces, Recombined, word_pieces
 from ..sources import MixedStream, collate
 from ..train import EpochReport, distillation, freeze_batchnorm, prepare_validation
-from .config import FinetuneConfig, auto_lr, auto_steps, frozen_parts, replay_count
+from .config import FinetuneConfig, auto_lr, auto_steps, frozen_parts, learns_apart, replay_count
 from .judge import (
     Judgement,
     fold_user_samples,
@@ -31,7 +32,7 @@ from .judge import (
     word_errors,
 )
 from .replay import ReplayPool, build_pool
-from .samples import Pair, UserWords, is_clean_drawing, replay_stream
+from .samples import Pair, UserWords, replay_stream
 
 
 @dataclass
@@ -53,16 +54,26 @@ class FinetuneResult:
     candidate_general_cer: float = float("nan")
     steps: int = 0
     candidate: torch.nn.Module | None = None     # the new model, accepted or not
+    apart: bool = False         # learned for drawings alone: ``drawings`` reads them, ``model`` the rest
+    drawings: torch.nn.Module | None = None      # the network for drawings handed back, if any
 
     @property
     def accepted(self) -> bool:
         return self.judgement is not None and self.judgement.accepted
+
+    def networks(self, anyway: bool = False) -> tuple[torch.nn.Module | None, torch.nn.Module | None]:
+        """(the network that reads photos, the network for drawings or None) to save: those handed
+        back, or with ``anyway`` the new network even where the judgement refused it."""
+        if not anyway or self.accepted or self.candidate is None:
+            return self.model, self.drawings
+        return (self.model, self.candidate) if self.apart else (self.candidate, self.drawings)
 
     def summary(self) -> dict:
         out = {k: getattr(self, k) for k in ("user_cer_before", "user_cer_after", "general_cer_before",
                                              "general_cer_after", "train_samples", "heldout_samples",
                                              "seconds", "cancelled", "lr", "steps")}
         out["accepted"] = self.accepted
+        out["learned_for"] = "drawings" if self.apart else "all"
         if self.judgement is not None:
             out["judgement"] = self.judgement.to_dict()
         return out
@@ -80,14 +91,14 @@ def _train_once(base: LoadedModel, info: ModelInfo, train: Sequence[Pair], kinds
                 seed: int, step_offset: int, total_steps: int,
                 on_step: Callable[[int, int, float], None] | None,
                 should_stop: Callable[[], bool] | None, pool: ReplayPool | None = None,
-                pieces: Sequence[Pieces] = ()) -> _Run:
+                pieces: Sequence[Pieces] = (), apart: bool = False) -> _Run:
     """One fine-tuning run of ``steps`` steps on ``train``; returns the averaged weights.
 
     ``pool``: replayed words prepared once (:mod:`.replay`), used when the convolutions are
     frozen; otherwise replayed words are rendered at each step. ``pieces``: ``train``'s words cut
     between aksharas, for new words joined from them (``cfg.recombine``)."""
     torch.manual_seed(seed)
-    model = build_trainable(info, base)
+    model = build_trainable(info, base, drawings=apart)
     model.train()
     freeze_batchnorm(model)
     for part in frozen_parts(len(train), cfg):
@@ -106,7 +117,7 @@ def _train_once(base: LoadedModel, info: ModelInfo, train: Sequence[Pair], kinds
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
-    n_replay = replay_count(len(train), cfg)
+    n_replay = replay_count(len(train), cfg, apart)
     n_user = max(1, cfg.batch_size - n_replay)
     joined = Recombined(pieces) if cfg.recombine > 0 and pieces else None
     user = iter(MixedStream([(UserWords(train, kinds, joined, cfg.recombine), 1.0)],
@@ -115,7 +126,8 @@ def _train_once(base: LoadedModel, info: ModelInfo, train: Sequence[Pair], kinds
         pool = None  # the convolutions learn: their features of a word change at every step
     draw_rng = np.random.default_rng(seed + 2)
     replay = replay_stream(words, fonts, info, seed + 1) if n_replay and pool is None else None
-    teacher = build_trainable(info, base).eval() if n_replay and cfg.distill > 0 and pool is None else None
+    teacher = build_trainable(info, base, drawings=apart).eval() if n_replay and cfg.distill > 0 and pool is None \
+        else None
     avg_from = steps - round(cfg.average * steps) if cfg.average > 0 else steps
     avg: list[torch.Tensor] | None = None
     n_avg = 0
@@ -176,6 +188,10 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
 
     ``kinds``: where each sample came from ("canvas", "import", ...), to augment drawings as
     drawings. The result's ``model`` is the new model when accepted, else a copy of the base.
+    When the samples are drawings (canvas writing, black-and-white scans; :func:`learns_apart`),
+    the new network is learned for drawings alone: it starts from the base's network for drawings,
+    is checked on the general words written as pen strokes, and is handed back as ``drawings``
+    beside the base's own network as ``model``, which goes on reading photos.
     """
     t0 = time.time()
     info = copy.deepcopy(base.info)
@@ -183,10 +199,12 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
     kind_of = None if kinds is None else {id(p): k for p, k in zip(labels, kinds)}
     if len({t for _, t in labels}) < 2:
         raise ValueError("at least 2 different words are needed to learn and check")
+    is_drawn = {id(p): (kind_of is not None and kind_of[id(p)] == "canvas") or is_clean_drawing(p[0]) for p in labels}
+    apart = learns_apart(sum(is_drawn.values()), len(labels), cfg)
     check_words, words = split_check_words(words)
-    general_raw = general_check_set(check_words, fonts, cfg.general_words)
+    general_raw = general_check_set(check_words, fonts, cfg.general_words, drawn=apart)
     general = prepare_validation(general_raw, info.preprocess)
-    base_module = build_trainable(info, base).eval()
+    base_module = build_trainable(info, base, drawings=apart).eval()
     gen_b = word_errors(base_module, info.charset, general)
 
     def kinds_for(ps: Sequence[Pair]) -> list[str] | None:
@@ -194,7 +212,7 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
 
     cut: dict[int, Pieces | None] = {}
     if cfg.recombine > 0:  # drawings and black-and-white scans only: joined photos show two papers
-        drawn = [p for p in labels if (kind_of is not None and kind_of[id(p)] == "canvas") or is_clean_drawing(p[0])]
+        drawn = [p for p in labels if is_drawn[id(p)]]
         cut = {id(p): pc for p, pc in zip(drawn, word_pieces(base_module, info.charset, info.preprocess, drawn))}
 
     def pieces_for(ps: Sequence[Pair]) -> list[Pieces]:  # only the words a run learns from
@@ -212,21 +230,21 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
         method = f"{len({t for _, t in he})} of your words held back from learning"
     final_train = runs[-1][0]
     lr = cfg.lr or auto_lr(len(final_train))
-    steps = [auto_steps(len(tr), cfg) for tr, _ in runs]
+    steps = [auto_steps(len(tr), cfg, apart) for tr, _ in runs]
     total = sum(steps)
     history: list[EpochReport] = []
     ub_e, ua_e, u_len = [], [], []
     final: nn.Module | None = None
     done = 0
     pool = None
-    n_replay = replay_count(len(final_train), cfg)
+    n_replay = replay_count(len(final_train), cfg, apart)
     if n_replay and "cnn" in frozen_parts(len(final_train), cfg):
         size = min(cfg.replay_pool_max, max(cfg.batch_size * 8, math.ceil(n_replay * max(steps) / cfg.replay_reuse)))
         pool = build_pool(base_module, replay_stream(words, fonts, info, cfg.seed + 1), size)
     for r, ((tr, he), n_steps) in enumerate(zip(runs, steps)):
         t_run = time.time()
         run = _train_once(base, info, tr, kinds_for(tr), words, fonts, cfg, lr, n_steps, cfg.seed + 7919 * r,
-                          done, total, on_step, should_stop, pool, pieces_for(tr))
+                          done, total, on_step, should_stop, pool, pieces_for(tr), apart)
         if run.cancelled:
             return FinetuneResult(float("nan"), float("nan"), cer(*gen_b), cer(*gen_b), len(final_train), 0,
                                   time.time() - t0, True, None, info, history, lr, steps=done)
@@ -253,6 +271,12 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
     ul = np.concatenate(u_len) if u_len else np.zeros(0, np.int64)
     verdict = judge(ub, ua, ul, gen_b[0], gen_a[0], gen_b[1], cfg, method)
     model = final if verdict.accepted else base_module
+    drawings = None
+    if apart:  # the base's own network goes on reading photos
+        drawings = model if verdict.accepted or base.drawings is not None else None
+        model = build_trainable(info, base).eval()
+    elif base.drawings is not None:  # drawings go on being read as they were
+        drawings = build_trainable(info, base, drawings=True).eval()
     user_before, cand_user = cer(ub, ul), cer(ua, ul)
     cand_gen = cer(*gen_a)
     user_after = cand_user if verdict.accepted else user_before
@@ -264,15 +288,17 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
         "user_cer_before": user_before, "user_cer_after": user_after,
         "general_cer_before": cer(*gen_b), "general_cer_after": gen_after, "learning_rate": lr,
         "accepted": verdict.accepted, "judged_words": verdict.judged_words, "judgement": verdict.claim,
+        "learned_for": "drawings" if apart else "all",
         # a personal word list read with the model, kept whichever network is handed back
         "user_words": sorted(words_of([*base.info.user_words, *(t for _, t in labels)])[:MAX_WORDS]),
     })
     return FinetuneResult(user_before, user_after, cer(*gen_b), gen_after, len(final_train), len(ul),
                           time.time() - t0, False, model, info, history, lr, verdict, cand_user, cand_gen,
-                          done, final)
+                          done, final, apart, drawings)
 
 
 def save_finetuned(result: FinetuneResult, path: str | Path) -> None:
     if result.model is None:
         raise ValueError("fine-tuning was cancelled: there is no model to save")
-    save_model(result.model, result.info, path)
+    model, drawings = result.networks()
+    save_model(model, result.info, path, drawings=drawings)

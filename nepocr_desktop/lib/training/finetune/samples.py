@@ -12,7 +12,7 @@ import numpy as np
 
 from ...read.charset import DEFAULT_CHARSET, LabelError
 from ...read.modelio import ModelInfo
-from ...read.preprocess import ImageError, load_gray
+from ...read.preprocess import ImageError, is_clean_drawing, load_gray
 from ...storage.dataset import label_problem, read_dataset
 from ..augment import affine, elastic, paper, pen_strokes, stroke_width, to_gray, to_ink
 from ..recombine import Recombined
@@ -21,12 +21,6 @@ from ..strokes import redraw_as_strokes, trace_strokes
 from ..synth import FontSampler
 
 Pair = tuple[np.ndarray, str]
-
-
-def is_clean_drawing(gray: np.ndarray) -> bool:
-    """True for binarised scans and canvas drawings (almost no grey pixels)."""
-    mid = (gray > 40) & (gray < 215)
-    return float(mid.mean()) < 0.03
 
 
 class UserWords:

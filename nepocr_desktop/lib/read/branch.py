@@ -1,0 +1,63 @@
+"""A model file's second set of weights for drawings (see :mod:`.modelio`).
+
+What a person teaches the app with the pen applies to what they write with the pen: a model
+fine-tuned only on drawings (the Write tab's writing, black-and-white scans) keeps the network it
+started from for photos and carries the new weights as a *branch* that reads drawings. The branch
+is stored in the model file as the extra file ``drawings.npz``: the tensors in which it differs
+from the main network (the layers fine-tuning changed), as plain arrays. It is read with
+``numpy.load(allow_pickle=False)`` and checked like the main weights (names, shapes, dtypes,
+finite values); nothing in it is run.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import numpy as np
+import torch
+
+BRANCH_NAME = "drawings.npz"
+MAX_BRANCH_BYTES = 256 * 1024 * 1024
+
+
+class BranchError(ValueError):
+    """The branch's data is damaged or does not fit the network; the message names what."""
+
+
+def pack(main: torch.nn.Module, drawings: torch.nn.Module) -> bytes | None:
+    """The tensors of ``drawings`` that differ from ``main``'s, as ``.npz`` bytes (None when
+    the two networks are the same)."""
+    base = main.state_dict()
+    arrays = {k: v.detach().cpu().numpy() for k, v in drawings.state_dict().items()
+              if k not in base or not torch.equal(v.detach().cpu(), base[k].detach().cpu())}
+    if not arrays:
+        return None
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def unpack(data: bytes, expected: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The branch's tensors from ``pack``'s bytes, checked against the main network's
+    ``expected`` state (each name known, same shape and dtype, finite values)."""
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise BranchError(f"the weights for drawings cannot be read ({type(exc).__name__})") from None
+    out: dict[str, torch.Tensor] = {}
+    for key, arr in arrays.items():
+        want = expected.get(key)
+        if want is None:
+            raise BranchError(f"the weights for drawings do not match the network (unexpected {key})")
+        got = torch.from_numpy(np.ascontiguousarray(arr))
+        if got.shape != want.shape or got.dtype != want.dtype:
+            raise BranchError(f"the weights for drawings do not match the network ({key} is "
+                              f"{tuple(got.shape)} {str(got.dtype).replace('torch.', '')})")
+        if got.is_floating_point() and not bool(torch.isfinite(got).all()):
+            raise BranchError(f"the weights for drawings hold values that are not finite numbers ({key})")
+        out[key] = got
+    if not out:
+        raise BranchError("the weights for drawings are empty")
+    return out

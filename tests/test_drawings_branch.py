@@ -1,0 +1,165 @@
+"""A model's own network for drawings: stored beside the main one, read back safely, chosen by an
+image's look, and learned when the user's samples are all drawings."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+
+from nepocr_desktop.lib.read.modelio import (
+    ModelError,
+    build_trainable,
+    has_drawings_branch,
+    load_model,
+    save_model,
+)
+from nepocr_desktop.lib.read.preprocess import is_clean_drawing
+from nepocr_desktop.lib.training.finetune import FinetuneConfig, finetune, save_finetuned
+from nepocr_desktop.lib.training.synth import find_fonts, render_text
+from nepocr_desktop.recognizer import Recognizer
+
+WORDS = ["नेपाल", "घर", "पानी", "किताब", "माया", "आमा", "बुबा", "गाउँ"]
+FAST = {"steps_per_epoch": 6, "epochs": 1, "batch_size": 4, "general_words": 12, "min_steps": 1}
+
+
+@pytest.fixture(scope="module")
+def kalam():
+    return [f for f in find_fonts() if f.name == "Kalam-Regular.ttf"]
+
+
+def _black_and_white(img: np.ndarray) -> np.ndarray:
+    return np.where(img < 128, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def drawn_pairs(kalam):
+    rng = np.random.default_rng(0)
+    return [(_black_and_white(render_text(w, kalam[0], size=int(rng.integers(36, 48)))), w) for w in WORDS * 2]
+
+
+@pytest.fixture(scope="module")
+def grey_pairs(kalam):
+    return [(render_text(w, kalam[0], size=40), w) for w in WORDS * 2]
+
+
+def _other_head(loaded):
+    """The same network with another classifier: it reads every image differently."""
+    other = build_trainable(loaded.info, loaded)
+    with torch.no_grad():
+        other.head.bias.zero_()
+        other.head.bias[5] = 50.0  # one character everywhere
+    return other
+
+
+def test_a_branch_is_saved_beside_the_network_and_loaded_back(tiny_model_path, tmp_path):
+    base = load_model(tiny_model_path)
+    assert base.drawings is None and not has_drawings_branch(tiny_model_path)
+    other = _other_head(base)
+    path = tmp_path / "branch.pt"
+    save_model(base.module, base.info, path, drawings=other)
+    assert has_drawings_branch(path)
+    back = load_model(path)
+    assert back.drawings is not None
+    for k, v in other.state_dict().items():
+        assert torch.equal(back.drawings.state_dict()[k], v), k
+    for k, v in base.module.state_dict().items():  # the main network is the base's
+        assert torch.equal(back.module.state_dict()[k], v), k
+    with zipfile.ZipFile(path) as z:  # only the tensors that differ are stored
+        entry = next(n for n in z.namelist() if n.endswith("/extra/drawings.npz"))
+        stored = np.load(io.BytesIO(z.read(entry)), allow_pickle=False).files
+    assert set(stored) == {"head.bias"}
+    assert isinstance(torch.jit.load(str(path)), torch.jit.ScriptModule)  # still TorchScript
+    same = tmp_path / "same.pt"  # a branch equal to the network is not stored
+    save_model(base.module, base.info, same, drawings=build_trainable(base.info, base))
+    assert not has_drawings_branch(same)
+
+
+@pytest.mark.parametrize("arrays, message", [
+    ({"head.bias": np.zeros(3, np.float32)}, "do not match"),
+    ({"nothing.here": np.zeros(3, np.float32)}, "unexpected nothing.here"),
+    ({"head.bias": None}, "not finite"),
+])
+def test_a_damaged_branch_is_refused_with_a_message(tiny_model_path, tmp_path, arrays, message):
+    base = load_model(tiny_model_path)
+    if arrays.get("head.bias", 0) is None:
+        arrays = {"head.bias": np.full(base.module.head.bias.shape, np.nan, np.float32)}
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    path = tmp_path / "bad.pt"
+    scripted = torch.jit.script(base.module.eval())
+    torch.jit.save(scripted, str(path), _extra_files={"nepocr.json": base.info.to_json(),
+                                                      "drawings.npz": buf.getvalue()})
+    with pytest.raises(ModelError, match=message):
+        load_model(path)
+    (tmp_path / "junk.pt").write_bytes(b"")
+    junk = tmp_path / "junk.pt"
+    torch.jit.save(scripted, str(junk), _extra_files={"nepocr.json": base.info.to_json(),
+                                                      "drawings.npz": b"not an npz archive"})
+    with pytest.raises(ModelError, match="cannot be read"):
+        load_model(junk)
+
+
+def test_the_recognizer_reads_drawings_with_the_branch_and_photos_without(tiny_model_path, tmp_path,
+                                                                           drawn_pairs, grey_pairs):
+    base = load_model(tiny_model_path)
+    path = tmp_path / "branch.pt"
+    save_model(base.module, base.info, path, drawings=_other_head(base))
+    plain = Recognizer(tiny_model_path, device="cpu", int8=False)
+    both = Recognizer(path, device="cpu", int8=False)
+    assert both.reads_drawings_apart and not plain.reads_drawings_apart
+    drawn = [img for img, _ in drawn_pairs[:4]]
+    grey = [img for img, _ in grey_pairs[:4]]
+    assert all(is_clean_drawing(i) for i in drawn) and not any(is_clean_drawing(i) for i in grey)
+    shown = base.info.charset.shown[4]  # class 5 is the fifth character
+    mixed = both.recognize([drawn[0], grey[0], drawn[1], grey[1]])
+    assert [r.text == shown * len(r.text) and r.text != "" for r in mixed] == [True, False, True, False]
+    assert [r.text for r in mixed[1::2]] == [r.text for r in plain.recognize(grey[:2])]  # photos as before
+    assert all(set(r.text) == {shown} for r in both.recognize_drawings(grey[:2]))  # the Write tab's
+    from nepocr_desktop.lib.read.int8cache import Int8Cache
+
+    int8 = Recognizer(path, device="cpu", int8_cache=Int8Cache(tmp_path / "int8"))  # photos in int8 if it can
+    assert int8.reads_drawings_apart and set(int8.recognize([drawn[3]])[0].text) == {shown}
+    again = Recognizer.from_loaded(load_model(path), device="cpu", int8=False)
+    assert again.reads_drawings_apart and again.recognize([drawn[2]])[0].text == both.recognize([drawn[2]])[0].text
+
+
+def test_drawings_alone_teach_a_branch_and_leave_the_photo_network(tiny_model_path, drawn_pairs, kalam,
+                                                                  tmp_path):
+    torch.manual_seed(0)
+    base = load_model(tiny_model_path)
+    cfg = FinetuneConfig(lr=3e-3, cv_below=0, freeze_cnn_below=100, **FAST)
+    res = finetune(base, drawn_pairs, WORDS, kalam, cfg)
+    assert res.apart and res.summary()["learned_for"] == "drawings"
+    assert res.info.metadata["learned_for"] == "drawings"
+    for k, v in base.module.state_dict().items():  # photos are read by the base's network
+        assert torch.equal(res.model.state_dict()[k], v), k
+    assert any(not torch.equal(res.candidate.state_dict()[k], v)
+               for k, v in base.module.state_dict().items() if k.startswith("rnn."))
+    model, drawings = res.networks(anyway=True)
+    assert model is res.model and drawings is res.candidate
+    if not res.accepted:
+        assert res.drawings is None  # nothing learned is handed back
+    out = tmp_path / "ft.pt"
+    save_finetuned(res, out)
+    assert has_drawings_branch(out) == res.accepted
+    # learned as one network when asked, or when the samples are not drawings
+    one = finetune(base, drawn_pairs, WORDS, kalam, FinetuneConfig(lr=3e-3, cv_below=0, apart=False, **FAST))
+    assert not one.apart and one.drawings is None and one.summary()["learned_for"] == "all"
+
+
+def test_learning_from_photos_keeps_the_branch_for_drawings(tiny_model_path, grey_pairs, kalam, tmp_path):
+    base = load_model(tiny_model_path)
+    other = _other_head(base)
+    path = tmp_path / "branch.pt"
+    save_model(base.module, base.info, path, drawings=other)
+    res = finetune(load_model(path), grey_pairs, WORDS, kalam, FinetuneConfig(lr=3e-3, cv_below=0, **FAST))
+    assert not res.apart and res.drawings is not None
+    for k, v in other.state_dict().items():
+        assert torch.equal(res.drawings.state_dict()[k], v), k
+    out = tmp_path / "ft.pt"
+    save_finetuned(res, out)
+    assert load_model(out).drawings is not None
