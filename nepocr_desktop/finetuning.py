@@ -22,7 +22,8 @@ def add_finetune_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, default=FinetuneConfig.epochs,
                    help="augmented passes over the samples; sets the number of steps (default %(default)s)")
     p.add_argument("--lr", type=float, default=FinetuneConfig.lr,
-                   help="learning rate (default 0: automatic, 3e-4)")
+                   help="learning rate (default 0: automatic, 3e-4, or 6e-4 when learning for drawings "
+                        "alone)")
     p.add_argument("--replay", type=float, default=FinetuneConfig.replay,
                    help="share of replayed synthetic words in each batch (0-0.9; default: automatic, "
                         "7/8, or 1/4 when learning for drawings alone)")
@@ -35,7 +36,8 @@ def add_finetune_arguments(p: argparse.ArgumentParser) -> None:
                         "of your words and the end of another, cut between aksharas (0-1; default "
                         "%(default)s)")
     p.add_argument("--l2sp", type=float, default=FinetuneConfig.l2sp,
-                   help="pull towards the base weights (default %(default)s)")
+                   help="pull towards the base weights (default: automatic, 0.05, or 0.01 when learning "
+                        "for drawings alone from 100 samples on)")
     p.add_argument("--seed", type=int, default=FinetuneConfig.seed)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object with the scores")

@@ -249,6 +249,21 @@ def test_automatic_learning_rate_is_the_measured_one_at_every_size():
 
     assert FinetuneConfig().lr == 0  # automatic by default
     assert {auto_lr(n) for n in (1, 30, 99, 100, 300, 5000)} == {3e-4}
+    assert {auto_lr(n, apart=True) for n in (1, 30, 300)} == {6e-4}  # learning for drawings alone
+
+
+def test_learning_for_drawings_alone_replays_less_and_pulls_back_less():
+    from nepocr_desktop.lib.training.finetune.config import l2sp_weight, learns_apart, replay_count
+
+    cfg = FinetuneConfig()
+    assert learns_apart(27, 30, cfg) and not learns_apart(26, 30, cfg) and not learns_apart(0, 0, cfg)
+    assert not learns_apart(30, 30, FinetuneConfig(apart=False))
+    assert replay_count(30, cfg) == 14 and replay_count(30, cfg, apart=True) == 4
+    assert auto_steps(300, cfg, apart=True) < auto_steps(300, cfg)  # 12 of the user's words a step, not 2
+    assert l2sp_weight(300, cfg) == 0.05 and l2sp_weight(300, cfg, apart=True) == 0.01
+    assert l2sp_weight(30, cfg, apart=True) == 0.05  # a few samples are held closer to the base
+    assert l2sp_weight(300, FinetuneConfig(l2sp=0.2), apart=True) == 0.2  # what is asked for is used
+    assert replay_count(30, FinetuneConfig(replay=0.5), apart=True) == 8
 
 
 def test_cli_keeps_its_json_keys_and_reports_the_judgement(tiny_model_path, user_pairs, tmp_path, monkeypatch,

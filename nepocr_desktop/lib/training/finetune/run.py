@@ -21,7 +21,7 @@ from ...read.preprocess import is_clean_drawing
 from ..recombine import Pieces, Recombined, word_pieces
 from ..sources import MixedStream, collate
 from ..train import EpochReport, distillation, freeze_batchnorm, prepare_validation
-from .config import FinetuneConfig, auto_lr, auto_steps, frozen_parts, learns_apart, replay_count
+from .config import FinetuneConfig, auto_lr, auto_steps, frozen_parts, l2sp_weight, learns_apart, replay_count
 from .judge import (
     Judgement,
     fold_user_samples,
@@ -119,6 +119,7 @@ def _train_once(base: LoadedModel, info: ModelInfo, train: Sequence[Pair], kinds
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     n_replay = replay_count(len(train), cfg, apart)
     n_user = max(1, cfg.batch_size - n_replay)
+    l2sp = l2sp_weight(len(train), cfg, apart)
     joined = Recombined(pieces) if cfg.recombine > 0 and pieces else None
     user = iter(MixedStream([(UserWords(train, kinds, joined, cfg.recombine), 1.0)],
                             info.charset, info.preprocess, seed=seed))
@@ -152,8 +153,8 @@ def _train_once(base: LoadedModel, info: ModelInfo, train: Sequence[Pair], kinds
                 with torch.no_grad():
                     lp_t, _ = teacher(r.images, r.widths)
                 loss = loss + cfg.distill * distillation(lp_t, lp_r, len_r)
-        if cfg.l2sp > 0:
-            loss = loss + cfg.l2sp * sum(((p - a) ** 2).sum() for p, a in zip(params, anchor))
+        if l2sp > 0:
+            loss = loss + l2sp * sum(((p - a) ** 2).sum() for p, a in zip(params, anchor))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(params, 5.0)
@@ -229,7 +230,7 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
         runs = [(tr, he)]
         method = f"{len({t for _, t in he})} of your words held back from learning"
     final_train = runs[-1][0]
-    lr = cfg.lr or auto_lr(len(final_train))
+    lr = cfg.lr or auto_lr(len(final_train), apart)
     steps = [auto_steps(len(tr), cfg, apart) for tr, _ in runs]
     total = sum(steps)
     history: list[EpochReport] = []
