@@ -130,11 +130,32 @@ class Recognizer:
         loaded, module, precision, info = self._network(path, dev, use_int8, int8_cache, step)
         drawings = None
         if has_drawings_branch(path):  # a model fine-tuned on drawings: its own network reads them
-            loaded = loaded or load_model(path, dev)
-            assert loaded.drawings is not None
-            drawings = float_inference_module(loaded.drawings, dev)
+            drawings = self._drawings_network(path, dev, use_int8, int8_cache, loaded)
         del loaded
         self._setup(info, str(path), dev, module, precision, beam, lexicon, alternatives, step, drawings)
+
+    @staticmethod
+    def _drawings_network(path: Path, dev: torch.device, use_int8: bool, int8_cache: Int8Cache | None,
+                          loaded: LoadedModel | None) -> torch.nn.Module:
+        """The module that reads drawings for a model file with its own network for them: an int8
+        copy (cached beside the main network's, under its own key) where one can be made."""
+        cache = key = None
+        if use_int8:
+            cache = int8_cache if int8_cache is not None else Int8Cache(int8_cache_dir())
+            key = CacheKey.for_files(path, calibration_path())
+            key = None if key is None else replace(key, recipe=key.recipe + "+drawings")
+            if key is not None and cache.has(key) and not cache.refusal(key):
+                info = read_info(path)
+                module = cache.load(key, info.charset, Recognizer._calibration(info))
+                if module is not None:
+                    return module
+        loaded = loaded or load_model(path, dev)
+        assert loaded.drawings is not None
+        if cache is not None and (key is None or not cache.refusal(key)):
+            module = _make_int8(LoadedModel(loaded.drawings, loaded.info, loaded.path), cache, key)
+            if module is not None:
+                return module
+        return float_inference_module(loaded.drawings, dev)
 
     @staticmethod
     def _network(path: Path, dev: torch.device, use_int8: bool, int8_cache: Int8Cache | None,
@@ -189,7 +210,10 @@ class Recognizer:
         quantized = (int8_copy(loaded.module, loaded.info, calibration_path())
                      if int8 and dev.type == "cpu" else None)
         module = quantized if quantized is not None else float_inference_module(loaded.module, dev)
-        drawings = None if loaded.drawings is None else float_inference_module(loaded.drawings, dev)
+        drawings = None
+        if loaded.drawings is not None:
+            q = int8_copy(loaded.drawings, loaded.info, calibration_path()) if int8 and dev.type == "cpu" else None
+            drawings = q if q is not None else float_inference_module(loaded.drawings, dev)
         self._setup(loaded.info, loaded.path, dev, module, "float32" if quantized is None else "int8",
                     beam, lexicon, alternatives, drawings=drawings)
         return self

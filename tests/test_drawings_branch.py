@@ -123,6 +123,8 @@ def test_the_recognizer_reads_drawings_with_the_branch_and_photos_without(tiny_m
 
     int8 = Recognizer(path, device="cpu", int8_cache=Int8Cache(tmp_path / "int8"))  # photos in int8 if it can
     assert int8.reads_drawings_apart and set(int8.recognize([drawn[3]])[0].text) == {shown}
+    cached = Recognizer(path, device="cpu", int8_cache=Int8Cache(tmp_path / "int8"))  # copies made once
+    assert [r.text for r in cached.recognize([drawn[3], grey[3]])] == [r.text for r in int8.recognize([drawn[3], grey[3]])]
     again = Recognizer.from_loaded(load_model(path), device="cpu", int8=False)
     assert again.reads_drawings_apart and again.recognize([drawn[2]])[0].text == both.recognize([drawn[2]])[0].text
 
