@@ -64,7 +64,7 @@ from nepocr_desktop.lib.read.charset import split_aksharas
 from nepocr_desktop.lib.read.modelio import load_model
 from nepocr_desktop.lib.read.preprocess import is_clean_drawing, load_gray
 from nepocr_desktop.lib.read.strokes import READING_PEN
-from nepocr_desktop.lib.storage.dataset import read_dataset
+from nepocr_desktop.lib.storage.dataset import read_dataset, write_dataset
 from nepocr_desktop.lib.training.augment import elastic, pen_strokes, to_gray, to_ink, warp
 from nepocr_desktop.lib.training.corpus import RESERVED_WRITERS, bucket, lens_words, load_glyphs
 from nepocr_desktop.lib.training.finetune import FinetuneConfig, finetune, replay_material
@@ -215,6 +215,9 @@ def main() -> int:
     ap.add_argument("--max-steps", type=int, default=FinetuneConfig.max_steps,
                     help="most training steps of one run (more samples do not add steps beyond it)")
     ap.add_argument("--seed", type=int, default=FinetuneConfig.seed, help="of the fine-tuning runs")
+    ap.add_argument("--write-split", type=Path, default=None,
+                    help="write each case's corrections and other words to DIR/CASE-N/{corrections,others} "
+                         "(labelled folders for nepocr finetune and eval) instead of learning")
     ap.add_argument("--one-network", action="store_true",
                     help="one network for every image, even when learning from drawings alone")
     ap.add_argument("--drawings-replay", type=float, default=FinetuneConfig.drawings_replay,
@@ -251,6 +254,12 @@ def main() -> int:
             train, test, rest = split_words(words, by_word, n)
             if len(test) < 50:
                 print(json.dumps({"case": case, "samples": n, "skipped": f"only {len(test)} words would be left"}))
+                continue
+            if args.write_split:  # the corrections and the other words as labelled folders, nothing learned
+                for part, pairs in (("corrections", train), ("others", test)):
+                    folder = args.write_split / f"{case}-{n}" / part
+                    print(json.dumps({"case": case, "samples": n, part: write_dataset(folder, iter(pairs)),
+                                      "folder": str(folder)}))
                 continue
             test_p = prepare_validation(test, base.info.preprocess)
             torch.manual_seed(0)
