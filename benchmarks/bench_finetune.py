@@ -214,6 +214,8 @@ def main() -> int:
                     help="share of the user's samples that are new words joined from theirs")
     ap.add_argument("--max-steps", type=int, default=FinetuneConfig.max_steps,
                     help="most training steps of one run (more samples do not add steps beyond it)")
+    ap.add_argument("--min-steps", type=int, default=FinetuneConfig.min_steps,
+                    help="fewest training steps of one run")
     ap.add_argument("--seed", type=int, default=FinetuneConfig.seed, help="of the fine-tuning runs")
     ap.add_argument("--write-split", type=Path, default=None,
                     help="write each case's corrections and other words to DIR/CASE-N/{corrections,others} "
@@ -229,7 +231,7 @@ def main() -> int:
     lex, fonts = replay_material(lexicon_dir() / WORDS_FILE, fonts_dir())
     base = load_model(args.model)
     cfg = FinetuneConfig(epochs=args.epochs, lr=args.lr, l2sp=args.l2sp, replay=args.replay,
-                         recombine=args.recombine, seed=args.seed, max_steps=args.max_steps,
+                         recombine=args.recombine, seed=args.seed, max_steps=args.max_steps, min_steps=args.min_steps,
                          apart=not args.one_network, drawings_replay=args.drawings_replay)
     jobs: list[tuple[str, list[str], dict, list]] = []
     if args.user or not args.case:

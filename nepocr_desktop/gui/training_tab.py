@@ -47,6 +47,7 @@ from .finetune_worker import FinetuneJob, FinetuneWorker, Material, default_mate
 from .model_manager import ModelManager, cer_percent
 from .sample_table import SamplePanel
 from .settings import Settings
+from .wrapped_label import WrappedLabel
 
 log = logging.getLogger("nepocr")
 
@@ -247,12 +248,12 @@ class TrainingTab(QWidget):
 
         self.result_frame = QFrame(frameShape=QFrame.Shape.StyledPanel)
         self.result_frame.setStyleSheet("QFrame { background: #f1f6fe; border-radius: 6px; }")
-        self.result_label = QLabel(wordWrap=True)
+        self.result_label = WrappedLabel()
         rfont = QFont(self.result_label.font())
         rfont.setBold(True)
         rfont.setPointSizeF(rfont.pointSizeF() * 1.1)
         self.result_label.setFont(rfont)
-        self.verdict_label = QLabel(wordWrap=True)
+        self.verdict_label = WrappedLabel()
         self.keep_button = QPushButton("Keep this model")
         self.keep_button.setDefault(True)
         self.discard_button = QPushButton("Discard")

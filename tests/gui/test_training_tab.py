@@ -527,3 +527,19 @@ def test_the_new_model_message_goes_when_another_model_is_chosen(qtbot, make_tab
     assert changed.args == [str(tiny_model_path)] and library.active_name() == BUNDLED
     assert tab.message.isHidden()
     assert mine.exists()
+
+
+def test_a_long_verdict_is_shown_whole(qtbot, make_tab, library, tiny_model_path):
+    """The verdict's labels get the height their wrapped text needs at the width they have."""
+    loaded = load_model(tiny_model_path)
+    tab = make_tab(library)
+    tab.resize(900, 560)
+    tab.show()
+    qtbot.waitExposed(tab)
+    long = " ".join(["It probably reads your handwriting better, though it could also be chance."] * 4)
+    res = dataclasses.replace(_judged("probably_better", True, n=30, reason=long), model=loaded.module,
+                              candidate=loaded.module, drawings=loaded.module, apart=True, info=loaded.info)
+    tab._on_finished(res)
+    qtbot.wait(50)
+    for label in (tab.result_label, tab.verdict_label):
+        assert label.isVisible() and label.height() >= label.heightForWidth(label.width()) > 0
