@@ -165,3 +165,21 @@ def test_learning_from_photos_keeps_the_branch_for_drawings(tiny_model_path, gre
     out = tmp_path / "ft.pt"
     save_finetuned(res, out)
     assert load_model(out).drawings is not None
+
+
+def test_attach_drawings_makes_one_file_of_two_models(tiny_model_path, tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+    from attach_drawings import main as attach
+
+    base = load_model(tiny_model_path)
+    other_path = tmp_path / "other.pt"
+    save_model(_other_head(base), base.info, other_path)
+    out = tmp_path / "both.pt"
+    assert attach([str(tiny_model_path), str(other_path), "--out", str(out)]) == 0
+    both = load_model(out)
+    assert both.drawings is not None and torch.equal(both.drawings.head.bias, load_model(other_path).module.head.bias)
+    assert torch.equal(both.module.head.bias, base.module.head.bias)
+    assert both.info.metadata["note"] == base.info.metadata["note"] and "drawings" in both.info.metadata

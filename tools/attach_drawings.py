@@ -1,0 +1,42 @@
+"""Give a model its own network for drawings: another model's weights, read for drawings only.
+
+    python tools/attach_drawings.py --out OUT.pt MAIN.pt DRAWINGS.pt
+
+OUT reads photos and grey images with MAIN's network and drawings (the Write tab's writing, and
+images of ink without grey: black-and-white scans) with DRAWINGS's, as a model fine-tuned on
+drawings does (``lib/read/branch.py``). Both must share the architecture and the character set;
+OUT has MAIN's metadata, with a ``drawings`` entry naming the other model. Compare OUT with
+``nepocr eval`` first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+from pathlib import Path
+
+from nepocr_desktop.lib.read.modelio import load_model, save_model
+
+NAMED = ("name", "trained", "epoch", "command", "blend")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("main", type=Path, help="the model whose network reads photos (and whose metadata is kept)")
+    ap.add_argument("drawings", type=Path, help="the model whose network reads drawings")
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args(argv)
+    a, b = load_model(args.main), load_model(args.drawings)
+    if a.info.spec != b.info.spec or a.info.charset != b.info.charset:
+        raise SystemExit("the two models are of different architectures or character sets")
+    drawings = b.drawings if b.drawings is not None else b.module
+    info = copy.deepcopy(a.info)
+    info.metadata = dict(info.metadata)
+    info.metadata["drawings"] = {k: b.info.metadata[k] for k in NAMED if k in b.info.metadata}
+    save_model(a.module, info, args.out, drawings=drawings)
+    print(f"{args.out}: {args.main.name} reads photos, {args.drawings.name} reads drawings")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
