@@ -6,8 +6,11 @@ import math
 
 from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
 from PySide6.QtCore import QMargins, QPointF, Qt
-from PySide6.QtGui import QPainter
+from PySide6.QtGui import QBrush, QColor, QPainter, QPen
 from PySide6.QtWidgets import QWidget
+
+LOSS_COLOUR = "#2b7bd6"
+CER_COLOUR = "#3d9a3d"
 
 
 class ProgressChart(QChartView):
@@ -16,7 +19,7 @@ class ProgressChart(QChartView):
     def __init__(self, parent: QWidget | None = None) -> None:
         chart = QChart()
         chart.setAnimationOptions(QChart.AnimationOption.NoAnimation)
-        chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
+        chart.legend().hide()  # each axis's title is in its line's colour: room for the plot in a short window
         chart.setMargins(QMargins(4, 4, 4, 4))
         super().__init__(chart, parent)
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -24,8 +27,15 @@ class ProgressChart(QChartView):
         self.cer = QLineSeries(name="Errors on held-back words (%)")
         self.cer.setPointsVisible(True)
         self.x_axis = QValueAxis(titleText="Training steps", labelFormat="%d")
-        self.loss_axis = QValueAxis(titleText="Loss", labelFormat="%g", tickCount=5)
-        self.cer_axis = QValueAxis(titleText="Errors (%)", labelFormat="%g", min=0, max=100, tickCount=5)
+        self.loss_axis = QValueAxis(titleText="Training loss", labelFormat="%g", tickCount=5)
+        self.cer_axis = QValueAxis(titleText="Errors (%)", labelFormat="%g", min=0, max=100,
+                                   tickCount=5)
+        for series, axis, colour in ((self.loss, self.loss_axis, LOSS_COLOUR), (self.cer, self.cer_axis, CER_COLOUR)):
+            pen = QPen(QColor(colour))
+            pen.setWidthF(1.5 if series is self.loss else 2.0)
+            series.setPen(pen)
+            axis.setTitleBrush(QBrush(QColor(colour)))
+        self.cer.setBrush(QBrush(QColor(CER_COLOUR)))
         chart.addSeries(self.loss)
         chart.addSeries(self.cer)
         chart.addAxis(self.x_axis, Qt.AlignmentFlag.AlignBottom)
@@ -34,7 +44,7 @@ class ProgressChart(QChartView):
         for series, axis in ((self.loss, self.loss_axis), (self.cer, self.cer_axis)):
             series.attachAxis(self.x_axis)
             series.attachAxis(axis)
-        self.setMinimumHeight(190)
+        self.setMinimumHeight(175)  # room for a long verdict above it in an 800-pixel window
         self.reset(1)
 
     def reset(self, total_steps: int) -> None:

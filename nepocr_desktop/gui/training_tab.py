@@ -77,8 +77,7 @@ def result_text(res: FinetuneResult) -> str:
     return f"{user}; general check: {cer_percent(res.general_cer_before)} → {cer_percent(after_general)}"
 
 
-APART_NOTE = ("It learned from drawings alone, so it reads what you write on the Write tab and "
-              "black-and-white scans; photos are read as before.")
+APART_NOTE = "It learned from drawings alone and reads only drawings and black-and-white scans; photos are read as before."
 
 
 def verdict(res: FinetuneResult) -> str:
