@@ -8,6 +8,7 @@ decoded (greedy, or beam search with an optional word-list nudge). A bad image y
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import os
@@ -129,8 +130,8 @@ class Recognizer:
         step("network")
         loaded, module, precision, info = self._network(path, dev, use_int8, int8_cache, step)
         drawings = None
-        if has_drawings_branch(path):  # a model fine-tuned on drawings: its own network reads them
-            drawings = self._drawings_network(path, dev, use_int8, int8_cache, loaded)
+        if has_drawings_branch(path):  # its own network reads drawings: loaded when first needed
+            drawings = functools.partial(self._drawings_network, path, dev, use_int8, int8_cache, None)
         del loaded
         self._setup(info, str(path), dev, module, precision, beam, lexicon, alternatives, step, drawings)
 
@@ -220,12 +221,15 @@ class Recognizer:
 
     def _setup(self, info: ModelInfo, path: str, device: torch.device, module: torch.nn.Module, precision: str,
                beam: int, lexicon: bool | Lexicon | LanguagePrior, alternatives: int,
-               step: Callable[[str], None] | None = None, drawings: torch.nn.Module | None = None) -> None:
+               step: Callable[[str], None] | None = None,
+               drawings: torch.nn.Module | Callable[[], torch.nn.Module] | None = None) -> None:
         self._info, self._path = info, path
         self.device = device
         self.device_name = device_label(device)
         self._module = module
-        self._drawings = drawings  # reads drawings (float), for a model fine-tuned on them
+        # the network that reads drawings, for a model with its own (or what loads it on first use)
+        self._drawings = drawings
+        self._drawings_lock = threading.Lock()
         self.precision = precision
         self._lock = threading.Lock()
         if lexicon is True and step is not None:
@@ -266,7 +270,7 @@ class Recognizer:
         for _ in range(runs):
             self._forward([arr])
             if self._drawings is not None:
-                self._forward([arr], self._drawings)
+                self._forward([arr], self._drawings_module())
 
     def recognize_one(self, image: ImageSource) -> Recognition:
         """Read one image; raise :class:`ImageError` if it cannot be read."""
@@ -287,6 +291,13 @@ class Recognizer:
         (:meth:`~nepocr_desktop.lib.language.prior.LanguagePrior.for_drawings`), and by the
         model's network for drawings where it has one."""
         return self._read(images, self._drawing_lexicon, True)
+
+    def _drawings_module(self) -> torch.nn.Module:
+        with self._drawings_lock:
+            if self._drawings is not None and not isinstance(self._drawings, torch.nn.Module):
+                self._drawings = self._drawings()  # loaded once, on first use (warmup() does it early)
+            assert isinstance(self._drawings, torch.nn.Module)
+            return self._drawings
 
     @property
     def reads_drawings_apart(self) -> bool:
@@ -317,8 +328,7 @@ class Recognizer:
         prepared.sort(key=lambda item: item[1].shape[1])
         groups = [(self._module, [p for p in prepared if p[0] not in apart])]
         if apart:
-            assert self._drawings is not None
-            groups.append((self._drawings, [p for p in prepared if p[0] in apart]))
+            groups.append((self._drawings_module(), [p for p in prepared if p[0] in apart]))
         for module, items in groups:
             for chunk in _chunks(items):
                 t0 = time.perf_counter()

@@ -115,7 +115,10 @@ def test_the_recognizer_reads_drawings_with_the_branch_and_photos_without(tiny_m
     grey = [img for img, _ in grey_pairs[:4]]
     assert all(is_clean_drawing(i) for i in drawn) and not any(is_clean_drawing(i) for i in grey)
     shown = base.info.charset.shown[4]  # class 5 is the fifth character
+    both.recognize([grey[2]])
+    assert not isinstance(both._drawings, torch.nn.Module)  # photos alone never load the network for drawings
     mixed = both.recognize([drawn[0], grey[0], drawn[1], grey[1]])
+    assert isinstance(both._drawings, torch.nn.Module)
     assert [r.text == shown * len(r.text) and r.text != "" for r in mixed] == [True, False, True, False]
     assert [r.text for r in mixed[1::2]] == [r.text for r in plain.recognize(grey[:2])]  # photos as before
     assert all(set(r.text) == {shown} for r in both.recognize_drawings(grey[:2]))  # the Write tab's
