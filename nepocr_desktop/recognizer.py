@@ -128,16 +128,15 @@ class Recognizer:
         step = _Steps(progress, ["network", *(["int8 copy"] if use_int8 else []),
                                  *(["language model"] if lexicon is True else [])])
         step("network")
-        loaded, module, precision, info = self._network(path, dev, use_int8, int8_cache, step)
+        module, precision, info = self._network(path, dev, use_int8, int8_cache, step)
         drawings = None
         if has_drawings_branch(path):  # its own network reads drawings: loaded when first needed
-            drawings = functools.partial(self._drawings_network, path, dev, use_int8, int8_cache, None)
-        del loaded
+            drawings = functools.partial(self._drawings_network, path, dev, use_int8, int8_cache)
         self._setup(info, str(path), dev, module, precision, beam, lexicon, alternatives, step, drawings)
 
     @staticmethod
-    def _drawings_network(path: Path, dev: torch.device, use_int8: bool, int8_cache: Int8Cache | None,
-                          loaded: LoadedModel | None) -> torch.nn.Module:
+    def _drawings_network(path: Path, dev: torch.device, use_int8: bool, int8_cache: Int8Cache | None
+                          ) -> torch.nn.Module:
         """The module that reads drawings for a model file with its own network for them: an int8
         copy (cached beside the main network's, under its own key) where one can be made."""
         cache = key = None
@@ -150,7 +149,7 @@ class Recognizer:
                 module = cache.load(key, info.charset, Recognizer._calibration(info))
                 if module is not None:
                     return module
-        loaded = loaded or load_model(path, dev)
+        loaded = load_model(path, dev)
         assert loaded.drawings is not None
         if cache is not None and (key is None or not cache.refusal(key)):
             module = _make_int8(LoadedModel(loaded.drawings, loaded.info, loaded.path), cache, key)
@@ -160,18 +159,18 @@ class Recognizer:
 
     @staticmethod
     def _network(path: Path, dev: torch.device, use_int8: bool, int8_cache: Int8Cache | None,
-                 step: Callable[[str], None]) -> tuple[LoadedModel | None, torch.nn.Module, str, ModelInfo]:
-        """(the float network if it was loaded, the module that reads, its precision, the metadata)."""
+                 step: Callable[[str], None]) -> tuple[torch.nn.Module, str, ModelInfo]:
+        """(the module that reads, its precision, the metadata)."""
         if not use_int8:
             loaded = load_model(path, dev)
-            return loaded, float_inference_module(loaded.module, dev), "float32", loaded.info
+            return float_inference_module(loaded.module, dev), "float32", loaded.info
         cache = int8_cache if int8_cache is not None else Int8Cache(int8_cache_dir())
         key = CacheKey.for_files(path, calibration_path())
         refused = cache.refusal(key) if key is not None else None
         if refused:  # this network was found to read differently in int8: no new attempt
             log.info("reading with the float network: %s", refused)
             loaded = load_model(path, dev)
-            return loaded, float_inference_module(loaded.module, dev), "float32", loaded.info
+            return float_inference_module(loaded.module, dev), "float32", loaded.info
         cached = key is not None and cache.has(key)
         info = read_info(path) if cached else None
         loaded = None if cached else load_model(path, dev)
@@ -187,10 +186,10 @@ class Recognizer:
         assert info is not None
         if module is None:  # the float network reads
             assert loaded is not None
-            return loaded, float_inference_module(loaded.module, dev), "float32", info
+            return float_inference_module(loaded.module, dev), "float32", info
         del loaded
         release_memory()  # the float network the int8 copy was made from (about 12 MB)
-        return None, module, "int8", info
+        return module, "int8", info
 
     @staticmethod
     def _calibration(info: ModelInfo) -> list[np.ndarray]:
@@ -212,9 +211,8 @@ class Recognizer:
                      if int8 and dev.type == "cpu" else None)
         module = quantized if quantized is not None else float_inference_module(loaded.module, dev)
         drawings = None
-        if loaded.drawings is not None:
-            q = int8_copy(loaded.drawings, loaded.info, calibration_path()) if int8 and dev.type == "cpu" else None
-            drawings = q if q is not None else float_inference_module(loaded.drawings, dev)
+        if loaded.drawings is not None:  # made when first needed, as for a model read from its file
+            drawings = functools.partial(_reading_copy, loaded.drawings, loaded.info, dev, int8)
         self._setup(loaded.info, loaded.path, dev, module, "float32" if quantized is None else "int8",
                     beam, lexicon, alternatives, drawings=drawings)
         return self
@@ -373,6 +371,12 @@ class Recognizer:
             graphemes=akshara_confidences(text, best.confidences),
             alternatives=alts,
         )
+
+
+def _reading_copy(module: torch.nn.Module, info: ModelInfo, dev: torch.device, int8: bool) -> torch.nn.Module:
+    """The module that reads with ``module``'s weights: an int8 copy on the CPU if one can be made."""
+    quantized = int8_copy(module, info, calibration_path()) if int8 and dev.type == "cpu" else None
+    return quantized if quantized is not None else float_inference_module(module, dev)
 
 
 def _check_beam(beam: int) -> None:

@@ -275,10 +275,14 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> L
     return LoadedModel(model, info, str(path), drawings)
 
 
+def _branch_entry(archive: ModelArchive) -> str:
+    """The branch's entry name: an extra file beside the metadata."""
+    return archive.meta_entry.rsplit("/", 1)[0] + "/" + BRANCH_NAME
+
+
 def _branch_bytes(archive: ModelArchive) -> bytes | None:
-    entry = archive.meta_entry.rsplit("/", 1)[0] + "/" + BRANCH_NAME
     try:
-        return archive.read(entry, MAX_BRANCH_BYTES)
+        return archive.read(_branch_entry(archive), MAX_BRANCH_BYTES)
     except KeyError:
         return None
 
@@ -287,7 +291,7 @@ def has_drawings_branch(path: str | os.PathLike) -> bool:
     """Whether a model file carries its own weights for drawings (without loading any)."""
     path = Path(path)
     with _open(path) as archive:
-        return archive.meta_entry.rsplit("/", 1)[0] + "/" + BRANCH_NAME in archive.names()
+        return _branch_entry(archive) in archive.names()
 
 
 def _load_weights(model: CRNN, tensors: dict[str, torch.Tensor], info: ModelInfo, name: str) -> None:
