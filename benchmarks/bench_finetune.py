@@ -224,6 +224,12 @@ def main() -> int:
                     help="one network for every image, even when learning from drawings alone")
     ap.add_argument("--drawings-replay", type=float, default=FinetuneConfig.drawings_replay,
                     help="replayed share of a batch when learning for drawings alone")
+    ap.add_argument("--freeze-cnn-below", type=int, default=FinetuneConfig.freeze_cnn_below,
+                    help="fewer training samples than this: the convolutions stay as they are")
+    ap.add_argument("--adapt", choices=["rnn", "cnn", "head"], default=FinetuneConfig.adapt,
+                    help="the part that learns below --freeze-cnn-below")
+    ap.add_argument("--cv-below", type=int, default=FinetuneConfig.cv_below,
+                    help="fewer samples than this: judged by cross-validation, else on held-back words")
     ap.add_argument("--user", choices=["crops", "writer", "writer_canvas", "nhcd"], default=None)
     ap.add_argument("--test-words", type=int, default=300, help="(--user writer|writer_canvas|nhcd) words in the test set")
     args = ap.parse_args()
@@ -232,7 +238,9 @@ def main() -> int:
     base = load_model(args.model)
     cfg = FinetuneConfig(epochs=args.epochs, lr=args.lr, l2sp=args.l2sp, replay=args.replay,
                          recombine=args.recombine, seed=args.seed, max_steps=args.max_steps, min_steps=args.min_steps,
-                         apart=not args.one_network, drawings_replay=args.drawings_replay)
+                         apart=not args.one_network, drawings_replay=args.drawings_replay,
+                         freeze_cnn_below=args.freeze_cnn_below, adapt=args.adapt,
+                         cv_below=args.cv_below)
     jobs: list[tuple[str, list[str], dict, list]] = []
     if args.user or not args.case:
         user = args.user or "crops"

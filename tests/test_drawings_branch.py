@@ -111,6 +111,9 @@ def test_the_recognizer_reads_drawings_with_the_branch_and_photos_without(tiny_m
     plain = Recognizer(tiny_model_path, device="cpu", int8=False)
     both = Recognizer(path, device="cpu", int8=False)
     assert both.reads_drawings_apart and not plain.reads_drawings_apart
+    from nepocr_desktop.gui.workers import summarize  # what the About box is told
+
+    assert summarize(both).drawings_apart and not summarize(plain).drawings_apart
     drawn = [img for img, _ in drawn_pairs[:4]]
     grey = [img for img, _ in grey_pairs[:4]]
     assert all(is_clean_drawing(i) for i in drawn) and not any(is_clean_drawing(i) for i in grey)

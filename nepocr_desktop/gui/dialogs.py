@@ -127,6 +127,9 @@ def about_text(summary: ModelSummary | None, samples: int | None) -> str:
         lines.append(f"<p><b>Model:</b> {html.escape(summary.title)}<br>"
                      f"<b>File:</b> {html.escape(summary.path)}<br>"
                      f"<b>Running on:</b> {html.escape(summary.runs_on)}</p>")
+        if summary.drawings_apart:
+            lines.append("<p>Drawings and black-and-white scans are read by a network of their own; "
+                         "photos by the model's main network.</p>")
         facts = [(FACT_NAMES.get(k, k.replace("_", " ")), _fmt(k, v)) for k, v in summary.metadata.items()
                  if isinstance(v, (str, int, float)) and k not in ("name", "command", "trained")]
         if facts:

@@ -61,6 +61,7 @@ class ModelSummary:
     device: str
     metadata: dict[str, Any]
     precision: str | None = None  # how the network runs: "int8" or "float32" (None if unknown)
+    drawings_apart: bool = False  # the model reads drawings with a network of their own
 
     @property
     def name(self) -> str:
@@ -108,7 +109,7 @@ def default_factory(model_path: str | None, device: str, beam: int, lexicon: boo
 def summarize(recognizer: LoadedReader) -> ModelSummary:
     """What the GUI is told about a loaded recognizer (read on the worker thread)."""
     return ModelSummary(str(recognizer.model_path), recognizer.device_name, dict(recognizer.info.metadata),
-                        recognizer.precision or None)
+                        recognizer.precision or None, recognizer.reads_drawings_apart)
 
 
 def _takes_progress(factory: Callable[..., object]) -> bool:

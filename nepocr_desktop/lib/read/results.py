@@ -74,6 +74,9 @@ class LoadedReader(Reader, Protocol):
     device_name: str
     precision: str
 
+    @property
+    def reads_drawings_apart(self) -> bool: ...
+
     def set_user_words(self, words: Iterable[str]) -> None: ...
 
     def recognize_drawings(self, images: Sequence[ImageSource]) -> list[Recognition | RecognitionFailure]: ...
