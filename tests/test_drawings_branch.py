@@ -189,3 +189,29 @@ def test_attach_drawings_makes_one_file_of_two_models(tiny_model_path, tmp_path)
     assert both.drawings is not None and torch.equal(both.drawings.head.bias, load_model(other_path).module.head.bias)
     assert torch.equal(both.module.head.bias, base.module.head.bias)
     assert both.info.metadata["note"] == base.info.metadata["note"] and "drawings" in both.info.metadata
+
+
+def test_replayed_words_for_a_network_for_drawings_are_drawn(tiny_model_path, kalam, monkeypatch):
+    """A network for drawings practises general words as drawings (as its general check reads
+    them), a ``drawn`` share of the replayed words; photos' fine-tuning replays font words alone."""
+    from nepocr_desktop.lib.training.finetune import samples
+    from nepocr_desktop.lib.training.synth import FontSampler
+
+    rng = np.random.default_rng(0)
+    source = samples.DrawnWords(WORDS, FontSampler(kalam))
+    for _ in range(4):
+        img, text = source(rng)
+        assert text in WORDS and img.dtype == np.uint8 and is_clean_drawing(img)
+    info = load_model(tiny_model_path).info
+    drawn_calls = []
+    original = samples.DrawnWords.__call__
+    monkeypatch.setattr(samples.DrawnWords, "__call__", lambda self, r: drawn_calls.append(1) or original(self, r))
+
+    def drawn_share(drawn: float) -> float:
+        drawn_calls.clear()
+        stream = samples.replay_stream(WORDS, kalam, info, seed=1, drawn=drawn)
+        for _ in range(40):
+            next(stream)
+        return len(drawn_calls) / 40
+
+    assert drawn_share(1.0) == 1.0 and drawn_share(0.0) == 0.0 and 0.3 < drawn_share(0.6) < 0.9

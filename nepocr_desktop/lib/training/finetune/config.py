@@ -38,6 +38,9 @@ class FinetuneConfig:
                                 # (drawings and black-and-white scans only; see .recombine)
     apart: bool = True          # samples that are all drawings teach a network for drawings alone
     drawings_replay: float = 0.25  # share of replayed words in a batch when learning for drawings alone
+    drawings_drawn: float = 0.75   # share of those replayed words written as pen strokes, as the
+                                   # network for drawings reads them (.samples.DrawnWords): font words
+                                   # alone let its general check of drawn words slip (RESULTS.md)
 
 
 def learns_apart(clean: int, total: int, cfg: FinetuneConfig) -> bool:

@@ -13,12 +13,13 @@ import numpy as np
 from ...read.charset import DEFAULT_CHARSET, LabelError
 from ...read.modelio import ModelInfo
 from ...read.preprocess import ImageError, is_clean_drawing, load_gray
+from ...read.strokes import READING_PEN
 from ...storage.dataset import label_problem, read_dataset
 from ..augment import affine, elastic, paper, pen_strokes, stroke_width, to_gray, to_ink
 from ..recombine import Recombined
 from ..sources import MixedStream, SynthWords
-from ..strokes import redraw_as_strokes, trace_strokes
-from ..synth import FontSampler
+from ..strokes import WritingStyle, redraw_as_strokes, trace_strokes
+from ..synth import FontSampler, render_text
 
 Pair = tuple[np.ndarray, str]
 
@@ -74,10 +75,27 @@ class UserWords:
         return to_gray(ink), text
 
 
-def replay_stream(words: Sequence[str], fonts: Sequence[Path], info: ModelInfo, seed: int):
-    """Replayed synthetic words, prepared and encoded for ``info``'s network."""
-    return iter(MixedStream([(SynthWords(list(words), FontSampler(list(fonts)), pen=0.4), 1.0)],
-                            info.charset, info.preprocess, seed=seed))
+class DrawnWords:
+    """Font-rendered words written again as the Write tab hands drawings to the recognizer: traced
+    to pen strokes and drawn with its reading pen, as in the general check of a network for
+    drawings (:func:`.judge.general_check_set`)."""
+
+    def __init__(self, words: Sequence[str], fonts: FontSampler):
+        self.words, self.fonts = list(words), fonts
+
+    def __call__(self, rng: np.random.Generator) -> Pair:
+        text = self.words[int(rng.integers(len(self.words)))]
+        img = render_text(text, self.fonts.pick(rng), size=int(rng.integers(36, 56)))
+        style = WritingStyle(pen=READING_PEN, spacing=3.0, height=float(rng.uniform(130, 220)))
+        return redraw_as_strokes(img, rng, style=style), text
+
+
+def replay_stream(words: Sequence[str], fonts: Sequence[Path], info: ModelInfo, seed: int, drawn: float = 0.0):
+    """Replayed synthetic words, prepared and encoded for ``info``'s network; a ``drawn`` share of
+    them written as pen strokes (:class:`DrawnWords`), for a network that reads drawings."""
+    sampler = FontSampler(list(fonts))
+    sources = [(SynthWords(list(words), sampler, pen=0.4), 1.0 - drawn), (DrawnWords(words, sampler), drawn)]
+    return iter(MixedStream([(src, w) for src, w in sources if w > 0], info.charset, info.preprocess, seed=seed))
 
 
 @lru_cache(maxsize=2)
