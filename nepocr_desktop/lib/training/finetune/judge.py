@@ -17,13 +17,11 @@ from ...read.charset import Charset
 from ...read.ctc_decoder import greedy_decode
 from ...read.metrics import cer, edit_distance, paired_interval
 from ...read.preprocess import batch
-from ...read.strokes import READING_PEN
 from ..augment import augment_synthetic
 from ..corpus import bucket
-from ..strokes import WritingStyle, redraw_as_strokes
 from ..synth import render_text
 from .config import FinetuneConfig
-from .samples import Pair
+from .samples import Pair, drawn_as_read
 
 
 @dataclass
@@ -178,8 +176,7 @@ def general_check_set(words: Sequence[str], fonts: Sequence[Path], n: int = 200,
         img = render_text(w, f, size=int(rng.integers(36, 56)))
         augmented = rng.random() < 0.75
         if drawn:
-            style = WritingStyle(pen=READING_PEN, spacing=3.0, height=float(rng.uniform(130, 220)))
-            out.append((redraw_as_strokes(img, rng, style=style), w))
+            out.append((drawn_as_read(img, rng), w))
         else:
             out.append((augment_synthetic(img, rng, pen=0.3) if augmented else img, w))
     return out

@@ -86,8 +86,14 @@ class DrawnWords:
     def __call__(self, rng: np.random.Generator) -> Pair:
         text = self.words[int(rng.integers(len(self.words)))]
         img = render_text(text, self.fonts.pick(rng), size=int(rng.integers(36, 56)))
-        style = WritingStyle(pen=READING_PEN, spacing=3.0, height=float(rng.uniform(130, 220)))
-        return redraw_as_strokes(img, rng, style=style), text
+        return drawn_as_read(img, rng), text
+
+
+def drawn_as_read(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``img`` traced and written again with the reading pen at a random height on the page, as
+    the Write tab hands a drawing to the recognizer."""
+    style = WritingStyle(pen=READING_PEN, spacing=3.0, height=float(rng.uniform(130, 220)))
+    return redraw_as_strokes(img, rng, style=style)
 
 
 def replay_stream(words: Sequence[str], fonts: Sequence[Path], info: ModelInfo, seed: int, drawn: float = 0.0):
