@@ -127,14 +127,14 @@ def about_text(summary: ModelSummary | None, samples: int | None) -> str:
         lines.append(f"<p><b>Model:</b> {html.escape(summary.title)}<br>"
                      f"<b>File:</b> {html.escape(summary.path)}<br>"
                      f"<b>Running on:</b> {html.escape(summary.runs_on)}</p>")
-        if summary.drawings_apart:
+        if summary.drawings_apart and summary.metadata.get("learned_for") != "drawings":  # else its fact says so
             lines.append("<p>Drawings and black-and-white scans are read by a network of their own; "
                          "photos by the model's main network.</p>")
         facts = [(FACT_NAMES.get(k, k.replace("_", " ")), _fmt(k, v)) for k, v in summary.metadata.items()
                  if isinstance(v, (str, int, float)) and k not in ("name", "command", "trained")]
         if facts:
             rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>"
-                           for k, v in sorted(facts))
+                           for k, v in facts)  # as the file lists them: "before" ahead of "after"
             lines.append(f"<table cellspacing='4'>{rows}</table>")
     if samples is not None:
         lines.append(f"<p><b>Saved samples:</b> {samples}</p>")

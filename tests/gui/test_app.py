@@ -107,8 +107,12 @@ def test_about_names_the_model_and_its_scores():
     text = about_text(ModelSummary("/m/nepocr.pt", "cpu", {"name": "nepocr-base", "val_cer": 0.0412}), 3)
     assert "nepocr-base" in text and "4.1 %" in text and "Saved samples:</b> 3" in text
     assert "network of their own" not in text
-    apart = about_text(ModelSummary("/m/mine.pt", "cpu", {"learned_for": "drawings"}, "int8", True), None)
-    assert "network of their own" in apart and "photos are read as before" in apart
+    attached = about_text(ModelSummary("/m/two.pt", "cpu", {"name": "nepocr-base"}, "int8", True), None)
+    assert "network of their own" in attached
+    learned = about_text(ModelSummary("/m/mine.pt", "cpu", {"user_cer_before": 0.40, "user_cer_after": 0.36,
+                                                            "learned_for": "drawings"}, "int8", True), None)
+    assert "photos are read as before" in learned and "network of their own" not in learned  # said once
+    assert learned.index("Your error rate before") < learned.index("Your error rate after")
 
 
 def test_self_test_also_reads_an_image_given_as_a_user_would_open_it(qapp, tiny_model_path, tmp_path, capsys,
