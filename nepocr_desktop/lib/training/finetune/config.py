@@ -93,6 +93,12 @@ def replay_share(train_samples: int, cfg: FinetuneConfig, apart: bool = False) -
     return cfg.drawings_replay if apart else auto_replay(train_samples)
 
 
+def replay_drawn(cfg: FinetuneConfig, apart: bool) -> float:
+    """The share of the replayed words written as pen strokes: ``cfg.drawings_drawn`` when
+    learning for drawings alone, else none."""
+    return cfg.drawings_drawn if apart else 0.0
+
+
 def replay_count(train_samples: int, cfg: FinetuneConfig, apart: bool = False) -> int:
     """Replayed words in each batch of ``cfg.batch_size`` (at least one place is left for the user's)."""
     return min(cfg.batch_size - 1, round(cfg.batch_size * replay_share(train_samples, cfg, apart)))

@@ -21,7 +21,16 @@ from ...read.preprocess import is_clean_drawing
 from ..recombine import Pieces, Recombined, word_pieces
 from ..sources import MixedStream, collate
 from ..train import EpochReport, distillation, freeze_batchnorm, prepare_validation
-from .config import FinetuneConfig, auto_lr, auto_steps, frozen_parts, l2sp_weight, learns_apart, replay_count
+from .config import (
+    FinetuneConfig,
+    auto_lr,
+    auto_steps,
+    frozen_parts,
+    l2sp_weight,
+    learns_apart,
+    replay_count,
+    replay_drawn,
+)
 from .judge import (
     Judgement,
     fold_user_samples,
@@ -126,8 +135,8 @@ def _train_once(base: LoadedModel, info: ModelInfo, train: Sequence[Pair], kinds
     if "cnn" not in frozen_parts(len(train), cfg):
         pool = None  # the convolutions learn: their features of a word change at every step
     draw_rng = np.random.default_rng(seed + 2)
-    replay = replay_stream(words, fonts, info, seed + 1, cfg.drawings_drawn if apart else 0.0) \
-        if n_replay and pool is None else None
+    replay = replay_stream(words, fonts, info, seed + 1, replay_drawn(cfg, apart)) if n_replay and pool is None \
+        else None
     teacher = build_trainable(info, base, drawings=apart).eval() if n_replay and cfg.distill > 0 and pool is None \
         else None
     avg_from = steps - round(cfg.average * steps) if cfg.average > 0 else steps
@@ -242,8 +251,7 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
     n_replay = replay_count(len(final_train), cfg, apart)
     if n_replay and "cnn" in frozen_parts(len(final_train), cfg):
         size = min(cfg.replay_pool_max, max(cfg.batch_size * 8, math.ceil(n_replay * max(steps) / cfg.replay_reuse)))
-        pool = build_pool(base_module, replay_stream(words, fonts, info, cfg.seed + 1,
-                                                     cfg.drawings_drawn if apart else 0.0), size)
+        pool = build_pool(base_module, replay_stream(words, fonts, info, cfg.seed + 1, replay_drawn(cfg, apart)), size)
     for r, ((tr, he), n_steps) in enumerate(zip(runs, steps)):
         t_run = time.time()
         run = _train_once(base, info, tr, kinds_for(tr), words, fonts, cfg, lr, n_steps, cfg.seed + 7919 * r,
