@@ -54,7 +54,9 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
                         "model) where the image is ambiguous; beam 8 unless --beam is wider")
     p.add_argument("--drawings", action="store_true",
                    help="the images are pen or mouse drawings as the Write tab hands them to the "
-                        "recognizer (one 8-unit pen): with --lexicon, read with the weights for drawings")
+                        "recognizer (one 8-unit pen): with --lexicon, read with the weights for drawings "
+                        "(without it, an image that looks drawn by software, with smooth edges on "
+                        "pure white, gets those weights too)")
     p.add_argument("--float", action="store_true",
                    help="run the network in float32 on the CPU; by default it runs as an int8 copy, "
                         "which reads about 3x as fast (made once per model, in about a second, and "

@@ -45,6 +45,7 @@ from .lib.read.preprocess import (
     batch,
     is_clean_drawing,
     load_gray,
+    looks_drawn,
     prepare,
 )
 from .lib.read.quantize import QuantizationError, calibration_images, quantize_with_reference
@@ -304,18 +305,23 @@ class Recognizer:
 
     def _read(self, images: Sequence[ImageSource], prior: Lexicon | LanguagePrior | None, drawn: bool | None
               ) -> list[Recognition | RecognitionFailure]:
-        """``drawn``: True, every image is a drawing; None, tell each by its look."""
+        """``drawn``: True, every image is a drawing; None, tell each by its look: images of ink
+        without grey go to the network for drawings (where the model has one), and writing
+        rendered by software (:func:`looks_drawn`) is decoded with the weights for drawings."""
         results: list[Recognition | RecognitionFailure | None] = [None] * len(images)
         prepared: list[tuple[int, np.ndarray, float]] = []
         apart: set[int] = set()  # the images the network for drawings reads
+        drawing_prior = self._drawing_lexicon if drawn is None else prior
+        as_drawing: set[int] = set()  # the images decoded with drawing_prior
         for i, src in enumerate(images):
             t0 = time.perf_counter()
             try:
-                if self._drawings is not None:
-                    src = load_gray(src)
-                    if drawn or is_clean_drawing(src):
-                        apart.add(i)
-                arr = prepare(src, self.info.preprocess)
+                gray = load_gray(src)
+                if self._drawings is not None and (drawn or is_clean_drawing(gray)):
+                    apart.add(i)
+                if drawing_prior is not prior and looks_drawn(gray):
+                    as_drawing.add(i)
+                arr = prepare(gray, self.info.preprocess)
             except ImageError as exc:
                 results[i] = RecognitionFailure(_one_line(str(exc)))
                 continue
@@ -334,7 +340,7 @@ class Recognizer:
                 shared = (time.perf_counter() - t0) / len(chunk)
                 for (i, _, t_prep), lp in zip(chunk, logprobs):
                     t1 = time.perf_counter()
-                    rec = self._decode(lp, prior)
+                    rec = self._decode(lp, drawing_prior if i in as_drawing else prior)
                     ms = (t_prep + shared + time.perf_counter() - t1) * 1000.0
                     results[i] = replace(rec, device=self.device_name, ms=round(ms, 3))
         return results  # type: ignore[return-value]

@@ -56,3 +56,48 @@ def test_cli_reads_drawings_and_says_so(tiny_model_path, tmp_path, render_word):
     page = subprocess.run([sys.executable, "-m", "nepocr_desktop", "recognize", "--page", "--drawings",
                            "--model", str(tiny_model_path), str(tmp_path / "a.png")], capture_output=True, text=True, check=False)
     assert page.returncode != 0 and "--drawings" in page.stderr and "Traceback" not in page.stderr
+
+
+def _written() -> np.ndarray:
+    """A word-like drawing as the Write tab renders it (anti-aliased round pen on white)."""
+    from nepocr_desktop.lib.read.strokes import PenStroke, render_strokes
+
+    head = PenStroke.of([(40, 120), (200, 118), (360, 121)], 5.0)
+    stems = [PenStroke.of([(x, 120), (x + 6, 200), (x - 20, 230)], 5.0) for x in (90, 170, 260, 330)]
+    loop = PenStroke.of([(110, 160), (70, 150), (60, 185), (95, 200), (125, 180)], 5.0)
+    return render_strokes([head, *stems, loop])
+
+
+def test_what_looks_drawn_is_told_from_scans_and_photos():
+    from nepocr_desktop.lib.read.preprocess import is_clean_drawing, looks_drawn
+
+    drawn = _written()
+    scan = np.where(drawn < 128, 0, 255).astype(np.uint8)  # the same ink, black and white
+    rng = np.random.default_rng(0)
+    photo = np.clip(drawn.astype(np.float64) * 0.7 + 60 + rng.normal(0, 6, drawn.shape), 0, 255).astype(np.uint8)
+    harsh = np.clip(drawn.astype(np.int16) + rng.integers(-12, 13, drawn.shape), 0, 255).astype(np.uint8)
+    assert looks_drawn(drawn) and is_clean_drawing(scan) and not looks_drawn(scan)
+    assert not looks_drawn(photo) and not looks_drawn(harsh)  # grey paper; noise on every pixel
+    assert not looks_drawn(np.full((60, 200), 255, np.uint8))  # nothing written
+
+
+def test_images_that_look_drawn_are_decoded_as_drawings(tiny_model_path, monkeypatch):
+    seen: list[LanguagePrior] = []
+    decode = recognizer_module.beam_decode
+
+    def spy(logprobs, beam, prior, **kw):
+        seen.append(prior)
+        return decode(logprobs, beam, prior, **kw)
+
+    monkeypatch.setattr(recognizer_module, "beam_decode", spy)
+    rec = Recognizer(tiny_model_path, lexicon=True)
+    drawn = _written()
+    scan = np.where(drawn < 128, 0, 255).astype(np.uint8)
+    rec.recognize([scan])  # an opened file is read by its look
+    rec.recognize([drawn])
+    rec.recognize([drawn, scan])  # one batch, each image its own weights
+    photo = (rec.lexicon.weights.word, rec.lexicon.weights.letter)
+    drawing = (DRAWING["word"], DRAWING["letter"])
+    assert photo != drawing
+    got = [(p.weights.word, p.weights.letter) for p in seen]
+    assert got[:2] == [photo, drawing] and sorted(got[2:]) == sorted([photo, drawing])

@@ -445,6 +445,22 @@ def is_clean_drawing(gray: np.ndarray) -> bool:
     return float(mid.mean()) < 0.03
 
 
+# Of a drawing rendered by software, the share of pixels strictly between black and white: its
+# anti-aliased edges. The Write tab's renderer leaves 1.5-3.9% (pen and mouse writing of
+# `synth_dev`); a black-and-white scan none; a high-contrast photo many more.
+DRAWN_SOFT_SHARE = (0.002, 0.10)
+
+
+def looks_drawn(gray: np.ndarray) -> bool:
+    """True for pen or mouse writing rendered by software: a clean drawing
+    (:func:`is_clean_drawing`) with anti-aliased edges on pure white (:data:`DRAWN_SOFT_SHARE`),
+    as the Write tab renders strokes. Not black-and-white scans (no grey at all), not photos."""
+    if not is_clean_drawing(gray):
+        return False
+    soft = float(((gray > 0) & (gray < 255)).mean())
+    return DRAWN_SOFT_SHARE[0] <= soft <= DRAWN_SOFT_SHARE[1]
+
+
 def smooth_bilevel(gray: np.ndarray, hist: np.ndarray | None = None) -> np.ndarray:
     """``gray`` blurred a little if it is black-and-white (:func:`is_bilevel`), else ``gray`` itself."""
     if not is_bilevel(gray, hist):
