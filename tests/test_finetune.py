@@ -309,3 +309,14 @@ def test_canvas_samples_are_redrawn_as_strokes(user_pairs):
     shapes = {src(rng)[0].shape for _ in range(40)}
     assert len(shapes) > 3 and 0 in src._traced  # traced once, redrawn in several styles
     assert all(img.dtype == np.uint8 for img, _ in (src(rng) for _ in range(5)))
+
+
+def test_images_that_look_written_on_the_canvas_are_redrawn_as_canvas_writing(user_pairs):
+    from nepocr_desktop.lib.read.strokes import PenStroke, render_strokes
+    from nepocr_desktop.lib.training.finetune import UserWords
+
+    drawn = render_strokes([PenStroke.of([(40, 120), (300, 118)], 4.0),
+                            *(PenStroke.of([(x, 120), (x + 5, 210)], 4.0) for x in (80, 160, 240))])
+    scan = np.where(drawn < 128, 0, 255).astype(np.uint8)
+    src = UserWords([(drawn, "घर"), (scan, "घर"), user_pairs[0]])  # a folder: no kinds given
+    assert src.canvas == [True, False, False] and src.clean[:2] == [True, True]

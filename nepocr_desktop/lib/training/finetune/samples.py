@@ -12,7 +12,7 @@ import numpy as np
 
 from ...read.charset import DEFAULT_CHARSET, LabelError
 from ...read.modelio import ModelInfo
-from ...read.preprocess import ImageError, is_clean_drawing, load_gray
+from ...read.preprocess import ImageError, is_clean_drawing, load_gray, looks_drawn
 from ...read.strokes import READING_PEN
 from ...storage.dataset import label_problem, read_dataset
 from ..augment import affine, elastic, paper, pen_strokes, stroke_width, to_gray, to_ink
@@ -27,14 +27,17 @@ Pair = tuple[np.ndarray, str]
 class UserWords:
     """The user's samples, each drawn heavily augmented: warps, slant, stroke width, new paper;
     clean drawings (binarised scans) are sometimes redrawn with a round pen, and canvas drawings
-    written again as canvas strokes in another writing style (:func:`redraw_as_strokes`).
+    (``kinds`` "canvas", or images that look so: :func:`looks_drawn`) written again as canvas
+    strokes in another writing style (:func:`redraw_as_strokes`).
     With ``recombined`` words, a ``recombine`` share of the samples are new words joined from
     the user's own (:mod:`..recombine`), augmented the same way."""
 
     def __init__(self, pairs: Sequence[Pair], kinds: Sequence[str] | None = None,
                  recombined: Recombined | None = None, recombine: float = 0.0):
         self.items = list(pairs)
-        self.canvas = [k == "canvas" for k in kinds] if kinds is not None else [False] * len(self.items)
+        # written on the Write tab, or looking so (an image of such writing read from a folder)
+        self.canvas = [k == "canvas" or looks_drawn(img)
+                       for k, (img, _) in zip(kinds if kinds is not None else [""] * len(self.items), self.items)]
         self.clean = [c or is_clean_drawing(img) for c, (img, _) in zip(self.canvas, self.items)]
         self._traced: dict[int, tuple[list[np.ndarray], float]] = {}
         self.recombined = recombined if recombined is not None and len(recombined) >= 2 else None
