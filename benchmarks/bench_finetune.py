@@ -230,6 +230,8 @@ def main() -> int:
                     help="the part that learns below --freeze-cnn-below")
     ap.add_argument("--cv-below", type=int, default=FinetuneConfig.cv_below,
                     help="fewer samples than this: judged by cross-validation, else on held-back words")
+    ap.add_argument("--distill", type=float, default=FinetuneConfig.distill,
+                    help="weight of reading the replayed words as the base model does")
     ap.add_argument("--drawings-drawn", type=float, default=FinetuneConfig.drawings_drawn,
                     help="share of the replayed words written as pen strokes when learning for drawings alone")
     ap.add_argument("--user", choices=["crops", "writer", "writer_canvas", "nhcd"], default=None)
@@ -242,7 +244,7 @@ def main() -> int:
                          recombine=args.recombine, seed=args.seed, max_steps=args.max_steps, min_steps=args.min_steps,
                          apart=not args.one_network, drawings_replay=args.drawings_replay,
                          freeze_cnn_below=args.freeze_cnn_below, adapt=args.adapt,
-                         cv_below=args.cv_below, drawings_drawn=args.drawings_drawn)
+                         cv_below=args.cv_below, drawings_drawn=args.drawings_drawn, distill=args.distill)
     jobs: list[tuple[str, list[str], dict, list]] = []
     if args.user or not args.case:
         user = args.user or "crops"
