@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 import nepocr_desktop.recognizer as recognizer_module
 from nepocr_desktop.lib.language.prior import DRAWING, LanguagePrior, PriorWeights
@@ -23,15 +24,21 @@ def test_the_drawing_prior_changes_only_its_own_weights():
     assert drawn.user_words is prior.user_words and drawn.bonus("घर", True) > drawn.bonus("घट", True)
 
 
-def test_drawings_are_decoded_with_the_drawing_weights_and_the_users_words(tiny_model_path, monkeypatch):
-    seen: list[LanguagePrior] = []
+@pytest.fixture
+def seen(monkeypatch) -> list[LanguagePrior]:
+    """The language prior of every beam search the recognizer runs, in order."""
+    priors: list[LanguagePrior] = []
     decode = recognizer_module.beam_decode
 
     def spy(logprobs, beam, prior, **kw):
-        seen.append(prior)
+        priors.append(prior)
         return decode(logprobs, beam, prior, **kw)
 
     monkeypatch.setattr(recognizer_module, "beam_decode", spy)
+    return priors
+
+
+def test_drawings_are_decoded_with_the_drawing_weights_and_the_users_words(tiny_model_path, seen):
     rec = Recognizer(tiny_model_path, lexicon=True)
     rec.set_user_words(["नेपाल"])
     img = np.full((40, 120), 255, np.uint8)
@@ -81,15 +88,7 @@ def test_what_looks_drawn_is_told_from_scans_and_photos():
     assert not looks_drawn(np.full((60, 200), 255, np.uint8))  # nothing written
 
 
-def test_images_that_look_drawn_are_decoded_as_drawings(tiny_model_path, monkeypatch):
-    seen: list[LanguagePrior] = []
-    decode = recognizer_module.beam_decode
-
-    def spy(logprobs, beam, prior, **kw):
-        seen.append(prior)
-        return decode(logprobs, beam, prior, **kw)
-
-    monkeypatch.setattr(recognizer_module, "beam_decode", spy)
+def test_images_that_look_drawn_are_decoded_as_drawings(tiny_model_path, seen):
     rec = Recognizer(tiny_model_path, lexicon=True)
     drawn = _written()
     scan = np.where(drawn < 128, 0, 255).astype(np.uint8)
