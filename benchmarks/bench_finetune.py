@@ -230,6 +230,8 @@ def main() -> int:
                     help="the part that learns below --freeze-cnn-below")
     ap.add_argument("--cv-below", type=int, default=FinetuneConfig.cv_below,
                     help="fewer samples than this: judged by cross-validation, else on held-back words")
+    ap.add_argument("--general-words", type=int, default=FinetuneConfig.general_words,
+                    help="words of the general check set")
     ap.add_argument("--distill", type=float, default=FinetuneConfig.distill,
                     help="weight of reading the replayed words as the base model does")
     ap.add_argument("--drawings-drawn", type=float, default=FinetuneConfig.drawings_drawn,
@@ -244,7 +246,8 @@ def main() -> int:
                          recombine=args.recombine, seed=args.seed, max_steps=args.max_steps, min_steps=args.min_steps,
                          apart=not args.one_network, drawings_replay=args.drawings_replay,
                          freeze_cnn_below=args.freeze_cnn_below, adapt=args.adapt,
-                         cv_below=args.cv_below, drawings_drawn=args.drawings_drawn, distill=args.distill)
+                         cv_below=args.cv_below, drawings_drawn=args.drawings_drawn, distill=args.distill,
+                         general_words=args.general_words)
     jobs: list[tuple[str, list[str], dict, list]] = []
     if args.user or not args.case:
         user = args.user or "crops"
