@@ -20,7 +20,8 @@ def add_finetune_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, required=True, help="where the fine-tuned model is written")
     p.add_argument("--base", type=Path, default=None, help="model to start from (default: bundled)")
     p.add_argument("--epochs", type=int, default=FinetuneConfig.epochs,
-                   help="augmented passes over the samples; sets the number of steps (default %(default)s)")
+                   help="augmented passes over the samples, which set the number of steps (default 0: "
+                        "automatic, 8, or 12 when learning for drawings alone)")
     p.add_argument("--lr", type=float, default=FinetuneConfig.lr,
                    help="learning rate (default 0: automatic, 3e-4, or 6e-4 when learning for drawings "
                         "alone)")

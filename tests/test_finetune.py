@@ -253,13 +253,21 @@ def test_automatic_learning_rate_is_the_measured_one_at_every_size():
 
 
 def test_learning_for_drawings_alone_replays_less_and_pulls_back_less():
-    from nepocr_desktop.lib.training.finetune.config import l2sp_weight, learns_apart, replay_count
+    from nepocr_desktop.lib.training.finetune.config import (
+        epochs_for,
+        l2sp_weight,
+        learns_apart,
+        replay_count,
+    )
 
     cfg = FinetuneConfig()
     assert learns_apart(27, 30, cfg) and not learns_apart(26, 30, cfg) and not learns_apart(0, 0, cfg)
     assert not learns_apart(30, 30, FinetuneConfig(apart=False))
     assert replay_count(30, cfg) == 14 and replay_count(30, cfg, apart=True) == 4
-    assert auto_steps(300, cfg, apart=True) < auto_steps(300, cfg)  # 12 of the user's words a step, not 2
+    assert auto_steps(120, cfg, apart=True) == 120  # 12 passes, 12 of the user's words a step
+    assert auto_steps(120, FinetuneConfig(epochs=8), apart=True) == 80  # passes asked for are used
+    assert auto_steps(120, cfg) == cfg.max_steps  # photos: 8 passes, 2 of their words a step, capped
+    assert (epochs_for(cfg), epochs_for(cfg, apart=True), epochs_for(FinetuneConfig(epochs=3), apart=True)) == (8, 12, 3)
     assert l2sp_weight(300, cfg) == 0.05 and l2sp_weight(300, cfg, apart=True) == 0.01
     assert l2sp_weight(30, cfg, apart=True) == 0.05  # a few samples are held closer to the base
     assert l2sp_weight(300, FinetuneConfig(l2sp=0.2), apart=True) == 0.2  # what is asked for is used

@@ -208,9 +208,11 @@ class TrainingTab(QWidget):
         form = QFormLayout(self.advanced)
         form.setContentsMargins(18, 0, 0, 0)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
-        self.epochs_spin = QSpinBox(minimum=1, maximum=100, value=self.defaults.epochs)
+        self.epochs_spin = QSpinBox(minimum=0, maximum=100, value=self.defaults.epochs)
+        self.epochs_spin.setSpecialValueText("Automatic")  # at 0: 8, or 12 for drawings alone
         self.epochs_spin.setToolTip("How many times to go over your samples (each time changed a little: "
-                                    "slant, width, pen); more rounds take longer")
+                                    "slant, width, pen); more rounds take longer. Automatic goes over "
+                                    "drawings more often than photos")
         self.lr_spin = QDoubleSpinBox(decimals=5, minimum=0.0, maximum=0.01, singleStep=0.0001,
                                       value=self.defaults.lr)
         self.lr_spin.setSpecialValueText("Automatic")  # at 0: chosen from the number of samples

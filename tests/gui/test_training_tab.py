@@ -200,6 +200,8 @@ def test_advanced_fields_set_the_run_settings(make_tab, library):
     cfg = tab.config()
     assert (cfg.epochs, cfg.lr, cfg.replay) == (5, 0.001, 0.4)
     assert (cfg.steps_per_epoch, cfg.batch_size) == (TINY.steps_per_epoch, TINY.batch_size)
+    plain = make_tab(library, FinetuneConfig())
+    assert plain.epochs_spin.text() == "Automatic" and plain.config().epochs == 0  # more passes for drawings
 
 
 def test_learning_runs_and_keep_makes_the_new_model_active(qtbot, make_tab, library, fill, store, models):
