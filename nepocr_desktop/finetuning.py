@@ -21,13 +21,13 @@ def add_finetune_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base", type=Path, default=None, help="model to start from (default: bundled)")
     p.add_argument("--epochs", type=int, default=FinetuneConfig.epochs,
                    help="augmented passes over the samples, which set the number of steps (default 0: "
-                        "automatic, 8, or 12 when learning for drawings alone)")
+                        "automatic, 8, or 10 when learning for drawings alone from 200 samples on)")
     p.add_argument("--lr", type=float, default=FinetuneConfig.lr,
                    help="learning rate (default 0: automatic, 3e-4, or 6e-4 when learning for drawings "
                         "alone)")
     p.add_argument("--replay", type=float, default=FinetuneConfig.replay,
                    help="share of replayed synthetic words in each batch (0-0.9; default: automatic, "
-                        "7/8, or 1/4 when learning for drawings alone)")
+                        "7/8, or 1/4 when learning for drawings alone, 3/8 from 200 samples on)")
     p.add_argument("--one-network", action="store_true",
                    help="learn one network for every image even when the samples are all drawings or "
                         "black-and-white scans (by default such samples teach a network for drawings "

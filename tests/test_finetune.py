@@ -264,10 +264,13 @@ def test_learning_for_drawings_alone_replays_less_and_pulls_back_less():
     assert learns_apart(27, 30, cfg) and not learns_apart(26, 30, cfg) and not learns_apart(0, 0, cfg)
     assert not learns_apart(30, 30, FinetuneConfig(apart=False))
     assert replay_count(30, cfg) == 14 and replay_count(30, cfg, apart=True) == 4
-    assert auto_steps(120, cfg, apart=True) == 120  # 12 passes, 12 of the user's words a step
-    assert auto_steps(120, FinetuneConfig(epochs=8), apart=True) == 80  # passes asked for are used
+    assert replay_count(199, cfg, apart=True) == 4 and replay_count(200, cfg, apart=True) == 6
+    assert auto_steps(180, cfg, apart=True) == 120  # 8 passes, 12 of the user's words a step
+    assert auto_steps(220, cfg, apart=True) == 220  # from 200 on: 10 passes, 10 of theirs a step
+    assert auto_steps(220, FinetuneConfig(epochs=8, drawings_replay=0.25), apart=True) == 147  # as asked
     assert auto_steps(120, cfg) == cfg.max_steps  # photos: 8 passes, 2 of their words a step, capped
-    assert (epochs_for(cfg), epochs_for(cfg, apart=True), epochs_for(FinetuneConfig(epochs=3), apart=True)) == (8, 12, 3)
+    assert [epochs_for(cfg, 300), epochs_for(cfg, 199, apart=True), epochs_for(cfg, 200, apart=True),
+            epochs_for(FinetuneConfig(epochs=3), 300, apart=True)] == [8, 8, 10, 3]
     assert l2sp_weight(300, cfg) == 0.05 and l2sp_weight(300, cfg, apart=True) == 0.01
     assert l2sp_weight(30, cfg, apart=True) == 0.05  # a few samples are held closer to the base
     assert l2sp_weight(300, FinetuneConfig(l2sp=0.2), apart=True) == 0.2  # what is asked for is used

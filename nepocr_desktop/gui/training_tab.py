@@ -209,7 +209,7 @@ class TrainingTab(QWidget):
         form.setContentsMargins(18, 0, 0, 0)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
         self.epochs_spin = QSpinBox(minimum=0, maximum=100, value=self.defaults.epochs)
-        self.epochs_spin.setSpecialValueText("Automatic")  # at 0: 8, or 12 for drawings alone
+        self.epochs_spin.setSpecialValueText("Automatic")  # at 0: 8, or 10 for many drawings
         self.epochs_spin.setToolTip("How many times to go over your samples (each time changed a little: "
                                     "slant, width, pen); more rounds take longer. Automatic goes over "
                                     "drawings more often than photos")

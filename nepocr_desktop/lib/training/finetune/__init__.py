@@ -20,6 +20,7 @@ How it learns (:func:`finetune`):
 - when the samples are all drawings (the Write tab's writing, black-and-white scans;
   :func:`.config.learns_apart`), the new weights are learned for drawings alone: they start from
   the base's network for drawings, a quarter of each batch is replayed instead of 7 in 8 (three
+  in eight from 200 samples on, with 10 passes over them instead of 8; three
   in four of those words written as pen strokes, as the Write tab hands drawings over), the
   general check is the general words written as pen strokes, and the new network is stored beside
   the base's own (:mod:`...read.branch`), which goes on reading photos: learning from drawings

@@ -38,7 +38,8 @@ class FinetuneConfig:
     recombine: float = 0.5      # share of the user's samples that are new words joined from theirs
                                 # (drawings and black-and-white scans only; see .recombine)
     apart: bool = True          # samples that are all drawings teach a network for drawings alone
-    drawings_replay: float = 0.25  # share of replayed words in a batch when learning for drawings alone
+    drawings_replay: float | None = None  # share of replayed words in a batch when learning for
+                                          # drawings alone (None: drawings_replay_share)
     drawings_drawn: float = 0.75   # share of those replayed words written as pen strokes, as the
                                    # network for drawings reads them (.samples.DrawnWords): font words
                                    # alone let its general check of drawn words slip (RESULTS.md)
@@ -52,6 +53,8 @@ def learns_apart(clean: int, total: int, cfg: FinetuneConfig) -> bool:
 
 
 APART_SHARE = 0.9  # of the samples drawings: learned for drawings alone
+AUTO_EPOCHS, DRAWINGS_EPOCHS = 8, 10  # passes over the samples (epochs_for)
+MANY_DRAWINGS = 200  # samples learned from, from which a network for drawings learns longer
 
 
 def auto_lr(train_samples: int, apart: bool = False) -> float:
@@ -85,13 +88,24 @@ def auto_replay(train_samples: int) -> float:
     return 0.875
 
 
+def drawings_replay_share(train_samples: int) -> float:
+    """Replayed share of a batch when learning for drawings alone (photos cannot suffer, so a
+    smaller share than :func:`auto_replay`'s learns twice as much): a quarter, and three in eight
+    from :data:`MANY_DRAWINGS` samples on, where the extra passes of :func:`epochs_for` would
+    otherwise cost the general check of drawn words past its tolerance (benchmarks/RESULTS.md: with
+    300 samples, two threads and 12 passes, a quarter refused both glyph-composed hands at
+    4.21-4.28%, three in eight handed back -32% and -16% at 3.57-3.78%)."""
+    return 0.375 if train_samples >= MANY_DRAWINGS else 0.25
+
+
 def replay_share(train_samples: int, cfg: FinetuneConfig, apart: bool = False) -> float:
-    """The replayed share of a batch: ``cfg.replay`` if set, else ``cfg.drawings_replay`` when
-    learning for drawings alone (photos cannot suffer: a smaller share learns twice as much), else
-    :func:`auto_replay`."""
+    """The replayed share of a batch: ``cfg.replay`` if set, else when learning for drawings alone
+    ``cfg.drawings_replay`` or :func:`drawings_replay_share`, else :func:`auto_replay`."""
     if cfg.replay is not None:
         return cfg.replay
-    return cfg.drawings_replay if apart else auto_replay(train_samples)
+    if apart:
+        return cfg.drawings_replay if cfg.drawings_replay is not None else drawings_replay_share(train_samples)
+    return auto_replay(train_samples)
 
 
 def replay_drawn(cfg: FinetuneConfig, apart: bool) -> float:
@@ -105,23 +119,22 @@ def replay_count(train_samples: int, cfg: FinetuneConfig, apart: bool = False) -
     return min(cfg.batch_size - 1, round(cfg.batch_size * replay_share(train_samples, cfg, apart)))
 
 
-AUTO_EPOCHS, DRAWINGS_EPOCHS = 8, 12
-
-
-def epochs_for(cfg: FinetuneConfig, apart: bool = False) -> int:
-    """Passes over the user's samples: ``cfg.epochs`` if set, else 8, or 12 when learning for
-    drawings alone (photos cannot suffer). With 12 instead of 8, 300 samples of the glyph-composed
-    hands gained 19-32% instead of 12-29%, the general check within its tolerance (with 16 it
-    slipped for one hand; benchmarks/RESULTS.md). Below 60 samples the fewest steps
-    (``min_steps``) decide either way."""
+def epochs_for(cfg: FinetuneConfig, train_samples: int, apart: bool = False) -> int:
+    """Passes over the user's ``train_samples`` samples: ``cfg.epochs`` if set, else 8, or 10 when
+    learning for drawings alone from :data:`MANY_DRAWINGS` samples on (photos cannot suffer). With
+    three in eight words replayed (:func:`drawings_replay_share`), 300 corrections (240 samples
+    learned from, 240 steps, the most) then gained 16% / 32% / 37% on the glyph-composed hands and
+    the Write tab's hand, against 12.5% / 29% / 34% with 8 passes (benchmarks/RESULTS.md). At 200
+    corrections the same took 55 s on two cores instead of 40 and was refused for one hand, so
+    fewer samples keep 8 passes; below about 100 the fewest steps (``min_steps``) decide anyway."""
     if cfg.epochs > 0:
         return cfg.epochs
-    return DRAWINGS_EPOCHS if apart else AUTO_EPOCHS
+    return DRAWINGS_EPOCHS if apart and train_samples >= MANY_DRAWINGS else AUTO_EPOCHS
 
 
 def auto_steps(train_samples: int, cfg: FinetuneConfig, apart: bool = False) -> int:
     """Training steps: :func:`epochs_for` augmented passes over the samples, within [min_steps, max_steps]."""
-    epochs = epochs_for(cfg, apart)
+    epochs = epochs_for(cfg, train_samples, apart)
     if cfg.steps_per_epoch:
         return epochs * cfg.steps_per_epoch
     n_replay = round(cfg.batch_size * replay_share(train_samples, cfg, apart))
