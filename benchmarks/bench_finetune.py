@@ -197,6 +197,25 @@ def reader(model, drawings, pairs: list) -> object:
     return drawings if drawings is not None and clean * 2 > len(pairs) else model
 
 
+# FinetuneConfig fields the benchmark sets from the command line: field -> (type, help)
+CONFIG_OPTIONS: dict[str, tuple[type, str | None]] = {
+    "epochs": (int, "passes over the samples (0: automatic)"),
+    "lr": (float, None),
+    "l2sp": (float, None),
+    "replay": (float, None),
+    "recombine": (float, "share of the user's samples that are new words joined from theirs"),
+    "max_steps": (int, "most training steps of one run (more samples do not add steps beyond it)"),
+    "min_steps": (int, "fewest training steps of one run"),
+    "seed": (int, "of the fine-tuning runs"),
+    "drawings_replay": (float, "replayed share of a batch when learning for drawings alone"),
+    "freeze_cnn_below": (int, "fewer training samples than this: the convolutions stay as they are"),
+    "cv_below": (int, "fewer samples than this: judged by cross-validation, else on held-back words"),
+    "general_words": (int, "words of the general check set"),
+    "distill": (float, "weight of reading the replayed words as the base model does"),
+    "drawings_drawn": (float, "share of the replayed words written as pen strokes when learning for drawings alone"),
+}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
@@ -206,48 +225,24 @@ def main() -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=None,
                     help="corrections (default 30 100 200 300 with --case, 50 200 with --user)")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--epochs", type=int, default=FinetuneConfig.epochs)
-    ap.add_argument("--lr", type=float, default=FinetuneConfig.lr)
-    ap.add_argument("--l2sp", type=float, default=FinetuneConfig.l2sp)
-    ap.add_argument("--replay", type=float, default=FinetuneConfig.replay)
-    ap.add_argument("--recombine", type=float, default=FinetuneConfig.recombine,
-                    help="share of the user's samples that are new words joined from theirs")
-    ap.add_argument("--max-steps", type=int, default=FinetuneConfig.max_steps,
-                    help="most training steps of one run (more samples do not add steps beyond it)")
-    ap.add_argument("--min-steps", type=int, default=FinetuneConfig.min_steps,
-                    help="fewest training steps of one run")
-    ap.add_argument("--seed", type=int, default=FinetuneConfig.seed, help="of the fine-tuning runs")
+    for field, (kind, text) in CONFIG_OPTIONS.items():  # FinetuneConfig's fields, as --field-name
+        ap.add_argument("--" + field.replace("_", "-"), type=kind, default=getattr(FinetuneConfig, field),
+                        help=text)
+    ap.add_argument("--adapt", choices=["rnn", "cnn", "head"], default=FinetuneConfig.adapt,
+                    help="the part that learns below --freeze-cnn-below")
     ap.add_argument("--write-split", type=Path, default=None,
                     help="write each case's corrections and other words to DIR/CASE-N/{corrections,others} "
                          "(labelled folders for nepocr finetune and eval) instead of learning")
     ap.add_argument("--one-network", action="store_true",
                     help="one network for every image, even when learning from drawings alone")
-    ap.add_argument("--drawings-replay", type=float, default=FinetuneConfig.drawings_replay,
-                    help="replayed share of a batch when learning for drawings alone")
-    ap.add_argument("--freeze-cnn-below", type=int, default=FinetuneConfig.freeze_cnn_below,
-                    help="fewer training samples than this: the convolutions stay as they are")
-    ap.add_argument("--adapt", choices=["rnn", "cnn", "head"], default=FinetuneConfig.adapt,
-                    help="the part that learns below --freeze-cnn-below")
-    ap.add_argument("--cv-below", type=int, default=FinetuneConfig.cv_below,
-                    help="fewer samples than this: judged by cross-validation, else on held-back words")
-    ap.add_argument("--general-words", type=int, default=FinetuneConfig.general_words,
-                    help="words of the general check set")
-    ap.add_argument("--distill", type=float, default=FinetuneConfig.distill,
-                    help="weight of reading the replayed words as the base model does")
-    ap.add_argument("--drawings-drawn", type=float, default=FinetuneConfig.drawings_drawn,
-                    help="share of the replayed words written as pen strokes when learning for drawings alone")
     ap.add_argument("--user", choices=["crops", "writer", "writer_canvas", "nhcd"], default=None)
     ap.add_argument("--test-words", type=int, default=300, help="(--user writer|writer_canvas|nhcd) words in the test set")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     lex, fonts = replay_material(lexicon_dir() / WORDS_FILE, fonts_dir())
     base = load_model(args.model)
-    cfg = FinetuneConfig(epochs=args.epochs, lr=args.lr, l2sp=args.l2sp, replay=args.replay,
-                         recombine=args.recombine, seed=args.seed, max_steps=args.max_steps, min_steps=args.min_steps,
-                         apart=not args.one_network, drawings_replay=args.drawings_replay,
-                         freeze_cnn_below=args.freeze_cnn_below, adapt=args.adapt,
-                         cv_below=args.cv_below, drawings_drawn=args.drawings_drawn, distill=args.distill,
-                         general_words=args.general_words)
+    cfg = FinetuneConfig(**{field: getattr(args, field) for field in CONFIG_OPTIONS}, adapt=args.adapt,
+                         apart=not args.one_network)
     jobs: list[tuple[str, list[str], dict, list]] = []
     if args.user or not args.case:
         user = args.user or "crops"

@@ -35,9 +35,9 @@ class UserWords:
     def __init__(self, pairs: Sequence[Pair], kinds: Sequence[str] | None = None,
                  recombined: Recombined | None = None, recombine: float = 0.0):
         self.items = list(pairs)
+        kinds = list(kinds) if kinds is not None else [""] * len(self.items)
         # written on the Write tab, or looking so (an image of such writing read from a folder)
-        self.canvas = [k == "canvas" or looks_drawn(img)
-                       for k, (img, _) in zip(kinds if kinds is not None else [""] * len(self.items), self.items)]
+        self.canvas = [k == "canvas" or looks_drawn(img) for k, (img, _) in zip(kinds, self.items)]
         self.clean = [c or is_clean_drawing(img) for c, (img, _) in zip(self.canvas, self.items)]
         self._traced: dict[int, tuple[list[np.ndarray], float]] = {}
         self.recombined = recombined if recombined is not None and len(recombined) >= 2 else None
