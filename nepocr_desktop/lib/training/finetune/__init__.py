@@ -4,7 +4,9 @@ How it learns (:func:`finetune`):
 
 - a fixed number of steps that grows with the number of samples (``epochs`` passes over them),
   no early stopping on a handful of words;
-- the weights are pulled towards the base model's (L2-SP: ``l2sp * sum ||w - w0||^2``), BatchNorm
+- the weights are pulled towards the base model's (L2-SP: ``l2sp * sum ||w - w0||^2``; with
+  ``ewc``, also in proportion to how much general words depend on each weight, :mod:`.anchor`; off
+  by default, it did not pay in the benchmarks), BatchNorm
   stays frozen, and below ``freeze_cnn_below`` samples (by default always) the convolution stack
   is frozen too, so only the projection, LSTM and classifier adapt;
 - every user sample is augmented heavily (warps, slant, stroke width, new paper; clean canvas or
@@ -38,7 +40,8 @@ unless the caller saves the result.
 
 Modules: :mod:`.config` (settings, and what follows from the number of samples), :mod:`.samples`
 (the user's samples and the replayed words), :mod:`.replay` (replayed words prepared once),
-:mod:`.judge` (splits, measuring, the verdict), :mod:`.run` (the runs and :func:`finetune`).
+:mod:`.anchor` (the pull towards the base weights), :mod:`.judge` (splits, measuring, the verdict),
+:mod:`.run` (the runs and :func:`finetune`).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ class FinetuneConfig:
     seed: int = 0
     l2sp: float | None = None   # pull towards the base weights: l2sp * sum ||w - w0||^2 (None: auto_l2sp)
     distill: float = 3.0        # keep reading replayed words as the base model does (KL per frame)
+    ewc: float = 0.0            # pull of the weights general words depend on (.anchor; 0: off)
     freeze_cnn_below: int = 1000  # fewer training samples than this: only the ``adapt`` part learns
     adapt: str = "rnn"          # rnn: projection, LSTM and classifier; cnn: convolutions and projection
     min_steps: int = 80

@@ -21,6 +21,7 @@ from ...read.preprocess import is_clean_drawing
 from ..recombine import Pieces, Recombined, word_pieces
 from ..sources import MixedStream, collate
 from ..train import EpochReport, distillation, freeze_batchnorm, prepare_validation
+from .anchor import fisher_diagonal, pull
 from .config import (
     FinetuneConfig,
     auto_lr,
@@ -100,7 +101,8 @@ def _train_once(base: LoadedModel, info: ModelInfo, train: Sequence[Pair], kinds
                 seed: int, step_offset: int, total_steps: int,
                 on_step: Callable[[int, int, float], None] | None,
                 should_stop: Callable[[], bool] | None, pool: ReplayPool | None = None,
-                pieces: Sequence[Pieces] = (), apart: bool = False) -> _Run:
+                pieces: Sequence[Pieces] = (), apart: bool = False,
+                importance: dict[str, torch.Tensor] | None = None) -> _Run:
     """One fine-tuning run of ``steps`` steps on ``train``; returns the averaged weights.
 
     ``pool``: replayed words prepared once (:mod:`.replay`), used when the convolutions are
@@ -116,6 +118,7 @@ def _train_once(base: LoadedModel, info: ModelInfo, train: Sequence[Pair], kinds
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     params = [p for _, p in named]
     anchor = [p.detach().clone() for p in params]
+    weights = None if importance is None else [importance[n] for n, _ in named]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
     warm = max(1, steps // 10)
 
@@ -163,8 +166,8 @@ def _train_once(base: LoadedModel, info: ModelInfo, train: Sequence[Pair], kinds
                 with torch.no_grad():
                     lp_t, _ = teacher(r.images, r.widths)
                 loss = loss + cfg.distill * distillation(lp_t, lp_r, len_r)
-        if l2sp > 0:
-            loss = loss + l2sp * sum(((p - a) ** 2).sum() for p, a in zip(params, anchor))
+        if l2sp > 0 or weights is not None:
+            loss = loss + pull(params, anchor, l2sp, cfg.ewc, weights)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(params, 5.0)
@@ -252,10 +255,14 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
     if n_replay and "cnn" in frozen_parts(len(final_train), cfg):
         size = min(cfg.replay_pool_max, max(cfg.batch_size * 8, math.ceil(n_replay * max(steps) / cfg.replay_reuse)))
         pool = build_pool(base_module, replay_stream(words, fonts, info, cfg.seed + 1, replay_drawn(cfg, apart)), size)
+    importance = None
+    if cfg.ewc > 0 and pool is not None:
+        fisher_net = build_trainable(info, base, drawings=apart)
+        importance = fisher_diagonal(fisher_net, list(fisher_net.named_parameters()), pool, seed=cfg.seed + 3)
     for r, ((tr, he), n_steps) in enumerate(zip(runs, steps)):
         t_run = time.time()
         run = _train_once(base, info, tr, kinds_for(tr), words, fonts, cfg, lr, n_steps, cfg.seed + 7919 * r,
-                          done, total, on_step, should_stop, pool, pieces_for(tr), apart)
+                          done, total, on_step, should_stop, pool, pieces_for(tr), apart, importance)
         if run.cancelled:
             return FinetuneResult(float("nan"), float("nan"), cer(*gen_b), cer(*gen_b), len(final_train), 0,
                                   time.time() - t0, True, None, info, history, lr, steps=done)
