@@ -209,7 +209,7 @@ CONFIG_OPTIONS: dict[str, tuple[type, str | None]] = {
     "lr": (float, None),
     "l2sp": (float, None),
     "replay": (float, None),
-    "recombine": (float, "share of the user's samples that are new words joined from theirs"),
+    "recombine": (float, "share of the user's samples that are new words joined from theirs (default: automatic)"),
     "max_steps": (int, "most training steps of one run (more samples do not add steps beyond it)"),
     "min_steps": (int, "fewest training steps of one run"),
     "seed": (int, "of the fine-tuning runs"),

@@ -238,3 +238,30 @@ def test_real_joined_never_spells_a_held_out_word():
     only = {"".join(split_aksharas("नेपाल")[:i] + split_aksharas("नेपाल")[j:]) for i in range(1, 4) for j in range(3)}
     fallback = RealJoined(one, exclude=frozenset(only - {"नेपाल"}))
     assert {fallback(rng)[1] for _ in range(10)} == {"नेपाल"}
+
+
+def test_few_samples_are_joined_more_often_unless_the_share_is_set(tiny_model_path, monkeypatch):
+    from nepocr_desktop.lib.training.finetune.config import FEW_SAMPLES, recombine_share
+
+    assert recombine_share(30, ft.FinetuneConfig()) == 0.8
+    assert recombine_share(FEW_SAMPLES - 1, ft.FinetuneConfig()) == 0.8
+    assert recombine_share(FEW_SAMPLES, ft.FinetuneConfig()) == 0.5
+    assert recombine_share(30, ft.FinetuneConfig(recombine=0.3)) == 0.3
+    assert recombine_share(30, ft.FinetuneConfig(recombine=0.0)) == 0.0
+
+    shares = []
+
+    class Recording(ft.UserWords):
+        def __init__(self, pairs, kinds=None, recombined=None, recombine=0.0):
+            shares.append((recombined is not None, recombine))
+            super().__init__(pairs, kinds, recombined, recombine)
+
+    monkeypatch.setattr(ft, "UserWords", Recording)
+    pairs = rendered(binarised)
+    cfg = {"lr": 1e-3, "replay": 0.25, "cv_below": 100, "folds": 3, "steps_per_epoch": 2, "epochs": 1,
+           "batch_size": 4, "general_words": 8, "min_steps": 1}
+    for setting, expected in ((None, 0.8), (0.5, 0.5)):
+        shares.clear()
+        torch.manual_seed(0)
+        ft.finetune(load_model(tiny_model_path), pairs, WORDS, [kalam()], ft.FinetuneConfig(recombine=setting, **cfg))
+        assert shares and all(s == (True, expected) for s in shares), (setting, shares)

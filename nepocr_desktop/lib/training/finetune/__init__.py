@@ -11,7 +11,8 @@ How it learns (:func:`finetune`):
   is frozen too, so only the projection, LSTM and classifier adapt;
 - every user sample is augmented heavily (warps, slant, stroke width, new paper; clean canvas or
   scanned drawings are also redrawn with a round pen); with drawings and black-and-white scans,
-  half of the user's samples are new words joined from the start of one of their words and the
+  half of the user's samples (four in five below 60 samples learned from:
+  :func:`.config.recombine_share`) are new words joined from the start of one of their words and the
   end of another, cut between aksharas (:mod:`..recombine`), only ever from the words a run learns
   from;
 - replayed synthetic words (bundled fonts, bundled word list minus the general check's words) fill

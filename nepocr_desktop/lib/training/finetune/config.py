@@ -36,8 +36,9 @@ class FinetuneConfig:
     general_tolerance: float = 0.005  # the general check may not get worse by more than this
     general_words: int = 200
     confidence: float = 0.9     # of the bootstrap intervals
-    recombine: float = 0.5      # share of the user's samples that are new words joined from theirs
-                                # (drawings and black-and-white scans only; see .recombine)
+    recombine: float | None = None  # share of the user's samples that are new words joined from
+                                    # theirs (drawings and black-and-white scans only; see ..recombine;
+                                    # None: recombine_share)
     apart: bool = True          # samples that are all drawings teach a network for drawings alone
     drawings_replay: float | None = None  # share of replayed words in a batch when learning for
                                           # drawings alone (None: drawings_replay_share)
@@ -97,6 +98,19 @@ def drawings_replay_share(train_samples: int) -> float:
     300 samples, two threads and 12 passes, a quarter refused both glyph-composed hands at
     4.21-4.28%, three in eight handed back -32% and -16% at 3.57-3.78%)."""
     return 0.375 if train_samples >= MANY_DRAWINGS else 0.25
+
+
+FEW_SAMPLES = 60  # fewer samples learned from than this: more of them are joined words
+
+
+def recombine_share(train_samples: int, cfg: FinetuneConfig) -> float:
+    """The share of the user's samples (drawings and black-and-white scans) that are new words joined
+    from theirs: ``cfg.recombine`` if set, else 0.8 below :data:`FEW_SAMPLES` samples learned from
+    and half from there on. With 30 corrections, 0.8 taught a glyph-composed hand 27.5% against 17.7%
+    and the Write tab's hands as much or a little more (benchmarks/RESULTS.md)."""
+    if cfg.recombine is not None:
+        return cfg.recombine
+    return 0.8 if train_samples < FEW_SAMPLES else 0.5
 
 
 def replay_share(train_samples: int, cfg: FinetuneConfig, apart: bool = False) -> float:

@@ -29,6 +29,7 @@ from .config import (
     frozen_parts,
     l2sp_weight,
     learns_apart,
+    recombine_share,
     replay_count,
     replay_drawn,
 )
@@ -132,8 +133,9 @@ def _train_once(base: LoadedModel, info: ModelInfo, train: Sequence[Pair], kinds
     n_replay = replay_count(len(train), cfg, apart)
     n_user = max(1, cfg.batch_size - n_replay)
     l2sp = l2sp_weight(len(train), cfg, apart)
-    joined = Recombined(pieces) if cfg.recombine > 0 and pieces else None
-    user = iter(MixedStream([(UserWords(train, kinds, joined, cfg.recombine), 1.0)],
+    share = recombine_share(len(train), cfg)
+    joined = Recombined(pieces) if share > 0 and pieces else None
+    user = iter(MixedStream([(UserWords(train, kinds, joined, share), 1.0)],
                             info.charset, info.preprocess, seed=seed))
     if "cnn" not in frozen_parts(len(train), cfg):
         pool = None  # the convolutions learn: their features of a word change at every step
@@ -225,7 +227,8 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
         return None if kind_of is None else [kind_of[id(p)] for p in ps]
 
     cut: dict[int, Pieces | None] = {}
-    if cfg.recombine > 0:  # drawings and black-and-white scans only: joined photos show two papers
+    if cfg.recombine is None or cfg.recombine > 0:  # drawings and black-and-white scans only: joined
+        # photos show two papers
         drawn = [p for p in labels if is_drawn[id(p)]]
         cut = {id(p): pc for p, pc in zip(drawn, word_pieces(base_module, info.charset, info.preprocess, drawn))}
 
