@@ -331,3 +331,30 @@ def test_images_that_look_written_on_the_canvas_are_redrawn_as_canvas_writing(us
     scan = np.where(drawn < 128, 0, 255).astype(np.uint8)
     src = UserWords([(drawn, "घर"), (scan, "घर"), user_pairs[0]])  # a folder: no kinds given
     assert src.canvas == [True, False, False] and src.clean[:2] == [True, True]
+
+
+def test_finetune_pulls_each_weight_by_its_importance(tiny_model_path, user_pairs, kalam, monkeypatch):
+    """With ``ewc``, the importance is estimated once from the replayed words and applied: weights
+    the general words depend on heavily barely move, where the same run without it moves them."""
+    from nepocr_desktop.lib.training.finetune import run as run_mod
+
+    calls = []
+
+    def everything_matters(model, named, pool, **kw):  # every weight a million times the mean pull
+        calls.append(len(pool))
+        return {n: torch.full_like(p, 1e6) for n, p in named}
+
+    monkeypatch.setattr(run_mod, "fisher_diagonal", everything_matters)
+    base = load_model(tiny_model_path)
+    fast = {"steps_per_epoch": 6, "epochs": 1, "batch_size": 4, "general_words": 12, "min_steps": 1,
+            "lr": 3e-3, "replay": 0.5, "cv_below": 0, "l2sp": 0.0}
+    moved = {}
+    for ewc in (0.0, 1.0):
+        res = finetune(base, user_pairs, WORDS, kalam, FinetuneConfig(ewc=ewc, **fast))
+        cand = res.candidate.state_dict()
+        drift = [(cand[k] - v).abs().flatten() for k, v in base.module.state_dict().items()
+                 if k.startswith("rnn.") and v.is_floating_point()]
+        moved[ewc] = float(torch.cat(drift).mean())
+    assert calls and all(n > 0 for n in calls)
+    assert len(calls) == 1  # the run with ewc=0 estimates nothing
+    assert moved[1.0] < 0.5 * moved[0.0]

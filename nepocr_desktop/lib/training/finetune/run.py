@@ -168,8 +168,7 @@ def _train_once(base: LoadedModel, info: ModelInfo, train: Sequence[Pair], kinds
                 with torch.no_grad():
                     lp_t, _ = teacher(r.images, r.widths)
                 loss = loss + cfg.distill * distillation(lp_t, lp_r, len_r)
-        if l2sp > 0 or weights is not None:
-            loss = loss + pull(params, anchor, l2sp, cfg.ewc, weights)
+        loss = loss + pull(params, anchor, l2sp, cfg.ewc, weights)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(params, 5.0)
@@ -227,8 +226,7 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
         return None if kind_of is None else [kind_of[id(p)] for p in ps]
 
     cut: dict[int, Pieces | None] = {}
-    if cfg.recombine is None or cfg.recombine > 0:  # drawings and black-and-white scans only: joined
-        # photos show two papers
+    if recombine_share(len(labels), cfg) > 0:  # drawings and black-and-white scans only: joined photos show two papers
         drawn = [p for p in labels if is_drawn[id(p)]]
         cut = {id(p): pc for p, pc in zip(drawn, word_pieces(base_module, info.charset, info.preprocess, drawn))}
 
@@ -260,8 +258,7 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
         pool = build_pool(base_module, replay_stream(words, fonts, info, cfg.seed + 1, replay_drawn(cfg, apart)), size)
     importance = None
     if cfg.ewc > 0 and pool is not None:
-        fisher_net = build_trainable(info, base, drawings=apart)
-        importance = fisher_diagonal(fisher_net, list(fisher_net.named_parameters()), pool, seed=cfg.seed + 3)
+        importance = fisher_diagonal(base_module, list(base_module.named_parameters()), pool, seed=cfg.seed + 3)
     for r, ((tr, he), n_steps) in enumerate(zip(runs, steps)):
         t_run = time.time()
         run = _train_once(base, info, tr, kinds_for(tr), words, fonts, cfg, lr, n_steps, cfg.seed + 7919 * r,
