@@ -113,7 +113,7 @@ def crop_users(data: Path) -> tuple[list[str], dict[str, list]]:
 def on_canvas(gray: np.ndarray, word: str) -> np.ndarray:
     """A word image traced to strokes and drawn as the Write tab reads them (one pen, one size)."""
     rng = np.random.default_rng([11, bucket("canvas:" + word, 1 << 30)])
-    style = WritingStyle(pen=READING_PEN, spacing=3.0, height=170.0)
+    style = WritingStyle(pen=READING_PEN, spacing=3.0, height=170.0, reading=True)
     return redraw_as_strokes(gray, rng, style=style, paths=trace_strokes(gray))
 
 

@@ -13,11 +13,15 @@ import pytest
 
 from nepocr_desktop.lib.errors import UsageError
 from nepocr_desktop.lib.read.strokes import (
+    CROP_MARGIN,
     PAGE_HEIGHT,
     PAGE_WIDTH,
+    READING_HEIGHTS,
     READING_PEN,
     PenStroke,
+    for_reading,
     reading_image,
+    reading_pen,
     render_strokes,
 )
 from nepocr_desktop.lib.storage.dataset import Sample
@@ -72,15 +76,46 @@ def test_pressure_widths_change_the_stroke():
 
 
 def test_the_reader_gets_one_pen_whatever_was_written_with():
-    pts = [(100 + 20 * i, 200 + 15 * (i % 3)) for i in range(15)]
+    pts = [(100 + 20 * i, 200 + 60 * (i % 3)) for i in range(15)]  # 120 units high with the dot
     thin = PenStroke.of(pts, 2.0)
     pressed = PenStroke.of(pts, np.linspace(2, 14, len(pts)))
     dot = PenStroke.of([(500, 150)], 30.0)
     a, b = reading_image([thin, dot]), reading_image([pressed, dot])
     assert np.array_equal(a, b)
     assert np.array_equal(a, render_strokes([PenStroke.of(pts, READING_PEN), PenStroke.of([(500, 150)], READING_PEN)]))
+    # a dash alone: its size cannot be told, the usual pen
     assert abs(_ink_rows(reading_image([PenStroke.of([(100, 200), (400, 200)], 3.0)]), 150) - READING_PEN) <= 1
     assert (reading_image([]) == 255).all()
+
+
+def _zigzag(height: float) -> list[PenStroke]:
+    return [PenStroke.of([(100 + height * i / 4, 100 + height * (i % 2)) for i in range(9)], 5.0)]
+
+
+@pytest.mark.parametrize("height", [40.0, 60.0, 85.0, 120.0, 200.0, 300.0, 420.0])
+def test_the_reading_pen_keeps_its_share_of_the_height_for_small_and_large_writing(height):
+    low, high = READING_HEIGHTS
+    pen = reading_pen(_zigzag(height))
+    if low <= height <= high:
+        assert pen == READING_PEN
+    else:  # the pen's share of the height of writing at the range's nearer end
+        edge = low if height < low else high
+        assert pen == pytest.approx(READING_PEN * height / edge)
+        assert (pen < READING_PEN) == (height < low)
+    assert all(np.all(s.widths == pen) for s in for_reading(_zigzag(height)))
+
+
+def test_small_writing_is_read_with_a_thinner_pen_and_looks_like_writing_of_a_usual_size():
+    # the same word written 50 units high and at the smallest usual height: scaled to one height,
+    # their ink is as thick
+    small, usual = reading_image(_zigzag(50.0)), reading_image(_zigzag(READING_HEIGHTS[0]))
+    ratio = (usual.shape[0] - 2 * CROP_MARGIN) / (small.shape[0] - 2 * CROP_MARGIN)
+    thick_small = (small < 128).sum() / (small.shape[0] - 2 * CROP_MARGIN) ** 2
+    thick_usual = (usual < 128).sum() / (usual.shape[0] - 2 * CROP_MARGIN) ** 2
+    assert ratio == pytest.approx(READING_HEIGHTS[0] / 50.0, rel=0.1)
+    assert thick_small == pytest.approx(thick_usual, rel=0.1)
+    fixed = render_strokes([PenStroke.of(_zigzag(50.0)[0].points, READING_PEN)])
+    assert (small < 128).sum() < 0.9 * (fixed < 128).sum()  # the usual pen blots the small word
 
 
 def test_curves_pass_near_the_control_points_midpoints():
@@ -201,7 +236,8 @@ def test_a_reading_pen_share_draws_words_as_the_write_tab_reads_them(render_word
         words = StrokeWords(real, reading=share)
         styles.append([words._style(np.random.default_rng(k)) for k in range(20)])
     assert any(s.pen != READING_PEN for s in styles[0])
-    assert all(s.pen == READING_PEN and s.pressure == 0.0 for s in styles[1])
+    assert all(s.pen == READING_PEN and s.pressure == 0.0 and s.reading for s in styles[1])
+    assert not any(s.reading for s in styles[0])
     img, text = StrokeWords(real, reading=1.0)(np.random.default_rng(0))
     assert text == "कमल" and img.min() < 100
     with pytest.raises(UsageError, match="reading-pen"):
@@ -222,3 +258,23 @@ def test_make_stroke_set_writes_a_readable_folder(render_word, tmp_path):
     lines = (out / "labels.tsv").read_text(encoding="utf-8").splitlines()
     assert [line.split("\t")[1] for line in lines] == ["नेपाल", "घर"]
     assert all((out / line.split("\t")[0]).stat().st_size > 100 for line in lines)
+
+
+def test_make_stroke_set_writes_words_at_the_heights_asked_for(render_word, tmp_path):
+    src = tmp_path / "src"
+    (src / "images").mkdir(parents=True)
+    render_word("नेपाल", size=40).save(src / "images" / "0.png")
+    (src / "labels.tsv").write_text("images/0.png\tनेपाल\n", encoding="utf-8")
+    tool = [sys.executable, str(ROOT / "tools" / "make_stroke_set.py"), str(src), "--reading"]
+    heights = []
+    for size in (50, 300):
+        out = tmp_path / f"h{size}"
+        subprocess.run([*tool, "--out", str(out), "--height", str(size), str(size)], check=True, cwd=ROOT,
+                       capture_output=True)
+        path = (out / "labels.tsv").read_text(encoding="utf-8").split("\t")[0]
+        heights.append(cv2.imread(str(out / path), cv2.IMREAD_GRAYSCALE).shape[0] - 2 * CROP_MARGIN)
+    # the ink spans a share of the height the word is written at (its blank rows are scaled too), plus the pen
+    assert heights[0] <= 50 and heights[1] <= 300 and 4.5 < heights[1] / heights[0] < 6.5
+    bad = subprocess.run([*tool, "--out", str(tmp_path / "bad"), "--height", "80", "40"], check=False, cwd=ROOT,
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "--height" in bad.stderr and not (tmp_path / "bad").exists()

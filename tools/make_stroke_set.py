@@ -7,9 +7,11 @@ Each image of a labelled folder (``labels.tsv``) is reduced to the centre lines 
 (binarised, thinned to a skeleton, traced into polylines, specks and spurs dropped), scaled to
 the height people write at between the canvas's guides, and rendered by the canvas's own
 renderer (``render_strokes``: its page size, smoothing, round pen and crop margin) with pen
-widths 2-8 page units in turn (``--pen W``: width W for every word; ``--reading``: the one pen
-the Write tab hands drawings to the recognizer with, ``READING_PEN``). ``--mouse`` adds a mouse's
-shake and sparse, angular input events. The result is a folder ``nepocr eval`` reads, with the same labels.
+widths 2-8 page units in turn (``--pen W``: width W for every word; ``--reading``: drawn again as
+the Write tab hands drawings to the recognizer, with the one pen of ``for_reading``). ``--mouse`` adds
+a mouse's shake and sparse, angular input events. Words are written 130-220 page units high
+(``--height LOW HIGH`` for other sizes). The result is a folder ``nepocr eval`` reads, with the same
+labels.
 """
 
 from __future__ import annotations
@@ -34,10 +36,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--pen", type=float, help="one pen width for every word (default: 2-8 in turn)")
     ap.add_argument("--reading", action="store_true",
-                    help=f"the pen the Write tab reads drawings with ({READING_PEN:g} units), for every word")
+                    help=f"drawn as the Write tab hands writing to the recognizer: one pen, {READING_PEN:g} units "
+                         "for writing of a usual size, in proportion for smaller or larger writing")
+    ap.add_argument("--height", type=float, nargs=2, default=(130.0, 220.0), metavar=("LOW", "HIGH"),
+                    help="range of the words' heights on the page, page units (default 130 220)")
     args = ap.parse_args(argv)
     if args.reading:
         args.pen = READING_PEN
+    low, high = args.height
+    if not 0 < low <= high:
+        ap.error("--height: LOW and HIGH must be positive, LOW no more than HIGH")
     rows = [(s.path, s.text) for s in read_dataset(args.src)]
     rng = np.random.default_rng(args.seed)
 
@@ -47,9 +55,10 @@ def main(argv: list[str] | None = None) -> int:
             pen = args.pen or 2.0 + k % 7  # 2..8 page units in turn
             if args.mouse:
                 style = WritingStyle(pen=pen, shake=float(rng.uniform(0.5, 2.0)),
-                                     spacing=float(rng.uniform(6, 18)), height=float(rng.uniform(130, 220)))
+                                     spacing=float(rng.uniform(6, 18)), height=float(rng.uniform(low, high)),
+                                     reading=args.reading)
             else:
-                style = WritingStyle(pen=pen, spacing=3.0, height=float(rng.uniform(130, 220)))
+                style = WritingStyle(pen=pen, spacing=3.0, height=float(rng.uniform(low, high)), reading=args.reading)
             yield redraw_as_strokes(gray, rng, style=style, paths=trace_strokes(gray)), text
 
     count = write_dataset(args.out, redrawn())

@@ -326,7 +326,7 @@ class StrokeWords:
     def _style(self, rng: np.random.Generator) -> WritingStyle:
         style = WritingStyle.random(rng)
         if self.reading and rng.random() < self.reading:
-            return dataclasses.replace(style, pen=READING_PEN, pressure=0.0)
+            return dataclasses.replace(style, pen=READING_PEN, pressure=0.0, reading=True)
         return style
 
     def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:

@@ -16,7 +16,15 @@ import cv2
 import numpy as np
 
 from ..read.preprocess import ink_map
-from ..read.strokes import HEADLINE, PAGE_HEIGHT, PAGE_WIDTH, PenStroke, ink_bounds, render_strokes
+from ..read.strokes import (
+    HEADLINE,
+    PAGE_HEIGHT,
+    PAGE_WIDTH,
+    PenStroke,
+    for_reading,
+    ink_bounds,
+    render_strokes,
+)
 
 # -- from a word image to strokes ---------------------------------------------------------------
 
@@ -184,6 +192,8 @@ class WritingStyle:
     shake: float = 0.0      # hand tremor, page units (standard deviation)
     spacing: float = 4.0    # distance between input events, page units
     height: float = 170.0   # height of the word's ink on the page, page units
+    reading: bool = False   # drawn again as the Write tab hands writing to the recognizer
+                            # (``for_reading``: one pen, in proportion to the writing's size)
 
     @classmethod
     def random(cls, rng: np.random.Generator, mouse: bool | None = None) -> WritingStyle:
@@ -237,7 +247,7 @@ def simulate_writing(paths: Sequence[np.ndarray], image_height: float, style: Wr
                         + (rng.normal(0, 0.1 * style.pressure, len(pts)) if rng is not None else 0), 0, 1)
             widths = style.pen * (0.35 + 1.3 * p)
         strokes.append(PenStroke(pts, widths))
-    return strokes
+    return for_reading(strokes) if style.reading else strokes
 
 
 def redraw_as_strokes(gray: np.ndarray, rng: np.random.Generator, style: WritingStyle | None = None,

@@ -95,7 +95,7 @@ class DrawnWords:
 def drawn_as_read(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """``img`` traced and written again with the reading pen at a random height on the page, as
     the Write tab hands a drawing to the recognizer."""
-    style = WritingStyle(pen=READING_PEN, spacing=3.0, height=float(rng.uniform(130, 220)))
+    style = WritingStyle(pen=READING_PEN, spacing=3.0, height=float(rng.uniform(130, 220)), reading=True)
     return redraw_as_strokes(img, rng, style=style)
 
 
