@@ -8,9 +8,10 @@ Run from the project root with Xvfb, xdotool and ImageMagick installed::
 The first ``--n`` images of a labelled folder are reduced to the centre lines of their ink and
 written as a mouse writes them (shake, sparse angular events: the styles of
 ``tools/make_stroke_set.py --mouse``) by moving the X pointer over the canvas of the running app
-with the button held (xdotool). The app reads each word once the pen stops, and Ctrl+S saves it
-with its reading (background learning is turned off, so the model given reads every word). The app's own sample store then holds every word as the app read it: the tool
-prints the CER and WER of the app's readings against the true words, and writes the images the app
+with the button held (xdotool), 130-220 page units high (``--height LOW HIGH`` for other sizes).
+The app reads each word once the pen stops, and Ctrl+S saves it with its reading (background
+learning is turned off, so the model given reads every word). The app's own sample store then holds
+every word as the app read it: the tool prints the CER and WER of the app's readings against the true words, and writes the images the app
 read to DIR (``labels.tsv``, the true words), so that ``nepocr eval DIR --json --lexicon --drawings``
 shows whether the command line reads them alike.
 """
@@ -56,7 +57,12 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=40, help="words to write")
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--model", help="model file (default: the bundled one)")
+    ap.add_argument("--height", type=float, nargs=2, default=(130.0, 220.0), metavar=("LOW", "HIGH"),
+                    help="range of the words' heights on the page, page units (default 130 220)")
     args = ap.parse_args()
+    low, high = args.height
+    if not 0 < low <= high:
+        ap.error("--height: LOW and HIGH must be positive, LOW no more than HIGH")
     rows = [(s.path, s.text) for s in read_dataset(args.src)][: args.n]
     rng = np.random.default_rng(args.seed)
     data = Path(tempfile.mkdtemp(prefix="nepocr-replay-"))
@@ -74,7 +80,7 @@ def main() -> int:
             gray = load_gray(path)
             paths, _width = trace_strokes(gray)
             style = WritingStyle(pen=5.0, shake=float(rng.uniform(0.5, 2.0)), spacing=float(rng.uniform(6, 18)),
-                                 height=float(rng.uniform(130, 220)))
+                                 height=float(rng.uniform(low, high)))
             strokes = simulate_writing(paths, gray.shape[0], style, rng)
             if not strokes or max(float(s.points[:, 0].max()) for s in strokes) > PAGE_WIDTH - 10:
                 continue  # nothing to write, or wider than the page
