@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -278,3 +279,16 @@ def test_make_stroke_set_writes_words_at_the_heights_asked_for(render_word, tmp_
     bad = subprocess.run([*tool, "--out", str(tmp_path / "bad"), "--height", "80", "40"], check=False, cwd=ROOT,
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "--height" in bad.stderr and not (tmp_path / "bad").exists()
+
+
+def test_writing_simulated_as_read_has_the_reading_pen_for_its_size(render_word):
+    gray = np.asarray(render_word("नेपाल", size=40).convert("L"))
+    paths, _ = trace_strokes(gray)
+    for height in (60.0, 170.0, 400.0):
+        style = WritingStyle(pen=3.0, pressure=0.8, height=height)
+        as_written = simulate_writing(paths, gray.shape[0], style, np.random.default_rng(0))
+        as_read = simulate_writing(paths, gray.shape[0], dataclasses.replace(style, reading=True),
+                                   np.random.default_rng(0))
+        pen = reading_pen(as_written)
+        assert all(np.array_equal(a.points, b.points) for a, b in zip(as_written, as_read))
+        assert all(np.all(b.widths == pen) for b in as_read) and any(np.any(a.widths != pen) for a in as_written)
