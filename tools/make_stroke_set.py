@@ -28,6 +28,20 @@ from nepocr_desktop.lib.storage.dataset import read_dataset, write_dataset
 from nepocr_desktop.lib.training.strokes import WritingStyle, redraw_as_strokes, trace_strokes
 
 
+def add_height_argument(ap: argparse.ArgumentParser) -> None:
+    """``--height LOW HIGH``: the range of the words' heights on the page (read with :func:`heights`)."""
+    ap.add_argument("--height", type=float, nargs=2, default=(130.0, 220.0), metavar=("LOW", "HIGH"),
+                    help="range of the words' heights on the page, page units (default 130 220)")
+
+
+def heights(ap: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[float, float]:
+    """The ``--height`` range, or a one-line usage error for a range that is not one."""
+    low, high = args.height
+    if not 0 < low <= high:
+        ap.error("--height: LOW and HIGH must be positive, LOW no more than HIGH")
+    return low, high
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("src", type=Path, help="a folder with labels.tsv (path<TAB>text)")
@@ -38,14 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reading", action="store_true",
                     help=f"drawn as the Write tab hands writing to the recognizer: one pen, {READING_PEN:g} units "
                          "for writing of a usual size, in proportion for smaller or larger writing")
-    ap.add_argument("--height", type=float, nargs=2, default=(130.0, 220.0), metavar=("LOW", "HIGH"),
-                    help="range of the words' heights on the page, page units (default 130 220)")
+    add_height_argument(ap)
     args = ap.parse_args(argv)
     if args.reading:
         args.pen = READING_PEN
-    low, high = args.height
-    if not 0 < low <= high:
-        ap.error("--height: LOW and HIGH must be positive, LOW no more than HIGH")
+    low, high = heights(ap, args)
     rows = [(s.path, s.text) for s in read_dataset(args.src)]
     rng = np.random.default_rng(args.seed)
 

@@ -11,9 +11,9 @@ written as a mouse writes them (shake, sparse angular events: the styles of
 with the button held (xdotool), 130-220 page units high (``--height LOW HIGH`` for other sizes).
 The app reads each word once the pen stops, and Ctrl+S saves it with its reading (background
 learning is turned off, so the model given reads every word). The app's own sample store then holds
-every word as the app read it: the tool prints the CER and WER of the app's readings against the true words, and writes the images the app
-read to DIR (``labels.tsv``, the true words), so that ``nepocr eval DIR --json --lexicon --drawings``
-shows whether the command line reads them alike.
+every word as the app read it: the tool prints the CER and WER of the app's readings against the
+true words, and writes the images the app read to DIR (``labels.tsv``, the true words), so that
+``nepocr eval DIR --json --lexicon --drawings`` shows whether the command line reads them alike.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from nepocr_desktop.lib.storage.store import DB_NAME, SampleStore
 from nepocr_desktop.lib.training.strokes import WritingStyle, simulate_writing, trace_strokes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_stroke_set import add_height_argument, heights
 from take_screenshots import canvas_on_screen, draw, xdotool
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,12 +58,9 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=40, help="words to write")
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--model", help="model file (default: the bundled one)")
-    ap.add_argument("--height", type=float, nargs=2, default=(130.0, 220.0), metavar=("LOW", "HIGH"),
-                    help="range of the words' heights on the page, page units (default 130 220)")
+    add_height_argument(ap)
     args = ap.parse_args()
-    low, high = args.height
-    if not 0 < low <= high:
-        ap.error("--height: LOW and HIGH must be positive, LOW no more than HIGH")
+    low, high = heights(ap, args)
     rows = [(s.path, s.text) for s in read_dataset(args.src)][: args.n]
     rng = np.random.default_rng(args.seed)
     data = Path(tempfile.mkdtemp(prefix="nepocr-replay-"))
