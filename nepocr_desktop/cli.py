@@ -242,6 +242,8 @@ def _cmd_recognize(args: argparse.Namespace) -> int:
             elif args.json:
                 print(json_line(_recognition_json(path, r, rec.precision)))
             else:
+                if not r.text:
+                    _err(f"{path}: no writing found")
                 print(f"{path}\t{r.text}" if several else r.text)
         sys.stdout.flush()
     return 1 if failed else 0

@@ -105,7 +105,7 @@ class Recognizer:
     """Reads handwritten Nepali from images with one model on one device.
 
     ``confidence`` of a result is the lowest code-point confidence (the weakest character;
-    0 for an empty reading); each code point's confidence is the highest posterior of its
+    0 for an empty reading, which is what an image without ink reads as, without the network); each code point's confidence is the highest posterior of its
     label over the frames aligned to it. ``alternatives`` lists the decoder's hypotheses,
     best first (the reading itself included) with their log-probabilities. ``lexicon=True``
     nudges the beam with the shipped word list and character language model
@@ -327,6 +327,10 @@ class Recognizer:
                 continue
             except (ValueError, OSError, MemoryError, cv2.error) as exc:
                 results[i] = RecognitionFailure(_one_line(f"{source_name(src)}: cannot be read ({exc})"))
+                continue
+            if not arr.any():  # no ink at all (a blank or flat image): nothing to read
+                ms = (time.perf_counter() - t0) * 1000.0
+                results[i] = Recognition(text="", confidence=0.0, device=self.device_name, ms=round(ms, 3))
                 continue
             prepared.append((i, arr, time.perf_counter() - t0))
         prepared.sort(key=lambda item: item[1].shape[1])

@@ -245,16 +245,31 @@ def test_mislabelled_jpeg_named_png_is_read_by_content(rec, tmp_path, word) -> N
 
 
 @pytest.mark.parametrize("case", ["1x1 white", "1x1 black", "all white", "all black", "all grey"])
-def test_blank_images_give_an_empty_ink_map_and_no_failure(rec, cli, tmp_path, case) -> None:
+def test_blank_images_read_as_nothing_and_no_failure(rec, cli, tmp_path, case) -> None:
+    """An image without ink reads as no text (the network, given an empty ink map, would
+    offer a letter), so the app says that no writing was found."""
     size = (1, 1) if case.startswith("1x1") else (300, 80)
     value = {"white": 255, "black": 0, "grey": 128}[case.split()[-1]]
     path = tmp_path / f"{case.replace(' ', '_')}.png"
     Image.new("L", size, value).save(path)
     assert not prepare(path).any()  # no ink found
     r = rec.recognize([path])[0]
-    assert isinstance(r, Recognition) and 0.0 <= r.confidence <= 1.0
-    code, _out, err = cli("recognize", str(path))
-    assert code == 0 and err == ""
+    assert isinstance(r, Recognition)
+    assert (r.text, r.confidence, r.chars, r.graphemes, r.alternatives) == ("", 0.0, [], [], [])
+    code, out, err = cli("recognize", str(path))
+    assert code == 0 and out == "\n"
+    assert err.strip() == f"nepocr: {path}: no writing found"
+    code, out, err = cli("recognize", "--json", "--lexicon", str(path))
+    assert code == 0 and err == "" and json.loads(out)["text"] == ""
+
+
+def test_a_blank_image_in_a_batch_leaves_the_other_readings_as_they_were(rec, tmp_path, word) -> None:
+    blank = tmp_path / "blank.png"
+    Image.new("L", (300, 80), 255).save(blank)
+    alone = rec.recognize([word])[0]
+    mixed = rec.recognize([blank, word, blank])
+    assert [r.text for r in mixed] == ["", alone.text, ""]
+    assert abs(mixed[1].confidence - alone.confidence) < 1e-4
 
 
 def test_sixteen_bit_png_reads_like_eight_bit(tmp_path, word) -> None:

@@ -86,10 +86,15 @@ class AksharaText(QWidget):
         self._message = message
         self._message_color = QColor(color)
         self._hover = -1
+        self.setAccessibleDescription(message)
         self.update()
 
     def text(self) -> str:
         return "".join(t for t, _ in self._items)
+
+    def message(self) -> str:
+        """The message shown in place of a reading ("" while a reading is shown)."""
+        return "" if self._items else self._message
 
     def graphemes(self) -> list[tuple[str, float]]:
         return list(self._items)

@@ -170,6 +170,19 @@ def test_a_bad_image_file_is_reported_and_the_app_keeps_working(qtbot, window, t
     wait_result(qtbot, window, "import")
 
 
+def test_a_blank_image_says_no_writing_was_found(qtbot, window, tmp_path):
+    from PIL import Image
+
+    blank = tmp_path / "blank.png"
+    Image.new("L", (400, 120), 250).save(blank)
+    assert window.open_path(blank)
+    rec = wait_result(qtbot, window, "import")
+    assert rec.text == "" and rec.confidence == 0.0
+    assert window.result.text_view.text() == ""
+    assert window.result.text_view.message() == "No writing found in the image."
+    assert window.result.field.text() == "" and not window.banner.isVisible()
+
+
 def test_a_bad_model_file_is_reported_in_the_window(qtbot, make_service, tmp_path, draw_word):
     bad = tmp_path / "broken.pt"
     bad.write_bytes(b"junk" * 1000)
