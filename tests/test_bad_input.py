@@ -244,14 +244,17 @@ def test_mislabelled_jpeg_named_png_is_read_by_content(rec, tmp_path, word) -> N
     assert isinstance(b, Recognition) and a.text == b.text
 
 
-@pytest.mark.parametrize("case", ["1x1 white", "1x1 black", "all white", "all black", "all grey"])
+@pytest.mark.parametrize("case", ["1x1 white", "1x1 black", "all white", "all black", "all grey", "a speck on white"])
 def test_blank_images_read_as_nothing_and_no_failure(rec, cli, tmp_path, case) -> None:
-    """An image without ink reads as no text (the network, given an empty ink map, would
-    offer a letter), so the app says that no writing was found."""
+    """An image without ink (or with specks of dust alone) reads as no text (the network,
+    given an empty ink map, would offer a letter), so the app says that no writing was found."""
     size = (1, 1) if case.startswith("1x1") else (300, 80)
     value = {"white": 255, "black": 0, "grey": 128}[case.split()[-1]]
     path = tmp_path / f"{case.replace(' ', '_')}.png"
-    Image.new("L", size, value).save(path)
+    image = Image.new("L", size, value)
+    if "speck" in case:
+        image.paste(20, (150, 40, 153, 43))
+    image.save(path)
     assert not prepare(path).any()  # no ink found
     r = rec.recognize([path])[0]
     assert isinstance(r, Recognition)

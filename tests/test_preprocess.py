@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import cv2
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -18,6 +19,7 @@ from nepocr_desktop.lib.read.preprocess import (
     _jpeg_size,
     _percentiles,
     batch,
+    ink_bbox,
     ink_map,
     is_bilevel,
     load_gray,
@@ -95,6 +97,26 @@ def test_tiny_and_blank_inputs_give_empty_ink():
                 np.full((50, 50), 128, np.uint8)):
         out = prepare(img)
         assert out.shape == (CFG.height, CFG.min_width + 2 * CFG.pad) and out.max() == 0
+
+
+def test_specks_alone_are_not_writing(render_word):
+    """Dust or a stray dot on a blank sheet gives no ink to read; a word, however small in its
+    image, and a dot as large as one drawn on the Write tab still do."""
+    for size, dot in (((120, 400), 1), ((120, 400), 3), ((1200, 1600), 6)):
+        sheet = np.full(size, 245, np.uint8)
+        y, x = size[0] // 2, size[1] // 2
+        sheet[y:y + dot, x:x + dot] = 10
+        assert ink_bbox(ink_map(sheet)) is None and prepare(sheet).max() == 0
+    word = np.asarray(render_word("नेपाल", size=20))  # a small word in a large photo
+    page = np.full((1500, 2000), 245, np.uint8)
+    page[700:700 + word.shape[0], 900:900 + word.shape[1]] = word
+    assert prepare(page).max() > 0.5
+    dot = np.full((60, 60), 255, np.uint8)
+    cv2.circle(dot, (30, 30), 4, 0, -1)  # the Write tab's reading pen is 8 units wide
+    assert prepare(dot).max() > 0.5
+    tiny = np.full((12, 10), 255, np.uint8)
+    tiny[3:9, 4:6] = 0  # a mark of 12 pixels is most of a tiny crop: ink
+    assert ink_bbox(ink_map(tiny)) is not None
 
 
 def test_thin_stroke_keeps_minimum_width():

@@ -396,17 +396,28 @@ def ink_map(gray: np.ndarray, hist: np.ndarray | None = None) -> np.ndarray:
     return ink[gray] if by_level else ink
 
 
+# Ink whose every mark is smaller than this many pixels, and smaller than a speck (SPECK_SHARE of
+# the image), is dust, paper grain or sensor noise, not writing: a letter of the smallest word
+# crops (about 20 px high) has more, and so has a dot drawn on the Write tab.
+MIN_MARK_PIXELS = 64
+SPECK_SHARE = 0.0005
+
+
 def ink_bbox(ink: np.ndarray, thresh: float = 0.35) -> tuple[int, int, int, int] | None:
-    """Bounding box (x0, y0, x1, y1) of ink pixels, ignoring specks; None if there is none."""
+    """Bounding box (x0, y0, x1, y1) of ink pixels, ignoring specks; None if there is none, or
+    only specks (no mark of :data:`MIN_MARK_PIXELS`)."""
     mask = (ink > thresh).astype(np.uint8)
     if not mask.any():
         return None
     h, w = mask.shape
     # drop isolated specks (area < 0.05% of the image) that would stretch the box
     stats = cv2.connectedComponentsWithStats(mask, connectivity=8)[2][1:]
-    big = stats[stats[:, cv2.CC_STAT_AREA] >= max(2, int(0.0005 * h * w))]
+    areas = stats[:, cv2.CC_STAT_AREA]
+    big = stats[areas >= max(2, int(SPECK_SHARE * h * w))]
     if len(big):
         stats = big
+    elif areas.max() < MIN_MARK_PIXELS:  # specks alone: a blank sheet, not writing
+        return None
     x0, y0 = stats[:, cv2.CC_STAT_LEFT].min(), stats[:, cv2.CC_STAT_TOP].min()
     x1 = (stats[:, cv2.CC_STAT_LEFT] + stats[:, cv2.CC_STAT_WIDTH]).max()
     y1 = (stats[:, cv2.CC_STAT_TOP] + stats[:, cv2.CC_STAT_HEIGHT]).max()
