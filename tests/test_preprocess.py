@@ -24,6 +24,7 @@ from nepocr_desktop.lib.read.preprocess import (
     is_bilevel,
     load_gray,
     prepare,
+    shows_writing,
     smooth_bilevel,
 )
 
@@ -117,6 +118,27 @@ def test_specks_alone_are_not_writing(render_word):
     tiny = np.full((12, 10), 255, np.uint8)
     tiny[3:9, 4:6] = 0  # a mark of 12 pixels is most of a tiny crop: ink
     assert ink_bbox(ink_map(tiny)) is not None
+
+
+def test_blank_paper_under_uneven_light_is_not_writing(render_word):
+    """A photo of blank paper (shading of 26 gray levels, grain, JPEG) gives no ink to read; a
+    faint word (30 levels darker than the paper) on the same paper still does."""
+    rng = np.random.default_rng(1)
+    y, x = np.mgrid[0:240, 0:600]
+    paper = 200 + 20 * np.sin(x / 200.0) + 10 * (y / 240.0) + rng.normal(0, 2, (240, 600))
+
+    def photo(a: np.ndarray) -> np.ndarray:
+        buf = io.BytesIO()
+        Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).save(buf, format="JPEG", quality=80)
+        return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("L"))
+
+    blank = photo(paper)
+    assert not shows_writing(blank) and prepare(blank).max() == 0
+    word = np.asarray(render_word("नेपाल", size=40), np.float32) / 255.0  # 1 paper, 0 ink
+    faint = paper.copy()
+    h, w = word.shape
+    faint[100:100 + h, 200:200 + w] -= 30 * (1 - word)
+    assert shows_writing(photo(faint)) and prepare(photo(faint)).max() > 0.5
 
 
 def test_thin_stroke_keeps_minimum_width():
