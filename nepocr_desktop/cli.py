@@ -101,6 +101,8 @@ def _cmd_recognize_pages(args: argparse.Namespace) -> int:
         elif fmt == "pagexml":
             print(result.to_pagexml(image_filename=Path(path).name))
         else:
+            if not result.text:
+                _err(f"{path}: no writing found")
             print(result.text)
         sys.stdout.flush()
     return 1 if failed else 0

@@ -36,6 +36,18 @@ def test_page_text_has_one_line_per_text_line(page_png, tiny_model_path, capsys)
     assert len(out) == 2
 
 
+def test_a_blank_page_says_no_writing_was_found(page_png, tiny_model_path, tmp_path, capsys):
+    blank = tmp_path / "blank.png"
+    Image.new("L", (700, 400), 250).save(blank)
+    assert main(["recognize", "--page", str(blank), str(page_png), "--model", str(tiny_model_path)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.strip() == f"nepocr: {blank}: no writing found"  # not the page with words
+    assert captured.out.splitlines()[0] == ""
+    assert main(["recognize", "--page", "--format", "json", str(blank), "--model", str(tiny_model_path)]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["lines"] == [] and captured.err == ""
+
+
 def test_page_json_keeps_boxes(page_png, tiny_model_path, capsys):
     assert main(["recognize", "--page", "--format", "json", str(page_png), "--model", str(tiny_model_path)]) == 0
     obj = json.loads(capsys.readouterr().out)
