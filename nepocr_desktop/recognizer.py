@@ -105,8 +105,9 @@ class Recognizer:
     """Reads handwritten Nepali from images with one model on one device.
 
     ``confidence`` of a result is the lowest code-point confidence (the weakest character;
-    0 for an empty reading, which is what an image without ink reads as, without the network); each code point's confidence is the highest posterior of its
-    label over the frames aligned to it. ``alternatives`` lists the decoder's hypotheses,
+    0 for an empty reading, which is what an image without writing reads as, without the
+    network); each code point's confidence is the highest posterior of its label over the
+    frames aligned to it. ``alternatives`` lists the decoder's hypotheses,
     best first (the reading itself included) with their log-probabilities. ``lexicon=True``
     nudges the beam with the shipped word list and character language model
     (:func:`~nepocr_desktop.lib.language.prior.default_prior`); a :class:`Lexicon` or
