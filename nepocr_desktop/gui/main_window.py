@@ -228,6 +228,7 @@ class MainWindow(QMainWindow):
         self.result.lineEdited.connect(self._on_line_edited)
         self.result.copied.connect(lambda t: self.statusBar().showMessage(f"Copied “{t}”", 4000))
         self.result.paletteToggled.connect(self._on_palette_toggled)
+        self.result.field.textChanged.connect(lambda _text: self._update_actions())
         self.tabs.currentChanged.connect(self._on_tab_changed)
 
     def add_tab(self, widget: QWidget, title: str, tab_icon: QIcon | None = None) -> int:
@@ -680,6 +681,7 @@ class MainWindow(QMainWindow):
         for name in ("zoom_in", "zoom_out", "zoom_fit", "zoom_actual"):
             self.actions[name].setEnabled(on_import)
         self.actions["recognize"].setEnabled(source is not None)
+        self.actions["copy"].setEnabled(self.result.can_copy())
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._save_settings()

@@ -293,7 +293,7 @@ class ResultPanel(QWidget):
         self.field.setClearButtonEnabled(True)
         self.field.setAccessibleName("Correct text")
         self.field.returnPressed.connect(self._on_return)
-        self.field.textChanged.connect(self._update_save)
+        self.field.textChanged.connect(self._update_buttons)
         self.line_button = QToolButton(self)
         self.line_button.setText("Whole line")
         self.line_button.setCheckable(True)
@@ -308,7 +308,7 @@ class ResultPanel(QWidget):
         self.palette_button.toggled.connect(self.set_palette_visible)
         self.include_confirmed = QCheckBox("and the words I confirmed", self)
         self.include_confirmed.setToolTip("Also store the words you checked and left as read")
-        self.include_confirmed.toggled.connect(lambda _on: self._update_save())
+        self.include_confirmed.toggled.connect(lambda _on: self._update_buttons())
         _keep_room(self.include_confirmed)
         self.save_button = QPushButton(icon("save"), "Save sample", self)
         self.save_button.clicked.connect(self.request_save)
@@ -427,7 +427,7 @@ class ResultPanel(QWidget):
             self._selected = selected
             self._set_alternatives([])
             self._fill_field()
-        self._update_save()
+        self._update_buttons()
 
     def _page_html(self, items: list[list[tuple[str, float, str]]], selected: int) -> str:
         html, index = [], 0
@@ -521,7 +521,7 @@ class ResultPanel(QWidget):
     def set_saveable(self, saveable: bool) -> None:
         """Whether there is an image the correction can be saved with."""
         self._can_save = saveable
-        self._update_save()
+        self._update_buttons()
 
     def can_save(self) -> bool:
         if self.is_page():
@@ -530,10 +530,15 @@ class ResultPanel(QWidget):
 
     def set_page_to_save(self, count: int) -> None:
         self._to_save = count
-        self._update_save()
+        self._update_buttons()
 
-    def _update_save(self) -> None:
+    def can_copy(self) -> bool:
+        """Whether Copy has text to copy (not while "No writing found" or a message is shown)."""
+        return bool(self.full_text or self.field.text().strip() or self.text_view.text())
+
+    def _update_buttons(self) -> None:
         self.save_button.setEnabled(self.can_save())
+        self.copy_button.setEnabled(self.can_copy())
 
     def _chip(self, text: str) -> QPushButton:
         chip = QPushButton(text, self)

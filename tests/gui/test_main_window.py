@@ -181,6 +181,9 @@ def test_a_blank_image_says_no_writing_was_found(qtbot, window, tmp_path):
     assert window.result.text_view.text() == ""
     assert window.result.text_view.message() == "No writing found in the image."
     assert window.result.field.text() == "" and not window.banner.isVisible()
+    assert not window.result.copy_button.isEnabled() and not window.actions["copy"].isEnabled()  # nothing to copy
+    window.result.field.setText("क")
+    assert window.result.copy_button.isEnabled() and window.actions["copy"].isEnabled()
 
 
 def test_a_bad_model_file_is_reported_in_the_window(qtbot, make_service, tmp_path, draw_word):

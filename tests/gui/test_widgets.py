@@ -250,6 +250,18 @@ def test_copy_puts_the_text_on_the_clipboard(panel):
     assert QGuiApplication.clipboard().text() == "सही"
 
 
+def test_copy_is_enabled_only_with_text_to_copy(panel):
+    assert not panel.copy_button.isEnabled()           # the hint shown at start
+    panel.show_result(_recognition())
+    assert panel.copy_button.isEnabled()
+    panel.show_pending()
+    assert not panel.copy_button.isEnabled()           # a reading under way
+    panel.show_failure("The image could not be read.")
+    assert not panel.copy_button.isEnabled()
+    panel.show_page([[("नेपाल", 0.9)]])
+    assert panel.copy_button.isEnabled() and panel.full_text == "नेपाल"
+
+
 def test_save_needs_an_image_and_text(qtbot, panel):
     saved = []
     panel.saveRequested.connect(saved.append)
@@ -496,6 +508,7 @@ def _ink_box(widget) -> tuple[int, int]:
 def test_the_correction_hint_is_drawn_in_the_ui_font_not_the_large_one(qtbot, panel):
     field = panel.field
     panel.show_page([[("नेपाल", 0.95)]])
+    field.clearFocus()  # a focused field's frame is drawn in the hint's rectangle too
     hint = field.placeholderText()
     assert "Click a word" in hint and field.text() == ""
     large = QFontMetrics(field.font())
@@ -508,3 +521,24 @@ def test_the_correction_hint_is_drawn_in_the_ui_font_not_the_large_one(qtbot, pa
     field.setText("नेपाल")
     typed_height, _ = _ink_box(field)
     assert typed_height > height
+
+
+def test_two_lines_written_on_the_canvas_are_handed_over_as_one_line(qtbot, canvas):
+    def write_line(top: float, bottom: float, letters: int) -> None:
+        for k in range(letters):
+            x = 40 + k * 50
+            for points in ([(x, top), (x + 40, top)], [(x + 30, top), (x + 30, bottom)],
+                           [(x + 4, top + 6), (x, (top + bottom) / 2), (x + 8, bottom), (x + 28, (top + bottom) / 2)]):
+                qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPointF(*points[0]).toPoint())
+                for p in points[1:]:
+                    qtbot.mouseMove(canvas, QPointF(*p).toPoint())
+                qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPointF(*points[-1]).toPoint())
+
+    h = canvas.height()
+    write_line(0.08 * h, 0.38 * h, 5)
+    one = canvas.reading_image()
+    write_line(0.62 * h, 0.92 * h, 3)
+    assert canvas.to_image().shape[0] > 1.8 * one.shape[0]      # the person sees two lines
+    both = canvas.reading_image()
+    assert abs(both.shape[0] - one.shape[0]) <= 2               # the recognizer reads one
+    assert both.shape[1] > 1.4 * one.shape[1]
