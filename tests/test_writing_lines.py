@@ -63,6 +63,16 @@ def test_two_lines_are_found_top_to_bottom_with_their_signs():
     assert lines[0] == first and lines[1] == second[:2] + [dot] + second[2:]
 
 
+def test_three_lines_are_laid_out_in_reading_order():
+    lines = [_line(60, 20, 4), _line(60, 160, 2), _line(60, 300, 3)]
+    laid = one_line(lines[2] + lines[0] + lines[1])  # written bottom line first
+    found = split_lines(lines[2] + lines[0] + lines[1])
+    assert found == lines
+    boxes = [ink_bounds(laid[:12]), ink_bounds(laid[12:18]), ink_bounds(laid[18:])]
+    assert boxes[0][2] < boxes[1][0] and boxes[1][2] < boxes[2][0]  # left to right, top line first
+    assert max(b[3] for b in boxes) - min(b[1] for b in boxes) < 100  # one line's height
+
+
 def test_lines_close_together_are_read_as_before():
     """Bands nearer than a fifth of the tallest one's height are one band: no split."""
     writing = _line(60, 30, 4) + _line(60, 140, 4)  # 14 units apart for bands 96 high
