@@ -143,6 +143,8 @@ class MainWindow(QMainWindow):
           "redo", "Redo")
         a("clear", "C&lear drawing", ["Esc"], self.clear_drawing, "clear", "Clear the drawing")
         a("copy", "&Copy text", ["Ctrl+Shift+C"], self._copy, "copy")
+        a("add_text", "&Add to your text", ["Ctrl+Return", "Ctrl+Enter"], self.add_to_text, None,
+          "Put the word on the end of your text below the canvas, without saving it as a sample")
         a("edit_text", "Correct the &text", ["F2"], self.edit_text, None,
           "Put the cursor in the correction field (on a page: the next word to check)")
         a("recognize", "&Read now", ["Ctrl+R", "F5"], self.recognize_now, "recognize",
@@ -170,7 +172,7 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         groups = {
             "&File": ["open", "paste", None, "save", "export_page", None, "load_model", None, "quit"],
-            "&Edit": ["undo", "redo", "clear", None, "copy", "edit_text", "recognize", None, "thinner", "thicker",
+            "&Edit": ["undo", "redo", "clear", None, "copy", "add_text", "edit_text", "recognize", None, "thinner", "thicker",
                       None, "preferences"],
             "&View": ["tab_write", "tab_import", "tab_learn", None, "zoom_in", "zoom_out", "zoom_fit", "zoom_actual",
                       None, "palette"],
@@ -229,6 +231,8 @@ class MainWindow(QMainWindow):
         self.result.copied.connect(lambda t: self.statusBar().showMessage(f"Copied “{t}”", 4000))
         self.result.paletteToggled.connect(self._on_palette_toggled)
         self.result.field.textChanged.connect(lambda _text: self._update_actions())
+        self.write.text.edit.textChanged.connect(self._keep_written_text)
+        self.write.text.copied.connect(lambda t: self.statusBar().showMessage("Copied your text", 4000))
         self.tabs.currentChanged.connect(self._on_tab_changed)
 
     def add_tab(self, widget: QWidget, title: str, tab_icon: QIcon | None = None) -> int:
@@ -247,6 +251,7 @@ class MainWindow(QMainWindow):
             self.splitter.restoreState(splitter)
         self.write.set_pen_width(s.pen_width)
         self.write.canvas.set_auto_delay(s.auto_delay)
+        self.write.text.set_text(s.written_text)
         if s.palette_visible:
             self.toggle_palette(True)
 
@@ -611,12 +616,35 @@ class MainWindow(QMainWindow):
             return None
         total = self._update_sample_count()
         count = "" if total is None else f" — {plural(total, 'sample')} in all"
-        self.statusBar().showMessage(f"Saved sample {sample_id}: “{label.strip()}”{count}", 6000)
+        added = ""
+        if channel == "canvas":
+            self.write.text.append_word(label)
+            added = ", added to your text"
+        self.statusBar().showMessage(f"Saved sample {sample_id}: “{label.strip()}”{added}{count}", 6000)
         self.banner.hide()
         if channel == "canvas":
             self.write.canvas.clear()  # ready for the next word (Ctrl+Z brings it back)
             self.write.canvas.setFocus()
         return sample_id
+
+    def add_to_text(self) -> None:
+        """Ctrl+Enter on the Write tab: the word (as corrected) goes on the end of the text below
+        the canvas, without being saved as a sample, and the canvas is ready for the next word."""
+        if self.current_source() != "canvas":
+            return
+        label = " ".join(self.result.label().split())
+        if not label:
+            self.show_info("There is no word to add yet: write one on the canvas first.")
+            return
+        self.write.text.append_word(label)
+        self.statusBar().showMessage(f"Added “{label}” to your text", 4000)
+        self.write.canvas.clear()  # Ctrl+Z brings the writing back
+        self.write.canvas.setFocus()
+
+    def _keep_written_text(self) -> None:
+        """The text below the canvas is kept in the settings as it changes: it is there again
+        after the app is closed, or ends without being closed."""
+        self.settings.written_text = self.write.text.text()
 
     def save_page_samples(self, include_confirmed: bool = False) -> list[int]:
         """Store the page's corrected words (and the confirmed ones) as samples, all at once."""
@@ -682,6 +710,7 @@ class MainWindow(QMainWindow):
             self.actions[name].setEnabled(on_import)
         self.actions["recognize"].setEnabled(source is not None)
         self.actions["copy"].setEnabled(self.result.can_copy())
+        self.actions["add_text"].setEnabled(on_canvas and bool(self.result.label().strip()))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._save_settings()

@@ -117,6 +117,15 @@ class Settings:
     def palette_visible(self, value: bool) -> None:
         self._qs.setValue("window/palette", bool(value))
 
+    @property
+    def written_text(self) -> str:
+        """The Write tab's text: the words added to it so far, as the person left it."""
+        return str(self._qs.value("write/text", "") or "")
+
+    @written_text.setter
+    def written_text(self, value: str) -> None:
+        self._qs.setValue("write/text", str(value))
+
     def geometry(self) -> QByteArray | None:
         value = self._qs.value("window/geometry")
         return value if isinstance(value, QByteArray) and not value.isEmpty() else None

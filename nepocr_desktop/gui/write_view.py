@@ -1,16 +1,108 @@
-"""The Write tab: a toolbar over the drawing canvas."""
+"""The Write tab: a toolbar over the drawing canvas, and the text written so far below it."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QFontMetricsF, QGuiApplication, QTextCursor
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from .canvas import DrawingCanvas
+from .style import COLOR_SECONDARY, devanagari_font, icon
+
+TEXT_POINTS = 15
+TEXT_LINES = 2  # lines of the text shown at once (it scrolls); one where the tab is short
+SHORT_TAB = 420  # the Write tab's height (pixels) below which the text shows one line
+
+
+class WrittenText(QWidget):
+    """The words written on the canvas so far, one after another: each word saved as a sample,
+    or added with Ctrl+Enter, goes on the end; the person edits, copies or clears it here."""
+
+    copied = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.edit = QPlainTextEdit(self)
+        self.edit.setFont(devanagari_font(TEXT_POINTS))
+        self.edit.setPlaceholderText("Words you save, or add with Ctrl+Enter, go on here one after another.")
+        self.edit.setAccessibleName("Your text")
+        self.set_lines(1)  # two once the tab is tall enough (WritePanel.resizeEvent)
+        label = QLabel("Your text", self)
+        label.setStyleSheet(f"color: {COLOR_SECONDARY};")
+        label.setBuddy(self.edit)
+        self.copy_button = QToolButton(self)
+        self.copy_button.setIcon(icon("copy"))
+        self.copy_button.setText("Copy all")
+        self.copy_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.copy_button.setToolTip("Copy all of your text")
+        self.copy_button.clicked.connect(self.copy_all)
+        self.clear_button = QToolButton(self)
+        self.clear_button.setIcon(icon("clear"))
+        self.clear_button.setText("Clear")
+        self.clear_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.clear_button.setToolTip("Clear your text (Ctrl+Z in the text brings it back)")
+        self.clear_button.clicked.connect(self.clear)
+        self.edit.textChanged.connect(self._update_buttons)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 4)
+        layout.addWidget(label, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.edit, 1)
+        layout.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.clear_button, 0, Qt.AlignmentFlag.AlignTop)
+        self._update_buttons()
+
+    def set_lines(self, lines: int) -> None:
+        """Show ``lines`` lines of the text at once (it scrolls)."""
+        line = QFontMetricsF(self.edit.font()).lineSpacing()
+        self.edit.setFixedHeight(int(line * lines + 2 * self.edit.frameWidth() + 10))
+
+    def text(self) -> str:
+        return self.edit.toPlainText()
+
+    def set_text(self, text: str) -> None:
+        self.edit.setPlainText(text)
+        self.edit.moveCursor(QTextCursor.MoveOperation.End)
+
+    def append_word(self, word: str) -> None:
+        """Put ``word`` on the end, a space after what is there (none at the start of a line)."""
+        word = " ".join(word.split())
+        if not word:
+            return
+        cursor = QTextCursor(self.edit.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        before = self.text()
+        cursor.insertText(word if not before or before[-1].isspace() else " " + word)
+        self.edit.setTextCursor(cursor)
+        self.edit.ensureCursorVisible()
+
+    def copy_all(self) -> None:
+        text = self.text().strip()
+        if text:
+            QGuiApplication.clipboard().setText(text)
+            self.copied.emit(text)
+
+    def clear(self) -> None:
+        """Empty the text as an edit of it, so that Ctrl+Z in the text brings it back."""
+        cursor = QTextCursor(self.edit.document())
+        cursor.select(QTextCursor.SelectionType.Document)
+        cursor.removeSelectedText()
+
+    def _update_buttons(self) -> None:
+        has_text = bool(self.text().strip())
+        self.copy_button.setEnabled(has_text)
+        self.clear_button.setEnabled(bool(self.text()))
 
 
 class WritePanel(QWidget):
-    """Canvas with undo/redo/clear buttons and the pen width."""
+    """Canvas with undo/redo/clear buttons and the pen width; the text written so far below."""
 
     source_name = "canvas"
 
@@ -46,6 +138,12 @@ class WritePanel(QWidget):
         layout.setSpacing(0)
         layout.addLayout(bar)
         layout.addWidget(self.canvas, 1)
+        self.text = WrittenText(self)
+        layout.addWidget(self.text)
+
+    def resizeEvent(self, event) -> None:
+        self.text.set_lines(TEXT_LINES if self.height() >= SHORT_TAB else 1)  # the canvas comes first
+        super().resizeEvent(event)
 
     def set_pen_width(self, width: float) -> None:
         self.pen.setValue(width)  # also updates the canvas

@@ -399,3 +399,51 @@ def test_dropping_a_file_opens_it(qtbot, window, word_image):
     window.importer.view.dropEvent(event)
     assert window.importer.has_image()
     wait_result(qtbot, window, "import")
+
+
+def test_saved_words_go_on_the_end_of_your_text(qtbot, window, draw_word):
+    text = window.write.text
+    assert text.text() == "" and not text.copy_button.isEnabled()
+    for word in ("नेपाल", "सरकार"):
+        draw_word(qtbot, window.write.canvas)
+        wait_result(qtbot, window, "canvas")
+        window.result.field.setText(word)
+        assert window.save_sample() is not None
+        assert window.write.canvas.is_empty()
+    assert text.text() == "नेपाल सरकार" and text.copy_button.isEnabled()
+    assert len(window.store().list()) == 2
+    text.copy_all()
+    assert QGuiApplication.clipboard().text() == "नेपाल सरकार"
+
+
+def test_ctrl_enter_adds_the_word_without_saving_a_sample(qtbot, window, draw_word):
+    window.write.text.set_text("मेरो\n")
+    draw_word(qtbot, window.write.canvas)
+    wait_result(qtbot, window, "canvas")
+    window.result.field.setText(" घर  ")
+    window.result.field.setFocus()
+    assert window.actions["add_text"].isEnabled()
+    qtbot.keyClick(window.result.field, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert window.write.text.text() == "मेरो\nघर"       # a new line starts without a space
+    assert window.store().list() == []                    # no sample saved
+    assert window.write.canvas.is_empty() and window.session.reading("canvas") is None
+    assert not window.actions["add_text"].isEnabled()     # nothing left to add
+    window.add_to_text()
+    assert window.write.text.text() == "मेरो\nघर"
+
+
+def test_your_text_is_kept_when_the_app_is_closed_and_cleared_with_undo(qtbot, make_service, tmp_path):
+    settings = Settings(tmp_path / "kept.ini")
+    first = MainWindow(make_service(), settings)
+    qtbot.addWidget(first)
+    first.write.text.append_word("नमस्ते")
+    first.write.text.append_word("संसार")
+    first.close()
+    second = MainWindow(make_service(), Settings(tmp_path / "kept.ini"))
+    qtbot.addWidget(second)
+    text = second.write.text
+    assert text.text() == "नमस्ते संसार"
+    text.clear()
+    assert text.text() == "" and not text.clear_button.isEnabled()
+    text.edit.undo()
+    assert text.text() == "नमस्ते संसार"

@@ -542,3 +542,22 @@ def test_two_lines_written_on_the_canvas_are_handed_over_as_one_line(qtbot, canv
     both = canvas.reading_image()
     assert abs(both.shape[0] - one.shape[0]) <= 2               # the recognizer reads one
     assert both.shape[1] > 1.4 * one.shape[1]
+
+
+def test_your_text_shows_one_line_where_the_write_tab_is_short(qtbot):
+    from PySide6.QtGui import QAction
+
+    from nepocr_desktop.gui.write_view import SHORT_TAB, WritePanel
+
+    panel = WritePanel({name: QAction(name) for name in ("undo", "redo", "clear", "recognize")})
+    qtbot.addWidget(panel)
+    panel.resize(700, SHORT_TAB + 200)
+    panel.show()
+    qtbot.waitExposed(panel)
+    tall = panel.text.edit.height()
+    panel.resize(700, SHORT_TAB - 100)
+    qtbot.waitUntil(lambda: panel.text.edit.height() < tall)
+    short = panel.text.edit.height()
+    line = QFontMetrics(panel.text.edit.font()).lineSpacing()
+    assert abs((tall - short) - line) <= 2  # one line fewer
+    assert panel.canvas.height() >= 120
