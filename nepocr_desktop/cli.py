@@ -72,6 +72,10 @@ def _add_recognize(sub) -> None:
                    help="the image is a whole page: find its lines and words and read them all")
     p.add_argument("--format", choices=("text", "json", "pagexml"), default=None,
                    help="with --page: plain text (default), JSON, or PAGE XML")
+    p.add_argument("--strokes", action="store_true",
+                   help="each IMAGE is a file of pen strokes (JSON: a list of strokes, each a list of [x, y] or "
+                        "[x, y, width] points), read as the Write tab reads writing: drawn with its reading pen, "
+                        "lines laid out as one line; implies --drawings")
     _add_model_options(p)
     p.set_defaults(func=_cmd_recognize)
 
@@ -79,6 +83,8 @@ def _add_recognize(sub) -> None:
 def _cmd_recognize_pages(args: argparse.Namespace) -> int:
     if args.drawings:
         raise CliError("--drawings reads word images, not --page")
+    if args.strokes:
+        raise CliError("--strokes reads pen strokes, not --page")
     from .lib.read.preprocess import ImageError
     from .page import read_page
 
@@ -224,6 +230,24 @@ def _read(rec, args: argparse.Namespace):
     return rec.recognize_drawings if args.drawings else rec.recognize
 
 
+def _read_strokes(rec, paths: Sequence[str]) -> list:
+    """Strokes files read as the Write tab reads writing; a file that is not one is a failure."""
+    from .lib.read.results import RecognitionFailure
+    from .lib.read.strokes_file import StrokesFileError, read_strokes, strokes_image
+
+    results: list = [None] * len(paths)
+    images, where = [], []
+    for i, path in enumerate(paths):
+        try:
+            images.append(strokes_image(read_strokes(path)))
+            where.append(i)
+        except StrokesFileError as exc:
+            results[i] = RecognitionFailure(str(exc))
+    for i, r in zip(where, rec.recognize_drawings(images) if images else []):
+        results[i] = r
+    return results
+
+
 def _cmd_recognize(args: argparse.Namespace) -> int:
     if args.page:
         return _cmd_recognize_pages(args)
@@ -232,10 +256,11 @@ def _cmd_recognize(args: argparse.Namespace) -> int:
     from .recognizer import RecognitionFailure
 
     rec = _recognizer(args)
+    read = (lambda paths: _read_strokes(rec, paths)) if args.strokes else _read(rec, args)
     several = len(args.images) > 1
     failed = 0
     for chunk in _chunks(args.images):
-        for path, r in zip(chunk, _read(rec, args)(list(chunk))):
+        for path, r in zip(chunk, read(list(chunk))):
             if isinstance(r, RecognitionFailure):
                 failed += 1
                 _err(r.message)
