@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from ..lib.page.text import join_words
 from ..lib.read.results import Recognition
+from .buttons import text_button
 from .correction_field import CorrectionField
 from .errors import plural
 from .palette import DevanagariPalette
@@ -268,12 +269,7 @@ class ResultPanel(QWidget):
         self.views.addWidget(self.text_view)
         self.views.addWidget(self.page_view)
         self.views.setFixedHeight(max(150, self.text_view.sizeHint().height()))
-        self.copy_button = QToolButton(self)
-        self.copy_button.setIcon(icon("copy"))
-        self.copy_button.setText("Copy")
-        self.copy_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.copy_button.setToolTip("Copy the text (Ctrl+Shift+C)")
-        self.copy_button.clicked.connect(self.copy_text)
+        self.copy_button = text_button(self, "copy", "Copy", "Copy the text (Ctrl+Shift+C)", self.copy_text)
         self.details = QLabel(self)
         self.details.setStyleSheet(f"color: {COLOR_SECONDARY};")
         self.details.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)

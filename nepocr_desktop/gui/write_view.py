@@ -14,8 +14,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .buttons import text_button
 from .canvas import DrawingCanvas
-from .style import COLOR_SECONDARY, devanagari_font, icon
+from .style import COLOR_SECONDARY, devanagari_font
 
 TEXT_POINTS = 15
 TEXT_LINES = 2  # lines of the text shown at once (it scrolls); one where the tab is short
@@ -38,18 +39,9 @@ class WrittenText(QWidget):
         label = QLabel("Your text", self)
         label.setStyleSheet(f"color: {COLOR_SECONDARY};")
         label.setBuddy(self.edit)
-        self.copy_button = QToolButton(self)
-        self.copy_button.setIcon(icon("copy"))
-        self.copy_button.setText("Copy all")
-        self.copy_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.copy_button.setToolTip("Copy all of your text")
-        self.copy_button.clicked.connect(self.copy_all)
-        self.clear_button = QToolButton(self)
-        self.clear_button.setIcon(icon("clear"))
-        self.clear_button.setText("Clear")
-        self.clear_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.clear_button.setToolTip("Clear your text (Ctrl+Z in the text brings it back)")
-        self.clear_button.clicked.connect(self.clear)
+        self.copy_button = text_button(self, "copy", "Copy all", "Copy all of your text", self.copy_all)
+        self.clear_button = text_button(self, "clear", "Clear", "Clear your text (Ctrl+Z in the text brings it back)",
+                                        self.clear)
         self.edit.textChanged.connect(self._update_buttons)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 4)
