@@ -14,7 +14,7 @@ height the letters look as thick as the writing it learned from.
 
 Writing on more than one line (a sentence that did not fit the page's width) is read as one line:
 :func:`split_lines` finds the lines in the strokes and :func:`one_line` lays them one after the
-other, as a single line written at one size, before the reading pen draws them.
+other, level with the first, before the reading pen draws them.
 """
 
 from __future__ import annotations
