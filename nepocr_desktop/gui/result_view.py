@@ -54,6 +54,7 @@ from .style import (
 
 TEXT_POINTS = 34.0
 MIN_TEXT_POINTS = 14.0
+VIEWS_HEIGHT = 150  # pixels for the reading: a word, or about four lines of a page
 
 
 class AksharaText(QWidget):
@@ -268,7 +269,7 @@ class ResultPanel(QWidget):
         self.views = QStackedWidget(self)  # the word or the page, in the same room
         self.views.addWidget(self.text_view)
         self.views.addWidget(self.page_view)
-        self.views.setFixedHeight(max(150, self.text_view.sizeHint().height()))
+        self._fit_views(palette=False)
         self.copy_button = text_button(self, "copy", "Copy", "Copy the text (Ctrl+Shift+C)", self.copy_text)
         self.details = QLabel(self)
         self.details.setStyleSheet(f"color: {COLOR_SECONDARY};")
@@ -584,8 +585,15 @@ class ResultPanel(QWidget):
         else:
             self.saveRequested.emit(self.field.text().strip())
 
+    def _fit_views(self, palette: bool) -> None:
+        """The reading's room: enough for a few lines of a page, or, while the palette takes the
+        room below, for one line of text (a page then scrolls)."""
+        line = self.text_view.sizeHint().height()
+        self.views.setFixedHeight(line if palette else max(VIEWS_HEIGHT, line))
+
     def set_palette_visible(self, visible: bool) -> None:
         self.palette.setVisible(visible)
+        self._fit_views(palette=visible)
         if self.palette_button.isChecked() != visible:
             self.palette_button.setChecked(visible)
             return

@@ -292,6 +292,16 @@ def test_palette_inserts_at_the_cursor(qtbot, panel):
     assert field.text() == "क्ष"
 
 
+def test_the_reading_gives_the_palette_room_and_takes_it_back(qtbot, panel):
+    panel.show_result(_recognition())
+    tall = panel.views.height()
+    panel.set_palette_visible(True)
+    short = panel.views.height()
+    assert short < tall and short >= panel.text_view.sizeHint().height()  # one line of text still fits
+    panel.set_palette_visible(False)
+    assert panel.views.height() == tall
+
+
 def test_palette_has_every_letter_group():
     from nepocr_desktop.lib.read.charset import CONSONANTS, DEVANAGARI_DIGITS, INDEPENDENT_VOWELS, VOWEL_SIGNS
 
