@@ -436,14 +436,15 @@ def test_your_text_is_kept_when_the_app_is_closed_and_cleared_with_undo(qtbot, m
     settings = Settings(tmp_path / "kept.ini")
     first = MainWindow(make_service(), settings)
     qtbot.addWidget(first)
+    first.write.text.set_text('मेरो, "घर"; a=b\n')  # the settings file's own marks, a new line
     first.write.text.append_word("नमस्ते")
     first.write.text.append_word("संसार")
     first.close()
     second = MainWindow(make_service(), Settings(tmp_path / "kept.ini"))
     qtbot.addWidget(second)
     text = second.write.text
-    assert text.text() == "नमस्ते संसार"
+    assert text.text() == 'मेरो, "घर"; a=b\nनमस्ते संसार'
     text.clear()
     assert text.text() == "" and not text.clear_button.isEnabled()
     text.edit.undo()
-    assert text.text() == "नमस्ते संसार"
+    assert text.text() == 'मेरो, "घर"; a=b\nनमस्ते संसार'
