@@ -16,11 +16,14 @@ import sys
 import time
 from collections.abc import Container, Iterator, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from . import __version__
 from .lib.errors import NepocrError
 from .lib.read.devices import DEFAULT_DEVICE, DEVICES
+
+if TYPE_CHECKING:
+    from .lib.read.results import Recognition, RecognitionFailure
 
 PROG = "nepocr"
 CHUNK = 256  # images handed to the recognizer at a time (bounds memory, streams output)
@@ -230,12 +233,12 @@ def _read(rec, args: argparse.Namespace):
     return rec.recognize_drawings if args.drawings else rec.recognize
 
 
-def _read_strokes(rec, paths: Sequence[str]) -> list:
+def _read_strokes(rec, paths: Sequence[str]) -> list[Recognition | RecognitionFailure | None]:
     """Strokes files read as the Write tab reads writing; a file that is not one is a failure."""
     from .lib.read.results import RecognitionFailure
     from .lib.read.strokes_file import StrokesFileError, read_strokes, strokes_image
 
-    results: list = [None] * len(paths)
+    results: list[Recognition | RecognitionFailure | None] = [None] * len(paths)
     images, where = [], []
     for i, path in enumerate(paths):
         try:

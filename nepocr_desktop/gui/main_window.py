@@ -620,11 +620,10 @@ class MainWindow(QMainWindow):
         if channel == "canvas":
             self.write.text.append_word(label)
             added = ", added to your text"
-        self.statusBar().showMessage(f"Saved sample {sample_id}: “{label.strip()}”{added}{count}", 6000)
-        self.banner.hide()
-        if channel == "canvas":
             self.write.canvas.clear()  # ready for the next word (Ctrl+Z brings it back)
             self.write.canvas.setFocus()
+        self.statusBar().showMessage(f"Saved sample {sample_id}: “{label.strip()}”{added}{count}", 6000)
+        self.banner.hide()
         return sample_id
 
     def add_to_text(self) -> None:
