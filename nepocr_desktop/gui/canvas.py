@@ -64,6 +64,16 @@ class Stroke:
                       max(ys) - min(ys) + 2 * pad)
 
 
+@dataclass(frozen=True)
+class Edit:
+    """One step of the canvas's history: strokes added, or all strokes cleared (with what they
+    went to, if anything)."""
+
+    kind: str  # "add" | "clear"
+    strokes: list[Stroke]
+    mark: object | None = None
+
+
 def paint_stroke(painter: QPainter, stroke: Stroke, color: QColor) -> None:
     """Quadratic curves through the midpoints of successive points (smooth, no corners)."""
     pts, widths = stroke.points, stroke.widths
@@ -108,12 +118,14 @@ class DrawingCanvas(QWidget):
     changed = Signal()      # strokes added, removed or cleared
     cleared = Signal()
     historyChanged = Signal()
+    clearUndone = Signal(object)  # the mark given to clear(), when undo brings that writing back
+
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._strokes: list[Stroke] = []
-        self._undo: list[tuple[str, list[Stroke]]] = []  # ("add" | "clear", strokes)
-        self._redo: list[tuple[str, list[Stroke]]] = []
+        self._undo: list[Edit] = []
+        self._redo: list[Edit] = []
         self._current: Stroke | None = None
         self._pen_width = 5.0
         self._tablet_down = False
@@ -170,33 +182,46 @@ class DrawingCanvas(QWidget):
     def can_redo(self) -> bool:
         return bool(self._redo)
 
+    def next_undo(self) -> Edit | None:
+        """What :meth:`undo` would undo."""
+        return self._undo[-1] if self._undo else None
+
     def undo(self) -> None:
+        """Undo the last stroke or clear. Undoing a clear that carries a mark (a word saved or
+        added to the text) emits :attr:`clearUndone` with the mark, and leaves nothing to redo:
+        the writing is back as it was before it was handed on."""
         if not self._undo:
             return
-        kind, strokes = self._undo.pop()
-        if kind == "add":
+        edit = self._undo.pop()
+        if edit.kind == "add":
             self._strokes.pop()
         else:
-            self._strokes = list(strokes)
-        self._redo.append((kind, strokes))
+            self._strokes = list(edit.strokes)
+        if edit.mark is None:
+            self._redo.append(edit)
+        else:
+            self._redo.clear()
         self._after_edit()
+        if edit.mark is not None:
+            self.clearUndone.emit(edit.mark)
 
     def redo(self) -> None:
         if not self._redo:
             return
-        kind, strokes = self._redo.pop()
-        if kind == "add":
-            self._strokes.extend(strokes)
+        edit = self._redo.pop()
+        if edit.kind == "add":
+            self._strokes.extend(edit.strokes)
         else:
             self._strokes = []
-        self._undo.append((kind, strokes))
+        self._undo.append(edit)
         self._after_edit()
 
-    def clear(self) -> None:
-        """Remove all strokes (undoable)."""
+    def clear(self, mark: object | None = None) -> None:
+        """Remove all strokes (undoable). ``mark`` says what the writing went to (see
+        :attr:`clearUndone`)."""
         if not self._strokes:
             return
-        self._undo.append(("clear", list(self._strokes)))
+        self._undo.append(Edit("clear", list(self._strokes), mark))
         self._redo.clear()
         self._strokes = []
         self._after_edit()
@@ -317,7 +342,7 @@ class DrawingCanvas(QWidget):
         if stroke is None or not stroke.points:
             return
         self._strokes.append(stroke)
-        self._undo.append(("add", [stroke]))
+        self._undo.append(Edit("add", [stroke]))
         self._redo.clear()
         self.update()
         self.changed.emit()

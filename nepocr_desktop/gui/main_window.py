@@ -29,6 +29,7 @@ from ..lib.storage.library import ModelLibrary
 from ..lib.storage.store import StoreError
 from ..paths import bundled_model_path, user_data_dir
 from .banner import Banner
+from .canvas import Edit, Stroke
 from .dialogs import PreferencesDialog, shortcuts_dialog, show_about
 from .errors import plain_message, plural
 from .image_view import IMAGE_FILTER, ImportPanel, mime_image
@@ -37,7 +38,7 @@ from .session import PageReading, Session, SessionError, WordReading
 from .settings import Settings
 from .style import MEDIUM_CONFIDENCE, WINDOW_STYLE_SHEET, app_icon, devanagari_font, icon, word_color
 from .workers import AUTO, DRAWINGS, PAGE, ModelSummary, RecognitionService
-from .write_view import WritePanel
+from .write_view import HandedOn, WritePanel
 
 if TYPE_CHECKING:
     from ..lib.storage.store import SampleStore
@@ -46,6 +47,15 @@ if TYPE_CHECKING:
 log = logging.getLogger("nepocr")
 
 LEARN_TAB_DELAY_MS = 400  # the Learn tab is built this long after the model is ready
+
+
+def undo_text(edit: Edit | None) -> str:
+    """The Undo action's text for the canvas's next step back."""
+    if edit is None or edit.kind == "add":
+        return "&Undo stroke"
+    if isinstance(edit.mark, HandedOn):
+        return "&Undo save" if edit.mark.sample_id is not None else "&Undo adding to your text"
+    return "&Undo clear"
 
 
 class MainWindow(QMainWindow):
@@ -65,6 +75,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or Settings()
         self.session = Session(service, store_factory, self)
         self._shown: str | None = "canvas"
+        self._restore: tuple[str, list[Stroke]] | None = None  # a correction to show again (see _undo_handing_on)
         self._model_args: tuple[str | None, str] = (None, self.settings.device)
         self.setWindowTitle("nepocr — handwritten Nepali to text")
         self.setWindowIcon(app_icon())
@@ -220,6 +231,7 @@ class MainWindow(QMainWindow):
         canvas.recognizeRequested.connect(self._read_canvas)
         canvas.cleared.connect(self._on_canvas_cleared)
         canvas.historyChanged.connect(self._update_actions)
+        canvas.clearUndone.connect(self._undo_handing_on)
         self.importer.recognizeRequested.connect(self._read_import)
         self.importer.droppedItem.connect(self._load_item)
         self.importer.wordClicked.connect(session.select_word)
@@ -348,7 +360,14 @@ class MainWindow(QMainWindow):
         self.write.canvas.request_recognition()
 
     def _read_canvas(self, image: np.ndarray) -> None:
-        self.session.read("canvas", image, DRAWINGS, context={"source": "canvas"})
+        label = None
+        if self._restore is not None:  # the writing of an undone save: its correction comes back
+            word, strokes = self._restore
+            now = self.write.canvas.strokes()
+            if len(now) == len(strokes) and all(a is b for a, b in zip(now, strokes)):
+                label = word
+            self._restore = None
+        self.session.read("canvas", image, DRAWINGS, context={"source": "canvas"}, label=label)
 
     def _read_import(self, image: np.ndarray, context: dict) -> None:
         kind = {"page": PAGE, "auto": AUTO}.get(context.get("mode"), "words")
@@ -620,7 +639,8 @@ class MainWindow(QMainWindow):
         if channel == "canvas":
             self.write.text.append_word(label)
             added = ", added to your text"
-            self.write.canvas.clear()  # ready for the next word (Ctrl+Z brings it back)
+            # ready for the next word; Ctrl+Z brings it back and undoes the save
+            self.write.canvas.clear(HandedOn(label.strip(), sample_id))
             self.write.canvas.setFocus()
         self.statusBar().showMessage(f"Saved sample {sample_id}: “{label.strip()}”{added}{count}", 6000)
         self.banner.hide()
@@ -637,8 +657,33 @@ class MainWindow(QMainWindow):
             return
         self.write.text.append_word(label)
         self.statusBar().showMessage(f"Added “{label}” to your text", 4000)
-        self.write.canvas.clear()  # Ctrl+Z brings the writing back
+        self.write.canvas.clear(HandedOn(label))  # Ctrl+Z brings the writing back, and takes the word off
         self.write.canvas.setFocus()
+
+    def _undo_handing_on(self, mark: object) -> None:
+        """Ctrl+Z after a word was saved or added to the text: the writing is back on the canvas,
+        so the sample is removed, the word taken off the end of the text, and the correction
+        shown again with the next reading of the writing."""
+        if not isinstance(mark, HandedOn):
+            return
+        done = []
+        if mark.sample_id is not None:
+            try:
+                removed = self.store().delete(mark.sample_id)
+            except StoreError as exc:
+                self.show_error(plain_message(exc))
+                removed = 0
+            if removed:
+                done.append(f"sample {mark.sample_id} removed")
+                self._update_sample_count()
+        if mark.in_text:
+            if self.write.text.remove_last(mark.word):
+                done.append(f"“{mark.word}” taken off your text")
+            else:
+                done.append("your text left as you edited it")
+        self._restore = (mark.word, self.write.canvas.strokes())
+        what = "Save undone" if mark.sample_id is not None else "Undone"
+        self.statusBar().showMessage(f"{what}: {', '.join(done)}" if done else what, 6000)
 
     def _keep_written_text(self) -> None:
         """The text below the canvas is kept in the settings as it changes: it is there again
@@ -702,6 +747,7 @@ class MainWindow(QMainWindow):
         canvas = self.write.canvas
         on_canvas = source == "canvas"
         self.actions["undo"].setEnabled(on_canvas and canvas.can_undo())
+        self.actions["undo"].setText(undo_text(canvas.next_undo()))
         self.actions["redo"].setEnabled(on_canvas and canvas.can_redo())
         self.actions["clear"].setEnabled(source is not None)
         on_import = source == "import"

@@ -205,14 +205,18 @@ class Session(QObject):
 
     # -- reading --
 
-    def read(self, channel: str, image: np.ndarray, kind: str = WORDS, context: dict | None = None) -> Request:
-        """Read ``image`` on ``channel``: the channel's previous reading is dropped at once."""
+    def read(self, channel: str, image: np.ndarray, kind: str = WORDS, context: dict | None = None,
+             label: str | None = None) -> Request:
+        """Read ``image`` on ``channel``: the channel's previous reading is dropped at once.
+        ``label``: a correction already made of this image, shown with the reading."""
         old = self._readings.pop(channel, None)
         if isinstance(old, PageReading):
             self._previous_page = old  # its corrections are carried into a new reading of the page
         if channel == IMPORT:
             self._drop_selection()
         self._labels.pop(channel, None)
+        if label is not None:
+            self._labels[channel] = label
         request = self.service.recognize(channel, [image], kind, context)
         self._pending[channel] = request
         self.changed.emit(channel)

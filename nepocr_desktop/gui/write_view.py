@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QFontMetricsF, QGuiApplication, QTextCursor
 from PySide6.QtWidgets import (
@@ -21,6 +23,16 @@ from .style import COLOR_SECONDARY, devanagari_font
 TEXT_POINTS = 15
 TEXT_LINES = 2  # lines of the text shown at once (it scrolls); one where the tab is short
 SHORT_TAB = 420  # the Write tab's height (pixels) below which the text shows one line
+
+
+@dataclass(frozen=True)
+class HandedOn:
+    """A word taken off the canvas: saved as sample ``sample_id`` (None: only added to the text),
+    and put on the end of the text if ``in_text``. Undoing the canvas's clear undoes this."""
+
+    word: str
+    sample_id: int | None = None
+    in_text: bool = True
 
 
 class WrittenText(QWidget):
@@ -75,6 +87,24 @@ class WrittenText(QWidget):
         self.edit.setTextCursor(cursor)
         self.edit.ensureCursorVisible()
 
+    def remove_last(self, word: str) -> bool:
+        """Take ``word`` (and the space before it) off the end of the text, as an edit that
+        Ctrl+Z in the text brings back; False, with the text unchanged, if it does not end with it."""
+        word = " ".join(word.split())
+        text = self.text()
+        end = len(text.rstrip())
+        start = end - len(word)
+        if not word or start < 0 or text[start:end] != word or (start > 0 and not text[start - 1].isspace()):
+            return False
+        if start > 0 and text[start - 1] == " ":
+            start -= 1
+        cursor = QTextCursor(self.edit.document())
+        cursor.setPosition(_utf16(text[:start]))  # Qt counts UTF-16 units
+        cursor.setPosition(_utf16(text), QTextCursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+        self.edit.setTextCursor(cursor)
+        return True
+
     def copy_all(self) -> None:
         text = self.text().strip()
         if text:
@@ -91,6 +121,10 @@ class WrittenText(QWidget):
         has_text = bool(self.text().strip())
         self.copy_button.setEnabled(has_text)
         self.clear_button.setEnabled(bool(self.text()))
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
 
 
 class WritePanel(QWidget):

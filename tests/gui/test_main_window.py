@@ -448,3 +448,59 @@ def test_your_text_is_kept_when_the_app_is_closed_and_cleared_with_undo(qtbot, m
     assert text.text() == "" and not text.clear_button.isEnabled()
     text.edit.undo()
     assert text.text() == 'मेरो, "घर"; a=b\nनमस्ते संसार'
+
+
+def test_undo_after_a_save_brings_the_writing_and_the_correction_back(qtbot, window, draw_word):
+    canvas, text = window.write.canvas, window.write.text
+    text.set_text("मेरो")
+    draw_word(qtbot, canvas)
+    wait_result(qtbot, window, "canvas")
+    drawn = canvas.strokes()
+    window.result.field.setText("घर")
+    sample_id = window.save_sample()
+    assert sample_id is not None and text.text() == "मेरो घर" and canvas.is_empty()
+    assert window.actions["undo"].text() == "&Undo save"
+    window.actions["undo"].trigger()
+    assert canvas.strokes() == drawn and not canvas.can_redo()  # nothing to redo: the save is undone
+    assert window.store().list() == []                           # the sample is gone
+    assert text.text() == "मेरो"                                 # and the word off the text
+    assert window.samples_label.text() == "Samples: 0"
+    assert f"sample {sample_id} removed" in window.statusBar().currentMessage()
+    assert window.actions["undo"].text() == "&Undo stroke"
+    reading = wait_reading(qtbot, window, "canvas")               # read again, with its correction
+    assert window.result.field.text() == "घर" and reading.text != "घर"
+    assert window.save_sample() is not None                       # saved again as it was
+    assert [s.label for s in window.store().list()] == ["घर"] and text.text() == "मेरो घर"
+
+
+def test_undo_after_adding_to_your_text_and_after_editing_the_text(qtbot, window, draw_word):
+    canvas, text = window.write.canvas, window.write.text
+    draw_word(qtbot, canvas)
+    wait_result(qtbot, window, "canvas")
+    window.result.field.setText("घर")
+    window.add_to_text()
+    assert window.actions["undo"].text() == "&Undo adding to your text"
+    canvas.undo()
+    assert text.text() == "" and not canvas.is_empty() and window.store().list() == []
+    wait_result(qtbot, window, "canvas")
+    assert window.result.field.text() == "घर"
+    window.save_sample()
+    text.append_word("!")  # the person went on typing: the text is left as it is
+    canvas.undo()
+    assert text.text() == "घर !" and window.store().list() == []
+    assert "your text left as you edited it" in window.statusBar().currentMessage()
+
+
+def test_a_correction_is_not_shown_again_once_the_writing_changed(qtbot, window, draw_word):
+    canvas = window.write.canvas
+    canvas.set_auto_delay(0)
+    draw_word(qtbot, canvas)
+    window.recognize_canvas()
+    wait_result(qtbot, window, "canvas")
+    window.result.field.setText("घर")
+    window.save_sample()
+    canvas.undo()
+    draw_word(qtbot, canvas, strokes=1, offset=40)  # one more stroke before reading again
+    window.recognize_canvas()
+    reading = wait_reading(qtbot, window, "canvas")
+    assert window.result.field.text() == reading.text

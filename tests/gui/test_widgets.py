@@ -13,6 +13,7 @@ from nepocr_desktop.gui.imaging import gray_to_qimage, qimage_to_gray
 from nepocr_desktop.gui.palette import BACKSPACE, DevanagariPalette
 from nepocr_desktop.gui.result_view import ResultPanel
 from nepocr_desktop.gui.style import COLOR_HIGH, COLOR_LOW, COLOR_MEDIUM, confidence_color, register_fonts
+from nepocr_desktop.gui.write_view import WrittenText
 from nepocr_desktop.lib.read.preprocess import ImageError
 from nepocr_desktop.lib.read.results import Alternative, CharConfidence, GraphemeConfidence, Recognition
 
@@ -92,6 +93,40 @@ def test_undo_redo_clear_history(qtbot, canvas, draw_word):
     assert len(canvas.strokes()) == 2
     draw_word(qtbot, canvas, strokes=1)  # a new stroke drops the redo history
     assert not canvas.can_redo()
+
+
+def test_undoing_a_marked_clear_hands_back_its_mark(qtbot, canvas, draw_word):
+    marks = []
+    canvas.clearUndone.connect(marks.append)
+    draw_word(qtbot, canvas, strokes=2)
+    canvas.clear()
+    canvas.undo()
+    assert marks == [] and len(canvas.strokes()) == 2
+    canvas.clear("saved")
+    assert canvas.next_undo().mark == "saved"
+    canvas.undo()
+    assert marks == ["saved"] and len(canvas.strokes()) == 2 and not canvas.can_redo()
+    assert canvas.next_undo().kind == "add"
+
+
+@pytest.mark.parametrize(("text", "word", "left"), [
+    ("मेरो घर", "घर", "मेरो"),
+    ("मेरो\nघर  ", "घर", "मेरो\n"),
+    ("घर", " घर ", ""),
+    ("😀 घर", "घर", "😀"),            # Qt counts a character outside the BMP as two
+    ("मेरोघर", "घर", None),           # not a word of its own
+    ("घर मेरो", "घर", None),
+    ("घर", "", None),
+])
+def test_your_text_gives_back_its_last_word(qtbot, text, word, left):
+    written = WrittenText()
+    qtbot.addWidget(written)
+    written.set_text(text)
+    assert written.remove_last(word) is (left is not None)
+    assert written.text() == (text if left is None else left)
+    if left is not None:
+        written.edit.undo()
+        assert written.text() == text
 
 
 def test_the_drawing_keeps_its_place_when_the_canvas_is_resized(qtbot, canvas, draw_word):
