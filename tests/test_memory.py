@@ -31,6 +31,24 @@ def test_trim_heap_returns_freed_small_blocks_to_the_system():
     assert _rss_mib() < before + 30
 
 
+def test_settle_heap_freezes_what_lives_and_frees_it_at_the_next_settle():
+    code = """
+import gc, weakref
+from nepocr_desktop.lib.system.memory import settle_heap
+class Node: pass
+node = Node(); node.me = node  # a cycle: only the collector can free it
+settle_heap()
+ref = weakref.ref(node); del node
+gc.collect()
+assert ref() is not None and gc.get_freeze_count() > 0  # frozen: the collector's walks skip it
+settle_heap()  # a new model loaded: what the last one froze is collected
+assert ref() is None
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
 def _cache_setting(env: dict[str, str]) -> str:
     code = "import nepocr_desktop, os; print(os.environ['ONEDNN_PRIMITIVE_CACHE_CAPACITY'])"
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,

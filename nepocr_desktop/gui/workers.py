@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from ..lib.errors import NepocrError
 from ..lib.read.devices import DEFAULT_DEVICE
-from ..lib.system.memory import trim_heap
+from ..lib.system.memory import settle_heap, trim_heap
 from .errors import plain_message
 
 if TYPE_CHECKING:
@@ -204,6 +204,7 @@ class RecognizerWorker(QObject):
         self._apply_words()
         self.loaded.emit(summarize(recognizer))
         self._drain()
+        settle_heap()  # after the first readings: the collector's full walks skip the model from now on
 
     @Slot()
     def _drain(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 
 import numpy as np
@@ -32,6 +33,14 @@ def test_recognition_runs_on_the_worker_thread(qtbot, make_service, recording):
     assert got_request.id == request.id
     assert len(results) == 1 and hasattr(results[0], "text")
     assert recording.threads and threading.get_ident() not in recording.threads
+
+
+def test_a_loaded_model_is_kept_out_of_the_collectors_walks(qtbot, make_service):
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    loaded(qtbot, make_service())
+    # torch's objects and the model's, frozen once the model is ready and the first readings done
+    qtbot.waitUntil(lambda: gc.get_freeze_count() > 10_000, timeout=TIMEOUT)
 
 
 def test_latest_request_wins(qtbot, make_service, recording):

@@ -4,7 +4,7 @@ libraries."""
 from __future__ import annotations
 
 from .atomic import atomic_write
-from .memory import release_memory, trim_heap
+from .memory import release_memory, settle_heap, trim_heap
 from .native import check_image_codecs, check_linear_algebra
 
 __all__ = [
@@ -12,5 +12,6 @@ __all__ = [
     "check_image_codecs",
     "check_linear_algebra",
     "release_memory",
+    "settle_heap",
     "trim_heap",
 ]
