@@ -1,11 +1,12 @@
-"""The writing canvas: mouse, pen tablet and touch input with smoothed strokes and undo."""
+"""The writing canvas: mouse, pen tablet and touch input with smoothed strokes, an eraser (the
+right mouse button, or the pen's eraser end) and undo."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QMouseEvent,
@@ -13,6 +14,7 @@ from PySide6.QtGui import (
     QPainterPath,
     QPaintEvent,
     QPen,
+    QPointingDevice,
     QTabletEvent,
     QTouchEvent,
     QTransform,
@@ -37,6 +39,7 @@ __all__ = ["BASELINE", "HEADLINE", "PAGE_HEIGHT", "PAGE_WIDTH", "DrawingCanvas",
 PAPER = QColor(COLOR_PAPER)
 DESK = QColor(COLOR_DESK)
 INK = QColor(COLOR_INK)
+ERASER_RADIUS = 12.0  # page units: what the right button or the pen's eraser end rubs out around it
 
 
 @dataclass
@@ -69,9 +72,36 @@ class Edit:
     """One step of the canvas's history: strokes added, or all strokes cleared (with what they
     went to, if anything)."""
 
-    kind: str  # "add" | "clear"
-    strokes: list[Stroke]
+    kind: str  # "add" | "clear" | "erase"
+    strokes: list[Stroke]  # "add": the stroke; "clear", "erase": all strokes before
     mark: object | None = None
+    after: list[Stroke] = field(default_factory=list)  # "erase": all strokes after
+
+
+def rub_out(stroke: Stroke, point: QPointF, radius: float) -> list[Stroke] | None:
+    """What is left of ``stroke`` once the ink within ``radius`` page units of ``point`` is rubbed
+    out: the pieces on either side of the eraser (none if it took all), or None if it missed.
+    A long headline loses only the part under the eraser, not the letters it joins."""
+    pts = np.array([(p.x(), p.y()) for p in stroke.points], np.float64)
+    widths = np.asarray(stroke.widths, np.float64)
+    own = np.ones(len(pts), bool)  # the stroke's own points (not added below)
+    if len(pts) > 1:  # points at most a third of the eraser apart, so that it cuts where it is
+        seg = np.hypot(*np.diff(pts, axis=0).T)
+        n = np.maximum(1, np.ceil(seg / (radius / 3)).astype(int))
+        t = np.concatenate([np.arange(k) / k + i for i, k in enumerate(n)] + [[len(pts) - 1]])
+        own = t == np.round(t)
+        pts = np.column_stack([np.interp(t, np.arange(len(pts)), pts[:, j]) for j in (0, 1)])
+        widths = np.interp(t, np.arange(len(widths)), widths)
+    gone = np.hypot(pts[:, 0] - point.x(), pts[:, 1] - point.y()) <= radius + widths / 2
+    if not gone.any():
+        return None
+    pieces = []
+    for run in np.split(np.arange(len(pts)), np.flatnonzero(np.diff(gone.astype(int))) + 1):
+        if gone[run[0]] or (len(run) < 2 and len(stroke.points) > 1):
+            continue
+        keep = [i for i in run if own[i] or i in (run[0], run[-1])]  # the cut ends, and the stroke's points
+        pieces.append(Stroke([QPointF(*pts[i]) for i in keep], [float(widths[i]) for i in keep]))
+    return pieces
 
 
 def paint_stroke(painter: QPainter, stroke: Stroke, color: QColor) -> None:
@@ -127,6 +157,8 @@ class DrawingCanvas(QWidget):
         self._undo: list[Edit] = []
         self._redo: list[Edit] = []
         self._current: Stroke | None = None
+        self._erasing: list[Stroke] | None = None  # the strokes as they were when rubbing out began
+        self._eraser: QPointF | None = None         # where the eraser is (page units) while it rubs
         self._pen_width = 5.0
         self._tablet_down = False
         self._timer = QTimer(self)
@@ -139,6 +171,7 @@ class DrawingCanvas(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_TabletTracking, False)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.PreventContextMenu)  # the right button rubs out
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(320, 120)  # the page fits at 320 x 117
         self.setToolTip("")
@@ -186,6 +219,10 @@ class DrawingCanvas(QWidget):
         """What :meth:`undo` would undo."""
         return self._undo[-1] if self._undo else None
 
+    def next_redo(self) -> Edit | None:
+        """What :meth:`redo` would do again."""
+        return self._redo[-1] if self._redo else None
+
     def undo(self) -> None:
         """Undo the last stroke or clear. Undoing a clear that carries a mark (a word saved or
         added to the text) emits :attr:`clearUndone` with the mark, and leaves nothing to redo:
@@ -211,6 +248,8 @@ class DrawingCanvas(QWidget):
         edit = self._redo.pop()
         if edit.kind == "add":
             self._strokes.extend(edit.strokes)
+        elif edit.kind == "erase":
+            self._strokes = list(edit.after)
         else:
             self._strokes = []
         self._undo.append(edit)
@@ -241,7 +280,7 @@ class DrawingCanvas(QWidget):
             self._timer.start()
 
     def _auto_recognize(self) -> None:
-        if self._current is None:
+        if self._current is None and self._erasing is None:
             self.request_recognition()
 
     def request_recognition(self) -> None:
@@ -300,6 +339,10 @@ class DrawingCanvas(QWidget):
             paint_stroke(painter, stroke, INK)
         if self._current is not None:
             paint_stroke(painter, self._current, INK)
+        if self._eraser is not None:
+            painter.setPen(QPen(translucent(COLOR_SELECTION, 200), 1.5))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawEllipse(self._eraser, ERASER_RADIUS, ERASER_RADIUS)
         if not self._strokes and self._current is None:
             self._paint_hint(painter)
 
@@ -337,6 +380,42 @@ class DrawingCanvas(QWidget):
             changed = self.page_transform().mapRect(before.united(self._current.bounds()))
             self.update(changed.toAlignedRect().adjusted(-4, -4, 4, 4))
 
+    def _erase_begin(self, pos: QPointF) -> None:
+        self._timer.stop()
+        self._erasing = list(self._strokes)
+        self._erase(pos)
+
+    def _erase(self, pos: QPointF) -> None:
+        """Rub out the ink under the eraser at ``pos`` (widget pixels)."""
+        if self._erasing is None:
+            return
+        start, self._eraser = self._eraser, self.to_page(pos)
+        spots = [self._eraser]
+        if start is not None:  # the path between two events too: a quick hand leaves gaps between them
+            gap = QLineF(start, self._eraser).length()
+            n = int(gap // (ERASER_RADIUS / 2))
+            spots = [start + (self._eraser - start) * (k / (n + 1)) for k in range(1, n + 1)] + spots
+        for spot in spots:
+            left: list[Stroke] = []
+            for stroke in self._strokes:
+                pieces = rub_out(stroke, spot, ERASER_RADIUS)
+                left.extend([stroke] if pieces is None else pieces)
+            self._strokes = left
+        self.update()
+
+    def _erase_end(self) -> None:
+        """One undo step for all that one stroke of the eraser rubbed out."""
+        before, self._erasing, self._eraser = self._erasing, None, None
+        if before is None:
+            return
+        if len(before) == len(self._strokes) and all(a is b for a, b in zip(before, self._strokes)):
+            self.update()  # it touched nothing
+            self._restart_timer()
+            return
+        self._undo.append(Edit("erase", before, after=list(self._strokes)))
+        self._redo.clear()
+        self._after_edit()
+
     def _end(self) -> None:
         stroke, self._current = self._current, None
         if stroke is None or not stroke.points:
@@ -350,33 +429,55 @@ class DrawingCanvas(QWidget):
         self._restart_timer()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton and not self._tablet_down:
+        busy = self._tablet_down or self._current is not None or self._erasing is not None
+        if event.button() == Qt.MouseButton.LeftButton and not busy:
             self._begin(event.position(), self._pen_width)
+            event.accept()
+        elif event.button() == Qt.MouseButton.RightButton and not busy:
+            self._erase_begin(event.position())  # the right button rubs out
             event.accept()
         else:
             super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        if self._current is not None and not self._tablet_down:
+        if self._tablet_down:
+            return
+        if self._current is not None:
             self._extend(event.position(), self._pen_width)
+        elif self._erasing is not None:
+            self._erase(event.position())
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton and not self._tablet_down:
-            if self._current is not None:
-                self._extend(event.position(), self._pen_width)
+        if self._tablet_down:
+            return
+        if event.button() == Qt.MouseButton.LeftButton and self._current is not None:
+            self._extend(event.position(), self._pen_width)
             self._end()
+        elif event.button() == Qt.MouseButton.RightButton and self._erasing is not None:
+            self._erase(event.position())
+            self._erase_end()
 
     def tabletEvent(self, event: QTabletEvent) -> None:
         width = self._pen_width * (0.35 + 1.3 * max(0.0, min(1.0, event.pressure())))
         kind = event.type()
+        eraser = event.pointerType() == QPointingDevice.PointerType.Eraser  # the pen turned over
         if kind == QEvent.Type.TabletPress:
             self._tablet_down = True
-            self._begin(event.position(), width)
+            if eraser:
+                self._erase_begin(event.position())
+            else:
+                self._begin(event.position(), width)
         elif kind == QEvent.Type.TabletMove and self._tablet_down:
-            self._extend(event.position(), width)
+            if self._erasing is not None:
+                self._erase(event.position())
+            else:
+                self._extend(event.position(), width)
         elif kind == QEvent.Type.TabletRelease and self._tablet_down:
             self._tablet_down = False
-            self._end()
+            if self._erasing is not None:
+                self._erase_end()
+            else:
+                self._end()
         event.accept()  # no synthesised mouse events for the pen
 
     def event(self, event: QEvent) -> bool:

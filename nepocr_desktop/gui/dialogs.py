@@ -89,7 +89,7 @@ def shortcuts_dialog(actions: list[QAction], parent: QWidget | None = None) -> Q
     """A table of every action that has a shortcut."""
     dialog = QDialog(parent)
     dialog.setWindowTitle("Keyboard shortcuts")
-    rows = [(a.text().replace("&", "").rstrip("…").rstrip("."),
+    rows = [(a.iconText().replace("&", "").rstrip("…").rstrip("."),  # the icon text stays put (Undo's text follows the step)
              ",  ".join(s.toString(s.SequenceFormat.NativeText) for s in a.shortcuts()))
             for a in actions if a.shortcuts()]
     table = QTableWidget(len(rows), 2, dialog)
@@ -101,7 +101,8 @@ def shortcuts_dialog(actions: list[QAction], parent: QWidget | None = None) -> Q
     table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
     table.resizeColumnsToContents()
     table.horizontalHeader().setStretchLastSection(True)
-    note = QLabel("On the canvas: draw with the mouse, a pen (pressure sets the width) or a finger. "
+    note = QLabel("On the canvas: draw with the mouse, a pen (pressure sets the width) or a finger; "
+                  "rub out strokes with the right mouse button or the pen's eraser end. "
                   "In the image: Ctrl+wheel zooms, drag selects a region, middle button or "
                   "Space+drag pans.", dialog)
     note.setWordWrap(True)

@@ -49,13 +49,15 @@ log = logging.getLogger("nepocr")
 LEARN_TAB_DELAY_MS = 400  # the Learn tab is built this long after the model is ready
 
 
-def undo_text(edit: Edit | None) -> str:
-    """The Undo action's text for the canvas's next step back."""
+def step_text(verb: str, edit: Edit | None) -> str:
+    """The Undo or Redo action's text for the canvas's next step back or forward."""
     if edit is None or edit.kind == "add":
-        return "&Undo stroke"
+        return f"&{verb} stroke"
+    if edit.kind == "erase":
+        return f"&{verb} rubbing out"
     if isinstance(edit.mark, HandedOn):
-        return "&Undo save" if edit.mark.sample_id is not None else "&Undo adding to your text"
-    return "&Undo clear"
+        return f"&{verb} save" if edit.mark.sample_id is not None else f"&{verb} adding to your text"
+    return f"&{verb} clear"
 
 
 class MainWindow(QMainWindow):
@@ -152,6 +154,8 @@ class MainWindow(QMainWindow):
         a("undo", "&Undo stroke", ["Ctrl+Z"], lambda: self.write.canvas.undo(), "undo", "Undo")
         a("redo", "&Redo stroke", ["Ctrl+Shift+Z", "Ctrl+Y"], lambda: self.write.canvas.redo(),
           "redo", "Redo")
+        for name, text in (("undo", "Undo"), ("redo", "Redo")):
+            self.actions[name].setIconText(text)  # the text follows the step (see step_text)
         a("clear", "C&lear drawing", ["Esc"], self.clear_drawing, "clear", "Clear the drawing")
         a("copy", "&Copy text", ["Ctrl+Shift+C"], self._copy, "copy")
         a("add_text", "&Add to your text", ["Ctrl+Return", "Ctrl+Enter"], self.add_to_text, None,
@@ -747,7 +751,8 @@ class MainWindow(QMainWindow):
         canvas = self.write.canvas
         on_canvas = source == "canvas"
         self.actions["undo"].setEnabled(on_canvas and canvas.can_undo())
-        self.actions["undo"].setText(undo_text(canvas.next_undo()))
+        self.actions["undo"].setText(step_text("Undo", canvas.next_undo()))
+        self.actions["redo"].setText(step_text("Redo", canvas.next_redo()))
         self.actions["redo"].setEnabled(on_canvas and canvas.can_redo())
         self.actions["clear"].setEnabled(source is not None)
         on_import = source == "import"

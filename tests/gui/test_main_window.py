@@ -504,3 +504,20 @@ def test_a_correction_is_not_shown_again_once_the_writing_changed(qtbot, window,
     window.recognize_canvas()
     reading = wait_reading(qtbot, window, "canvas")
     assert window.result.field.text() == reading.text
+
+
+def test_undo_and_redo_say_what_they_undo(qtbot, window, draw_word):
+    canvas = window.write.canvas
+    draw_word(qtbot, canvas, strokes=2)
+    assert window.actions["undo"].text() == "&Undo stroke"
+    written = canvas.strokes()
+    spot = canvas.page_transform().map(written[0].points[0]).toPoint()
+    qtbot.mousePress(canvas, Qt.MouseButton.RightButton, pos=spot)
+    qtbot.mouseRelease(canvas, Qt.MouseButton.RightButton, pos=spot)
+    assert canvas.strokes() != written
+    assert window.actions["undo"].text() == "&Undo rubbing out"
+    window.actions["undo"].trigger()
+    assert canvas.strokes() == written and window.actions["redo"].text() == "&Redo rubbing out"
+    window.clear_drawing()
+    assert window.actions["undo"].text() == "&Undo clear"
+    assert window.actions["undo"].iconText() == "Undo"  # what the shortcuts list shows

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, QRect, QRectF, Qt, QUrl
+from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, QRect, QRectF, Qt, QUrl
 from PySide6.QtGui import QFontMetrics, QImage
 
 from nepocr_desktop.gui.canvas import HEADLINE, PAGE_HEIGHT, PAGE_WIDTH, DrawingCanvas
@@ -127,6 +127,72 @@ def test_your_text_gives_back_its_last_word(qtbot, text, word, left):
     if left is not None:
         written.edit.undo()
         assert written.text() == text
+
+
+def _line(qtbot, canvas, a: QPoint, b: QPoint, steps: int = 10) -> None:
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=a)
+    for i in range(1, steps + 1):
+        qtbot.mouseMove(canvas, a + (b - a) * (i / steps))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=b)
+
+
+def _rub(qtbot, canvas, *points: QPoint) -> None:
+    qtbot.mousePress(canvas, Qt.MouseButton.RightButton, pos=points[0])
+    for p in points[1:]:
+        qtbot.mouseMove(canvas, p)
+    qtbot.mouseRelease(canvas, Qt.MouseButton.RightButton, pos=points[-1])
+
+
+def test_the_right_button_rubs_out_the_ink_under_it(qtbot, canvas):
+    _line(qtbot, canvas, QPoint(50, 100), QPoint(550, 100), steps=3)  # a headline: few, far points
+    _line(qtbot, canvas, QPoint(100, 130), QPoint(100, 200))          # a letter below it
+    written = canvas.strokes()
+    _rub(qtbot, canvas, QPoint(300, 102), QPoint(302, 98))
+    left, right, stem = canvas.strokes()
+    assert stem is written[1]                                          # untouched
+    reach = (12 + 2.5) * canvas.page_transform().m11() + 2             # the eraser and half the pen, pixels
+    ends = [canvas.page_transform().map(p).x() for p in (left.points[-1], right.points[0])]
+    assert 300 - reach - 12 < ends[0] < 300 - reach + 4 and 300 + reach - 4 < ends[1] < 300 + reach + 12
+    assert canvas.next_undo().kind == "erase"
+    canvas.undo()
+    assert canvas.strokes() == written and all(a is b for a, b in zip(canvas.strokes(), written))
+    canvas.redo()
+    assert len(canvas.strokes()) == 3
+    _rub(qtbot, canvas, QPoint(100, 125), QPoint(100, 205))            # down the stem, in one move: all of it
+    assert len(canvas.strokes()) == 2 and all(s is not stem for s in canvas.strokes())
+    history = canvas.next_undo()
+    _rub(qtbot, canvas, QPoint(590, 10))                               # nothing there
+    assert canvas.next_undo() is history and len(canvas.strokes()) == 2
+
+
+def test_the_pens_eraser_end_rubs_out_and_its_tip_writes(qtbot, canvas, draw_word):
+    from PySide6.QtGui import QInputDevice, QPointingDevice, QTabletEvent
+    from PySide6.QtWidgets import QApplication
+
+    def pen(kind: QPointingDevice.PointerType) -> QPointingDevice:
+        return QPointingDevice("pen", 7 + int(kind.value), QInputDevice.DeviceType.Stylus, kind,
+                               QInputDevice.Capability.Position | QInputDevice.Capability.Pressure, 1, 3)
+
+    def send(device, event_type, pos: QPointF) -> None:
+        event = QTabletEvent(event_type, device, pos, canvas.mapToGlobal(pos), 0.6, 0.0, 0.0, 0.0, 0.0, 0.0,
+                             Qt.KeyboardModifier.NoModifier, Qt.MouseButton.LeftButton, Qt.MouseButton.LeftButton)
+        QApplication.sendEvent(canvas, event)
+
+    draw_word(qtbot, canvas, strokes=2)
+    before = canvas.strokes()
+    on_first = QPointF(canvas.page_transform().map(before[0].points[0]))
+    eraser = pen(QPointingDevice.PointerType.Eraser)
+    send(eraser, QEvent.Type.TabletPress, on_first)
+    send(eraser, QEvent.Type.TabletMove, on_first + QPointF(1, 2))
+    send(eraser, QEvent.Type.TabletRelease, on_first + QPointF(1, 2))
+    now = canvas.strokes()
+    assert canvas.next_undo().kind == "erase" and now[-1] is before[1]   # the second stroke untouched
+    assert now[0] is not before[0] and len(now[0].points) <= len(before[0].points)  # the first, its start gone
+    tip = pen(QPointingDevice.PointerType.Pen)
+    send(tip, QEvent.Type.TabletPress, QPointF(300, 100))
+    send(tip, QEvent.Type.TabletMove, QPointF(330, 130))
+    send(tip, QEvent.Type.TabletRelease, QPointF(330, 130))
+    assert len(canvas.strokes()) == len(now) + 1 and canvas.next_undo().kind == "add"
 
 
 def test_the_drawing_keeps_its_place_when_the_canvas_is_resized(qtbot, canvas, draw_word):
