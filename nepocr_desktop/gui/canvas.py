@@ -149,6 +149,7 @@ class DrawingCanvas(QWidget):
     cleared = Signal()
     historyChanged = Signal()
     clearUndone = Signal(object)  # the mark given to clear(), when undo brings that writing back
+    rubbingOutChanged = Signal(bool)  # the eraser tool on or off
 
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -160,6 +161,7 @@ class DrawingCanvas(QWidget):
         self._erasing: list[Stroke] | None = None  # the strokes as they were when rubbing out began
         self._eraser: QPointF | None = None         # where the eraser is (page units) while it rubs
         self._pen_width = 5.0
+        self._rubber = False  # the eraser tool is on: the left button, a finger and the pen's tip rub out
         self._tablet_down = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -219,6 +221,17 @@ class DrawingCanvas(QWidget):
         """What :meth:`undo` would undo."""
         return self._undo[-1] if self._undo else None
 
+    def is_rubbing_out(self) -> bool:
+        """Whether the eraser tool is on (the right button and the pen's eraser end always rub out)."""
+        return self._rubber
+
+    def set_rubbing_out(self, on: bool) -> None:
+        if bool(on) == self._rubber:
+            return
+        self._rubber = bool(on)
+        self.setCursor(Qt.CursorShape.PointingHandCursor if on else Qt.CursorShape.CrossCursor)
+        self.rubbingOutChanged.emit(self._rubber)
+
     def next_redo(self) -> Edit | None:
         """What :meth:`redo` would do again."""
         return self._redo[-1] if self._redo else None
@@ -273,6 +286,7 @@ class DrawingCanvas(QWidget):
             self._restart_timer()
         else:
             self._timer.stop()
+            self.set_rubbing_out(False)  # nothing left to rub out: the next touch writes
             self.cleared.emit()
 
     def _restart_timer(self) -> None:
@@ -430,10 +444,10 @@ class DrawingCanvas(QWidget):
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         busy = self._tablet_down or self._current is not None or self._erasing is not None
-        if event.button() == Qt.MouseButton.LeftButton and not busy:
+        if event.button() == Qt.MouseButton.LeftButton and not busy and not self._rubber:
             self._begin(event.position(), self._pen_width)
             event.accept()
-        elif event.button() == Qt.MouseButton.RightButton and not busy:
+        elif event.button() in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton) and not busy:
             self._erase_begin(event.position())  # the right button rubs out
             event.accept()
         else:
@@ -453,7 +467,7 @@ class DrawingCanvas(QWidget):
         if event.button() == Qt.MouseButton.LeftButton and self._current is not None:
             self._extend(event.position(), self._pen_width)
             self._end()
-        elif event.button() == Qt.MouseButton.RightButton and self._erasing is not None:
+        elif event.button() in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton) and self._erasing is not None:
             self._erase(event.position())
             self._erase_end()
 
@@ -463,7 +477,7 @@ class DrawingCanvas(QWidget):
         eraser = event.pointerType() == QPointingDevice.PointerType.Eraser  # the pen turned over
         if kind == QEvent.Type.TabletPress:
             self._tablet_down = True
-            if eraser:
+            if eraser or self._rubber:
                 self._erase_begin(event.position())
             else:
                 self._begin(event.position(), width)
@@ -492,13 +506,25 @@ class DrawingCanvas(QWidget):
         points = event.points()
         if not points:
             if event.type() in (QEvent.Type.TouchEnd, QEvent.Type.TouchCancel):
-                self._end()
+                if self._erasing is not None:
+                    self._erase_end()
+                else:
+                    self._end()
             return
         pos = points[0].position()
         if event.type() == QEvent.Type.TouchBegin:
-            self._begin(pos, self._pen_width)
+            if self._rubber:
+                self._erase_begin(pos)
+            else:
+                self._begin(pos, self._pen_width)
         elif event.type() == QEvent.Type.TouchUpdate:
-            self._extend(pos, self._pen_width)
+            if self._erasing is not None:
+                self._erase(pos)
+            else:
+                self._extend(pos, self._pen_width)
+        elif self._erasing is not None:
+            self._erase(pos)
+            self._erase_end()
         else:
             self._extend(pos, self._pen_width)
             self._end()

@@ -157,6 +157,10 @@ class MainWindow(QMainWindow):
         for name, text in (("undo", "Undo"), ("redo", "Redo")):
             self.actions[name].setIconText(text)  # the text follows the step (see step_text)
         a("clear", "C&lear drawing", ["Esc"], self.clear_drawing, "clear", "Clear the drawing")
+        a("eraser", "Rub &out", ["Ctrl+Shift+E"], self._set_rubbing_out, "eraser",
+          "Rub out: the left button, a finger or the pen's tip takes away the ink it goes over "
+          "(the right button and the pen's eraser end always do)")
+        self.actions["eraser"].setCheckable(True)
         a("copy", "&Copy text", ["Ctrl+Shift+C"], self._copy, "copy")
         a("add_text", "&Add to your text", ["Ctrl+Return", "Ctrl+Enter"], self.add_to_text, None,
           "Put the word on the end of your text below the canvas, without saving it as a sample")
@@ -180,6 +184,10 @@ class MainWindow(QMainWindow):
         a("shortcuts", "&Keyboard shortcuts", ["F1"], self.show_shortcuts, "help")
         a("about", "&About nepocr", ["Shift+F1"], self.show_about, "info")
 
+    def _set_rubbing_out(self, on: bool) -> None:
+        self.write.canvas.set_rubbing_out(on)
+        self.write.canvas.setFocus()
+
     def _copy(self) -> None:
         self.result.copy_text()
 
@@ -187,7 +195,7 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         groups = {
             "&File": ["open", "paste", None, "save", "export_page", None, "load_model", None, "quit"],
-            "&Edit": ["undo", "redo", "clear", None, "copy", "add_text", "edit_text", "recognize", None, "thinner", "thicker",
+            "&Edit": ["undo", "redo", "clear", "eraser", None, "copy", "add_text", "edit_text", "recognize", None, "thinner", "thicker",
                       None, "preferences"],
             "&View": ["tab_write", "tab_import", "tab_learn", None, "zoom_in", "zoom_out", "zoom_fit", "zoom_actual",
                       None, "palette"],
@@ -236,6 +244,7 @@ class MainWindow(QMainWindow):
         canvas.cleared.connect(self._on_canvas_cleared)
         canvas.historyChanged.connect(self._update_actions)
         canvas.clearUndone.connect(self._undo_handing_on)
+        canvas.rubbingOutChanged.connect(self.actions["eraser"].setChecked)
         self.importer.recognizeRequested.connect(self._read_import)
         self.importer.droppedItem.connect(self._load_item)
         self.importer.wordClicked.connect(session.select_word)
@@ -754,6 +763,7 @@ class MainWindow(QMainWindow):
         self.actions["undo"].setText(step_text("Undo", canvas.next_undo()))
         self.actions["redo"].setText(step_text("Redo", canvas.next_redo()))
         self.actions["redo"].setEnabled(on_canvas and canvas.can_redo())
+        self.actions["eraser"].setEnabled(on_canvas)
         self.actions["clear"].setEnabled(source is not None)
         on_import = source == "import"
         for name in ("zoom_in", "zoom_out", "zoom_fit", "zoom_actual"):

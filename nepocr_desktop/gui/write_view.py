@@ -144,7 +144,7 @@ class WritePanel(QWidget):
         self.pen.valueChanged.connect(self.canvas.set_pen_width)
         bar = QHBoxLayout()
         bar.setContentsMargins(6, 4, 6, 4)
-        for name in ("undo", "redo", "clear", None, "recognize"):
+        for name in ("undo", "redo", "clear", "eraser", None, "recognize"):
             if name is None:
                 bar.addSpacing(12)
                 continue

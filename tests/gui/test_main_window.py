@@ -521,3 +521,24 @@ def test_undo_and_redo_say_what_they_undo(qtbot, window, draw_word):
     window.clear_drawing()
     assert window.actions["undo"].text() == "&Undo clear"
     assert window.actions["undo"].iconText() == "Undo"  # what the shortcuts list shows
+
+
+def test_the_rub_out_tool_lets_the_left_button_rub_out_until_the_canvas_is_empty(qtbot, window):
+    canvas, tool = window.write.canvas, window.actions["eraser"]
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(100, 100))
+    for x in range(110, 300, 10):
+        qtbot.mouseMove(canvas, QPoint(x, 100))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(300, 100))
+    assert len(canvas.strokes()) == 1 and tool.isEnabled() and not tool.isChecked()
+    tool.trigger()
+    assert tool.isChecked() and canvas.is_rubbing_out()
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(200, 100))  # the left button rubs out
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(200, 100))
+    assert len(canvas.strokes()) == 2 and canvas.next_undo().kind == "erase"
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(95, 100))
+    qtbot.mouseMove(canvas, QPoint(305, 100))                                  # all the rest, in one move
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(305, 100))
+    assert canvas.is_empty()
+    assert not tool.isChecked() and not canvas.is_rubbing_out()                 # nothing left: the pen again
+    window.tabs.setCurrentWidget(window.importer)
+    assert not tool.isEnabled()

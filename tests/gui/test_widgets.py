@@ -660,7 +660,7 @@ def test_your_text_shows_one_line_where_the_write_tab_is_short(qtbot):
 
     from nepocr_desktop.gui.write_view import SHORT_TAB, WritePanel
 
-    panel = WritePanel({name: QAction(name) for name in ("undo", "redo", "clear", "recognize")})
+    panel = WritePanel({name: QAction(name) for name in ("undo", "redo", "clear", "eraser", "recognize")})
     qtbot.addWidget(panel)
     panel.resize(700, SHORT_TAB + 200)
     panel.show()
