@@ -73,6 +73,11 @@ def _add_recognize(sub) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per image and line")
     p.add_argument("--page", action="store_true",
                    help="the image is a whole page: find its lines and words and read them all")
+    p.add_argument("--auto", action="store_true",
+                   help="decide for each image as the app does: a page when several words are found on it "
+                        "(its words read one by one; its lines joined by spaces on the image's one output line, "
+                        "and with --json the page as --page --format json gives it, under \"page\"), else one "
+                        "word or line read whole")
     p.add_argument("--format", choices=("text", "json", "pagexml"), default=None,
                    help="with --page: plain text (default), JSON, or PAGE XML")
     p.add_argument("--strokes", action="store_true",
@@ -251,7 +256,56 @@ def _read_strokes(rec, paths: Sequence[str]) -> list[Recognition | RecognitionFa
     return results
 
 
+def _cmd_recognize_auto(args: argparse.Namespace) -> int:
+    """``--auto``: a page or one word per image, decided as the app's automatic mode decides."""
+    for flag in ("page", "strokes", "drawings"):
+        if getattr(args, flag):
+            raise CliError(f"--auto decides between a page and a word by itself: leave out --{flag}")
+    if args.format:
+        raise CliError("--format goes with --page")
+    from .lib.read.preprocess import ImageError
+    from .page import PageResult, read_any
+    from .recognizer import RecognitionFailure
+
+    rec = _recognizer(args)
+    several = len(args.images) > 1
+    failed = 0
+    for path in args.images:
+        try:
+            r = read_any(rec, path)
+        except ImageError as exc:
+            r = RecognitionFailure(str(exc))
+        if isinstance(r, RecognitionFailure):
+            failed += 1
+            _err(r.message)
+            if args.json:
+                print(json_line({"path": path, "error": r.message}))
+            sys.stdout.flush()
+            continue
+        if isinstance(r, PageResult):
+            text = " ".join(ln.text for ln in r.lines if ln.text)
+            if args.json:
+                obj = {"path": path, "kind": "page", "text": r.text,
+                       "confidence": round(min((w.confidence for w in r.words), default=0.0), 4),
+                       "device": rec.device_name, "precision": rec.precision, "ms": round(r.ms, 2),
+                       "page": r.to_dict()}
+        else:
+            text = r.text
+            if args.json:
+                obj = dict(_recognition_json(path, r, rec.precision), kind="word")
+        if args.json:
+            print(json_line(obj))
+        else:
+            if not text:
+                _err(f"{path}: no writing found")
+            print(f"{path}\t{text}" if several else text)
+        sys.stdout.flush()
+    return 1 if failed else 0
+
+
 def _cmd_recognize(args: argparse.Namespace) -> int:
+    if args.auto:
+        return _cmd_recognize_auto(args)
     if args.page:
         return _cmd_recognize_pages(args)
     if args.format:

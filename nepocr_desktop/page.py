@@ -1,6 +1,7 @@
 """Reading a whole page: segment it into words, read every word, keep text with positions.
 
-:func:`read_page` works with any recognizer whose ``recognize(images)`` returns one result per
+:func:`read_page` (and :func:`read_any`, which decides between a page and one word as the app's
+automatic mode does) works with any recognizer whose ``recognize(images)`` returns one result per
 image in order, each with ``text`` and ``confidence`` (a result without them, such as a
 failure with a ``message``, counts as an unread word).
 """
@@ -178,6 +179,16 @@ def read_page(recognizer: Reader, image: ImageSource, batch_size: int = 64,
         lines.append(LineResult(words, line.box, line.polygon, line.baseline))
     name = Path(image).name if isinstance(image, (str, os.PathLike)) else "image.png"
     return PageResult(page, lines, name, (time.perf_counter() - t0) * 1000.0)
+
+
+def read_any(recognizer: Reader, image: ImageSource) -> Recognition | RecognitionFailure | PageResult:
+    """Read ``image`` as the app's automatic mode does: a page (:func:`read_page`) when several
+    words are found on it, else one word or line, read whole. Raises
+    :class:`~nepocr_desktop.lib.read.preprocess.ImageError` for unreadable input."""
+    layout = segment_page(image)
+    if len(layout.words) <= 1:
+        return recognizer.recognize([image])[0]
+    return read_page(recognizer, image, page=layout)
 
 
 def _danda(mark: str, result: Recognition | RecognitionFailure, box: Box, polygon: tuple[Point, ...]) -> WordResult:

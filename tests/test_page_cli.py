@@ -107,3 +107,35 @@ def test_page_xml_with_transcriptions_imports_as_training_samples(page_png, tiny
         assert labels == sorted(["नेपाल", "घर", "पानी", "माया", "किताब"])
         img = store.image(report.added[0])
         assert 20 < img.shape[0] < 120 and img.shape[1] > 20  # a word crop, not the page
+
+
+def test_auto_reads_a_page_as_a_page_and_a_word_as_a_word(page_png, render_word, tiny_model_path, tmp_path, capsys):
+    model = ["--model", str(tiny_model_path)]
+    word = tmp_path / "word.png"
+    render_word("नेपाल", size=44).save(word)
+    assert main(["recognize", "--page", str(page_png), *model]) == 0
+    page_lines = capsys.readouterr().out.strip().splitlines()
+    assert main(["recognize", str(word), *model]) == 0
+    word_text = capsys.readouterr().out.strip()
+    assert main(["recognize", "--auto", str(page_png), str(word), *model]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [f"{page_png}\t{' '.join(page_lines)}", f"{word}\t{word_text}"]  # one line per image
+    assert main(["recognize", "--auto", "--json", str(page_png), str(word), *model]) == 0
+    page, single = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert page["kind"] == "page" and page["text"] == "\n".join(page_lines)
+    assert len(page["page"]["lines"]) == 2 and {"device", "precision", "confidence", "ms"} <= page.keys()
+    assert single["kind"] == "word" and single["text"] == word_text and "graphemes" in single
+
+
+@pytest.mark.parametrize("flag", ["--page", "--drawings", "--strokes"])
+def test_auto_refuses_what_it_decides_itself(page_png, tiny_model_path, flag, capsys):
+    assert main(["recognize", "--auto", flag, str(page_png), "--model", str(tiny_model_path)]) == 1
+    assert f"leave out {flag}" in capsys.readouterr().err
+
+
+def test_auto_reports_a_bad_file_and_reads_the_others(page_png, tiny_model_path, tmp_path, capsys):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    assert main(["recognize", "--auto", str(bad), str(page_png), "--model", str(tiny_model_path)]) == 1
+    captured = capsys.readouterr()
+    assert "bad.png" in captured.err and len(captured.out.splitlines()) == 1

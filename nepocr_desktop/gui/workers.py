@@ -224,13 +224,12 @@ class RecognizerWorker(QObject):
         try:
             if request.kind in (PAGE, AUTO):
                 from .. import page  # type: ignore[attr-defined]
-                from ..lib.page.segment import segment_page
 
-                layout = segment_page(request.images[0])
-                if request.kind == AUTO and len(layout.words) <= 1:
-                    result: ReadResult = reader.recognize(list(request.images))
+                if request.kind == AUTO:
+                    got = page.read_any(reader, request.images[0])
+                    result: ReadResult = got if isinstance(got, page.PageResult) else [got]
                 else:
-                    result = page.read_page(reader, request.images[0], page=layout)
+                    result = page.read_page(reader, request.images[0])
                 trim_heap()  # a page's working arrays (tens of MB for a phone photo)
             elif request.kind == DRAWINGS:
                 result = reader.recognize_drawings(list(request.images))
