@@ -226,3 +226,35 @@ def test_the_danda_rule_leaves_words_alone():
     slanted = np.full((40, 30), 255, np.uint8)
     cv2.line(slanted, (4, 6), (24, 33), 0, 3)
     assert danda(slanted, 36.0) is None
+
+
+class WholeOrPieces:
+    """Reads the whole image (the widest asked for) with confidence ``whole``, any crop of it
+    with confidence ``piece``."""
+
+    def __init__(self, width: int, whole: float, piece: float):
+        self.width, self.whole, self.piece, self.calls = width, whole, piece, []
+
+    def recognize(self, images):
+        self.calls.append([img.shape for img in images])
+        return [Recognition("सबै", self.whole) if img.shape[1] == self.width else Recognition("स", self.piece)
+                for img in images]
+
+
+def test_read_any_reads_a_word_split_by_the_page_finder_whole(render_word):
+    from nepocr_desktop.lib.page.segment import segment_page
+    from nepocr_desktop.page import PageResult, read_any
+
+    # two lines of a few words: the page finder sees a small layout
+    page = tone_page(render_word, rows=[["नमस्ते", "नेपाल"], ["हामी"]])
+    assert 1 < len(segment_page(page).words) <= 12
+    sure_whole = WholeOrPieces(page.shape[1], whole=0.9, piece=0.6)
+    assert read_any(sure_whole, page) == Recognition("सबै", 0.9)  # surer read whole: one reading
+    unsure_whole = WholeOrPieces(page.shape[1], whole=0.2, piece=0.6)
+    got = read_any(unsure_whole, page)
+    assert isinstance(got, PageResult) and [w.text for w in got.words] == ["स", "स", "स"]
+    # a page of many words is not read whole
+    big = tone_page(render_word, rows=ROWS + [["घर", "कलम"]])  # four lines
+    reader = WholeOrPieces(big.shape[1], whole=0.99, piece=0.1)
+    assert isinstance(read_any(reader, big), PageResult)
+    assert all(shape[1] != big.shape[1] for call in reader.calls for shape in call)
