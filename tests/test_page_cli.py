@@ -109,8 +109,18 @@ def test_page_xml_with_transcriptions_imports_as_training_samples(page_png, tiny
         assert 20 < img.shape[0] < 120 and img.shape[1] > 20  # a word crop, not the page
 
 
-def test_auto_reads_a_page_as_a_page_and_a_word_as_a_word(page_png, render_word, tiny_model_path, tmp_path, capsys):
+def test_auto_reads_a_page_as_a_page_and_a_word_as_a_word(render_word, tiny_model_path, tmp_path, capsys):
     model = ["--model", str(tiny_model_path)]
+    page = np.full((760, 700), 255, np.uint8)  # four lines: more than read_any also reads whole
+    for row, words in enumerate([["नेपाल", "घर"], ["पानी", "माया"], ["किताब", "कलम"], ["हामी", "सबै"]]):
+        x = 40
+        for w in words:
+            img = np.asarray(render_word(w, size=44))
+            y = 40 + row * 180
+            page[y:y + img.shape[0], x:x + img.shape[1]] = np.minimum(page[y:y + img.shape[0], x:x + img.shape[1]], img)
+            x += img.shape[1] + 70
+    page_png = tmp_path / "page.png"
+    Image.fromarray(page).save(page_png)
     word = tmp_path / "word.png"
     render_word("नेपाल", size=44).save(word)
     assert main(["recognize", "--page", str(page_png), *model]) == 0
@@ -123,7 +133,7 @@ def test_auto_reads_a_page_as_a_page_and_a_word_as_a_word(page_png, render_word,
     assert main(["recognize", "--auto", "--json", str(page_png), str(word), *model]) == 0
     page, single = (json.loads(line) for line in capsys.readouterr().out.splitlines())
     assert page["kind"] == "page" and page["text"] == "\n".join(page_lines)
-    assert len(page["page"]["lines"]) == 2 and {"device", "precision", "confidence", "ms"} <= page.keys()
+    assert len(page["page"]["lines"]) == 4 and {"device", "precision", "confidence", "ms"} <= page.keys()
     assert single["kind"] == "word" and single["text"] == word_text and "graphemes" in single
 
 

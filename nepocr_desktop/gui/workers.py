@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from ..lib.errors import NepocrError
 from ..lib.read.devices import DEFAULT_DEVICE
@@ -39,6 +39,7 @@ PAGE = "page"    # one image is read as a page of words
 AUTO = "auto"    # a page if several words are found on it, else one word
 DRAWINGS = "drawings"  # every image is a drawing from the canvas, read as one word or line
 
+SETTLE_AFTER_MS = 1500  # after a model is loaded: see lib.system.memory.settle_heap
 RecognizerFactory = Callable[..., "LoadedReader"]  # (model_path, device, beam, lexicon[, progress])
 
 
@@ -204,7 +205,9 @@ class RecognizerWorker(QObject):
         self._apply_words()
         self.loaded.emit(summarize(recognizer))
         self._drain()
-        settle_heap()  # after the first readings: the collector's full walks skip the model from now on
+        # once the first readings are shown (the collection holds every thread for about 65 ms):
+        # the collector's full walks skip the model from then on
+        QTimer.singleShot(SETTLE_AFTER_MS, settle_heap)
 
     @Slot()
     def _drain(self) -> None:
