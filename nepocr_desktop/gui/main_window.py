@@ -29,10 +29,10 @@ from ..lib.storage.library import ModelLibrary
 from ..lib.storage.store import StoreError
 from ..paths import bundled_model_path, user_data_dir
 from .banner import Banner
-from .canvas import Edit, Stroke
 from .dialogs import PreferencesDialog, shortcuts_dialog, show_about
 from .errors import plain_message, plural
 from .image_view import IMAGE_FILTER, ImportPanel, mime_image
+from .ink import Edit, Stroke
 from .result_view import ResultPanel
 from .session import PageReading, Session, SessionError, WordReading
 from .settings import Settings

@@ -206,7 +206,7 @@ def test_the_drawing_keeps_its_place_when_the_canvas_is_resized(qtbot, canvas, d
 
 
 def test_strokes_are_smoothed_curves(qtbot, canvas):
-    from nepocr_desktop.gui.canvas import smooth_path
+    from nepocr_desktop.gui.ink import smooth_path
 
     pts = [QPointF(0, 0), QPointF(10, 20), QPointF(20, 0), QPointF(30, 20)]
     path = smooth_path(pts)
