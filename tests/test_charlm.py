@@ -221,3 +221,23 @@ def test_build_lexicon_reproduces_the_shipped_files(tmp_path):
         assert sorted(built.files) == sorted(shipped.files)
         for key in built.files:
             assert np.array_equal(built[key], shipped[key]), key
+
+
+def test_the_priors_kept_scores_are_its_scores_and_stay_bounded(monkeypatch):
+    from nepocr_desktop.lib.language import prior as prior_module
+    from nepocr_desktop.lib.language.prior import LanguagePrior, default_prior
+    from nepocr_desktop.paths import lexicon_dir
+
+    shipped = default_prior(lexicon_dir())
+    prior = LanguagePrior(shipped.lexicon, shipped.charlm, shipped.weights)
+    texts = ["न", "नम", "नमस्", "नमस्ते", "नमस्ते ", "नमस्ते सं", "घर।", "१२", ""]
+    fresh = [prior._score(t, f) for t in texts for f in (False, True)]
+    assert [prior.bonus(t, f) for t in texts for f in (False, True)] == fresh  # first asked
+    assert [prior.bonus(t, f) for t in texts for f in (False, True)] == fresh  # then kept
+    assert fresh[texts.index("नमस्ते") * 2 + 1] > fresh[texts.index("नमस्") * 2 + 1]  # a word beats its start
+    monkeypatch.setattr(prior_module, "MEMO_LIMIT", 5)
+    small = LanguagePrior(shipped.lexicon, shipped.charlm, shipped.weights)
+    assert [small.bonus(t, True) for t in texts] == fresh[1::2]
+    assert len(small._memo) <= 5
+    small.forget()
+    assert small._memo == {} and small.bonus("नमस्ते", True) == fresh[texts.index("नमस्ते") * 2 + 1]

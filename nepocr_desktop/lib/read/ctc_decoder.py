@@ -69,24 +69,6 @@ def _lse(a: float, b: float) -> float:
     return b + math.log1p(math.exp(a - b))
 
 
-@dataclass
-class _Beam:
-    text: str
-    blank: float = NEG_INF      # log P(prefix, path ends in blank)
-    nonblank: float = NEG_INF   # log P(prefix, path ends in its last label)
-
-    @property
-    def total(self) -> float:
-        return _lse(self.blank, self.nonblank)
-
-
-def _entry(table: dict[tuple[int, ...], _Beam], prefix: tuple[int, ...], text: str) -> _Beam:
-    b = table.get(prefix)
-    if b is None:
-        b = table[prefix] = _Beam(text)
-    return b
-
-
 def beam_decode(logprobs: np.ndarray, beam: int = 8, lexicon: WordScorer | None = None,
                 alpha: float = 1.0, charset: Charset = DEFAULT_CHARSET,
                 cutoff: float = 1e-3, aligned: int = 1) -> list[Decoded]:
@@ -114,48 +96,61 @@ def beam_decode(logprobs: np.ndarray, beam: int = 8, lexicon: WordScorer | None 
         if lexicon is None:
             return 0.0
         key = (text, final)
-        if key not in bonus_cache:
-            bonus_cache[key] = alpha * lexicon.bonus(text, final)
-        return bonus_cache[key]
+        value = bonus_cache.get(key)
+        if value is None:
+            value = bonus_cache[key] = alpha * lexicon.bonus(text, final)
+        return value
 
-    beams: dict[tuple[int, ...], _Beam] = {(): _Beam("", blank=0.0)}
-    for t in range(lp.shape[0]):
-        row = lp[t]
-        cand = np.argpartition(-row[1:], min(beam, row.shape[0] - 2))[:beam] + 1
-        cand = [int(c) for c in cand if row[c] >= log_cut]
-        p_blank = float(row[0])
+    # the labels each frame may extend by: its `beam` likeliest, those at or above the cutoff
+    top = np.argpartition(-lp[:, 1:], min(beam, lp.shape[1] - 2), axis=1)[:, :beam] + 1
+    likely = np.take_along_axis(lp, top, axis=1) >= log_cut
+    rows, tops, keeps = lp.tolist(), top.tolist(), likely.tolist()
+    spell = lexicon is not None
+    # a prefix's beam: [log P(ends in blank), log P(ends in its last label), its text]
+    beams: dict[tuple[int, ...], list] = {(): [0.0, NEG_INF, ""]}
+    for row, labels, keep in zip(rows, tops, keeps):
+        cand = [c for c, ok in zip(labels, keep) if ok]
+        p_blank = row[0]
         if not cand:  # no label is likely here (about half the frames): every prefix only stays
             for prefix, b in beams.items():
-                total = b.total
-                b.nonblank = b.nonblank + float(row[prefix[-1]]) if prefix else NEG_INF
-                b.blank = total + p_blank
+                total = _lse(b[0], b[1])
+                b[1] = b[1] + row[prefix[-1]] if prefix else NEG_INF
+                b[0] = total + p_blank
             continue
-        nxt: dict[tuple[int, ...], _Beam] = {}
-        for prefix, b in beams.items():
-            total = b.total
-            stay = _entry(nxt, prefix, b.text)
-            stay.blank = _lse(stay.blank, total + p_blank)
+        nxt: dict[tuple[int, ...], list] = {}
+        for prefix, (blank, nonblank, text) in beams.items():
+            total = _lse(blank, nonblank)
+            stay = nxt.get(prefix)
+            if stay is None:
+                stay = nxt[prefix] = [NEG_INF, NEG_INF, text]
+            stay[0] = _lse(stay[0], total + p_blank)
+            last = prefix[-1] if prefix else -1
             if prefix:
-                stay.nonblank = _lse(stay.nonblank, b.nonblank + float(row[prefix[-1]]))
+                stay[1] = _lse(stay[1], nonblank + row[last])
             for c in cand:
-                p = float(row[c])
-                ext = _entry(nxt, prefix + (c,), b.text + chars[c - 1] if lexicon is not None else "")
-                if prefix and c == prefix[-1]:
-                    ext.nonblank = _lse(ext.nonblank, b.blank + p)  # a repeat needs a blank between
-                else:
-                    ext.nonblank = _lse(ext.nonblank, total + p)
-        live = [kv for kv in nxt.items() if kv[1].total > NEG_INF]  # a repeat with no blank between
-        ranked = sorted(live, key=lambda kv: kv[1].total + bonus(kv[1].text, False), reverse=True)
-        beams = dict(ranked[:beam])
+                longer = prefix + (c,)
+                ext = nxt.get(longer)
+                if ext is None:
+                    ext = nxt[longer] = [NEG_INF, NEG_INF, text + chars[c - 1] if spell else ""]
+                # a repeat needs a blank between
+                ext[1] = _lse(ext[1], (blank if c == last else total) + row[c])
+        ranked = []
+        for prefix, b in nxt.items():
+            total = _lse(b[0], b[1])
+            if total > NEG_INF:  # not a repeat with no blank between
+                ranked.append((total + bonus(b[2], False), prefix, b))
+        ranked.sort(key=lambda r: r[0], reverse=True)
+        beams = {prefix: b for _, prefix, b in ranked[:beam]}
 
-    final = sorted(beams.items(), key=lambda kv: kv[1].total + bonus(kv[1].text, True), reverse=True)
+    final = sorted(((_lse(b[0], b[1]) + bonus(b[2], True), prefix, b) for prefix, b in beams.items()),
+                   key=lambda r: r[0], reverse=True)
     if not final:  # every path impossible (posteriors of exactly zero): fall back to best path
         return [greedy_decode(lp)]
     out = []
-    for rank, (prefix, b) in enumerate(final):
+    for rank, (_, prefix, b) in enumerate(final):
         labels = list(prefix)
         conf = label_confidences(lp, labels) if rank < aligned else []
-        out.append(Decoded(labels, conf, b.total))
+        out.append(Decoded(labels, conf, _lse(b[0], b[1])))
     return out
 
 
