@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QIcon, QImage, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QIcon, QImage
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -28,6 +28,7 @@ from ..lib.read.preprocess import ImageError
 from ..lib.storage.library import ModelLibrary
 from ..lib.storage.store import StoreError
 from ..paths import bundled_model_path, user_data_dir
+from .actions import make_actions, make_menus
 from .banner import Banner
 from .dialogs import PreferencesDialog, shortcuts_dialog, show_about
 from .errors import plain_message, plural
@@ -83,7 +84,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.setStyleSheet(WINDOW_STYLE_SHEET)
         self.actions: dict[str, QAction] = {}
-        self._make_actions()
+        make_actions(self)
 
         self.banner = Banner(self)
         self.write = WritePanel(self.actions, self)
@@ -100,7 +101,7 @@ class MainWindow(QMainWindow):
         self.training: TrainingTab | None = None
         self._learn_placeholder = QLabel("Getting ready…", self)
         self._learn_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._learn_index = self.add_tab(self._learn_placeholder, "Learn  ·  सिकाइ")
+        self.learn_index = self.add_tab(self._learn_placeholder, "Learn  ·  सिकाइ")
         self.result = ResultPanel(self)
         self.splitter = QSplitter(Qt.Orientation.Vertical, self)
         self.splitter.addWidget(self.tabs)
@@ -119,97 +120,13 @@ class MainWindow(QMainWindow):
         central.installEventFilter(self)
         self.tabs.installEventFilter(self)
         self.banner.installEventFilter(self)
-        self._make_menus()
+        make_menus(self)
         self._make_status_bar()
         self._connect()
         self._restore_settings()
         self._update_actions()
 
-    # -- construction --
-
-    def _action(self, name: str, text: str, shortcuts: list[str] | QKeySequence.StandardKey,
-                slot: Callable[..., object], icon_name: str | None = None, tip: str = "") -> QAction:
-        action = QAction(icon(icon_name) if icon_name else QIcon(), text, self)
-        if isinstance(shortcuts, QKeySequence.StandardKey):
-            action.setShortcuts(shortcuts)
-        else:
-            action.setShortcuts([QKeySequence(s) for s in shortcuts])
-        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-        action.setToolTip(f"{tip or text.replace('&', '').rstrip('…')} ({keys})" if keys else tip)
-        action.triggered.connect(slot)
-        self.addAction(action)
-        self.actions[name] = action
-        return action
-
-    def _make_actions(self) -> None:
-        a = self._action
-        a("open", "&Open image…", ["Ctrl+O"], self.open_image, "open", "Open an image file")
-        a("paste", "&Paste image", ["Ctrl+V"], self.paste_image, "paste", "Paste an image")
-        a("export_page", "&Export page text…", ["Ctrl+E"], self.export_page, None,
-          "Save the page's text as plain text, JSON or PAGE XML")
-        a("load_model", "Load &model…", ["Ctrl+Shift+O"], self.choose_model)
-        a("save", "&Save sample", ["Ctrl+S"], self.save_sample, "save",
-          "Save the image with the corrected text as a training sample")
-        a("quit", "&Quit", ["Ctrl+Q"], self.close)
-        a("undo", "&Undo stroke", ["Ctrl+Z"], lambda: self.write.canvas.undo(), "undo", "Undo")
-        a("redo", "&Redo stroke", ["Ctrl+Shift+Z", "Ctrl+Y"], lambda: self.write.canvas.redo(),
-          "redo", "Redo")
-        for name, text in (("undo", "Undo"), ("redo", "Redo")):
-            self.actions[name].setIconText(text)  # the text follows the step (see step_text)
-        a("clear", "C&lear drawing", ["Esc"], self.clear_drawing, "clear", "Clear the drawing")
-        a("eraser", "Rub &out", ["Ctrl+Shift+E"], self._set_rubbing_out, "eraser",
-          "Rub out: the left button, a finger or the pen's tip takes away the ink it goes over "
-          "(the right button and the pen's eraser end always do)")
-        self.actions["eraser"].setCheckable(True)
-        a("copy", "&Copy text", ["Ctrl+Shift+C"], self._copy, "copy")
-        a("add_text", "&Add to your text", ["Ctrl+Return", "Ctrl+Enter"], self.add_to_text, None,
-          "Put the word on the end of your text below the canvas, without saving it as a sample")
-        a("edit_text", "Correct the &text", ["F2"], self.edit_text, None,
-          "Put the cursor in the correction field (on a page: the next word to check)")
-        a("recognize", "&Read now", ["Ctrl+R", "F5"], self.recognize_now, "recognize",
-          "Read the writing now")
-        a("thinner", "&Thinner pen", ["Ctrl+["], lambda: self._step_pen(-0.5))
-        a("thicker", "T&hicker pen", ["Ctrl+]"], lambda: self._step_pen(0.5))
-        a("preferences", "Pr&eferences…", ["Ctrl+,"], self.edit_preferences, "settings")
-        a("zoom_in", "Zoom &in", ["Ctrl++", "Ctrl+="], lambda: self.importer.view.zoom_in(), "zoom-in")
-        a("zoom_out", "Zoom &out", ["Ctrl+-"], lambda: self.importer.view.zoom_out(), "zoom-out")
-        a("zoom_fit", "&Fit to window", ["Ctrl+0"], lambda: self.importer.view.fit(), "zoom-fit")
-        a("zoom_actual", "&Actual size", ["Ctrl+Alt+0"], lambda: self.importer.view.actual_size())
-        a("palette", "Devanagari &letters", ["Ctrl+K"], self.toggle_palette, "keyboard",
-          "Show or hide the Devanagari letters")
-        self.actions["palette"].setCheckable(True)
-        a("tab_write", "&Write", ["Ctrl+1"], lambda: self.tabs.setCurrentWidget(self.write), "pen")
-        a("tab_import", "&Import", ["Ctrl+2"], lambda: self.tabs.setCurrentWidget(self.importer), "open")
-        a("tab_learn", "&Learn", ["Ctrl+3"], lambda: self.tabs.setCurrentIndex(self._learn_index))
-        a("shortcuts", "&Keyboard shortcuts", ["F1"], self.show_shortcuts, "help")
-        a("about", "&About nepocr", ["Shift+F1"], self.show_about, "info")
-
-    def _set_rubbing_out(self, on: bool) -> None:
-        self.write.canvas.set_rubbing_out(on)
-        self.write.canvas.setFocus()
-
-    def _copy(self) -> None:
-        self.result.copy_text()
-
-    def _make_menus(self) -> None:
-        bar = self.menuBar()
-        groups = {
-            "&File": ["open", "paste", None, "save", "export_page", None, "load_model", None, "quit"],
-            "&Edit": ["undo", "redo", "clear", "eraser", None, "copy", "add_text", "edit_text", "recognize", None, "thinner", "thicker",
-                      None, "preferences"],
-            "&View": ["tab_write", "tab_import", "tab_learn", None, "zoom_in", "zoom_out", "zoom_fit", "zoom_actual",
-                      None, "palette"],
-            "&Help": ["shortcuts", "about"],
-        }
-        self.menus = {}
-        for title, names in groups.items():
-            menu = bar.addMenu(title)
-            for name in names:
-                if name is None:
-                    menu.addSeparator()
-                else:
-                    menu.addAction(self.actions[name])
-            self.menus[title.replace("&", "")] = menu
+    # -- construction (the actions and menus: actions.py) --
 
     def _make_status_bar(self) -> None:
         status = self.statusBar()
@@ -318,8 +235,8 @@ class MainWindow(QMainWindow):
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setWidget(tab)
         current = self.tabs.currentIndex()
-        self.tabs.removeTab(self._learn_index)
-        self.tabs.insertTab(self._learn_index, scroll, "Learn  ·  सिकाइ")
+        self.tabs.removeTab(self.learn_index)
+        self.tabs.insertTab(self.learn_index, scroll, "Learn  ·  सिकाइ")
         self.tabs.setCurrentIndex(current)
         self._learn_placeholder.deleteLater()
 
@@ -602,7 +519,12 @@ class MainWindow(QMainWindow):
             self.result.field.setFocus()
             self.result.field.selectAll()
 
-    def _step_pen(self, delta: float) -> None:
+    def set_rubbing_out(self, on: bool) -> None:
+        """The Rub out tool on or off (the canvas turns it off itself once it is empty)."""
+        self.write.canvas.set_rubbing_out(on)
+        self.write.canvas.setFocus()
+
+    def step_pen(self, delta: float) -> None:
         self.write.set_pen_width(self.write.canvas.pen_width + delta)
         self.statusBar().showMessage(f"Pen width {self.write.canvas.pen_width:g} px", 2000)
 
