@@ -7,10 +7,12 @@ import numpy as np
 from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
+    QCursor,
     QMouseEvent,
     QPainter,
     QPaintEvent,
     QPen,
+    QPixmap,
     QPointingDevice,
     QTabletEvent,
     QTouchEvent,
@@ -127,8 +129,32 @@ class DrawingCanvas(QWidget):
         if bool(on) == self._rubber:
             return
         self._rubber = bool(on)
-        self.setCursor(Qt.CursorShape.PointingHandCursor if on else Qt.CursorShape.CrossCursor)
+        self._set_cursor()
         self.rubbingOutChanged.emit(self._rubber)
+
+    def _set_cursor(self) -> None:
+        """A cross to write with; with the Rub out tool, a ring as large as the eraser on the screen."""
+        if not self._rubber:
+            self.setCursor(Qt.CursorShape.CrossCursor)
+            return
+        ratio = self.devicePixelRatioF()
+        radius = max(3.0, ERASER_RADIUS * self.page_transform().m11())  # widget pixels
+        side = int(2 * radius + 4)
+        ring = QPixmap(int(side * ratio), int(side * ratio))
+        ring.setDevicePixelRatio(ratio)
+        ring.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(ring)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        for color, width in ((QColor("white"), 3.0), (QColor(COLOR_SELECTION), 1.5)):
+            painter.setPen(QPen(color, width))
+            painter.drawEllipse(QPointF(side / 2, side / 2), radius, radius)
+        painter.end()
+        self.setCursor(QCursor(ring, side // 2, side // 2))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self._rubber:
+            self._set_cursor()  # the page's scale changed
 
     def next_redo(self) -> Edit | None:
         """What :meth:`redo` would do again."""

@@ -534,6 +534,10 @@ def test_the_rub_out_tool_lets_the_left_button_rub_out_until_the_canvas_is_empty
     assert len(canvas.strokes()) == 1 and tool.isEnabled() and not tool.isChecked()
     tool.trigger()
     assert tool.isChecked() and canvas.is_rubbing_out()
+    ring = canvas.cursor()  # a ring as large as the eraser on the screen
+    reach = 12 * canvas.page_transform().m11()
+    assert ring.shape() == Qt.CursorShape.BitmapCursor
+    assert abs(ring.pixmap().deviceIndependentSize().width() - (2 * reach + 4)) <= 1
     qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(200, 100))  # the left button rubs out
     qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(200, 100))
     assert len(canvas.strokes()) == 2 and canvas.next_undo().kind == "erase"
@@ -542,5 +546,6 @@ def test_the_rub_out_tool_lets_the_left_button_rub_out_until_the_canvas_is_empty
     qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(305, 100))
     assert canvas.is_empty()
     assert not tool.isChecked() and not canvas.is_rubbing_out()                 # nothing left: the pen again
+    assert canvas.cursor().shape() == Qt.CursorShape.CrossCursor
     window.tabs.setCurrentWidget(window.importer)
     assert not tool.isEnabled()
