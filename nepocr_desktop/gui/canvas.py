@@ -4,7 +4,7 @@ right mouse button, or the pen's eraser end) and undo."""
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QCursor,
@@ -328,17 +328,11 @@ class DrawingCanvas(QWidget):
         if self._erasing is None:
             return
         start, self._eraser = self._eraser, self.to_page(pos)
-        spots = [self._eraser]
-        if start is not None:  # the path between two events too: a quick hand leaves gaps between them
-            gap = QLineF(start, self._eraser).length()
-            n = int(gap // (ERASER_RADIUS / 2))
-            spots = [start + (self._eraser - start) * (k / (n + 1)) for k in range(1, n + 1)] + spots
-        for spot in spots:
-            left: list[Stroke] = []
-            for stroke in self._strokes:
-                pieces = rub_out(stroke, spot, ERASER_RADIUS)
-                left.extend([stroke] if pieces is None else pieces)
-            self._strokes = left
+        left: list[Stroke] = []
+        for stroke in self._strokes:  # the path between two events too: a quick hand leaves gaps
+            pieces = rub_out(stroke, start if start is not None else self._eraser, self._eraser, ERASER_RADIUS)
+            left.extend([stroke] if pieces is None else pieces)
+        self._strokes = left
         self.update()
 
     def _erase_end(self) -> None:

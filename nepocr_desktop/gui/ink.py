@@ -47,12 +47,17 @@ class Edit:
     after: list[Stroke] = field(default_factory=list)  # "erase": all strokes after
 
 
-def rub_out(stroke: Stroke, point: QPointF, radius: float) -> list[Stroke] | None:
-    """What is left of ``stroke`` once the ink within ``radius`` page units of ``point`` is rubbed
-    out: the pieces on either side of the eraser (none if it took all), or None if it missed.
-    A long headline loses only the part under the eraser, not the letters it joins."""
+def rub_out(stroke: Stroke, start: QPointF, end: QPointF, radius: float) -> list[Stroke] | None:
+    """What is left of ``stroke`` once the ink within ``radius`` page units of the eraser's path
+    from ``start`` to ``end`` is rubbed out: the pieces on either side of it (none if it took all),
+    or None if it missed. A long headline loses only the part under the eraser, not the letters it
+    joins."""
     pts = np.array([(p.x(), p.y()) for p in stroke.points], np.float64)
     widths = np.asarray(stroke.widths, np.float64)
+    a, b = np.array([start.x(), start.y()]), np.array([end.x(), end.y()])
+    reach = radius + float(widths.max()) / 2
+    if (pts.min(axis=0) > np.maximum(a, b) + reach).any() or (pts.max(axis=0) < np.minimum(a, b) - reach).any():
+        return None  # nowhere near
     own = np.ones(len(pts), bool)  # the stroke's own points (not added below)
     if len(pts) > 1:  # points at most a third of the eraser apart, so that it cuts where it is
         seg = np.hypot(*np.diff(pts, axis=0).T)
@@ -61,7 +66,9 @@ def rub_out(stroke: Stroke, point: QPointF, radius: float) -> list[Stroke] | Non
         own = t == np.round(t)
         pts = np.column_stack([np.interp(t, np.arange(len(pts)), pts[:, j]) for j in (0, 1)])
         widths = np.interp(t, np.arange(len(widths)), widths)
-    gone = np.hypot(pts[:, 0] - point.x(), pts[:, 1] - point.y()) <= radius + widths / 2
+    ab = b - a  # the distance of each point from the eraser's path
+    along = np.clip((pts - a) @ ab / max(float(ab @ ab), 1e-12), 0.0, 1.0)
+    gone = np.hypot(*(pts - a - along[:, None] * ab).T) <= radius + widths / 2
     if not gone.any():
         return None
     pieces = []
