@@ -97,7 +97,7 @@ def main() -> int:
     rec = Recognizer(None, lexicon=True, beam=8)
     rec.warmup()
     if not args.no_settle:
-        settle_heap()  # as the app's reading worker does once a model is loaded
+        settle_heap()  # as the app does once a model is loaded
     stop = threading.Event()
 
     def reader() -> None:

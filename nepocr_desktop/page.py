@@ -156,8 +156,9 @@ def crop_word(gray: np.ndarray, page: Page, index: int, margin: float = MARGIN) 
 
 
 def read_page(recognizer: Reader, image: ImageSource, batch_size: int = 64,
-              margin: float = MARGIN, page: Page | None = None) -> PageResult:
-    """Segment ``image`` (unless ``page`` is given), read all words in batches, keep positions."""
+              margin: float = MARGIN, page: Page | None = None, name: str | None = None) -> PageResult:
+    """Segment ``image`` (unless ``page`` is given), read all words in batches, keep positions.
+    ``name``: the page's image file name (by default, that of ``image`` if it is a path)."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1 (got {batch_size})")
     t0 = time.perf_counter()
@@ -182,8 +183,7 @@ def read_page(recognizer: Reader, image: ImageSource, batch_size: int = 64,
             mark = danda(crop, float(np.median(heights[:j] + heights[j + 1:]))) if j else None
             words.append(_word(result, w.box, w.polygon) if mark is None else _danda(mark, result, w.box, w.polygon))
         lines.append(LineResult(words, line.box, line.polygon, line.baseline))
-    name = Path(image).name if isinstance(image, (str, os.PathLike)) else "image.png"
-    return PageResult(page, lines, name, (time.perf_counter() - t0) * 1000.0)
+    return PageResult(page, lines, name or _name(image), (time.perf_counter() - t0) * 1000.0)
 
 
 def read_any(recognizer: Reader, image: ImageSource) -> Recognition | RecognitionFailure | PageResult:
@@ -198,16 +198,22 @@ def read_any(recognizer: Reader, image: ImageSource) -> Recognition | Recognitio
     pieces reads as pieces of low confidence, two lines squeezed into one reading as a letter of
     low confidence.
     """
-    layout = segment_page(image)
+    gray = load_gray(image)  # decoded once, for finding the words and for every reading
+    layout = segment_page(gray)
     if len(layout.words) <= 1:
-        return recognizer.recognize([image])[0]
-    page = read_page(recognizer, image, page=layout)
+        return recognizer.recognize([gray])[0]
+    page = read_page(recognizer, gray, page=layout, name=_name(image))
     words, lines = SMALL_LAYOUT
     if len(layout.words) <= words and len(layout.lines) <= lines:
-        whole = recognizer.recognize([image])[0]
+        whole = recognizer.recognize([gray])[0]
         if isinstance(whole, Recognition) and whole.confidence > float(np.mean([w.confidence for w in page.words])):
             return whole
     return page
+
+
+def _name(image: ImageSource) -> str:
+    """The image's file name, as a page read from it is named."""
+    return Path(image).name if isinstance(image, (str, os.PathLike)) else "image.png"
 
 
 def _danda(mark: str, result: Recognition | RecognitionFailure, box: Box, polygon: tuple[Point, ...]) -> WordResult:

@@ -205,9 +205,6 @@ class RecognizerWorker(QObject):
         self._apply_words()
         self.loaded.emit(summarize(recognizer))
         self._drain()
-        # once the first readings are shown (the collection holds every thread for about 65 ms):
-        # the collector's full walks skip the model from then on
-        QTimer.singleShot(SETTLE_AFTER_MS, settle_heap)
 
     @Slot()
     def _drain(self) -> None:
@@ -337,6 +334,9 @@ class RecognitionService(QObject):
         self.summary = summary
         self.loading = False
         self.modelReady.emit(summary)
+        # once the first readings are shown, the collector's full walks skip the model. On this (the
+        # GUI) thread: a collection may finalize the window's objects, which belong to it
+        QTimer.singleShot(SETTLE_AFTER_MS, self, settle_heap)
 
     def _on_load_progress(self, message: str) -> None:
         if self.loading:
