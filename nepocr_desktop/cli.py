@@ -24,6 +24,7 @@ from .lib.read.devices import DEFAULT_DEVICE, DEVICES
 
 if TYPE_CHECKING:
     from .lib.read.results import Recognition, RecognitionFailure
+    from .page import PageResult
 
 PROG = "nepocr"
 CHUNK = 256  # images handed to the recognizer at a time (bounds memory, streams output)
@@ -256,64 +257,53 @@ def _read_strokes(rec, paths: Sequence[str]) -> list[Recognition | RecognitionFa
     return results
 
 
-def _cmd_recognize_auto(args: argparse.Namespace) -> int:
-    """``--auto``: a page or one word per image, decided as the app's automatic mode decides."""
-    for flag in ("page", "strokes", "drawings"):
-        if getattr(args, flag):
-            raise CliError(f"--auto decides between a page and a word by itself: leave out --{flag}")
-    if args.format:
-        raise CliError("--format goes with --page")
+def _read_auto(rec, paths: Sequence[str]) -> list[Recognition | RecognitionFailure | PageResult]:
+    """``--auto``: each image a page or one word, decided as the app's automatic mode decides."""
     from .lib.read.preprocess import ImageError
-    from .page import PageResult, read_any
-    from .recognizer import RecognitionFailure
+    from .lib.read.results import RecognitionFailure
+    from .page import read_any
 
-    rec = _recognizer(args)
-    several = len(args.images) > 1
-    failed = 0
-    for path in args.images:
+    results: list[Recognition | RecognitionFailure | PageResult] = []
+    for path in paths:
         try:
-            r = read_any(rec, path)
+            results.append(read_any(rec, path))
         except ImageError as exc:
-            r = RecognitionFailure(str(exc))
-        if isinstance(r, RecognitionFailure):
-            failed += 1
-            _err(r.message)
-            if args.json:
-                print(json_line({"path": path, "error": r.message}))
-            sys.stdout.flush()
-            continue
-        if isinstance(r, PageResult):
-            text = " ".join(ln.text for ln in r.lines if ln.text)
-            if args.json:
-                obj = {"path": path, "kind": "page", "text": r.text,
-                       "confidence": round(min((w.confidence for w in r.words), default=0.0), 4),
-                       "device": rec.device_name, "precision": rec.precision, "ms": round(r.ms, 2),
-                       "page": r.to_dict()}
-        else:
-            text = r.text
-            if args.json:
-                obj = dict(_recognition_json(path, r, rec.precision), kind="word")
-        if args.json:
-            print(json_line(obj))
-        else:
-            if not text:
-                _err(f"{path}: no writing found")
-            print(f"{path}\t{text}" if several else text)
-        sys.stdout.flush()
-    return 1 if failed else 0
+            results.append(RecognitionFailure(str(exc)))
+    return results
+
+
+def _shown(path: str, r: Recognition | PageResult, rec, kind: bool) -> tuple[str, dict]:
+    """What ``recognize`` prints of a reading: its text on one line, and its JSON object (with
+    ``kind`` under ``--auto``)."""
+    from .page import PageResult
+
+    if isinstance(r, PageResult):
+        return " ".join(ln.text for ln in r.lines if ln.text), {
+            "path": path, "kind": "page", "text": r.text,
+            "confidence": round(min((w.confidence for w in r.words), default=0.0), 4),
+            "device": rec.device_name, "precision": rec.precision, "ms": round(r.ms, 2), "page": r.to_dict()}
+    obj = _recognition_json(path, r, rec.precision)
+    return r.text, dict(obj, kind="word") if kind else obj
 
 
 def _cmd_recognize(args: argparse.Namespace) -> int:
     if args.auto:
-        return _cmd_recognize_auto(args)
-    if args.page:
+        for flag in ("page", "strokes", "drawings"):
+            if getattr(args, flag):
+                raise CliError(f"--auto decides between a page and a word by itself: leave out --{flag}")
+    elif args.page:
         return _cmd_recognize_pages(args)
     if args.format:
         raise CliError("--format goes with --page")
     from .recognizer import RecognitionFailure
 
     rec = _recognizer(args)
-    read = (lambda paths: _read_strokes(rec, paths)) if args.strokes else _read(rec, args)
+    if args.auto:
+        read = lambda paths: _read_auto(rec, paths)
+    elif args.strokes:
+        read = lambda paths: _read_strokes(rec, paths)
+    else:
+        read = _read(rec, args)
     several = len(args.images) > 1
     failed = 0
     for chunk in _chunks(args.images):
@@ -323,12 +313,14 @@ def _cmd_recognize(args: argparse.Namespace) -> int:
                 _err(r.message)
                 if args.json:
                     print(json_line({"path": path, "error": r.message}))
-            elif args.json:
-                print(json_line(_recognition_json(path, r, rec.precision)))
+                continue
+            text, obj = _shown(path, r, rec, args.auto)
+            if args.json:
+                print(json_line(obj))
             else:
-                if not r.text:
+                if not text:
                     _err(f"{path}: no writing found")
-                print(f"{path}\t{r.text}" if several else r.text)
+                print(f"{path}\t{text}" if several else text)
         sys.stdout.flush()
     return 1 if failed else 0
 
