@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 
+from .ink import Edit
 from .style import icon
+from .write_view import HandedOn
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -46,7 +48,7 @@ def make_actions(w: MainWindow) -> None:
     a("undo", "&Undo stroke", ["Ctrl+Z"], lambda: w.write.canvas.undo(), "undo", "Undo")
     a("redo", "&Redo stroke", ["Ctrl+Shift+Z", "Ctrl+Y"], lambda: w.write.canvas.redo(), "redo", "Redo")
     for name, text in (("undo", "Undo"), ("redo", "Redo")):
-        w.actions[name].setIconText(text)  # the text follows the step (main_window.step_text)
+        w.actions[name].setIconText(text)  # the text follows the step (step_text)
     a("clear", "C&lear drawing", ["Esc"], w.clear_drawing, "clear", "Clear the drawing")
     a("eraser", "Rub &out", ["Ctrl+Shift+E"], w.set_rubbing_out, "eraser",
       "Rub out: the left button, a finger or the pen's tip takes away the ink it goes over "
@@ -95,3 +97,14 @@ def make_menus(window: MainWindow) -> None:
             else:
                 menu.addAction(window.actions[name])
         window.menus[title.replace("&", "")] = menu
+
+
+def step_text(verb: str, edit: Edit | None) -> str:
+    """The Undo or Redo action's text for the canvas's next step back or forward."""
+    if edit is None or edit.kind == "add":
+        return f"&{verb} stroke"
+    if edit.kind == "erase":
+        return f"&{verb} rubbing out"
+    if isinstance(edit.mark, HandedOn):
+        return f"&{verb} save" if edit.mark.sample_id is not None else f"&{verb} adding to your text"
+    return f"&{verb} clear"

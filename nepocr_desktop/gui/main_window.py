@@ -28,12 +28,12 @@ from ..lib.read.preprocess import ImageError
 from ..lib.storage.library import ModelLibrary
 from ..lib.storage.store import StoreError
 from ..paths import bundled_model_path, user_data_dir
-from .actions import make_actions, make_menus
+from .actions import make_actions, make_menus, step_text
 from .banner import Banner
 from .dialogs import PreferencesDialog, shortcuts_dialog, show_about
 from .errors import plain_message, plural
 from .image_view import IMAGE_FILTER, ImportPanel, mime_image
-from .ink import Edit, Stroke
+from .ink import Stroke
 from .result_view import ResultPanel
 from .session import PageReading, Session, SessionError, WordReading
 from .settings import Settings
@@ -48,17 +48,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("nepocr")
 
 LEARN_TAB_DELAY_MS = 400  # the Learn tab is built this long after the model is ready
-
-
-def step_text(verb: str, edit: Edit | None) -> str:
-    """The Undo or Redo action's text for the canvas's next step back or forward."""
-    if edit is None or edit.kind == "add":
-        return f"&{verb} stroke"
-    if edit.kind == "erase":
-        return f"&{verb} rubbing out"
-    if isinstance(edit.mark, HandedOn):
-        return f"&{verb} save" if edit.mark.sample_id is not None else f"&{verb} adding to your text"
-    return f"&{verb} clear"
 
 
 class MainWindow(QMainWindow):
@@ -611,11 +600,10 @@ class MainWindow(QMainWindow):
             if removed:
                 done.append(f"sample {mark.sample_id} removed")
                 self._update_sample_count()
-        if mark.in_text:
-            if self.write.text.remove_last(mark.word):
-                done.append(f"“{mark.word}” taken off your text")
-            else:
-                done.append("your text left as you edited it")
+        if self.write.text.remove_last(mark.word):
+            done.append(f"“{mark.word}” taken off your text")
+        else:
+            done.append("your text left as you edited it")
         self._restore = (mark.word, self.write.canvas.strokes())
         what = "Save undone" if mark.sample_id is not None else "Undone"
         self.statusBar().showMessage(f"{what}: {', '.join(done)}" if done else what, 6000)

@@ -27,12 +27,11 @@ SHORT_TAB = 420  # the Write tab's height (pixels) below which the text shows on
 
 @dataclass(frozen=True)
 class HandedOn:
-    """A word taken off the canvas: saved as sample ``sample_id`` (None: only added to the text),
-    and put on the end of the text if ``in_text``. Undoing the canvas's clear undoes this."""
+    """A word taken off the canvas and put on the end of the text, saved as sample ``sample_id``
+    (None: only added to the text). Undoing the canvas's clear undoes this."""
 
     word: str
     sample_id: int | None = None
-    in_text: bool = True
 
 
 class WrittenText(QWidget):
