@@ -35,15 +35,6 @@ TICK_MS = 10
 READ_EVERY = 0.1
 
 
-def drawn(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """``gray`` written again as pen strokes and drawn as the Write tab hands writing over."""
-    from nepocr_desktop.lib.read.strokes import reading_image
-    from nepocr_desktop.lib.training.strokes import WritingStyle, simulate_writing, trace_strokes
-
-    strokes = simulate_writing(trace_strokes(gray)[0], gray.shape[0], WritingStyle(pen=5.0, spacing=3.0), rng)
-    return reading_image(strokes)
-
-
 class Sampler:
     """Event-loop lag (ms late per tick) and reading times (ms), in phases."""
 
@@ -79,6 +70,7 @@ def main() -> int:
     from nepocr_desktop.lib.read.preprocess import load_gray
     from nepocr_desktop.lib.storage.store import SampleStore
     from nepocr_desktop.lib.system.memory import settle_heap
+    from nepocr_desktop.lib.training.strokes import WritingStyle, redraw_as_strokes
     from nepocr_desktop.paths import bundled_model_path
     from nepocr_desktop.recognizer import Recognizer
 
@@ -88,7 +80,8 @@ def main() -> int:
         return 1
     rng = np.random.default_rng(0)
     learn, read = items[: args.samples], items[args.samples:]
-    reading = [drawn(load_gray(w.path), rng) for w in read]
+    style = WritingStyle(pen=5.0, spacing=3.0, reading=True)  # drawn as the Write tab hands writing over
+    reading = [redraw_as_strokes(load_gray(w.path), rng, style) for w in read]
     store = SampleStore(Path(tempfile.mkdtemp(prefix="nepocr-bench-")) / "samples.sqlite3")
     ids = [store.add(load_gray(w.path), w.text, source="import") for w in learn]
 
