@@ -57,6 +57,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reading-pen", type=float, default=0.0, metavar="SHARE",
                    help="share of the words redrawn as strokes that are drawn as the Write tab hands them "
                         "to the recognizer: one pen of READING_PEN units, no pressure (0-1)")
+    p.add_argument("--trace-variety", type=float, default=0.0, metavar="SHARE",
+                   help="share of the words traced anew for redrawing as strokes that a random tracer "
+                        "traces (other heights, thresholds, simplification and spur lengths; 0-1)")
     p.add_argument("--stroke-join", type=float, default=0.0, metavar="SHARE",
                    help="share of the real writers' words among those redrawn as strokes that are new "
                         "words joined from the real crops' aksharas, as realjoin makes them, instead of "
@@ -108,6 +111,7 @@ def run_train(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     weights = parse_weights(args.weights)
     for flag, share in (("--fresh-traces", args.fresh_traces), ("--reading-pen", args.reading_pen),
+                        ("--trace-variety", args.trace_variety),
                         ("--stroke-join", args.stroke_join), ("--jitter", args.jitter),
                         ("--punctuation", args.punctuation)):
         if not 0.0 <= share <= 1.0:
@@ -171,7 +175,8 @@ def run_train(args: argparse.Namespace) -> int:
         if joined is not None and args.stroke_join:  # new words in the real writers' hands, as strokes
             redrawn.append((RealJoined(joined, exclude=frozenset(val_words), augment=0.0), args.stroke_join))
         sources.append((StrokeWords(real, redrawn, fresh=args.fresh_traces, reading=args.reading_pen,
-                                    real_weight=1.0 - args.stroke_join), weights["strokes"]))
+                                    real_weight=1.0 - args.stroke_join, trace_variety=args.trace_variety),
+                        weights["strokes"]))
     teacher = build_trainable(base.info, base).eval() if base is not None and args.distill else None
     init_meta = dict(base.info.metadata) if base is not None else {}
     if base is not None:

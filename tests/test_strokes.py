@@ -28,6 +28,7 @@ from nepocr_desktop.lib.read.strokes import (
 from nepocr_desktop.lib.storage.dataset import Sample
 from nepocr_desktop.lib.training.sources import RealWords, StrokeWords
 from nepocr_desktop.lib.training.strokes import (
+    TraceStyle,
     WritingStyle,
     redraw_as_strokes,
     simulate_writing,
@@ -243,6 +244,55 @@ def test_a_reading_pen_share_draws_words_as_the_write_tab_reads_them(render_word
     assert text == "कमल" and img.min() < 100
     with pytest.raises(UsageError, match="reading-pen"):
         run_train(_train_args("--reading-pen", "2"))
+
+
+def _ink_distance(gray: np.ndarray) -> np.ndarray:
+    return cv2.distanceTransform((gray >= 128).astype(np.uint8), cv2.DIST_L2, 3)
+
+
+def test_every_tracer_lays_its_centre_lines_on_the_ink_in_the_images_pixels(render_word):
+    gray = np.asarray(render_word("नमस्ते", size=44))
+    far = _ink_distance(gray)
+    default = trace_strokes(gray)
+    same = trace_strokes(gray, style=TraceStyle())
+    assert len(default[0]) == len(same[0]) and default[1] == same[1]
+    assert all(np.array_equal(a, b) for a, b in zip(default[0], same[0]))
+    rng = np.random.default_rng(4)
+    styles = [TraceStyle.random(rng) for _ in range(12)] + [TraceStyle(upscale=3.0), TraceStyle(height=32.0)]
+    assert {s.upscale > 1 for s in styles} == {True, False} and {s.close for s in styles} == {True, False}
+    for style in styles:
+        paths, width = trace_strokes(gray, style=style)
+        assert paths and 1.0 <= width <= 12, style
+        pts = np.concatenate(paths)
+        h, w = gray.shape
+        assert (pts >= -1).all() and (pts[:, 0] <= w).all() and (pts[:, 1] <= h).all(), style
+        ix = np.clip(np.round(pts).astype(int), 0, [w - 1, h - 1])
+        # the centre lines run on the ink (at most a pixel or two off), whatever the tracer
+        assert np.median(far[ix[:, 1], ix[:, 0]]) <= 1.0 and far[ix[:, 1], ix[:, 0]].max() <= 4.0, style
+
+
+def test_a_trace_variety_share_traces_with_other_tracers(render_word, tmp_path, monkeypatch):
+    from nepocr_desktop.lib.training import sources
+    render_word("कमल", size=40).save(tmp_path / "w.png")
+    real = RealWords([Sample(tmp_path / "w.png", "कमल")])
+    seen = []
+    original = sources.redraw_as_strokes
+
+    def spy(img, rng, style=None, paths=None, trace=None):
+        seen.append(trace)
+        return original(img, rng, style=style, paths=paths, trace=trace)
+
+    monkeypatch.setattr(sources, "redraw_as_strokes", spy)
+    for share in (0.0, 1.0):
+        seen.clear()
+        words = StrokeWords(real, fresh=1.0, trace_variety=share)
+        for k in range(6):
+            img, text = words(np.random.default_rng(k))
+            assert text == "कमल" and img.min() < 100
+        assert len(seen) == 6
+        assert all(t is None for t in seen) if share == 0 else all(isinstance(t, TraceStyle) for t in seen)
+    with pytest.raises(UsageError, match="trace-variety"):
+        run_train(_train_args("--trace-variety", "-0.1"))
 
 
 def test_make_stroke_set_writes_a_readable_folder(render_word, tmp_path):

@@ -35,7 +35,7 @@ from .corpus import SUFFIXES, GlyphSet
 from .marks import ALONE as MARK_ALONE
 from .marks import add_mark, can_take_mark
 from .recombine import Recombined
-from .strokes import WritingStyle, redraw_as_strokes, trace_strokes
+from .strokes import TraceStyle, WritingStyle, redraw_as_strokes, trace_strokes
 from .synth import FontSampler, render_text
 
 Source = Callable[[np.random.Generator], tuple[np.ndarray, str]]
@@ -314,7 +314,7 @@ class StrokeWords:
     with the one pen the Write tab hands drawings to the recognizer with (``READING_PEN``)."""
 
     def __init__(self, real: RealWords | None, others: Sequence[tuple[Source, float]] = (), fresh: float = 0.0,
-                 reading: float = 0.0, real_weight: float = 1.0):
+                 reading: float = 0.0, real_weight: float = 1.0, trace_variety: float = 0.0):
         self.real = real
         self.others = [s for s, _ in others]
         w = np.array([real_weight if real is not None else 0.0] + [wt for _, wt in others], np.float64)
@@ -322,6 +322,7 @@ class StrokeWords:
         self.fresh = fresh  # share of real crops augmented first and traced anew (else one trace each)
         self._traced: dict[int, tuple[list[np.ndarray], float]] = {}
         self.reading = reading
+        self.trace_variety = trace_variety  # share of fresh traces made by a random tracer (TraceStyle.random)
 
     def _style(self, rng: np.random.Generator) -> WritingStyle:
         style = WritingStyle.random(rng)
@@ -329,13 +330,16 @@ class StrokeWords:
             return dataclasses.replace(style, pen=READING_PEN, pressure=0.0, reading=True)
         return style
 
+    def _trace(self, rng: np.random.Generator) -> TraceStyle | None:
+        return TraceStyle.random(rng) if self.trace_variety and rng.random() < self.trace_variety else None
+
     def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
         k = int(rng.choice(len(self.p), p=self.p))
         if k == 0 and self.real is not None:
             if self.fresh > 0 and rng.random() < self.fresh:
                 # a new slant, width, blur and paper give new centre lines and new tracing faults
                 img, text = self.real(rng)
-                out = redraw_as_strokes(img, rng)
+                out = redraw_as_strokes(img, rng, trace=self._trace(rng))
             else:
                 i = int(rng.integers(len(self.real.items)))
                 img, text = self.real.items[i]
@@ -344,7 +348,7 @@ class StrokeWords:
                 out = redraw_as_strokes(img, rng, style=self._style(rng), paths=self._traced[i])
         else:
             img, text = self.others[k - 1](rng)
-            out = redraw_as_strokes(img, rng, style=self._style(rng))
+            out = redraw_as_strokes(img, rng, style=self._style(rng), trace=self._trace(rng))
         if rng.random() < 0.15:  # slightly slanted or rotated writing
             out = to_gray(np.clip(affine(to_ink(out), rng, rot=2.0, shear=0.2, stretch=0.1), 0, 1))
         return out, text

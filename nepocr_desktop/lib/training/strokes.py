@@ -143,16 +143,46 @@ def _prune(paths: list[np.ndarray], spur: float, ends: set[tuple[float, float]])
     return out
 
 
-def trace_strokes(gray: np.ndarray, height: float = 64.0, min_area: int = 6) -> tuple[list[np.ndarray], float]:
+@dataclass(frozen=True)
+class TraceStyle:
+    """How :func:`trace_strokes` reduces an image to centre lines. The defaults are the tracer
+    of the evaluation sets; :meth:`random` varies it, so that a network trained on traces does
+    not learn one tracer's faults (another tracer loses other loops and leaves other spurs)."""
+
+    height: float = 64.0     # rows the ink mask is scaled to before thinning
+    upscale: float = 1.0     # the gray image scaled up first (cubic), for smoother centre lines
+    threshold: float = 1.0   # factor on Otsu's threshold: below 1 more ink (thicker), above less
+    close: bool = True       # small gaps in the mask closed before thinning
+    epsilon: float = 0.6     # polyline simplification, pixels of the thinned mask
+    spur: float = 1.2        # side branches shorter than this many stroke widths are dropped
+
+    @classmethod
+    def random(cls, rng: np.random.Generator) -> TraceStyle:
+        upscale = float(rng.uniform(2.0, 3.0)) if rng.random() < 0.3 else 1.0
+        return cls(height=float(rng.choice([32.0, 48.0, 64.0, 64.0, 96.0])), upscale=upscale,
+                   threshold=float(rng.uniform(0.8, 1.2)), close=bool(rng.random() < 0.8),
+                   epsilon=float(rng.uniform(0.4, 1.2)), spur=float(rng.uniform(0.8, 1.8)))
+
+
+def trace_strokes(gray: np.ndarray, height: float = 64.0, min_area: int = 6,
+                  style: TraceStyle | None = None) -> tuple[list[np.ndarray], float]:
     """Centre lines of the ink of a word image, as polylines in the image's pixel units.
 
     The image is binarised (Otsu on the ink map), scaled to ``height`` rows, thinned to a
     skeleton, traced into paths between end points and junctions, rid of specks and spurs and
     simplified. Returns the polylines (in original pixel units) and the median stroke width
-    (also in original pixels).
+    (also in original pixels). A ``style`` replaces ``height`` and the tracer's other settings.
     """
+    style = style or TraceStyle(height=height)
+    up = max(1.0, style.upscale)
+    if up > 1.0:
+        gray = cv2.resize(gray, (max(1, round(gray.shape[1] * up)), max(1, round(gray.shape[0] * up))),
+                          interpolation=cv2.INTER_CUBIC)
+        min_area = round(min_area * up * up)
     ink = (ink_map(gray) * 255).astype(np.uint8)
-    _, mask = cv2.threshold(ink, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    otsu, mask = cv2.threshold(ink, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    if style.threshold != 1.0:
+        mask = (ink > min(254.0, otsu * style.threshold)).astype(np.uint8)
     if not mask.any():
         return [], 1.0
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
@@ -160,10 +190,11 @@ def trace_strokes(gray: np.ndarray, height: float = 64.0, min_area: int = 6) -> 
     keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_area
     mask = keep[labels].astype(np.uint8)
     dist = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
-    scale = height / max(1, gray.shape[0])
+    scale = max(style.height, gray.shape[0] if up > 1.0 else 0) / max(1, gray.shape[0])
     big = cv2.resize(mask, (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale))),
                      interpolation=cv2.INTER_NEAREST if scale < 1 else cv2.INTER_LINEAR)
-    big = cv2.morphologyEx(big, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    if style.close:
+        big = cv2.morphologyEx(big, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
     skel = thin(big)
     width = float(2 * np.median(dist[(thin(mask) > 0) & (mask > 0)])) if mask.any() else 1.0
     if not np.isfinite(width) or width <= 0:
@@ -171,13 +202,14 @@ def trace_strokes(gray: np.ndarray, height: float = 64.0, min_area: int = 6) -> 
     paths = skeleton_paths(skel)
     ends = {(float(x), float(y)) for y, x in zip(*np.nonzero(skel))
             if len(_neighbours(skel, y, x)) == 1}
-    paths = _prune(paths, spur=max(2.0, 1.2 * width * scale), ends=ends)
+    paths = _prune(paths, spur=max(2.0, style.spur * width * scale), ends=ends)
     out = []
     for p in paths:
         if len(p) > 2:
-            p = cv2.approxPolyDP(p.astype(np.float32).reshape(-1, 1, 2), 0.6, False).reshape(-1, 2).astype(np.float64)
-        out.append(p / scale)
-    return out, width
+            p = cv2.approxPolyDP(p.astype(np.float32).reshape(-1, 1, 2), style.epsilon,
+                                 False).reshape(-1, 2).astype(np.float64)
+        out.append(p / (scale * up))
+    return out, width / up
 
 
 # -- simulated pen and mouse writing ------------------------------------------------------------
@@ -251,10 +283,12 @@ def simulate_writing(paths: Sequence[np.ndarray], image_height: float, style: Wr
 
 
 def redraw_as_strokes(gray: np.ndarray, rng: np.random.Generator, style: WritingStyle | None = None,
-                      paths: tuple[list[np.ndarray], float] | None = None) -> np.ndarray:
+                      paths: tuple[list[np.ndarray], float] | None = None,
+                      trace: TraceStyle | None = None) -> np.ndarray:
     """A word image written again as canvas strokes (traced centre lines, a random or given
-    writing style), rendered and cropped exactly as the canvas does."""
-    traced = paths if paths is not None else trace_strokes(gray)
+    writing style), rendered and cropped exactly as the canvas does. ``trace`` says how the
+    image is traced when ``paths`` are not given."""
+    traced = paths if paths is not None else trace_strokes(gray, style=trace)
     if not traced[0]:
         return gray
     style = style or WritingStyle.random(rng)
