@@ -11,7 +11,11 @@ widths 2-8 page units in turn (``--pen W``: width W for every word; ``--reading`
 the Write tab hands drawings to the recognizer, with the one pen of ``for_reading``). ``--mouse`` adds
 a mouse's shake and sparse, angular input events. Words are written 130-220 page units high
 (``--height LOW HIGH`` for other sizes). The result is a folder ``nepocr eval`` reads, with the same
-labels.
+labels. ``--trace-height``, ``--epsilon``, ``--spur`` and ``--no-close`` trace with another tracer
+than the sets' usual one (``TraceStyle``), to see how much a figure owes to one tracer's faults:
+
+    python tools/make_stroke_set.py data_cache/eval/lens_val --out data_cache/eval/lens_val_strokes_read_t32 \
+        --reading --trace-height 32 --epsilon 1.5 --spur 0.5 --no-close
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import numpy as np
 from nepocr_desktop.lib.read.preprocess import load_gray
 from nepocr_desktop.lib.read.strokes import READING_PEN
 from nepocr_desktop.lib.storage.dataset import read_dataset, write_dataset
-from nepocr_desktop.lib.training.strokes import WritingStyle, redraw_as_strokes, trace_strokes
+from nepocr_desktop.lib.training.strokes import TraceStyle, WritingStyle, redraw_as_strokes, trace_strokes
 
 
 def add_height_argument(ap: argparse.ArgumentParser) -> None:
@@ -53,7 +57,18 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"drawn as the Write tab hands writing to the recognizer: one pen, {READING_PEN:g} units "
                          "for writing of a usual size, in proportion for smaller or larger writing")
     add_height_argument(ap)
+    default = TraceStyle()
+    ap.add_argument("--trace-height", type=float, default=default.height,
+                    help=f"rows the ink is scaled to before thinning (default {default.height:g})")
+    ap.add_argument("--epsilon", type=float, default=default.epsilon,
+                    help=f"polyline simplification, pixels (default {default.epsilon:g})")
+    ap.add_argument("--spur", type=float, default=default.spur,
+                    help=f"side branches shorter than this many stroke widths are dropped (default {default.spur:g})")
+    ap.add_argument("--no-close", action="store_true", help="leave small gaps in the ink open before thinning")
     args = ap.parse_args(argv)
+    if args.trace_height <= 0 or args.epsilon < 0 or args.spur < 0:
+        ap.error("--trace-height must be positive, --epsilon and --spur not negative")
+    tracer = TraceStyle(height=args.trace_height, epsilon=args.epsilon, spur=args.spur, close=not args.no_close)
     if args.reading:
         args.pen = READING_PEN
     low, high = heights(ap, args)
@@ -70,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
                                      reading=args.reading)
             else:
                 style = WritingStyle(pen=pen, spacing=3.0, height=float(rng.uniform(low, high)), reading=args.reading)
-            yield redraw_as_strokes(gray, rng, style=style, paths=trace_strokes(gray)), text
+            yield redraw_as_strokes(gray, rng, style=style, paths=trace_strokes(gray, style=tracer)), text
 
     count = write_dataset(args.out, redrawn())
     print(f"{args.out}: {count} images", file=sys.stderr)

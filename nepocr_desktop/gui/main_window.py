@@ -600,6 +600,8 @@ class MainWindow(QMainWindow):
             if removed:
                 done.append(f"sample {mark.sample_id} removed")
                 self._update_sample_count()
+                if self.training is not None:
+                    self.training.samples_altered([mark.sample_id])
         if self.write.text.remove_last(mark.word):
             done.append(f"“{mark.word}” taken off your text")
         else:

@@ -258,6 +258,7 @@ class SamplePanel(QWidget):
     """Filter box, sample table and the buttons that act on the store."""
 
     samplesChanged = Signal()  # added, deleted or relabelled
+    samplesAltered = Signal(list)  # the ids of samples deleted or relabelled
 
     def __init__(self, store: SampleStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -374,9 +375,11 @@ class SamplePanel(QWidget):
                                       QMessageBox.StandardButton.No)
         if answer != QMessageBox.StandardButton.Yes:
             return
+        ids = [self.model.sample(r).id for r in rows]
         n = self.model.delete_rows(rows)
         if n:
             self.show_message(f"Deleted {plural(n, 'sample')}.", error=False)
+            self.samplesAltered.emit(ids)
             self.samplesChanged.emit()
 
     def import_folder(self, folder: str | Path) -> None:
@@ -420,8 +423,9 @@ class SamplePanel(QWidget):
         if where:
             self.export_folder(export_target(Path(where)))
 
-    def _on_label_changed(self, _sid: int, label: str) -> None:
+    def _on_label_changed(self, sid: int, label: str) -> None:
         self.show_message(f"Label saved: {label}", error=False)
+        self.samplesAltered.emit([sid])
         self.samplesChanged.emit()
 
     def _update_count(self) -> None:

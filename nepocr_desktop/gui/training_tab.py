@@ -131,6 +131,8 @@ class TrainingTab(QWidget):
             settings = getattr(parent, "settings", None)
         self.settings = settings if isinstance(settings, Settings) else Settings()
         self._background = False
+        self._learned_before = 0  # learned_at_count before a background run moved it on
+        self._stopped_for = ""  # why a run was stopped by the app, not by the person
         self.defaults = defaults or FinetuneConfig()
         self.material = material
         self.result: FinetuneResult | None = None
@@ -164,6 +166,7 @@ class TrainingTab(QWidget):
         QVBoxLayout(self).addWidget(splitter)
 
         self.samples.samplesChanged.connect(self._on_samples_changed)
+        self.samples.samplesAltered.connect(self.samples_altered)
         self.models.modelChanged.connect(self._on_model_switched)
         self.learn_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.cancel)
@@ -405,7 +408,9 @@ class TrainingTab(QWidget):
         else:
             base = self.library.bundled
         self._background = background
+        self._stopped_for = ""
         if background:
+            self._learned_before = self.settings.learned_at_count
             self.settings.learned_at_count = len(self._ids)
         job = FinetuneJob(base, self.store, self._ids, self.config(), self.material, background=background)
         self._worker = FinetuneWorker(job)
@@ -434,6 +439,18 @@ class TrainingTab(QWidget):
             self._worker.cancel()
             self.cancel_button.setEnabled(False)
             self.status.setText("Stopping…")
+
+    def samples_altered(self, ids: list[int]) -> None:
+        """Samples were deleted or relabelled (on this tab, or a save undone with Ctrl+Z): a run
+        learning from any of them is stopped, so that no model learns what the person took back.
+        A background run starts again after the next corrections."""
+        if not self.is_busy() or self._stopped_for or not set(ids) & set(self._ids):
+            return
+        what = "a sample it was learning from" if len(ids) == 1 else "samples it was learning from"
+        self._stopped_for = f"{what} changed"
+        if self._background:
+            self.settings.learned_at_count = self._learned_before
+        self.cancel()
 
     def shutdown(self, timeout_ms: int = 30000) -> None:
         """Cancel a run and wait for its thread (call before the window closes)."""
@@ -466,6 +483,11 @@ class TrainingTab(QWidget):
         self.chart.add_epoch(report.step, report.val_cer)
 
     def _on_finished(self, result: FinetuneResult) -> None:
+        if self._stopped_for:
+            again = ("It starts again after your next corrections." if self._background
+                     else "Learn again to use the samples as they are now.")
+            self.show_message(f"Learning stopped: {self._stopped_for}. Nothing was changed. {again}", error=False)
+            return
         if result.cancelled or result.model is None:
             self.show_message("Stopped. Nothing was changed; the model in use is the same as before.",
                               error=False)

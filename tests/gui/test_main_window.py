@@ -452,11 +452,14 @@ def test_your_text_is_kept_when_the_app_is_closed_and_cleared_with_undo(qtbot, m
     assert text.text() == 'मेरो, "घर"; a=b\nनमस्ते संसार'
 
 
-def test_undo_after_a_save_brings_the_writing_and_the_correction_back(qtbot, window, draw_word):
+def test_undo_after_a_save_brings_the_writing_and_the_correction_back(qtbot, window, draw_word, monkeypatch):
     canvas, text = window.write.canvas, window.write.text
     text.set_text("मेरो")
     draw_word(qtbot, canvas)
     wait_result(qtbot, window, "canvas")
+    qtbot.waitUntil(lambda: window.training is not None, timeout=10_000)  # built after the model loaded
+    told: list[list[int]] = []
+    monkeypatch.setattr(window.training, "samples_altered", told.append)  # a run learning from it stops
     drawn = canvas.strokes()
     window.result.field.setText("घर")
     sample_id = window.save_sample()
@@ -468,6 +471,7 @@ def test_undo_after_a_save_brings_the_writing_and_the_correction_back(qtbot, win
     assert text.text() == "मेरो"                                 # and the word off the text
     assert window.samples_label.text() == "Samples: 0"
     assert f"sample {sample_id} removed" in window.statusBar().currentMessage()
+    assert told == [[sample_id]]
     assert window.actions["undo"].text() == "&Undo stroke"
     reading = wait_reading(qtbot, window, "canvas")               # read again, with its correction
     assert window.result.field.text() == "घर" and reading.text != "घर"

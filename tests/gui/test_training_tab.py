@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -390,6 +391,54 @@ def test_learning_from_drawings_alone_saves_a_network_for_drawings(qtbot, make_t
     assert torch.equal(back.module.head.bias, loaded.module.head.bias)
     assert "photos are read as before" in verdict(dataclasses.replace(_judged("better", True), apart=True))
     assert "photos" not in verdict(_judged("better", True))
+
+
+def _finetune_until_stopped(started: list[int], tiny_model_path: Path):
+    """A stand-in for ``finetune`` that runs until it is told to stop."""
+    def run(base, pairs, words, fonts, cfg, on_epoch=None, on_step=None, should_stop=None, kinds=None):
+        started.append(len(pairs))
+        while not should_stop():
+            time.sleep(0.01)
+        res = _judged("better", True, n=len(pairs), reason="It reads your handwriting better.")
+        return dataclasses.replace(res, model=None, cancelled=True)
+    return run
+
+
+@pytest.mark.parametrize("how", ["deleted", "relabelled", "undone"])
+def test_a_run_stops_when_a_sample_it_learns_from_is_taken_back(qtbot, make_tab, library, fill, store, models,
+                                                               monkeypatch, tiny_model_path, how):
+    from nepocr_desktop.gui import finetune_worker
+
+    started: list[int] = []
+    monkeypatch.setattr(finetune_worker, "finetune", _finetune_until_stopped(started, tiny_model_path))
+    monkeypatch.setattr(st_module.QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    ids = fill(20)
+    tab = make_tab(library)
+    tab.check_background()
+    assert tab.is_busy()
+    qtbot.waitUntil(lambda: started == [20], timeout=RUN_TIMEOUT)
+    tab.samples_altered([max(ids) + 100])  # a sample the run does not use: it goes on
+    assert tab.is_busy() and not tab._worker.is_cancelled()
+    if how == "deleted":
+        tab.samples.table.selectRow(0)
+        tab.samples.delete_selected()
+        assert store.count() == 19
+    elif how == "relabelled":
+        index = tab.samples.model.index(0, COL_LABEL)
+        assert tab.samples.model.setData(index, "नयाँ", Qt.ItemDataRole.EditRole)
+    else:  # Ctrl+Z after a save: the window deletes the sample and tells the tab
+        store.delete(ids[-1])
+        tab.samples_altered([ids[-1]])
+    wait_idle(qtbot, tab)
+    assert "Learning stopped" in tab.message.text() and "changed" in tab.message.text()
+    assert "after your next corrections" in tab.message.text()
+    assert not models.exists() or not list(models.glob("*.pt"))
+    assert library.active().name == BUNDLED
+    assert tab.settings.learned_at_count == 0  # counted as not learned from
+    tab.check_background()
+    assert tab.is_busy() == (how == "relabelled")  # 20 corrections again only if none was deleted
+    tab.cancel()
+    wait_idle(qtbot, tab)
 
 
 def test_background_learning_can_be_switched_off(make_tab, library, fill):
