@@ -21,7 +21,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from ..lib.errors import NepocrError
-from ..lib.read.results import Recognition
+from ..lib.read.results import Recognition, RecognitionFailure
 from ..lib.storage.store import DB_NAME, SampleStore
 from ..paths import user_data_dir
 from .errors import plural
@@ -245,8 +245,8 @@ class Session(QObject):
                 reading: Reading | ReadFailure = WordReading(request.channel, request.id, request.images[0],
                                                              first, source, meta)
             else:
-                reading = ReadFailure(request.channel, request.id,
-                                      str(getattr(first, "message", "The image could not be read.")))
+                why = first.message if isinstance(first, RecognitionFailure) else "The image could not be read."
+                reading = ReadFailure(request.channel, request.id, why)
         else:  # a page (asked for, or found by the automatic mode)
             region = context.get("region")
             reading = PageReading(request.channel, request.id, request.images[0], result,
