@@ -443,7 +443,7 @@ class TrainingTab(QWidget):
     def samples_altered(self, ids: list[int]) -> None:
         """Samples were deleted or relabelled (on this tab, or a save undone with Ctrl+Z): a run
         learning from any of them is stopped, so that no model learns what the person took back.
-        A background run starts again after the next corrections."""
+        A background run starts again by itself, from the samples as they are then."""
         if not self.is_busy() or self._stopped_for or not set(ids) & set(self._ids):
             return
         what = "a sample it was learning from" if len(ids) == 1 else "samples it was learning from"
@@ -484,7 +484,7 @@ class TrainingTab(QWidget):
 
     def _on_finished(self, result: FinetuneResult) -> None:
         if self._stopped_for:
-            again = ("It starts again after your next corrections." if self._background
+            again = ("It starts again by itself, from your samples as they are now." if self._background
                      else "Learn again to use the samples as they are now.")
             self.show_message(f"Learning stopped: {self._stopped_for}. Nothing was changed. {again}", error=False)
             return

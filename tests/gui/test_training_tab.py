@@ -431,7 +431,7 @@ def test_a_run_stops_when_a_sample_it_learns_from_is_taken_back(qtbot, make_tab,
         tab.samples_altered([ids[-1]])
     wait_idle(qtbot, tab)
     assert "Learning stopped" in tab.message.text() and "changed" in tab.message.text()
-    assert "after your next corrections" in tab.message.text()
+    assert "starts again by itself" in tab.message.text()
     assert not models.exists() or not list(models.glob("*.pt"))
     assert library.active().name == BUNDLED
     assert tab.settings.learned_at_count == 0  # counted as not learned from
