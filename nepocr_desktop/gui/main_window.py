@@ -212,11 +212,12 @@ class MainWindow(QMainWindow):
         from .training_tab import TrainingTab
 
         try:
-            tab = TrainingTab(self.store(), self.library, parent=self)
+            tab = TrainingTab(self.store(), self.library, parent=self, settings=self.settings)
         except StoreError as exc:
             self._learn_placeholder.setText(f"The sample store cannot be opened: {exc}")
             return
         self.training = tab
+        self.sampleSaved.connect(lambda *_: QTimer.singleShot(0, tab.check_background))
         tab.modelChanged.connect(lambda path: self.start_model(path))
         tab.samplesChanged.connect(self._update_sample_count)
         scroll = QScrollArea(self)  # the tab is tall; small screens scroll it

@@ -127,9 +127,7 @@ class TrainingTab(QWidget):
         super().__init__(parent)
         self.store = store
         self.library = library
-        if settings is None:  # the window's, when it has them
-            settings = getattr(parent, "settings", None)
-        self.settings = settings if isinstance(settings, Settings) else Settings()
+        self.settings = settings if settings is not None else Settings()
         self._background = False
         self._learned_before = 0  # learned_at_count before a background run moved it on
         self._stopped_for = ""  # why a run was stopped by the app, not by the person
@@ -173,10 +171,8 @@ class TrainingTab(QWidget):
         self.keep_button.clicked.connect(self.keep)
         self.discard_button.clicked.connect(self.discard)
         self.background_check.toggled.connect(self._set_background)
-        # background learning: look for new corrections when one is saved, and now and then
-        saved = getattr(parent, "sampleSaved", None)
-        if saved is not None:
-            saved.connect(lambda *_: QTimer.singleShot(0, self.check_background))
+        # background learning: look for new corrections now and then (and when one is saved:
+        # the window calls check_background)
         self._poll = QTimer(self, interval=BACKGROUND_POLL_MS)
         self._poll.timeout.connect(self.check_background)
         self._poll.start()

@@ -458,12 +458,16 @@ def test_undo_after_a_save_brings_the_writing_and_the_correction_back(qtbot, win
     draw_word(qtbot, canvas)
     wait_result(qtbot, window, "canvas")
     qtbot.waitUntil(lambda: window.training is not None, timeout=10_000)  # built after the model loaded
+    assert window.training.settings is window.settings
     told: list[list[int]] = []
+    looked: list[bool] = []
     monkeypatch.setattr(window.training, "samples_altered", told.append)  # a run learning from it stops
+    monkeypatch.setattr(window.training, "check_background", lambda: looked.append(True))
     drawn = canvas.strokes()
     window.result.field.setText("घर")
     sample_id = window.save_sample()
     assert sample_id is not None and text.text() == "मेरो घर" and canvas.is_empty()
+    qtbot.waitUntil(lambda: looked == [True], timeout=2000)  # time to learn in the background?
     assert window.actions["undo"].text() == "&Undo save"
     window.actions["undo"].trigger()
     assert canvas.strokes() == drawn and not canvas.can_redo()  # nothing to redo: the save is undone
