@@ -331,6 +331,25 @@ def test_make_stroke_set_writes_words_at_the_heights_asked_for(render_word, tmp_
     assert bad.returncode == 2 and "--height" in bad.stderr and not (tmp_path / "bad").exists()
 
 
+def test_make_stroke_set_traces_with_another_tracer_on_request(render_word, tmp_path):
+    src = tmp_path / "src"
+    (src / "images").mkdir(parents=True)
+    render_word("नमस्ते", size=36).save(src / "images" / "0.png")
+    (src / "labels.tsv").write_text("images/0.png\tनमस्ते\n", encoding="utf-8")
+    tool = [sys.executable, str(ROOT / "tools" / "make_stroke_set.py"), str(src), "--reading", "--height", "170", "170"]
+    images = []
+    for name, extra in (("usual", []), ("other", ["--trace-height", "32", "--epsilon", "1.5", "--no-close"])):
+        subprocess.run([*tool, "--out", str(tmp_path / name), *extra], check=True, cwd=ROOT, capture_output=True)
+        images.append(cv2.imread(str(tmp_path / name / "images" / "0000.png"), cv2.IMREAD_GRAYSCALE))
+    assert images[0].shape[0] == images[1].shape[0]  # the same size on the page
+    wide = max(im.shape[1] for im in images)
+    a, b = (np.pad(im, ((0, 0), (0, wide - im.shape[1])), constant_values=255) < 128 for im in images)
+    assert 0.01 < (a != b).mean()  # traced otherwise
+    bad = subprocess.run([*tool, "--out", str(tmp_path / "bad"), "--trace-height", "0"], check=False, cwd=ROOT,
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "--trace-height" in bad.stderr and not (tmp_path / "bad").exists()
+
+
 def test_writing_simulated_as_read_has_the_reading_pen_for_its_size(render_word):
     gray = np.asarray(render_word("नेपाल", size=40).convert("L"))
     paths, _ = trace_strokes(gray)
