@@ -164,16 +164,16 @@ class TraceStyle:
                    epsilon=float(rng.uniform(0.4, 1.2)), spur=float(rng.uniform(0.8, 1.8)))
 
 
-def trace_strokes(gray: np.ndarray, height: float = 64.0, min_area: int = 6,
-                  style: TraceStyle | None = None) -> tuple[list[np.ndarray], float]:
+def trace_strokes(gray: np.ndarray, style: TraceStyle | None = None,
+                  min_area: int = 6) -> tuple[list[np.ndarray], float]:
     """Centre lines of the ink of a word image, as polylines in the image's pixel units.
 
-    The image is binarised (Otsu on the ink map), scaled to ``height`` rows, thinned to a
+    The image is binarised (Otsu on the ink map), scaled to ``style.height`` rows, thinned to a
     skeleton, traced into paths between end points and junctions, rid of specks and spurs and
-    simplified. Returns the polylines (in original pixel units) and the median stroke width
-    (also in original pixels). A ``style`` replaces ``height`` and the tracer's other settings.
+    simplified, as ``style`` says (the sets' usual tracer by default). Returns the polylines (in
+    original pixel units) and the median stroke width (also in original pixels).
     """
-    style = style or TraceStyle(height=height)
+    style = style or TraceStyle()
     up = max(1.0, style.upscale)
     if up > 1.0:
         gray = cv2.resize(gray, (max(1, round(gray.shape[1] * up)), max(1, round(gray.shape[0] * up))),
@@ -190,7 +190,8 @@ def trace_strokes(gray: np.ndarray, height: float = 64.0, min_area: int = 6,
     keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_area
     mask = keep[labels].astype(np.uint8)
     dist = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
-    scale = max(style.height, gray.shape[0] if up > 1.0 else 0) / max(1, gray.shape[0])
+    rows = max(style.height, gray.shape[0]) if up > 1.0 else style.height  # scaled up: never down again
+    scale = rows / max(1, gray.shape[0])
     big = cv2.resize(mask, (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale))),
                      interpolation=cv2.INTER_NEAREST if scale < 1 else cv2.INTER_LINEAR)
     if style.close:
