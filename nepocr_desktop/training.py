@@ -82,6 +82,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-resume", action="store_true")
+    p.add_argument("--keep-epochs", action="store_true",
+                   help="also keep each epoch's checkpoint as OUT/epochs/epochN.ckpt "
+                        "(tools/average_checkpoints.py averages them)")
     p.add_argument("--val-percent", type=int, default=15, help="share of distinct words held out")
     p.add_argument("--cache", type=Path, default=Path("data_cache"), help="folder for decoded glyph images")
     p.add_argument("--json", action="store_true", help="one JSON object per epoch on stdout")
@@ -198,7 +201,7 @@ def run_train(args: argparse.Namespace) -> int:
     export = args.export or args.out / "model.pt"
     cfg = TrainConfig(out_dir=args.out, epochs=args.epochs, steps_per_epoch=args.steps, batch_size=args.batch,
                       lr=args.lr, seed=args.seed, workers=args.workers, export=export,
-                      resume=not args.no_resume, jitter=args.jitter,
+                      resume=not args.no_resume, keep_epochs=args.keep_epochs, jitter=args.jitter,
                       punctuation=args.punctuation, teacher=teacher, distill=args.distill, learn=args.learn)
     print(f"model {args.spec}: {count_parameters(model):,} parameters; real train {len(split.train)} "
           f"images, validation {len(split.val)} images of {len(val_words)} unseen words; "

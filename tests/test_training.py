@@ -129,6 +129,23 @@ def test_resume_continues_from_checkpoint(tmp_path):
     assert res.epochs[0].step == 6
 
 
+def test_keep_epochs_keeps_each_epochs_checkpoint(tmp_path):
+    src, _ = _source()
+    model, info = new_model(DEFAULT_CHARSET, SPEC)
+    cfg = TrainConfig(out_dir=tmp_path, epochs=2, steps_per_epoch=2, batch_size=4, workers=0, keep_epochs=True)
+    fit(model, info, [(src, 1.0)], [], cfg)
+    kept = sorted(p.name for p in (tmp_path / "epochs").iterdir())
+    assert kept == ["epoch1.ckpt", "epoch2.ckpt"]
+    first = torch.load(tmp_path / "epochs" / "epoch1.ckpt", weights_only=True)
+    last = torch.load(tmp_path / "last.ckpt", weights_only=True)
+    assert (first["epoch"], first["step"]) == (1, 2) and last["epoch"] == 2
+    assert any(not torch.equal(first["model"][k], last["model"][k]) for k in first["model"])
+    plain = tmp_path / "plain"
+    fit(new_model(DEFAULT_CHARSET, SPEC)[0], info, [(src, 1.0)], [],
+        TrainConfig(out_dir=plain, epochs=1, steps_per_epoch=1, batch_size=4, workers=0))
+    assert not (plain / "epochs").exists()  # only when asked
+
+
 def test_cancel_stops_without_writing(tmp_path):
     src, _ = _source()
     model, info = new_model(DEFAULT_CHARSET, SPEC)
@@ -186,12 +203,13 @@ def test_train_command_runs_on_a_data_folder(tmp_path, capsys):
     code = main(["train", "--data", str(tmp_path / "data"), "--out", str(out), "--spec", "small",
                  "--epochs", "1", "--steps", "2", "--batch", "4", "--workers", "0", "--threads", "1",
                  "--weights", "real=0.4,synth=0.4,realscan=0.2", "--real-augment", "strong", "--numbers", "0.2",
-                 "--val-percent", "30", "--cache", str(tmp_path / "cache"), "--json"])
+                 "--val-percent", "30", "--cache", str(tmp_path / "cache"), "--json", "--keep-epochs"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     report = json.loads(captured.out.strip().splitlines()[-1])
     assert report["epoch"] == 1 and report["step"] == 2
     assert (out / "last.ckpt").exists() and (out / "model.pt").exists()
+    assert (out / "epochs" / "epoch1.ckpt").exists()
     assert load_model(out / "model.pt").info.metadata["spec_name"] == "small"
 
 

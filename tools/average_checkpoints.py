@@ -3,6 +3,7 @@
     python tools/average_checkpoints.py --like runs/NAME/model.pt --out runs/NAME/averaged.pt \
         runs/NAME/epochs/epoch70.ckpt runs/NAME/epochs/epoch71.ckpt ...
 
+The per-epoch checkpoints are those ``nepocr train --keep-epochs`` keeps in ``OUT/epochs``.
 Checkpoints of the last epochs of a decaying schedule lie close together; their mean (as in
 stochastic weight averaging) often reads a little better than any one of them. ``--like`` is a
 model file of the same run: its architecture, charset and metadata are reused, with the epochs and

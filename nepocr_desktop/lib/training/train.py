@@ -49,6 +49,7 @@ class TrainConfig:
     export: Path | None = None  # where the best model is written (TorchScript)
     resume: bool = True
     checkpoint: bool = True     # write OUT/last.ckpt each epoch (resume after a crash)
+    keep_epochs: bool = False   # also keep each epoch's checkpoint as OUT/epochs/epochN.ckpt (for averaging)
     baseline: float = float("inf")  # validation CER an epoch must beat to count as an improvement
     jitter: float = 0.0         # share of training images moved 1-2 rows up or down (MixedStream)
     punctuation: float = 0.0    # share of training words given a hand-drawn danda or comma (MixedStream)
@@ -289,6 +290,10 @@ def fit(model: CRNN, info: ModelInfo, sources: Sequence[tuple[Source, float]],
                      "step": step, "epoch": epoch + 1, "best": best}
             if cfg.checkpoint:
                 atomic_write(ckpt, lambda tmp, state=state: torch.save(state, tmp))
+            if cfg.keep_epochs:
+                kept = cfg.out_dir / "epochs" / f"epoch{epoch + 1}.ckpt"
+                kept.parent.mkdir(exist_ok=True)
+                atomic_write(kept, lambda tmp, state=state: torch.save(state, tmp))
         rep = EpochReport(epoch + 1, step, float(np.mean(losses)), cer, wer, best, time.time() - t0,
                           sched.get_last_lr()[0])
         result.epochs.append(rep)
