@@ -172,12 +172,15 @@ CASES = {"same": "lens_val", "hand": "hands_heldout", "hand_large": "hands_more"
          "canvas": "lens_val_strokes_read", "canvas_drawn": "lens_val_strokes", "hand_canvas": "hands_more_read"}
 
 
-def eval_folder_user(folder: Path) -> tuple[list[str], dict[str, list]]:
-    """Words (in a fixed shuffled order) and their images from a labelled eval folder."""
+def eval_folder_user(folder: Path, split: int = 0) -> tuple[list[str], dict[str, list]]:
+    """Words (in a fixed shuffled order) and their images from a labelled eval folder. Each
+    ``split`` orders the words otherwise, so that other words are the corrections (0: the order
+    of every figure before this option)."""
     by_word: dict[str, list] = {}
     for s in read_dataset(folder):
         by_word.setdefault(s.text, []).append((load_gray(s.path), s.text))
-    words = sorted(by_word, key=lambda w: (bucket("user:" + w, 1 << 30), w))
+    prefix = "user:" if split == 0 else f"user{split}:"
+    words = sorted(by_word, key=lambda w: (bucket(prefix + w, 1 << 30), w))
     return words, by_word
 
 
@@ -243,6 +246,8 @@ def main() -> int:
     ap.add_argument("--one-network", action="store_true",
                     help="one network for every image, even when learning from drawings alone")
     ap.add_argument("--user", choices=["crops", "writer", "writer_canvas", "nhcd"], default=None)
+    ap.add_argument("--split", type=int, default=0,
+                    help="(--case) which words are the corrections: each number orders the words otherwise")
     ap.add_argument("--test-words", type=int, default=300, help="(--user writer|writer_canvas|nhcd) words in the test set")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -265,7 +270,7 @@ def main() -> int:
     else:
         sizes = args.sizes or [30, 100, 200, 300]
         for case in args.case:
-            words, by_word = eval_folder_user(args.eval / CASES[case])
+            words, by_word = eval_folder_user(args.eval / CASES[case], args.split)
             jobs.append((case, words, by_word, []))
     photos = eval_folder_user(args.eval / "lens_val")[1] if any(is_drawn(j[0]) for j in jobs) else {}
     for case, words, by_word, control in jobs:
@@ -291,7 +296,7 @@ def main() -> int:
             cand_net = reader(res.model, res.candidate, test) if res.apart else res.candidate
             cand = cer_of(cand_net, res.info, test_p) if cand_net is not None else None
             j = res.judgement
-            row = {"case": case, "samples": len(train), "test_images": len(test), "cer_before": before,
+            row = {"case": case, "split": args.split, "samples": len(train), "test_images": len(test), "cer_before": before,
                    "cer_after": after, "relative_reduction": round(1 - after / before, 4) if before else None,
                    "candidate_cer_after": cand, "accepted": res.accepted, "claim": j.claim if j else None,
                    "judged_words": res.heldout_samples,
