@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent
 PACKAGE_DATA = "nepocr_desktop/_data"
 # what the app reads at run time (paths.py), with the licences that go with it
 DATA_FILES = {
-    "model": ["nepocr.pt", "MODEL_CARD.md"],
+    "model": ["nepocr.pt", "MODEL_CARD.md", "ROUNDS.md"],
     "resources": ["calibration.npz", "fonts/*.ttf", "fonts/*.txt", "icons/*.svg",
                   "lexicon/words.txt.gz", "lexicon/charlm.npz", "lexicon/LICENSE*", "lexicon/SOURCE.md",
                   "samples/*.png", "samples/labels.tsv"],

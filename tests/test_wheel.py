@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHIPPED = ["model/nepocr.pt", "model/MODEL_CARD.md", "resources/calibration.npz",
+SHIPPED = ["model/nepocr.pt", "model/MODEL_CARD.md", "model/ROUNDS.md", "resources/calibration.npz",
            "resources/lexicon/words.txt.gz", "resources/lexicon/charlm.npz",
            "resources/fonts/NotoSansDevanagari.ttf", "resources/fonts/Kalam-Regular.ttf",
            "resources/icons/nepocr.svg", "resources/samples/labels.tsv"]
