@@ -82,16 +82,18 @@ def lens_words(root: Path, charset: Charset = DEFAULT_CHARSET, val_percent: int 
         # trained and validated on (no word lands on both sides; the tests check it)
         key = normalize_text(s.text, nepali_fixes=False).translate(LABEL_FIXES)
         (val if is_validation_word(key, val_percent) else train).append(Sample(s.path, text))
-    if corrections:
+    if corrections:  # after the split: a correction must not bring a validation word into training
         val_words = {s.text for s in val}
         kept = []
         for s in train:
             fixed = corrections.get(Path(s.path).relative_to(root).as_posix())
-            text = s.text if fixed is None else usable_label(fixed, charset)
-            if not text or text in val_words:
-                skipped += 1
-                continue
-            kept.append(Sample(s.path, text))
+            if fixed is not None:
+                text = usable_label(fixed, charset)
+                if not text or text in val_words:
+                    skipped += 1
+                    continue
+                s = Sample(s.path, text)
+            kept.append(s)
         train = kept
     return WordSplit(train, val, skipped)
 
