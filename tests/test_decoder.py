@@ -167,6 +167,31 @@ def test_align_assigns_frames_to_labels():
         align(logmat([a]), [1, 1])  # a repeat needs a blank frame between
 
 
+def _collapse(path: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(k for i, k in enumerate(path) if k != 0 and (i == 0 or path[i - 1] != k))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_align_finds_the_most_likely_path(seed):
+    """The alignment is the single likeliest path that reads the labels, against every path of
+    a small random matrix (repeats, labels next to each other, a label held over frames)."""
+    rng = np.random.default_rng(seed)
+    n_t, n_c = 7, 3
+    lp = np.log(rng.dirichlet(np.ones(n_c) * 0.7, size=n_t))
+    paths = list(itertools.product(range(n_c), repeat=n_t))
+    for labels in ([1], [2, 1], [1, 1], [1, 2, 2], [2, 1, 2, 1]):
+        fits = [p for p in paths if _collapse(p) == tuple(labels)]
+        best = max(sum(lp[t, k] for t, k in enumerate(p)) for p in fits)
+        got = align(lp, labels)
+        path = [0] * n_t
+        for k, frames_of in zip(labels, got):
+            assert frames_of and frames_of == sorted(frames_of)
+            for t in frames_of:
+                path[t] = k
+        assert _collapse(tuple(path)) == tuple(labels)
+        assert sum(lp[t, k] for t, k in enumerate(path)) == pytest.approx(best, abs=1e-12)
+
+
 def test_akshara_rollup_takes_the_minimum():
     text = "क्षत्रिय"
     conf = [0.9, 0.8, 0.7, 0.95, 0.6, 0.99, 0.5, 0.85]

@@ -155,33 +155,41 @@ def beam_decode(logprobs: np.ndarray, beam: int = 8, lexicon: WordScorer | None 
 
 
 def align(logprobs: np.ndarray, labels: Sequence[int]) -> list[list[int]]:
-    """Most likely CTC alignment (Viterbi) of ``labels``: the frames emitting each label."""
-    lp = np.asarray(logprobs, dtype=np.float64)
-    n_t, n_l = lp.shape[0], len(labels)
+    """Most likely CTC alignment (Viterbi) of ``labels``: the frames emitting each label.
+
+    Plain Python over the frames' rows: a word has a few dozen frames and states, where one
+    array operation per frame costs more than the arithmetic it does. Of equal predecessors the
+    state itself wins, then the one before it."""
+    n_l = len(labels)
     if n_l == 0:
         return []
     ext = [0]
     for k in labels:
         ext += [int(k), 0]
     s = len(ext)
-    ext_arr = np.array(ext)
-    emit = lp[:, ext_arr]  # T, S
+    rows = np.asarray(logprobs, dtype=np.float64)[:, ext].tolist()  # T rows of S emissions
+    n_t = len(rows)
     # a state may skip the blank before it when its label differs from the label two back
-    skip = np.zeros(s, bool)
-    skip[3::2] = ext_arr[3::2] != ext_arr[1:-2:2]
-    score = np.full(s, NEG_INF)
-    score[0] = emit[0, 0]
+    skip = [i >= 3 and i % 2 == 1 and ext[i] != ext[i - 2] for i in range(s)]
+    score = [NEG_INF] * s
+    score[0] = rows[0][0]
     if s > 1:
-        score[1] = emit[0, 1]
-    back = np.zeros((n_t, s), np.int8)  # 0 stay, 1 from s-1, 2 from s-2
+        score[1] = rows[0][1]
+    back: list[list[int]] = [[0] * s]  # 0 stay, 1 from s-1, 2 from s-2
     for t in range(1, n_t):
-        prev1 = np.concatenate(([NEG_INF], score[:-1]))
-        prev2 = np.concatenate(([NEG_INF, NEG_INF], score[:-2]))
-        prev2 = np.where(skip, prev2, NEG_INF)
-        stacked = np.stack([score, prev1, prev2])
-        choice = stacked.argmax(axis=0)
-        score = stacked[choice, np.arange(s)] + emit[t]
-        back[t] = choice
+        emit = rows[t]
+        new = [0.0] * s
+        step = [0] * s
+        for i in range(s):
+            best, choice = score[i], 0
+            if i >= 1 and score[i - 1] > best:
+                best, choice = score[i - 1], 1
+            if skip[i] and score[i - 2] > best:
+                best, choice = score[i - 2], 2
+            new[i] = best + emit[i]
+            step[i] = choice
+        score = new
+        back.append(step)
     end = s - 1 if s < 2 or score[s - 1] >= score[s - 2] else s - 2
     if score[end] == NEG_INF:
         raise ValueError("the labels do not fit in the frames")
@@ -189,8 +197,10 @@ def align(logprobs: np.ndarray, labels: Sequence[int]) -> list[list[int]]:
     state = end
     for t in range(n_t - 1, -1, -1):
         if state % 2 == 1:
-            frames[state // 2].insert(0, t)
-        state -= int(back[t, state])
+            frames[state // 2].append(t)
+        state -= back[t][state]
+    for fr in frames:
+        fr.reverse()
     return frames
 
 
