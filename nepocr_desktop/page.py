@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from .lib.page.containers import Box, Page, Point
-from .lib.page.danda import DANDA_CONFIDENCE, danda
 from .lib.page.pagexml import page_to_xml
 from .lib.page.segment import segment_page
 from .lib.page.text import join_words
+from .lib.read.danda import DANDA_CONFIDENCE, danda
 from .lib.read.preprocess import ImageSource, load_gray
 from .lib.read.results import Reader, Recognition, RecognitionFailure
 

@@ -28,6 +28,7 @@ from .lib.language.lexicon import Lexicon
 from .lib.language.prior import LanguagePrior, default_prior
 from .lib.read.charset import is_well_formed
 from .lib.read.ctc_decoder import Decoded, akshara_confidences, beam_decode, greedy_decode
+from .lib.read.danda import DANDA_CONFIDENCE, keeps_danda, trailing_danda
 from .lib.read.int8cache import CacheKey, Int8Cache
 from .lib.read.modelio import (
     LoadedModel,
@@ -49,7 +50,7 @@ from .lib.read.preprocess import (
     prepare,
 )
 from .lib.read.quantize import QuantizationError, calibration_images, quantize_with_reference
-from .lib.read.results import Alternative, CharConfidence, Recognition, RecognitionFailure
+from .lib.read.results import Alternative, CharConfidence, GraphemeConfidence, Recognition, RecognitionFailure
 from .lib.system.memory import release_memory
 from .paths import bundled_model_path, calibration_path, int8_cache_dir, lexicon_dir
 
@@ -308,12 +309,16 @@ class Recognizer:
               ) -> list[Recognition | RecognitionFailure]:
         """``drawn``: True, every image is a drawing; None, tell each by its look: images of ink
         without grey go to the network for drawings (where the model has one), and writing
-        rendered by software (:func:`looks_drawn`) is decoded with the weights for drawings."""
-        results: list[Recognition | RecognitionFailure | None] = [None] * len(images)
+        rendered by software (:func:`looks_drawn`) is decoded with the weights for drawings.
+        With a word list, an image that ends in a bar standing apart from the word is also read
+        without the bar, and the bar is a danda where :func:`keeps_danda` says so."""
+        n = len(images)
+        results: list[Recognition | RecognitionFailure | None] = [None] * n
         prepared: list[tuple[int, np.ndarray, float]] = []
         apart: set[int] = set()  # the images the network for drawings reads
         drawing_prior = self._drawing_lexicon if drawn is None else prior
         as_drawing: set[int] = set()  # the images decoded with drawing_prior
+        dandas: dict[int, tuple[int, str]] = {}  # image -> (the entry of its word without the bar, the mark)
         for i, src in enumerate(images):
             t0 = time.perf_counter()
             try:
@@ -323,6 +328,8 @@ class Recognizer:
                 if drawing_prior is not prior and looks_drawn(gray):
                     as_drawing.add(i)
                 arr = prepare(gray, self.info.preprocess)
+                found = trailing_danda(gray) if prior is not None and arr.any() else None
+                word = prepare(np.ascontiguousarray(gray[:, :found[0]]), self.info.preprocess) if found else None
             except ImageError as exc:
                 results[i] = RecognitionFailure(_one_line(str(exc)))
                 continue
@@ -334,6 +341,14 @@ class Recognizer:
                 results[i] = Recognition(text="", confidence=0.0, device=self.device_name, ms=round(ms, 3))
                 continue
             prepared.append((i, arr, time.perf_counter() - t0))
+            if found and word is not None and word.any():
+                j = n + len(dandas)  # read beside the others, by the same network and weights
+                dandas[i] = (j, found[1])
+                prepared.append((j, word, 0.0))
+                results.append(None)
+                for chosen in (apart, as_drawing):
+                    if i in chosen:
+                        chosen.add(j)
         prepared.sort(key=lambda item: item[1].shape[1])
         groups = [(self._module, [p for p in prepared if p[0] not in apart])]
         if apart:
@@ -348,7 +363,13 @@ class Recognizer:
                     rec = self._decode(lp, drawing_prior if i in as_drawing else prior)
                     ms = (t_prep + shared + time.perf_counter() - t1) * 1000.0
                     results[i] = replace(rec, device=self.device_name, ms=round(ms, 3))
-        return results  # type: ignore[return-value]
+        for i, (j, mark) in dandas.items():
+            whole, word_read = results[i], results[j]
+            used = drawing_prior if i in as_drawing else prior
+            if (isinstance(whole, Recognition) and isinstance(word_read, Recognition) and used is not None
+                    and keeps_danda(whole.text, word_read.text, used.knows)):
+                results[i] = _with_mark(word_read, mark, whole, max(1, self.alternatives))
+        return results[:n]  # type: ignore[return-value]
 
     def _forward(self, arrays: list[np.ndarray], module: torch.nn.Module | None = None) -> list[np.ndarray]:
         x, widths = batch(arrays)
@@ -428,6 +449,20 @@ def _make_int8(loaded: LoadedModel, cache: Int8Cache, key: CacheKey | None) -> t
     if key is not None:
         cache.store(key, copy)
     return copy.module
+
+
+def _with_mark(word: Recognition, mark: str, whole: Recognition, most: int) -> Recognition:
+    """The reading of a word without the danda after it, with the danda: the mark's confidence
+    is the shape rule's (:data:`DANDA_CONFIDENCE`), and the reading of the whole image stays one
+    of the (at most ``most``) alternatives."""
+    alternatives = [Alternative(a.text + mark, a.score) for a in word.alternatives if a.text]
+    if whole.text and all(a.text != whole.text for a in alternatives):
+        score = whole.alternatives[0].score if whole.alternatives else 0.0
+        alternatives = [*alternatives[:max(0, most - 1)], Alternative(whole.text, score)]
+    return replace(word, text=word.text + mark, confidence=min(word.confidence, DANDA_CONFIDENCE),
+                   chars=[*word.chars, CharConfidence(mark, DANDA_CONFIDENCE)],
+                   graphemes=[*word.graphemes, GraphemeConfidence(mark, DANDA_CONFIDENCE)],
+                   alternatives=alternatives, ms=round(word.ms + whole.ms, 3))
 
 
 def _strip_spaces(d: Decoded, chars: tuple[str, ...]) -> Decoded:

@@ -128,6 +128,11 @@ class Lexicon:
                 return True
         return False
 
+    def knows(self, text: str) -> bool:
+        """Whether ``text`` has a word and every word of it is known (:meth:`is_word`)."""
+        words = [w for w in (core(t) for t in SEPARATORS.split(text)) if any(c in LETTERS for c in w)]
+        return bool(words) and all(self.is_word(w) for w in words)
+
     def bonus(self, text: str, final: bool) -> float:
         """Number of known words in ``text``. Tokens of digits or punctuation count as known;
         the last word, unless ``final`` or followed by a space, counts if it can still become

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from ..read.charset import CLOSING_MARKS, DEFAULT_CHARSET
 from .charlm import CharLM
-from .lexicon import Lexicon, default_lexicon
+from .lexicon import LETTERS, SEPARATORS, Lexicon, core, default_lexicon
 from .personal import PersonalWords
 
 CHARLM_FILE = "charlm.npz"
@@ -88,6 +88,13 @@ class LanguagePrior:
         """This prior as drawings from the canvas are read: :data:`DRAWING`'s weights, the
         rest (the user's words among them) as they are."""
         return LanguagePrior(self.lexicon, self.charlm, dataclasses.replace(self.weights, **DRAWING), self.user_words)
+
+    def knows(self, text: str) -> bool:
+        """Whether ``text`` has a word and every word of it is in the word list or among the
+        user's words."""
+        words = [w for w in (core(t) for t in SEPARATORS.split(text)) if any(c in LETTERS for c in w)]
+        return bool(words) and all((self.lexicon is not None and self.lexicon.is_word(w))
+                                   or (self.user_words is not None and w in self.user_words.words) for w in words)
 
     def forget(self) -> None:
         """Drop the scores kept by :meth:`bonus` (benchmarks measure words never seen)."""

@@ -1,0 +1,100 @@
+"""A danda at the end of a word's image: told by its shape, kept by what the word reads without it."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from nepocr_desktop.lib.language.lexicon import Lexicon
+from nepocr_desktop.lib.language.personal import PersonalWords
+from nepocr_desktop.lib.language.prior import LanguagePrior
+from nepocr_desktop.lib.read.danda import DANDA_CONFIDENCE, keeps_danda, trailing_danda
+from nepocr_desktop.paths import bundled_model_path
+from nepocr_desktop.recognizer import Recognizer
+
+
+def with_bars(word: np.ndarray, bars: int = 1, gap: int = 14, top: int = 8, bottom: int = 2,
+              width: int = 30) -> np.ndarray:
+    """``word`` (dark ink on white) with ``bars`` upright bars drawn ``gap`` pixels after its ink,
+    from ``top`` below the ink's top to ``bottom`` above its foot, on ``width`` more columns."""
+    img = np.pad(word, ((0, 0), (0, width)), constant_values=255)
+    ys, xs = np.nonzero(img < 128)
+    for k in range(bars):
+        x = int(xs.max()) + gap + 9 * k
+        cv2.line(img, (x, int(ys.min()) + top), (x - 1, int(ys.max()) - bottom), 0, 3)
+    return img
+
+
+@pytest.fixture(scope="module")
+def word(render_word) -> np.ndarray:
+    return np.array(render_word("हुन्छ"))
+
+
+def test_a_bar_after_the_word_is_found_and_the_word_ends_before_it(word):
+    ys, xs = np.nonzero(word < 128)
+    found = trailing_danda(with_bars(word))
+    assert found is not None
+    cut, mark = found
+    assert mark == "।"
+    assert xs.max() < cut <= xs.max() + 14  # the word's ink is all before the cut, the bar after it
+    assert trailing_danda(with_bars(word, bars=2)) == (cut, "॥")
+
+
+def test_no_danda_without_a_bar_standing_apart(word, render_word):
+    assert trailing_danda(word) is None
+    assert trailing_danda(np.array(render_word("घरमा"))) is None  # a vowel sign ा joined to the head line
+    assert trailing_danda(with_bars(word, gap=-6)) is None  # the bar reaches into the word's columns
+    assert trailing_danda(with_bars(word, top=0, bottom=28)) is None  # a short bar high up: not below the middle
+    edge = with_bars(word, width=16, gap=14)
+    edge[:, -3:] = 255
+    ys, xs = np.nonzero(edge < 128)
+    cut_at_edge = edge[:, : int(xs.max()) + 1]  # the bar's right side is the image's edge
+    assert trailing_danda(cut_at_edge) is None
+
+
+def test_the_bar_is_kept_as_a_danda_only_where_the_words_say_so():
+    known = {"हुन्छ", "चिउरा", "नेपाल"}.__contains__
+    assert keeps_danda("हुन्छ", "हुन्छ", known)  # the network passed over the bar
+    assert keeps_danda("हुन्छा", "हुन्छ", known)  # read as ा, which makes no word
+    assert not keeps_danda("चिउरा", "चिउर", known)  # a detached ा: the word without it is no word
+    assert not keeps_danda("नेपाल", "नेपाली", known)  # both known and different: the image decides
+    assert not keeps_danda("कखग", "कखग", known)  # an unknown word: no telling
+    assert not keeps_danda("", "", known)
+
+
+def test_known_words_of_the_list_and_of_the_user():
+    lex = Lexicon(["घर", "हुनु"])
+    assert lex.knows("घर") and lex.knows("घरमा") and lex.knows("हुन्छ") and lex.knows("घर, घर")
+    assert not lex.knows("घरा") and not lex.knows("१२") and not lex.knows("")
+    prior = LanguagePrior(lex, None, user_words=PersonalWords(["रमेश"]))
+    assert prior.knows("रमेश") and prior.knows("घर") and not prior.knows("सुरेश")
+
+
+@pytest.fixture(scope="module")
+def bundled() -> Recognizer:
+    return Recognizer(bundled_model_path(), device="cpu", beam=8, lexicon=True)
+
+
+@pytest.mark.parametrize("text", ["नेपाल", "घर"])
+def test_the_app_reads_a_danda_after_a_word(bundled, render_word, text):
+    plain = np.array(render_word(text))
+    alone = bundled.recognize([plain])[0]
+    assert bundled.lexicon is not None and bundled.lexicon.knows(alone.text)
+    read = bundled.recognize([with_bars(plain)])[0]
+    assert read.text == alone.text + "।"
+    assert read.chars[-1].char == "।" and read.chars[-1].confidence == DANDA_CONFIDENCE
+    assert read.graphemes[-1].text == "।" and read.confidence <= DANDA_CONFIDENCE
+    assert read.alternatives[0].text == read.text
+    assert all(a.text for a in read.alternatives) and len(read.alternatives) <= bundled.alternatives
+
+
+def test_the_app_reads_a_double_danda(bundled, render_word):
+    plain = np.array(render_word("नेपाल"))
+    assert bundled.recognize([with_bars(plain, bars=2)])[0].text == "नेपाल॥"
+
+
+def test_without_the_word_list_a_bar_is_left_to_the_network(render_word):
+    greedy = Recognizer(bundled_model_path(), device="cpu")
+    img = with_bars(np.array(render_word("नेपाल")))
+    assert not greedy.recognize([img])[0].text.endswith("।")
