@@ -32,7 +32,7 @@ def word(render_word) -> np.ndarray:
 
 
 def test_a_bar_after_the_word_is_found_and_the_word_ends_before_it(word):
-    ys, xs = np.nonzero(word < 128)
+    xs = np.nonzero(word < 128)[1]
     found = trailing_danda(with_bars(word))
     assert found is not None
     cut, mark = found
@@ -45,10 +45,11 @@ def test_no_danda_without_a_bar_standing_apart(word, render_word):
     assert trailing_danda(word) is None
     assert trailing_danda(np.array(render_word("घरमा"))) is None  # a vowel sign ा joined to the head line
     assert trailing_danda(with_bars(word, gap=-6)) is None  # the bar reaches into the word's columns
+    assert trailing_danda(with_bars(word, gap=5)) is None  # right after the last letter: a bar of its own
     assert trailing_danda(with_bars(word, top=0, bottom=28)) is None  # a short bar high up: not below the middle
     edge = with_bars(word, width=16, gap=14)
     edge[:, -3:] = 255
-    ys, xs = np.nonzero(edge < 128)
+    xs = np.nonzero(edge < 128)[1]
     cut_at_edge = edge[:, : int(xs.max()) + 1]  # the bar's right side is the image's edge
     assert trailing_danda(cut_at_edge) is None
 

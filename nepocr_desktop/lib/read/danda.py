@@ -26,6 +26,10 @@ MAX_LEAN = 0.45    # the centre line's horizontal run over its vertical run (abo
 # thick-penned danda may be only three times as tall as it is wide.
 TRAILING_SPECK = 0.02
 TRAILING_ASPECT = 2.5
+# the blank between the word's ink and a danda after it, over the word's height: a letter's own
+# bar written a little apart (स, श, ो) stands closer (chosen on the real training crops, where
+# the rule's dandas 0.10-0.39 apart were dandas and 6 of the 8 bars under 0.08 were letters')
+TRAILING_GAP = 0.08
 # shown between the colours' thresholds (60% and 90%): worth a look, as the rule has no per-word
 # probability of its own
 DANDA_CONFIDENCE = 0.75
@@ -122,16 +126,17 @@ def trailing_bars(gray: np.ndarray) -> tuple[list[tuple[int, int, int, int]], tu
 def trailing_danda(gray: np.ndarray) -> tuple[int, str] | None:
     """(the column after the word's ink, the mark) when the image of a word ends in a danda (or
     a double danda) standing apart from it: one or two upright bars right of all the word's
-    ink, MIN_HEIGHT-MAX_HEIGHT times the height of the word's ink, that reach below the middle
-    of the word and are not cut by the image's edge. None otherwise. A detached vowel sign ा
-    looks the same; :func:`keeps_danda` tells them apart by what the word reads without it."""
+    ink, at least :data:`TRAILING_GAP` of its height after it, MIN_HEIGHT-MAX_HEIGHT times the
+    height of the word's ink, that reach below the middle of the word and are not cut by the
+    image's edge. None otherwise. A detached vowel sign ा looks the same; :func:`keeps_danda`
+    tells them apart by what the word reads without it."""
     found = trailing_bars(gray)
     if found is None:
         return None
     bars, (_, y0, x1, y1) = found
     height = y1 - y0
     mark = _mark(bars, float(height))
-    if mark is None:
+    if mark is None or bars[0][0] - x1 < TRAILING_GAP * height:
         return None
     if min(b[3] for b in bars) < y0 + 0.5 * height:  # a bar above the word's middle: not a danda
         return None
