@@ -41,6 +41,17 @@ def test_a_bar_after_the_word_is_found_and_the_word_ends_before_it(word):
     assert trailing_danda(with_bars(word, bars=2)) == (cut, "॥")
 
 
+def test_a_large_image_is_looked_at_smaller_and_cut_in_its_own_columns(word):
+    small = with_bars(word)
+    cut, mark = trailing_danda(small)
+    big = cv2.resize(small, (small.shape[1] * 8, small.shape[0] * 8), interpolation=cv2.INTER_NEAREST)
+    found = trailing_danda(big)
+    assert found is not None and found[1] == mark
+    xs = np.nonzero(big < 128)[1]
+    bar_left = xs[xs >= cut * 8].min()
+    assert (cut - 1) * 8 < found[0] <= bar_left  # between the word's ink and the bar, in the big image's columns
+
+
 def test_no_danda_without_a_bar_standing_apart(word, render_word):
     assert trailing_danda(word) is None
     assert trailing_danda(np.array(render_word("घरमा"))) is None  # a vowel sign ा joined to the head line

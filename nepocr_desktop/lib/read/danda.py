@@ -9,6 +9,7 @@ without it: the network reads a danda after a word as the vowel sign ा, or dro
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import cv2
@@ -30,6 +31,11 @@ TRAILING_ASPECT = 2.5
 # bar written a little apart (स, श, ो) stands closer (chosen on the real training crops, where
 # the rule's dandas 0.10-0.39 apart were dandas and 6 of the 8 bars under 0.08 were letters')
 TRAILING_GAP = 0.08
+# larger images are looked at smaller: a word written on the canvas or cut from a page is at most a
+# few hundred rows high, a whole photo read as one word thousands (whose ink map and labelled parts
+# at full size would take a second and a hundred megabytes)
+ANALYSIS_ROWS = 256
+ANALYSIS_PIXELS = 2_000_000
 # shown between the colours' thresholds (60% and 90%): worth a look, as the rule has no per-word
 # probability of its own
 DANDA_CONFIDENCE = 0.75
@@ -130,6 +136,11 @@ def trailing_danda(gray: np.ndarray) -> tuple[int, str] | None:
     height of the word's ink, that reach below the middle of the word and are not cut by the
     image's edge. None otherwise. A detached vowel sign ा looks the same; :func:`keeps_danda`
     tells them apart by what the word reads without it."""
+    scale = _analysis_scale(gray.shape[0], gray.shape[1])
+    full_cols = gray.shape[1]
+    if scale < 1.0:
+        size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
+        gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
     found = trailing_bars(gray)
     if found is None:
         return None
@@ -143,7 +154,16 @@ def trailing_danda(gray: np.ndarray) -> tuple[int, str] | None:
     rows, cols = gray.shape[:2]
     if any(b[0] <= 0 or b[1] <= 0 or b[2] >= cols or b[3] >= rows for b in bars):
         return None  # cut by the image's edge: a shadow, the paper's edge or a cut letter
-    return x1, mark
+    return (x1 if scale == 1.0 else min(full_cols, math.ceil(x1 / scale))), mark
+
+
+def _analysis_scale(rows: int, cols: int) -> float:
+    """The scale a word's image is looked at for a danda: as it is, up to :data:`ANALYSIS_ROWS`
+    x 1.5 rows and :data:`ANALYSIS_PIXELS`; a larger image (a whole photo read as one word)
+    at ANALYSIS_ROWS rows or ANALYSIS_PIXELS, whichever is smaller."""
+    if rows <= 1.5 * ANALYSIS_ROWS and rows * cols <= ANALYSIS_PIXELS:
+        return 1.0
+    return min(ANALYSIS_ROWS / rows, math.sqrt(ANALYSIS_PIXELS / (rows * cols)))
 
 
 def keeps_danda(whole: str, word: str, known: Callable[[str], bool]) -> bool:
