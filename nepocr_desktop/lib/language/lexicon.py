@@ -73,6 +73,12 @@ def core(token: str) -> str:
     return t if unicodedata.is_normalized("NFC", t) else unicodedata.normalize("NFC", t)
 
 
+def words_in(text: str) -> list[str]:
+    """The words of ``text``, in order: its tokens with a letter, without the digits and
+    punctuation around them, in NFC."""
+    return [w for w in (core(t) for t in SEPARATORS.split(text)) if any(c in LETTERS for c in w)]
+
+
 class Lexicon:
     """A sorted word list with known-word and could-become-a-word tests."""
 
@@ -130,7 +136,7 @@ class Lexicon:
 
     def knows(self, text: str) -> bool:
         """Whether ``text`` has a word and every word of it is known (:meth:`is_word`)."""
-        words = [w for w in (core(t) for t in SEPARATORS.split(text)) if any(c in LETTERS for c in w)]
+        words = words_in(text)
         return bool(words) and all(self.is_word(w) for w in words)
 
     def bonus(self, text: str, final: bool) -> float:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .lexicon import LETTERS, SEPARATORS, core
+from .lexicon import SEPARATORS, core, words_in
 
 MAX_WORDS = 50_000  # more than anyone corrects; bounds what a model file carries
 
@@ -22,10 +22,8 @@ def words_of(labels: Iterable[str]) -> list[str]:
     ``labels``, in first-seen order."""
     seen: dict[str, None] = {}
     for label in labels:
-        for token in SEPARATORS.split(label):
-            w = core(token)
-            if w and any(c in LETTERS for c in w):
-                seen.setdefault(w, None)
+        for w in words_in(label):
+            seen.setdefault(w, None)
     return list(seen)
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from ..read.charset import CLOSING_MARKS, DEFAULT_CHARSET
 from .charlm import CharLM
-from .lexicon import LETTERS, SEPARATORS, Lexicon, core, default_lexicon
+from .lexicon import Lexicon, default_lexicon, words_in
 from .personal import PersonalWords
 
 CHARLM_FILE = "charlm.npz"
@@ -92,7 +92,7 @@ class LanguagePrior:
     def knows(self, text: str) -> bool:
         """Whether ``text`` has a word and every word of it is in the word list or among the
         user's words."""
-        words = [w for w in (core(t) for t in SEPARATORS.split(text)) if any(c in LETTERS for c in w)]
+        words = words_in(text)
         return bool(words) and all((self.lexicon is not None and self.lexicon.is_word(w))
                                    or (self.user_words is not None and w in self.user_words.words) for w in words)
 
