@@ -21,8 +21,8 @@ from .lib.page.containers import Box, Page, Point
 from .lib.page.pagexml import page_to_xml
 from .lib.page.segment import segment_page
 from .lib.page.text import join_words
-from .lib.read.danda import DANDA_CONFIDENCE, danda
 from .lib.read.preprocess import ImageSource, load_gray
+from .lib.read.punctuation import MARK_CONFIDENCE, danda
 from .lib.read.results import Reader, Recognition, RecognitionFailure
 
 MARGIN = 0.12   # crop margin around a word, as a fraction of its height
@@ -220,7 +220,7 @@ def _danda(mark: str, result: Recognition | RecognitionFailure, box: Box, polygo
     """A word box the shape rule reads as ``mark``; the recognizer's readings stay one click away."""
     read = _word(result, box, polygon)
     others = tuple(dict.fromkeys(t for t in (read.text, *read.alternatives) if t and t != mark))
-    return WordResult(mark, DANDA_CONFIDENCE, box, polygon, alternatives=others)
+    return WordResult(mark, MARK_CONFIDENCE, box, polygon, alternatives=others)
 
 
 def _word(result: Recognition | RecognitionFailure, box: Box, polygon: tuple[Point, ...]) -> WordResult:

@@ -28,7 +28,6 @@ from .lib.language.lexicon import Lexicon
 from .lib.language.prior import LanguagePrior, default_prior
 from .lib.read.charset import is_well_formed
 from .lib.read.ctc_decoder import Decoded, akshara_confidences, beam_decode, greedy_decode
-from .lib.read.danda import DANDA_CONFIDENCE, keeps_danda, trailing_danda
 from .lib.read.int8cache import CacheKey, Int8Cache
 from .lib.read.modelio import (
     LoadedModel,
@@ -49,6 +48,7 @@ from .lib.read.preprocess import (
     looks_drawn,
     prepare,
 )
+from .lib.read.punctuation import MARK_CONFIDENCE, keeps_mark, trailing_marks
 from .lib.read.quantize import QuantizationError, calibration_images, quantize_with_reference
 from .lib.read.results import Alternative, CharConfidence, GraphemeConfidence, Recognition, RecognitionFailure
 from .lib.system.memory import release_memory
@@ -310,15 +310,16 @@ class Recognizer:
         """``drawn``: True, every image is a drawing; None, tell each by its look: images of ink
         without grey go to the network for drawings (where the model has one), and writing
         rendered by software (:func:`looks_drawn`) is decoded with the weights for drawings.
-        With a word list, an image that ends in a bar standing apart from the word is also read
-        without the bar, and the bar is a danda where :func:`keeps_danda` says so."""
+        With a word list, an image that ends in a danda or a comma standing apart from the word
+        (:func:`trailing_marks`) is also read without it, and the mark is kept where
+        :func:`keeps_mark` says so (the first such way, where there are two)."""
         n = len(images)
         results: list[Recognition | RecognitionFailure | None] = [None] * n
         prepared: list[tuple[int, np.ndarray, float]] = []
         apart: set[int] = set()  # the images the network for drawings reads
         drawing_prior = self._drawing_lexicon if drawn is None else prior
         as_drawing: set[int] = set()  # the images decoded with drawing_prior
-        dandas: dict[int, tuple[int, str]] = {}  # image -> (the entry of its word without the bar, the mark)
+        marks: dict[int, list[tuple[int, str]]] = {}  # image -> [(the entry of its word without the mark, the mark)]
         for i, src in enumerate(images):
             t0 = time.perf_counter()
             try:
@@ -328,8 +329,9 @@ class Recognizer:
                 if drawing_prior is not prior and looks_drawn(gray):
                     as_drawing.add(i)
                 arr = prepare(gray, self.info.preprocess)
-                found = trailing_danda(gray) if prior is not None and arr.any() else None
-                word = prepare(np.ascontiguousarray(gray[:, :found[0]]), self.info.preprocess) if found else None
+                found = trailing_marks(gray) if prior is not None and arr.any() else []
+                words = [(prepare(np.ascontiguousarray(gray[:, :cut]), self.info.preprocess), mark)
+                         for cut, mark in found]
             except ImageError as exc:
                 results[i] = RecognitionFailure(_one_line(str(exc)))
                 continue
@@ -341,9 +343,11 @@ class Recognizer:
                 results[i] = Recognition(text="", confidence=0.0, device=self.device_name, ms=round(ms, 3))
                 continue
             prepared.append((i, arr, time.perf_counter() - t0))
-            if found and word is not None and word.any():
-                j = n + len(dandas)  # read beside the others, by the same network and weights
-                dandas[i] = (j, found[1])
+            for word, mark in words:
+                if not word.any():
+                    continue
+                j = len(results)  # read beside the others, by the same network and weights
+                marks.setdefault(i, []).append((j, mark))
                 prepared.append((j, word, 0.0))
                 results.append(None)
                 for chosen in (apart, as_drawing):
@@ -363,12 +367,15 @@ class Recognizer:
                     rec = self._decode(lp, drawing_prior if i in as_drawing else prior)
                     ms = (t_prep + shared + time.perf_counter() - t1) * 1000.0
                     results[i] = replace(rec, device=self.device_name, ms=round(ms, 3))
-        for i, (j, mark) in dandas.items():
-            whole, word_read = results[i], results[j]
+        for i, ways in marks.items():
+            whole = results[i]
             used = drawing_prior if i in as_drawing else prior
-            if (isinstance(whole, Recognition) and isinstance(word_read, Recognition) and used is not None
-                    and keeps_danda(whole.text, word_read.text, used.knows)):
-                results[i] = _with_mark(word_read, mark, whole, max(1, self.alternatives))
+            for j, mark in ways:
+                word_read = results[j]
+                if (isinstance(whole, Recognition) and isinstance(word_read, Recognition) and used is not None
+                        and keeps_mark(whole.text, word_read.text, used.knows)):
+                    results[i] = _with_mark(word_read, mark, whole, max(1, self.alternatives))
+                    break
         return results[:n]  # type: ignore[return-value]
 
     def _forward(self, arrays: list[np.ndarray], module: torch.nn.Module | None = None) -> list[np.ndarray]:
@@ -452,16 +459,16 @@ def _make_int8(loaded: LoadedModel, cache: Int8Cache, key: CacheKey | None) -> t
 
 
 def _with_mark(word: Recognition, mark: str, whole: Recognition, most: int) -> Recognition:
-    """The reading of a word without the danda after it, with the danda: the mark's confidence
-    is the shape rule's (:data:`DANDA_CONFIDENCE`), and the reading of the whole image stays one
+    """The reading of a word without the mark after it, with the mark: the mark's confidence
+    is the shape rule's (:data:`MARK_CONFIDENCE`), and the reading of the whole image stays one
     of the (at most ``most``) alternatives."""
     alternatives = [Alternative(a.text + mark, a.score) for a in word.alternatives if a.text]
     if whole.text and all(a.text != whole.text for a in alternatives):
         score = whole.alternatives[0].score if whole.alternatives else 0.0
         alternatives = [*alternatives[:max(0, most - 1)], Alternative(whole.text, score)]
-    return replace(word, text=word.text + mark, confidence=min(word.confidence, DANDA_CONFIDENCE),
-                   chars=[*word.chars, CharConfidence(mark, DANDA_CONFIDENCE)],
-                   graphemes=[*word.graphemes, GraphemeConfidence(mark, DANDA_CONFIDENCE)],
+    return replace(word, text=word.text + mark, confidence=min(word.confidence, MARK_CONFIDENCE),
+                   chars=[*word.chars, CharConfidence(mark, MARK_CONFIDENCE)],
+                   graphemes=[*word.graphemes, GraphemeConfidence(mark, MARK_CONFIDENCE)],
                    alternatives=alternatives, ms=round(word.ms + whole.ms, 3))
 
 

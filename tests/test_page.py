@@ -214,7 +214,7 @@ def test_a_bar_apart_from_its_word_is_read_as_a_danda(render_word, bars, mark):
 
 
 def test_the_danda_rule_leaves_words_alone():
-    from nepocr_desktop.lib.read.danda import danda
+    from nepocr_desktop.lib.read.punctuation import danda
 
     word = np.full((40, 60), 255, np.uint8)
     cv2.putText(word, "HW", (2, 32), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 0, 3)
