@@ -373,7 +373,7 @@ class Recognizer:
             for j, mark in ways:
                 word_read = results[j]
                 if (isinstance(whole, Recognition) and isinstance(word_read, Recognition) and used is not None
-                        and keeps_mark(whole.text, word_read.text, used.knows)):
+                        and keeps_mark(whole.text, word_read.text, used.knows, mark)):
                     results[i] = _with_mark(word_read, mark, whole, max(1, self.alternatives))
                     break
         return results[:n]  # type: ignore[return-value]

@@ -135,7 +135,11 @@ def test_the_bar_is_kept_as_a_danda_only_where_the_words_say_so():
     assert keeps_mark("हुन्छा", "हुन्छ", known)  # read as ा, which makes no word
     assert not keeps_mark("चिउरा", "चिउर", known)  # a detached ा: the word without it is no word
     assert not keeps_mark("नेपाल", "नेपाली", known)  # both known and different: the image decides
-    assert not keeps_mark("कखग", "कखग", known)  # an unknown word: no telling
+    assert keeps_mark("कखग", "कखग", known)  # an unknown word the network read past the bar
+    assert not keeps_mark("कखगा", "कखग", known)  # an unknown word, the bar read as ा: no telling
+    assert not keeps_mark("कखग", "कखग", known, ",")  # a comma needs a known word
+    assert keeps_mark("नेपाल", "नेपाल", known, ",")
+    assert not keeps_mark("५००", "५००", known) and not keeps_mark("500", "500", known)  # a bar after digits: a 1
     assert not keeps_mark("", "", known)
 
 

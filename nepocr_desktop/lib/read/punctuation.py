@@ -12,6 +12,7 @@ drops a comma.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 
 import cv2
@@ -52,6 +53,8 @@ COMMA_MAX_HEIGHT = 0.55
 COMMA_TOP = 0.55           # its top at least this far down the word's height
 COMMA_CLEAR = 0.3          # the blank between it and any ink above it, over the word's height
 COMMA_ASPECT = 1.2         # its height over its width
+# a Devanagari letter (a consonant or an independent vowel)
+_LETTER = re.compile("[\u0904-\u0939\u0958-\u0961\u0972-\u097f]")
 # shown between the colours' thresholds (60% and 90%): worth a look, as the rule has no per-word
 # probability of its own
 MARK_CONFIDENCE = 0.75
@@ -241,10 +244,17 @@ def _analysis_scale(rows: int, cols: int) -> float:
     return min(ANALYSIS_ROWS / rows, math.sqrt(ANALYSIS_PIXELS / (rows * cols)))
 
 
-def keeps_mark(whole: str, word: str, known: Callable[[str], bool]) -> bool:
-    """Whether a mark :func:`trailing_marks` found is one, from the readings of the image
+def keeps_mark(whole: str, word: str, known: Callable[[str], bool], mark: str = "।") -> bool:
+    """Whether ``mark``, which :func:`trailing_marks` found, is one, from the readings of the image
     (``whole``) and of the word without the mark (``word``): the word is a known word, and the
     mark either changed nothing (the network passed over it, as it does over a danda or a comma)
     or made the reading something no list knows (a danda read as ा: हुन्छा). A detached ा of a
-    known word (चिउरा, अन्डा) leaves a word that is not one (चिउर), and is kept."""
-    return bool(word) and known(word) and (whole == word or not known(whole))
+    known word (चिउरा, अन्डा) leaves a word that is not one (चिउर), and is kept. A danda the
+    network passed over is one after a word no list knows too (a name, a misspelling), if the
+    word has a letter: a bar after digits is a 1; a comma needs a known word, as pieces of
+    letters pass the shape test too."""
+    if not word:
+        return False
+    if known(word):
+        return whole == word or not known(whole)
+    return mark in "।॥" and whole == word and _LETTER.search(word) is not None
