@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import math
 import shutil
 import subprocess
@@ -241,3 +242,15 @@ def test_the_priors_kept_scores_are_its_scores_and_stay_bounded(monkeypatch):
     assert len(small._memo) <= 5
     small.forget()
     assert small._memo == {} and small.bonus("नमस्ते", True) == fresh[texts.index("नमस्ते") * 2 + 1]
+
+
+def test_word_forms_that_are_a_danda_read_as_aa_are_dropped():
+    sys.path.insert(0, str(ROOT / "tools"))
+    from build_lexicon import danda_read_as_aa
+
+    heads = {"हुनु", "कान्छा", "भान्छा"}
+    forms = {"हुन्छ", "हुन्छा", "पर्छ", "पर्छा", "इच्छा", "कान्छा", "गर्छा"}
+    assert danda_read_as_aa(forms, heads) == {"हुन्छा", "पर्छा"}  # गर्छा: no गर्छ to come from
+    with gzip.open(lexicon_dir() / "words.txt.gz", "rt", encoding="utf-8") as f:
+        words = f.read().split()
+    assert "हुन्छ" in words and "हुन्छा" not in words and "कान्छा" in words

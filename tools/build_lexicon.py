@@ -48,7 +48,8 @@ from three lists:
 - the Nepali Wordlist Dataset (github.com/bisug/Nepali-Wordlist-Dataset, `data/words.lst`;
   {heads} headwords of the Nepali Brihat Sabdakosh), released under CC0 1.0; see `LICENSE`;
 - the {forms} word forms of Tesseract's Nepali model (tessdata_fast `nep.traineddata` as packaged
-  by Debian `tesseract-ocr-nep`) and the {hindi} words of its Hindi model (`hin.traineddata`,
+  by Debian `tesseract-ocr-nep`; less {dropped} that are a verb in -छ with ा after it, a danda
+  read as ा in the text they came from: {dropped_words}) and the {hindi} words of its Hindi model (`hin.traineddata`,
   Debian `tesseract-ocr-hin`), Apache License 2.0, Copyright 2006-2022 Google Inc.; see
   `LICENSE-Apache-2.0`.
 
@@ -79,6 +80,14 @@ def tesseract_words(traineddata: Path) -> list[str]:
         return (Path(tmp) / "words.txt").read_text(encoding="utf-8").split("\n")
 
 
+def danda_read_as_aa(forms: set[str], heads: set[str]) -> set[str]:
+    """The word forms that are another form in -छ with ा after it (हुन्छा, पर्छा): a present-tense
+    verb never takes ा, so these are a danda read as ा in the text the forms came from (they would
+    keep the recognizer from reading हुन्छ। as a word and a danda). Headwords (कान्छा, भान्छा)
+    are kept."""
+    return {w for w in forms if w.endswith("\u094d\u091b\u093e") and w not in heads and w[:-1] in heads | forms}
+
+
 def build(source: Path, license_file: Path, out: Path, tessdata: Path, hindi: Path) -> int:
     """Write the word list, licence and character model into ``out``; return the word count."""
     heads: set[str] = set()
@@ -88,6 +97,8 @@ def build(source: Path, license_file: Path, out: Path, tessdata: Path, hindi: Pa
     forms: set[str] = set()
     for line in tesseract_words(tessdata):
         forms.update(tokens(line))
+    dropped = danda_read_as_aa(forms, heads)
+    forms -= dropped
     hindi_words: set[str] = set()
     for line in tesseract_words(hindi):
         hindi_words.update(tokens(line))
@@ -102,6 +113,7 @@ def build(source: Path, license_file: Path, out: Path, tessdata: Path, hindi: Pa
     shutil.copyfile(APACHE_LICENSE, out / "LICENSE-Apache-2.0")
     lm.save(out / CHARLM_FILE)
     note = SOURCE_NOTE.format(name=WORDS_FILE, count=len(words), heads=len(heads), forms=len(forms),
+                              dropped=len(dropped), dropped_words=", ".join(sorted(dropped)),
                               hindi=len(hindi_words), lm=CHARLM_FILE, order=CHARLM_ORDER, ngrams=len(lm),
                               total=len(heads | forms))
     (out / "SOURCE.md").write_text(note, encoding="utf-8")
