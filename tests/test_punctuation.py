@@ -9,9 +9,14 @@ import pytest
 from nepocr_desktop.lib.language.lexicon import Lexicon
 from nepocr_desktop.lib.language.personal import PersonalWords
 from nepocr_desktop.lib.language.prior import LanguagePrior
-from nepocr_desktop.lib.read.punctuation import MARK_CONFIDENCE, keeps_mark, trailing_danda, trailing_marks
+from nepocr_desktop.lib.read.punctuation import MARK_CONFIDENCE, keeps_mark, trailing_marks
 from nepocr_desktop.paths import bundled_model_path
 from nepocr_desktop.recognizer import Recognizer
+
+
+def trailing_danda(gray: np.ndarray) -> tuple[int, str] | None:
+    """The first danda (or double danda) :func:`trailing_marks` offers, if any."""
+    return next(((cut, mark) for cut, mark in trailing_marks(gray) if mark in "।॥"), None)
 
 
 def with_bars(word: np.ndarray, bars: int = 1, gap: int = 14, top: int = 8, bottom: int = 2,

@@ -59,6 +59,8 @@ _LETTER = re.compile("[\u0904-\u0939\u0958-\u0961\u0972-\u097f]")
 # probability of its own
 MARK_CONFIDENCE = 0.75
 
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1
+
 
 def _is_bar(labels: np.ndarray, stats: np.ndarray, k: int, aspect: float = MIN_ASPECT) -> bool:
     """Whether ink part ``k`` of a labelled image is one straight, upright bar, at least
@@ -85,12 +87,12 @@ def _parts(gray: np.ndarray, speck: float = 0.1) -> tuple[np.ndarray, np.ndarray
     return labels, stats, [i + 1 for i in np.flatnonzero(areas >= speck * areas.max())]
 
 
-def _box(stats: np.ndarray, k: int) -> tuple[int, int, int, int]:
+def _box(stats: np.ndarray, k: int) -> Box:
     x, y, w, h = (int(v) for v in stats[k, :4])
     return x, y, x + w, y + h
 
 
-def _bars(crop: np.ndarray) -> list[tuple[int, int, int, int]] | None:
+def _bars(crop: np.ndarray) -> list[Box] | None:
     """Boxes (x0, y0, x1, y1) of the crop's ink parts, left to right, if every part that is not
     a speck is a straight upright bar; None otherwise."""
     labels, stats, keep = _parts(crop)
@@ -99,7 +101,7 @@ def _bars(crop: np.ndarray) -> list[tuple[int, int, int, int]] | None:
     return sorted(_box(stats, k) for k in keep)
 
 
-def _mark(bars: list[tuple[int, int, int, int]], word_height: float) -> str | None:
+def _mark(bars: list[Box], word_height: float) -> str | None:
     """"।" for one bar, "॥" for two of like height side by side, MIN_HEIGHT-MAX_HEIGHT times
     ``word_height`` tall; None otherwise."""
     if not bars or len(bars) > 2 or word_height <= 0:
@@ -125,23 +127,16 @@ def danda(crop: np.ndarray, word_height: float) -> str | None:
     return _mark(bars, word_height) if bars else None
 
 
-Box = tuple[int, int, int, int]
-
 
 def _boxes_of(stats: np.ndarray, parts: list[int]) -> Box:
     boxes = [_box(stats, k) for k in parts]
     return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
-def trailing_bars(gray: np.ndarray) -> list[tuple[list[Box], Box]]:
-    """Each way the image's ink may end in upright bars: (the boxes of the last two, or the last
-    one, the box of the ink before them), where those parts are such bars and no other part
-    reaches into their columns; two bars first. Specks are left out of both."""
-    labels, stats, keep = _parts(gray, TRAILING_SPECK)
-    return _bars_after(labels, stats, keep)
-
-
 def _bars_after(labels: np.ndarray, stats: np.ndarray, keep: list[int]) -> list[tuple[list[Box], Box]]:
+    """Each way the ink parts ``keep`` may end in upright bars: (the boxes of the last two, or the
+    last one, the box of the parts before them), where those parts are such bars and no other
+    part reaches into their columns; two bars first."""
     keep = sorted(keep, key=lambda k: stats[k, cv2.CC_STAT_LEFT] + stats[k, cv2.CC_STAT_WIDTH])  # by right edge
     found = []
     for n_bars in (2, 1):
@@ -228,11 +223,6 @@ def trailing_marks(gray: np.ndarray) -> list[tuple[int, str]]:
         comma = _comma_after(labels, stats, keep)
         found = [comma] if comma is not None else []
     return [(cut if scale == 1.0 else min(full_cols, math.ceil(cut / scale)), mark) for cut, mark in found]
-
-
-def trailing_danda(gray: np.ndarray) -> tuple[int, str] | None:
-    """The most likely danda (or double danda) of :func:`trailing_marks`, if any."""
-    return next(((cut, mark) for cut, mark in trailing_marks(gray) if mark in "।॥"), None)
 
 
 def _analysis_scale(rows: int, cols: int) -> float:
