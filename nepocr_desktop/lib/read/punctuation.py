@@ -129,8 +129,9 @@ def danda(crop: np.ndarray, word_height: float) -> str | None:
 
 
 def _boxes_of(stats: np.ndarray, parts: list[int]) -> Box:
-    boxes = [_box(stats, k) for k in parts]
-    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+    """The box around ink parts ``parts``."""
+    x, y, w, h = (stats[parts, i] for i in range(4))
+    return int(x.min()), int(y.min()), int((x + w).max()), int((y + h).max())
 
 
 def _bars_after(labels: np.ndarray, stats: np.ndarray, keep: list[int]) -> list[tuple[list[Box], Box]]:
@@ -179,10 +180,11 @@ def _comma_after(labels: np.ndarray, stats: np.ndarray, keep: list[int]) -> tupl
     keep = sorted(keep, key=lambda k: stats[k, cv2.CC_STAT_LEFT] + stats[k, cv2.CC_STAT_WIDTH])
     for comma in keep[-2:][::-1]:
         rest = [k for k in keep if k != comma]
+        in_rest = np.zeros(len(stats), bool)
+        in_rest[rest] = True
         x0, y0, x1, y1 = _box(stats, comma)
-        if np.flatnonzero(np.isin(labels[y0:, x0:], rest).any(axis=1)).size:
+        if in_rest[labels[y0:, x0:]].any():
             continue  # the word's ink beside or under it: part of a letter
-        above = np.flatnonzero(np.isin(labels[:y0, x0:x1], rest).any(axis=1))
         _, wy0, _, wy1 = _boxes_of(stats, rest)
         height = wy1 - wy0
         if height <= 0 or x0 <= 0 or y0 <= 0 or x1 >= cols or y1 >= rows:
@@ -190,6 +192,7 @@ def _comma_after(labels: np.ndarray, stats: np.ndarray, keep: list[int]) -> tupl
         if not (COMMA_MIN_HEIGHT * height <= y1 - y0 <= COMMA_MAX_HEIGHT * height and y1 - y0 >= COMMA_ASPECT * (x1 - x0)
                 and wy0 + COMMA_TOP * height <= y0 < wy1):  # from the word's foot or above it
             return None
+        above = np.flatnonzero(in_rest[labels[:y0, x0:x1]].any(axis=1))
         if above.size and (y0 - above.max() - 1 < COMMA_CLEAR * height or y1 < wy1):
             return None  # under ink that is not the head line, or not hanging below the word: a letter's piece
         return x0, ","
