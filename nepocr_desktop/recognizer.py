@@ -48,7 +48,7 @@ from .lib.read.preprocess import (
     looks_drawn,
     prepare,
 )
-from .lib.read.punctuation import MARK_CONFIDENCE, keeps_mark, trailing_marks
+from .lib.read.punctuation import MARK_CONFIDENCE, Trailing, keeps_mark, trailing_marks
 from .lib.read.quantize import QuantizationError, calibration_images, quantize_with_reference
 from .lib.read.results import Alternative, CharConfidence, GraphemeConfidence, Recognition, RecognitionFailure
 from .lib.system.memory import release_memory
@@ -319,7 +319,7 @@ class Recognizer:
         apart: set[int] = set()  # the images the network for drawings reads
         drawing_prior = self._drawing_lexicon if drawn is None else prior
         as_drawing: set[int] = set()  # the images decoded with drawing_prior
-        marks: dict[int, list[tuple[int, str]]] = {}  # image -> [(the entry of its word without the mark, the mark)]
+        marks: dict[int, list[tuple[int, Trailing]]] = {}  # image -> [(the entry of its word without the mark, the mark)]
         for i, src in enumerate(images):
             t0 = time.perf_counter()
             try:
@@ -330,8 +330,7 @@ class Recognizer:
                     as_drawing.add(i)
                 arr = prepare(gray, self.info.preprocess)
                 found = trailing_marks(gray) if prior is not None and arr.any() else []
-                words = [(prepare(np.ascontiguousarray(gray[:, :cut]), self.info.preprocess), mark)
-                         for cut, mark in found]
+                words = [(prepare(np.ascontiguousarray(gray[:, :t.cut]), self.info.preprocess), t) for t in found]
             except ImageError as exc:
                 results[i] = RecognitionFailure(_one_line(str(exc)))
                 continue
@@ -343,11 +342,11 @@ class Recognizer:
                 results[i] = Recognition(text="", confidence=0.0, device=self.device_name, ms=round(ms, 3))
                 continue
             prepared.append((i, arr, time.perf_counter() - t0))
-            for word, mark in words:
+            for word, trailing in words:
                 if not word.any():
                     continue
                 j = len(results)  # read beside the others, by the same network and weights
-                marks.setdefault(i, []).append((j, mark))
+                marks.setdefault(i, []).append((j, trailing))
                 prepared.append((j, word, 0.0))
                 results.append(None)
                 for chosen in (apart, as_drawing):
@@ -370,11 +369,11 @@ class Recognizer:
         for i, ways in marks.items():
             whole = results[i]
             used = drawing_prior if i in as_drawing else prior
-            for j, mark in ways:
+            for j, trailing in ways:
                 word_read = results[j]
                 if (isinstance(whole, Recognition) and isinstance(word_read, Recognition) and used is not None
-                        and keeps_mark(whole.text, word_read.text, used.knows, mark)):
-                    results[i] = _with_mark(word_read, mark, whole, max(1, self.alternatives))
+                        and keeps_mark(whole.text, word_read.text, used.knows, trailing.mark, trailing.apart)):
+                    results[i] = _with_mark(word_read, trailing.mark, whole, max(1, self.alternatives))
                     break
         return results[:n]  # type: ignore[return-value]
 

@@ -16,7 +16,7 @@ from nepocr_desktop.recognizer import Recognizer
 
 def trailing_danda(gray: np.ndarray) -> tuple[int, str] | None:
     """The first danda (or double danda) :func:`trailing_marks` offers, if any."""
-    return next(((cut, mark) for cut, mark in trailing_marks(gray) if mark in "।॥"), None)
+    return next(((t.cut, t.mark) for t in trailing_marks(gray) if t.mark in "।॥"), None)
 
 
 def with_bars(word: np.ndarray, bars: int = 1, gap: int = 14, top: int = 8, bottom: int = 2,
@@ -58,6 +58,9 @@ def test_a_bar_after_the_word_is_found_and_the_word_ends_before_it(word):
     xs = np.nonzero(word < 128)[1]
     found = trailing_danda(with_bars(word))
     assert found is not None
+    (t,) = trailing_marks(with_bars(word))
+    h = np.ptp(np.nonzero(word < 128)[0])
+    assert 9 / h <= t.apart <= 13 / h  # the blank before the bar (about 11 pixels), over the word's height
     cut, mark = found
     assert mark == "।"
     assert xs.max() < cut <= xs.max() + 14  # the word's ink is all before the cut, the bar after it
@@ -94,11 +97,11 @@ def test_where_two_bars_are_no_double_danda_the_last_is_offered_alone(word):
     first = int(xs.max()) + 14
     cv2.line(img, (first + 40, 20), (first + 39, 46), 0, 3)  # a second bar far after the first
     ways = trailing_marks(img)
-    assert [mark for _, mark in ways] == ["।"]
+    assert [t.mark for t in ways] == ["।"]
     assert first < ways[0][0] <= first + 40  # the word ends after the first bar, before the second
     pair = with_bars(word, bars=2, spacing=14)
     ways = trailing_marks(pair)
-    assert [mark for _, mark in ways] == ["॥", "।"]  # the pair first, then the last bar alone
+    assert [t.mark for t in ways] == ["॥", "।"]  # the pair first, then the last bar alone
     assert ways[0][0] < ways[1][0] <= ways[0][0] + 14 + 3
 
 
@@ -110,7 +113,7 @@ def test_a_comma_after_the_word_is_found_and_the_word_ends_before_it(word):
     assert trailing_danda(with_comma(word)) is None
     ys = np.nonzero(word < 128)[0]
     low_bar = with_bars(word, top=round(0.7 * (ys.max() - ys.min())), bottom=-3)  # a straight comma
-    assert [mark for _, mark in trailing_marks(np.pad(low_bar, ((0, 10), (0, 0)), constant_values=255))] == [","]
+    assert [t.mark for t in trailing_marks(np.pad(low_bar, ((0, 10), (0, 0)), constant_values=255))] == [","]
 
 
 def test_no_comma_where_the_mark_is_something_else(word):
@@ -131,7 +134,7 @@ def test_no_comma_where_the_mark_is_something_else(word):
     cv2.line(broken, (int(xs.max()) - 4, top + 1), (x + 2, top + 1), 0, 3)
     cv2.line(broken, (x, top + 1), (x, top + round(0.6 * h)), 0, 3)
     cv2.line(broken, (x, top + round(0.72 * h)), (x - 1, foot), 0, 3)
-    assert all(mark != "," for _, mark in trailing_marks(broken))
+    assert all(t.mark != "," for t in trailing_marks(broken))
 
 
 def test_the_bar_is_kept_as_a_danda_only_where_the_words_say_so():
@@ -145,6 +148,10 @@ def test_the_bar_is_kept_as_a_danda_only_where_the_words_say_so():
     assert not keeps_mark("कखग", "कखग", known, ",")  # a comma needs a known word
     assert keeps_mark("नेपाल", "नेपाल", known, ",")
     assert not keeps_mark("५००", "५००", known) and not keeps_mark("500", "500", known)  # a bar after digits: a 1
+    both = {"चार", "चारा"}.__contains__  # "fodder": a word with the bar read as ा, and without it
+    assert not keeps_mark("चारा", "चार", both, "।", apart=0.2)  # close after the word: a detached ा
+    assert keeps_mark("चारा", "चार", both, "।", apart=0.35)  # well apart: a danda
+    assert not keeps_mark("चारी", "चार", {"चार", "चारी"}.__contains__, "।", apart=0.5)  # not read as ा
     assert not keeps_mark("", "", known)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -37,6 +38,9 @@ TRAILING_GAP = 0.08
 # a danda after a word starts in the upper part of the word's height (the real crops' dandas: at
 # most 0.53 of it down); a short bar lower down is a comma
 DANDA_TOP = 0.6
+# a bar this far after a word (over its height) is a danda where the word reads a word with it as
+# ा and without it: the real crops' detached ा stood 0.12-0.25 of the word's height from it
+DANDA_APART = 0.3
 # larger images are looked at smaller: a word written on the canvas or cut from a page is at most a
 # few hundred rows high, a whole photo read as one word thousands (whose ink map and labelled parts
 # at full size would take a second and a hundred megabytes)
@@ -60,6 +64,14 @@ _LETTER = re.compile("[\u0904-\u0939\u0958-\u0961\u0972-\u097f]")
 MARK_CONFIDENCE = 0.75
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1
+
+
+class Trailing(NamedTuple):
+    """A mark found at the end of a word's image."""
+
+    cut: int       # the column the word ends before
+    mark: str      # "।", "॥" or ","
+    apart: float   # the blank between the word's ink and the mark, over the word's height
 
 
 def _is_bar(labels: np.ndarray, stats: np.ndarray, k: int, aspect: float = MIN_ASPECT) -> bool:
@@ -154,8 +166,8 @@ def _bars_after(labels: np.ndarray, stats: np.ndarray, keep: list[int]) -> list[
     return found
 
 
-def _danda_after(bars: list[Box], word_box: Box, shape: tuple[int, ...]) -> tuple[int, str] | None:
-    """(the column after the word's ink, the mark) where ``bars`` after ``word_box`` make a danda."""
+def _danda_after(bars: list[Box], word_box: Box, shape: tuple[int, ...]) -> Trailing | None:
+    """The danda ``bars`` after ``word_box`` make, cut after the word's ink; None if none."""
     _, y0, x1, y1 = word_box
     height = y1 - y0
     mark = _mark(bars, float(height))
@@ -168,12 +180,12 @@ def _danda_after(bars: list[Box], word_box: Box, shape: tuple[int, ...]) -> tupl
     rows, cols = shape[:2]
     if any(b[0] <= 0 or b[1] <= 0 or b[2] >= cols or b[3] >= rows for b in bars):
         return None  # cut by the image's edge: a shadow, the paper's edge or a cut letter
-    return x1, mark
+    return Trailing(x1, mark, (bars[0][0] - x1) / height)
 
 
-def _comma_after(labels: np.ndarray, stats: np.ndarray, keep: list[int]) -> tuple[int, str] | None:
-    """(the comma's first column, ",") where one of the last two parts (by right edge) is a comma
-    after the word (see :data:`COMMA_TOP` and the rest); None otherwise."""
+def _comma_after(labels: np.ndarray, stats: np.ndarray, keep: list[int]) -> Trailing | None:
+    """The comma, cut before its first column, where one of the last two parts (by right edge) is
+    a comma after the word (see :data:`COMMA_TOP` and the rest); None otherwise."""
     if len(keep) < 2:
         return None
     rows, cols = labels.shape
@@ -195,13 +207,14 @@ def _comma_after(labels: np.ndarray, stats: np.ndarray, keep: list[int]) -> tupl
         above = np.flatnonzero(in_rest[labels[:y0, x0:x1]].any(axis=1))
         if above.size and (y0 - above.max() - 1 < COMMA_CLEAR * height or y1 < wy1):
             return None  # under ink that is not the head line, or not hanging below the word: a letter's piece
-        return x0, ","
+        word_right = np.flatnonzero(in_rest[labels[y0:y1, :x0]].any(axis=0))
+        return Trailing(x0, ",", (x0 - (word_right.max() + 1 if word_right.size else x0)) / height)
     return None
 
 
-def trailing_marks(gray: np.ndarray) -> list[tuple[int, str]]:
-    """Each way the image of a word may end in a mark standing apart from it, as (the column the
-    word ends before, the mark), most likely first; none for most images.
+def trailing_marks(gray: np.ndarray) -> list[Trailing]:
+    """Each way the image of a word may end in a mark standing apart from it, most likely first;
+    none for most images.
 
     A danda (or a double danda): one or two upright bars right of all the word's ink, at least
     :data:`TRAILING_GAP` of its height after it, MIN_HEIGHT-MAX_HEIGHT times the height of the
@@ -225,7 +238,7 @@ def trailing_marks(gray: np.ndarray) -> list[tuple[int, str]]:
     if not found:
         comma = _comma_after(labels, stats, keep)
         found = [comma] if comma is not None else []
-    return [(cut if scale == 1.0 else min(full_cols, math.ceil(cut / scale)), mark) for cut, mark in found]
+    return [t if scale == 1.0 else t._replace(cut=min(full_cols, math.ceil(t.cut / scale))) for t in found]
 
 
 def _analysis_scale(rows: int, cols: int) -> float:
@@ -237,17 +250,20 @@ def _analysis_scale(rows: int, cols: int) -> float:
     return min(ANALYSIS_ROWS / rows, math.sqrt(ANALYSIS_PIXELS / (rows * cols)))
 
 
-def keeps_mark(whole: str, word: str, known: Callable[[str], bool], mark: str = "।") -> bool:
-    """Whether ``mark``, which :func:`trailing_marks` found, is one, from the readings of the image
-    (``whole``) and of the word without the mark (``word``): the word is a known word, and the
-    mark either changed nothing (the network passed over it, as it does over a danda or a comma)
-    or made the reading something no list knows (a danda read as ा: हुन्छा). A detached ा of a
-    known word (चिउरा, अन्डा) leaves a word that is not one (चिउर), and is kept. A danda the
-    network passed over is one after a word no list knows too (a name, a misspelling), if the
-    word has a letter: a bar after digits is a 1; a comma needs a known word, as pieces of
-    letters pass the shape test too."""
+def keeps_mark(whole: str, word: str, known: Callable[[str], bool], mark: str = "।", apart: float = 0.0) -> bool:
+    """Whether ``mark``, which :func:`trailing_marks` found ``apart`` (of the word's height) after
+    the word, is one, from the readings of the image (``whole``) and of the word without the mark
+    (``word``): the word is a known word, and the mark either changed nothing (the network passed
+    over it, as it does over a danda or a comma) or made the reading something no list knows (a
+    danda read as ा: हुन्छा). A detached ा of a known word (चिउरा, अन्डा) leaves a word that is
+    not one (चिउर), and is kept. Where both readings are words and the bar was read as ा (चार,
+    चारा), a bar :data:`DANDA_APART` or more after the word is a danda. A danda the network
+    passed over is one after a word no list knows too (a name, a misspelling), if the word has a
+    letter: a bar after digits is a 1; a comma needs a known word, as pieces of letters pass the
+    shape test too."""
     if not word:
         return False
     if known(word):
-        return whole == word or not known(whole)
+        return (whole == word or not known(whole)
+                or (mark == "।" and whole == word + "\u093e" and apart >= DANDA_APART))
     return mark in "।॥" and whole == word and _LETTER.search(word) is not None
