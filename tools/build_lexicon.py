@@ -85,7 +85,8 @@ def danda_read_as_aa(forms: set[str], heads: set[str]) -> set[str]:
     verb never takes ा, so these are a danda read as ा in the text the forms came from (they would
     keep the recognizer from reading हुन्छ। as a word and a danda). Headwords (कान्छा, भान्छा)
     are kept."""
-    return {w for w in forms if w.endswith("\u094d\u091b\u093e") and w not in heads and w[:-1] in heads | forms}
+    ends = {w for w in forms if w.endswith("\u094d\u091b\u093e") and w not in heads}
+    return {w for w in ends if w[:-1] in heads or w[:-1] in forms}
 
 
 def build(source: Path, license_file: Path, out: Path, tessdata: Path, hindi: Path) -> int:

@@ -12,13 +12,13 @@ drops a comma.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from typing import NamedTuple
 
 import cv2
 import numpy as np
 
+from .charset import CONSONANTS, INDEPENDENT_VOWELS
 from .preprocess import ink_map
 
 MIN_HEIGHT = 0.4   # of the median height of the line's other word boxes
@@ -57,8 +57,7 @@ COMMA_MAX_HEIGHT = 0.55
 COMMA_TOP = 0.55           # its top at least this far down the word's height
 COMMA_CLEAR = 0.3          # the blank between it and any ink above it, over the word's height
 COMMA_ASPECT = 1.2         # its height over its width
-# a Devanagari letter (a consonant or an independent vowel)
-_LETTER = re.compile("[\u0904-\u0939\u0958-\u0961\u0972-\u097f]")
+_LETTERS = frozenset(CONSONANTS + INDEPENDENT_VOWELS)  # a word has one: a bar after digits is a 1
 # shown between the colours' thresholds (60% and 90%): worth a look, as the rule has no per-word
 # probability of its own
 MARK_CONFIDENCE = 0.75
@@ -242,7 +241,7 @@ def trailing_marks(gray: np.ndarray) -> list[Trailing]:
 
 
 def _analysis_scale(rows: int, cols: int) -> float:
-    """The scale a word's image is looked at for a danda: as it is, up to :data:`ANALYSIS_ROWS`
+    """The scale a word's image is looked at for a mark: as it is, up to :data:`ANALYSIS_ROWS`
     x 1.5 rows and :data:`ANALYSIS_PIXELS`; a larger image (a whole photo read as one word)
     at ANALYSIS_ROWS rows or ANALYSIS_PIXELS, whichever is smaller."""
     if rows <= 1.5 * ANALYSIS_ROWS and rows * cols <= ANALYSIS_PIXELS:
@@ -266,4 +265,4 @@ def keeps_mark(whole: str, word: str, known: Callable[[str], bool], mark: str = 
     if known(word):
         return (whole == word or not known(whole)
                 or (mark == "।" and whole == word + "\u093e" and apart >= DANDA_APART))
-    return mark in "।॥" and whole == word and _LETTER.search(word) is not None
+    return mark in "।॥" and whole == word and any(c in _LETTERS for c in word)
