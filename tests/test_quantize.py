@@ -135,3 +135,61 @@ def test_int8_readings_do_not_depend_on_the_rest_of_the_batch(render_word):
     assert worst < 1e-4, worst
     pairs = rec.recognize(images[::-1][:20])  # another batch, another order
     assert all(abs(a.confidence - b.confidence) < 1e-4 for a, b in zip(pairs, alone[::-1][:20]))
+
+
+def _one_by_one_and_together(module, arrays):
+    """The largest difference between the log-probabilities of each word read alone and read in
+    one batch with the others (over each word's own frames), each with the blank margin the
+    recognizer gives it."""
+
+    def batch(items):
+        x, widths = quantize.batch(items)
+        return np.pad(x, ((0, 0), (0, 0), (0, 0), (0, quantize.RIGHT_MARGIN))), widths
+
+    x, widths = batch(arrays)
+    with torch.inference_mode():
+        lp, lengths = module(torch.from_numpy(x), torch.from_numpy(widths))
+        worst = 0.0
+        for j, a in enumerate(arrays):
+            xa, wa = batch([a])
+            la, _ = module(torch.from_numpy(xa), torch.from_numpy(wa))
+            t = int(lengths[j])
+            worst = max(worst, float((la[:t, 0] - lp[:t, j]).abs().max()))
+    return worst
+
+
+def test_the_lstm_keeps_half_precision_weights_and_reads_the_batch_at_once(bundled):
+    rnn, per_word = quantize._compact_lstm(bundled.module.rnn)
+    assert not per_word
+    kinds = {w.param.__getstate__()[0][0] for w in rnn._all_weight_values}
+    assert kinds == {"quantized_fp16"}
+    x = torch.randn(9, 3, bundled.module.rnn.input_size)
+    with torch.inference_mode():
+        ours, _ = rnn(x)
+        ref, _ = bundled.module.rnn(x)
+    assert float((ours - ref).abs().max()) < 0.02  # half-precision weights, float arithmetic
+
+
+def test_without_half_precision_kernels_the_lstm_is_int8_word_by_word(bundled, calibration, monkeypatch):
+    import torch.ao.quantization as aq
+    real = aq.quantize_dynamic
+
+    def no_half(model, spec=None, dtype=torch.qint8, **kw):
+        if dtype == torch.float16:
+            raise RuntimeError("no float16 kernels for this engine")
+        return real(model, spec, dtype=dtype, **kw)
+
+    monkeypatch.setattr(aq, "quantize_dynamic", no_half)
+    assert quantize._compact_lstm(bundled.module.rnn)[1]  # int8, word by word
+    q = quantize.quantize_crnn(bundled.module, bundled.info.spec, bundled.info.charset,
+                               bundled.info.preprocess, calibration)
+    arrays = [prepare(p, bundled.info.preprocess) for p in SAMPLES]
+    batches = quantize._batches(arrays)
+    assert quantize._readings(q, batches) == quantize._readings(bundled.module, batches)
+    assert _one_by_one_and_together(q, arrays) < 1e-4
+
+
+def test_a_word_reads_the_same_alone_and_in_a_batch_through_the_copy(bundled, calibration):
+    q = quantize.quantize_crnn(bundled.module, bundled.info.spec, bundled.info.charset,
+                               bundled.info.preprocess, calibration)
+    assert _one_by_one_and_together(q, list(calibration[:12])) < 1e-4

@@ -1,13 +1,16 @@
 """Int8 inference on the CPU: the model file stays float; the app quantizes a copy at load.
 
 The convolutions are quantized statically (weights per channel, activations with ranges
-measured on calibration images). The LSTM is quantized dynamically (int8 weights; each input
-quantized with a range measured on it) and run one word at a time (:class:`Int8Reader`): a
-range measured over a whole batch made a word's reading depend on the other words of its batch
-(confidences up to 0.5 apart, benchmarks/RESULTS.md "Bad input"), while a word's own range
-depends on that word only, so a word reads the same alone or in any batch. The projection and
-the classifier stay float and run on the whole batch. A single word reads about twice as fast
-as with a float LSTM (benchmarks/RESULTS.md, "Latency and throughput").
+measured on calibration images). The LSTM keeps its weights in half precision and computes in
+float (dynamic float16), on the whole batch at once (:class:`Int8Reader`): nothing in it is
+measured over the batch, so a word reads the same alone or in any batch. (Int8 weights for the
+LSTM quantize each input with a range measured on it; measured over a whole batch, that range
+made a word's reading depend on the other words of its batch, benchmarks/RESULTS.md "Bad
+input". Where this build of torch has no half-precision kernels, as on ARM, the LSTM gets int8
+weights and is run one word at a time instead, over that word's frames only.) The projection
+and the classifier stay float. A batch reads about 1.5 times as fast as with the int8 LSTM run
+word by word, a single word about 0.3 ms slower (benchmarks/RESULTS.md, "Latency and
+throughput").
 
 The calibration images are common words (:data:`CALIBRATION_TEXTS`) rendered in the bundled
 fonts with the training augmentation, shipped as ``resources/calibration.npz`` (written by
@@ -104,25 +107,34 @@ def _readings(module: nn.Module, batches: list[tuple[torch.Tensor, torch.Tensor]
 
 
 class Int8Reader(nn.Module):
-    """A CRNN for int8 inference: int8 convolutions on the batch, then the float projection on
-    the batch, the (dynamic int8) LSTM on each word alone, over its own frames only, and the
-    float classifier on the batch. Same inputs and outputs as :class:`.crnn.CRNN`."""
+    """A CRNN for inference on the CPU: int8 convolutions, then the float projection, the LSTM
+    and the float classifier, all on the batch. ``per_word``: the LSTM (one with int8 weights,
+    whose inputs are quantized with ranges measured on them) runs on each word alone, over its
+    own frames only, so that no range is measured over the batch. Same inputs and outputs as
+    :class:`.crnn.CRNN`."""
 
-    def __init__(self, cnn: nn.Module, proj: nn.Module, rnn: nn.Module, head: nn.Module, hidden: int):
+    def __init__(self, cnn: nn.Module, proj: nn.Module, rnn: nn.Module, head: nn.Module, hidden: int,
+                 per_word: bool = False):
         super().__init__()
         self.cnn, self.proj, self.rnn, self.head = cnn, proj, rnn, head
         self.hidden = hidden
+        self.per_word = per_word
 
     def forward(self, x: torch.Tensor, widths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         f = self.cnn(x)  # N, C, H/16, W/4
         n, c, h, w = f.shape
         f = self.proj(f.permute(3, 0, 1, 2).reshape(w, n, c * h))  # T, N, hidden
         lengths = frame_lengths(widths, w)
-        out = torch.zeros(w, n, 2 * self.hidden)
-        for i in range(n):
-            t = int(lengths[i])
-            o, _ = self.rnn(f[:t, i:i + 1].contiguous())
-            out[:t, i:i + 1] = o
+        if self.per_word:
+            out = torch.zeros(w, n, 2 * self.hidden)
+            for i in range(n):
+                t = int(lengths[i])
+                o, _ = self.rnn(f[:t, i:i + 1].contiguous())
+                out[:t, i:i + 1] = o
+        else:
+            packed = nn.utils.rnn.pack_padded_sequence(f, lengths, enforce_sorted=False)
+            o, _ = self.rnn(packed)
+            out, _ = nn.utils.rnn.pad_packed_sequence(o, total_length=w)
         return self.head(out).log_softmax(-1), lengths
 
 
@@ -174,13 +186,27 @@ def quantize_with_reference(module: nn.Module, spec: ModelSpec, charset: Charset
             for x, _ in cal:
                 cnn(x)
         model.cnn = aq.convert(cnn, inplace=True)
-        aq.quantize_dynamic(model, {nn.LSTM}, dtype=torch.qint8, inplace=True)  # the LSTM only
-        reader = Int8Reader(model.cnn, model.proj, model.rnn, model.head, spec.hidden).eval()
+        rnn, per_word = _compact_lstm(model.rnn)
+        reader = Int8Reader(model.cnn, model.proj, rnn, model.head, spec.hidden, per_word).eval()
         scripted = torch.jit.freeze(torch.jit.script(reader).eval())
     ours = _readings(scripted, cal)
     release_memory()
     _compare(ours, reference, charset)
     return Int8Copy(scripted, reference)
+
+
+def _compact_lstm(rnn: nn.LSTM) -> tuple[nn.Module, bool]:
+    """The LSTM with half-precision weights, run on whole batches; where this build of torch
+    cannot (no float16 kernels for the engine), with int8 weights, run word by word (True)."""
+    import torch.ao.quantization as aq
+    try:
+        half = aq.quantize_dynamic(nn.Sequential(rnn), {nn.LSTM}, dtype=torch.float16)[0]
+        with torch.inference_mode():  # the kernels exist only where they run
+            half(torch.zeros(2, 1, rnn.input_size))
+        return half, False
+    except (RuntimeError, NotImplementedError) as exc:
+        log.info("no float16 LSTM here (%s): int8, one word at a time", str(exc).splitlines()[0] if str(exc) else exc)
+    return aq.quantize_dynamic(nn.Sequential(rnn), {nn.LSTM}, dtype=torch.qint8)[0], True
 
 
 def check_readings(module: nn.Module, charset: Charset, calibration: Sequence[np.ndarray],

@@ -1,0 +1,63 @@
+"""tools/eval_all.py: every evaluation set read with one model, figures and readings kept."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+
+from eval_all import SETS, command
+
+WORDS = ("नेपाल", "घर", "पानी")
+
+
+def _tool(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "tools/eval_all.py", *args], check=False, capture_output=True, text=True,
+                          cwd=ROOT, timeout=300)
+
+
+def test_each_set_is_read_as_the_model_card_reports_it(tmp_path):
+    by_name = {s.name: s for s in SETS}
+    pen = command(by_name["lens_val_strokes_read"], tmp_path / "x", None, tmp_path)
+    assert "--lexicon" in pen and "--drawings" in pen and "--model" not in pen
+    photos = command(by_name["lens_val"], tmp_path / "x", "m.pt", tmp_path)
+    assert "--lexicon" in photos and "--drawings" not in photos and photos[-2:] == ["--model", "m.pt"]
+    dhcd = command(by_name["dhcd_heldout"], tmp_path / "x", None, tmp_path)
+    assert "--lexicon" not in dhcd  # characters, greedily
+    assert all(s.make.startswith("python tools/") for s in SETS)
+
+
+def test_a_set_is_read_its_readings_kept_and_a_missing_one_listed(tmp_path, render_word):
+    folder = tmp_path / "eval" / "lens_val"
+    (folder / "images").mkdir(parents=True)
+    rows = []
+    for i, word in enumerate(WORDS):
+        render_word(word, size=48).save(folder / "images" / f"{i}.png")
+        rows.append(f"images/{i}.png\t{word}\n")
+    (folder / "labels.tsv").write_text("".join(rows), encoding="utf-8")
+    out = tmp_path / "out"
+    done = _tool("--eval", str(tmp_path / "eval"), "--out", str(out), "--sets", "lens_val", "hands_more",
+                 "--jobs", "1")
+    assert done.returncode == 0, done.stderr
+    assert "missing, left out" in done.stderr and "hands_more" in done.stderr
+    figures = json.loads((out / "figures.json").read_text(encoding="utf-8"))
+    assert set(figures) == {"lens_val"} and figures["lens_val"]["n"] == 3
+    assert 0.0 <= figures["lens_val"]["cer"] < 0.5  # printed words, read by the bundled model
+    readings = (out / "lens_val.tsv").read_text(encoding="utf-8").splitlines()
+    assert [r.split("\t")[1] for r in readings] == list(WORDS)
+    assert "| lens_val (photos) |" in done.stdout
+
+    again = _tool("--eval", str(tmp_path / "eval"), "--out", str(tmp_path / "again"), "--sets", "lens_val",
+                  "--against", str(out))
+    assert again.returncode == 0, again.stderr
+    row = next(line for line in again.stdout.splitlines() if line.startswith("| lens_val"))
+    assert row.count("(") == 3  # the set's name, and the figures of both runs
+
+
+def test_an_unknown_set_is_a_usage_error(tmp_path):
+    done = _tool("--out", str(tmp_path), "--sets", "photos_of_cats")
+    assert done.returncode == 2 and "unknown set(s): photos_of_cats" in done.stderr
