@@ -167,11 +167,17 @@ def general_check_set(words: Sequence[str], fonts: Sequence[Path], n: int = 200,
                       drawn: bool = False) -> list[Pair]:
     """A fixed synthetic check set: the same words, fonts and distortions every time. ``drawn``:
     the words written as pen strokes instead, as the Write tab hands them to the recognizer (the
-    check of a network for drawings alone)."""
-    rng = np.random.default_rng(seed)
+    check of a network for drawings alone).
+
+    The words are the first ``n`` in an order set by a hash of each word, and each word's font and
+    distortions come from its own hash, so a word list with words added or taken away gives the
+    same check but for those words (drawn by position in the list, two words taken out of the
+    bundled list gave another check, on which the base model read 5.3% instead of 3.5%)."""
+    order = sorted(set(words), key=lambda w: (bucket(f"general:{seed}:{w}", 1 << 30), w))
+    chosen = [(order[i % len(order)], i // len(order)) for i in range(n)] if order else []  # a short list: again
     out = []
-    for _ in range(n):
-        w = words[int(rng.integers(len(words)))]
+    for w, again in chosen:
+        rng = np.random.default_rng([seed, bucket("general-draw:" + w, 1 << 30), again])
         f = fonts[int(rng.integers(len(fonts)))]
         img = render_text(w, f, size=int(rng.integers(36, 56)))
         augmented = rng.random() < 0.75

@@ -16,6 +16,7 @@ from ...read.preprocess import ImageError, is_clean_drawing, load_gray, looks_dr
 from ...read.strokes import READING_PEN
 from ...storage.dataset import label_problem, read_dataset
 from ..augment import affine, elastic, paper, pen_strokes, stroke_width, to_gray, to_ink
+from ..corpus import bucket
 from ..recombine import Recombined
 from ..sources import MixedStream, SynthWords
 from ..strokes import WritingStyle, redraw_as_strokes, trace_strokes
@@ -118,8 +119,10 @@ def replay_material(words_file: Path, fonts_dir: Path, max_words: int = 40000) -
             if 2 <= len(w) <= 12 and " " not in w and not DEFAULT_CHARSET.unknown(w):
                 words.append(w)
     step = max(1, len(words) // max_words)
+    if step > 1:  # one word in ``step`` by a hash of each, so that editing the list moves no other word
+        words = [w for w in words if bucket("replay:" + w, step) == 0]
     fonts = sorted(Path(fonts_dir).glob("*.ttf"))
-    return words[::step], fonts
+    return words, fonts
 
 
 def load_pairs(folder: Path) -> tuple[list, list[str]]:
