@@ -238,6 +238,9 @@ def main() -> int:
     for field, (kind, text) in CONFIG_OPTIONS.items():  # FinetuneConfig's fields, as --field-name
         ap.add_argument("--" + field.replace("_", "-"), type=kind, default=getattr(FinetuneConfig, field),
                         help=text)
+    ap.add_argument("--blends", type=float, nargs="+", default=FinetuneConfig.blends, metavar="SHARE",
+                    help="shares of the learned change tried in turn where the general check refuses "
+                         "(default: %(default)s; 1 alone: the new networks only)")
     ap.add_argument("--adapt", choices=["rnn", "cnn", "head"], default=FinetuneConfig.adapt,
                     help="the part that learns below --freeze-cnn-below")
     ap.add_argument("--write-split", type=Path, default=None,
@@ -254,7 +257,7 @@ def main() -> int:
     lex, fonts = replay_material(lexicon_dir() / WORDS_FILE, fonts_dir())
     base = load_model(args.model)
     cfg = FinetuneConfig(**{field: getattr(args, field) for field in CONFIG_OPTIONS}, adapt=args.adapt,
-                         apart=not args.one_network)
+                         apart=not args.one_network, blends=tuple(args.blends))
     jobs: list[tuple[str, list[str], dict, list]] = []
     if args.user or not args.case:
         user = args.user or "crops"
@@ -302,6 +305,8 @@ def main() -> int:
                    "judged_words": res.heldout_samples,
                    "judged_user_cer": [round(res.user_cer_before, 4), round(res.candidate_user_cer, 4)],
                    "general_cer": [round(res.general_cer_before, 4), round(res.candidate_general_cer, 4)],
+                   "general_delta": [round(j.general_delta_low, 4), round(j.general_delta_high, 4)] if j else None,
+                   "share_learned": res.info.metadata.get("share_learned"), "blends": res.blends,
                    "steps": res.steps, "learned_for": "drawings" if res.apart else "all", "seconds": round(secs, 1), "cpu_seconds": round(cpu, 1),
                    "threads": args.threads, "lr": res.lr}
             if control:  # the same test words in another hand: how much of the gain is this hand's

@@ -358,3 +358,100 @@ def test_finetune_pulls_each_weight_by_its_importance(tiny_model_path, user_pair
     assert calls and all(n > 0 for n in calls)
     assert len(calls) == 1  # the run with ewc=0 estimates nothing
     assert moved[1.0] < 0.5 * moved[0.0]
+
+
+def test_the_general_check_stays_the_same_when_the_word_list_changes():
+    """Words taken out of the list that are not in the check leave every checked word, its font
+    and its distortions as they were."""
+    from nepocr_desktop.finetuning import WORDS_FILE
+    from nepocr_desktop.lib.training.finetune.judge import general_check_set
+    from nepocr_desktop.lib.training.finetune.samples import replay_material
+    from nepocr_desktop.paths import fonts_dir, lexicon_dir
+
+    words, fonts = replay_material(lexicon_dir() / WORDS_FILE, fonts_dir())
+    words = words[:400]
+    before = general_check_set(words, fonts, n=12)
+    checked = {t for _, t in before}
+    assert len(checked) == 12
+    fewer = [w for i, w in enumerate(words) if w in checked or i % 3]  # a third of the others gone
+    after = general_check_set(fewer, fonts, n=12)
+    assert [t for _, t in after] == [t for _, t in before]
+    assert all(np.array_equal(a, b) for (a, _), (b, _) in zip(before, after))
+
+
+def test_replayed_words_are_a_share_of_the_list_chosen_by_each_words_hash(tmp_path):
+    import gzip
+
+    from nepocr_desktop.lib.training.finetune.samples import replay_material
+
+    words = [f"क{'ख' * (i % 5)}{chr(0x0915 + i % 30)}{chr(0x0915 + i // 30 % 30)}" for i in range(900)]
+    words = list(dict.fromkeys(words))
+
+    def written(ws, name):
+        path = tmp_path / name
+        with gzip.open(path, "wt", encoding="utf-8") as f:
+            f.write("".join(w + "\n" for w in ws))
+        return path
+
+    whole, _ = replay_material(written(words, "a.gz"), tmp_path, max_words=200)
+    assert 0 < len(whole) < len(words)
+    fewer, _ = replay_material(written(words[5:], "b.gz"), tmp_path, max_words=200)
+    assert fewer == [w for w in whole if w in set(words[5:])]
+
+
+def test_part_of_the_change_is_handed_back_where_the_whole_fails_the_general_check(tiny_model_path, user_pairs,
+                                                                                   kalam, monkeypatch):
+    """The new network reads the general check worse; the networks part of the way between the base
+    and it read it as the base does and the user's words better: the nearest to the new network is
+    handed back."""
+    import importlib
+
+    ft = importlib.import_module("nepocr_desktop.lib.training.finetune.run")
+    real_errors, real_blend = ft.word_errors, ft.blended
+    base_modules, halves = [], []
+
+    def tagged(base, new, share):
+        out = real_blend(base, new, share)
+        halves.append(out)
+        return out
+
+    def rigged(model, charset, val, batch_size=64):
+        _, lengths = real_errors(model, charset, val, batch_size)
+        if not base_modules:
+            base_modules.append(model)  # the first call reads the general check with the base
+        if model is base_modules[0]:
+            return lengths.copy(), lengths
+        if len(val) == FAST["general_words"]:
+            return (lengths.copy() if any(model is h for h in halves) else lengths * 2), lengths
+        return np.zeros_like(lengths), lengths
+
+    monkeypatch.setattr(ft, "word_errors", rigged)
+    monkeypatch.setattr(ft, "blended", tagged)
+    base = load_model(tiny_model_path)
+    res = ft.finetune(base, user_pairs, WORDS, kalam, FinetuneConfig(lr=3e-3, replay=0.25, **FAST))
+    assert FinetuneConfig.blends[0] == 1.0 and len(FinetuneConfig.blends) > 1
+    assert res.accepted and res.info.metadata["share_learned"] == FinetuneConfig.blends[1]
+    assert res.candidate_general_cer == res.general_cer_before and res.candidate_user_cer == 0
+    assert f"keeps {round(100 * FinetuneConfig.blends[1])}% of what it learned" in res.judgement.reason
+    start = base.module.state_dict()
+    handed = res.model.state_dict()
+    moved = [k for k, v in handed.items() if v.is_floating_point() and not torch.equal(v, start[k])]
+    assert moved  # it learned something
+    new = halves[0]
+    assert all(torch.allclose(handed[k], new.state_dict()[k]) for k in moved)
+
+
+def test_blended_weights_lie_between_the_two_networks(tiny_model_path):
+    from nepocr_desktop.lib.training.finetune.run import blended
+
+    base = load_model(tiny_model_path).module
+    new = load_model(tiny_model_path).module
+    with torch.no_grad():
+        for p in new.parameters():
+            p.add_(1.0)
+    half = blended(base, new, 0.25)
+    for (k, a), b, c in zip(base.state_dict().items(), half.state_dict().values(), new.state_dict().values()):
+        if a.is_floating_point():
+            assert torch.allclose(b, a + 0.25 * (c - a)), k
+        else:
+            assert torch.equal(b, c), k

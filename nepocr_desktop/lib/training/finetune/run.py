@@ -4,6 +4,7 @@ the judgement of the result, and the model handed back (see the package notes)."
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -67,6 +68,7 @@ class FinetuneResult:
     candidate: torch.nn.Module | None = None     # the new model, accepted or not
     apart: bool = False         # learned for drawings alone: ``drawings`` reads them, ``model`` the rest
     drawings: torch.nn.Module | None = None      # the network for drawings handed back, if any
+    blends: list[tuple[float, str]] = field(default_factory=list)  # (share of the change, verdict) tried
 
     @property
     def accepted(self) -> bool:
@@ -248,7 +250,8 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
     steps = [auto_steps(len(tr), cfg, apart) for tr, _ in runs]
     total = sum(steps)
     history: list[EpochReport] = []
-    ub_e, ua_e, u_len = [], [], []
+    ub_e, u_len = [], []
+    held_runs: list[tuple[nn.Module, list]] = []  # each run's network and its held-back words, prepared
     final: nn.Module | None = None
     done = 0
     pool = None
@@ -273,8 +276,8 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
             eb, ln = word_errors(base_module, info.charset, held_p)
             ea, _ = word_errors(run.model, info.charset, held_p)
             ub_e.append(eb)
-            ua_e.append(ea)
             u_len.append(ln)
+            held_runs.append((run.model, held_p))
             val_cer = cer(ea, ln)
         rep = EpochReport(r + 1, done, float(np.mean(run.losses)), val_cer, float("nan"), val_cer,
                           time.time() - t_run, lr)
@@ -283,11 +286,23 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
             on_epoch(rep)
         final = run.model
     assert final is not None
-    gen_a = word_errors(final, info.charset, general)
     ub = np.concatenate(ub_e) if ub_e else np.zeros(0, np.int64)
-    ua = np.concatenate(ua_e) if ua_e else np.zeros(0, np.int64)
     ul = np.concatenate(u_len) if u_len else np.zeros(0, np.int64)
-    verdict = judge(ub, ua, ul, gen_b[0], gen_a[0], gen_b[1], cfg, method)
+    tried = []  # (share, network, its errors on the held-back words, on the general check, verdict)
+    for share in cfg.blends or (1.0,):  # the new networks, then nearer the base where the general check refused them
+        candidate = final if share == 1.0 else blended(base_module, final, share)
+        ua_runs = [word_errors(m if share == 1.0 else blended(base_module, m, share), info.charset, held)[0]
+                   for m, held in held_runs]
+        ua = np.concatenate(ua_runs) if ua_runs else np.zeros(0, np.int64)
+        gen_a = word_errors(candidate, info.charset, general)
+        tried.append((share, candidate, ua, gen_a, judge(ub, ua, ul, gen_b[0], gen_a[0], gen_b[1], cfg, method)))
+        if tried[-1][4].accepted or tried[-1][4].claim != "general_worse":
+            break
+    # the one handed back, or where none is, the first tried (the new networks as learned)
+    share, final, ua, gen_a, verdict = tried[-1] if tried[-1][4].accepted else tried[0]
+    if verdict.accepted and share < 1.0:
+        verdict = dataclasses.replace(verdict, reason=verdict.reason + (
+            f" It keeps {round(100 * share)}% of what it learned: all of it read the general check worse."))
     model = final if verdict.accepted else base_module
     drawings = None
     if apart:  # the base's own network goes on reading photos
@@ -306,13 +321,24 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
         "user_cer_before": user_before, "user_cer_after": user_after,
         "general_cer_before": cer(*gen_b), "general_cer_after": gen_after, "learning_rate": lr,
         "accepted": verdict.accepted, "judged_words": verdict.judged_words, "judgement": verdict.claim,
+        "share_learned": share,
         "learned_for": "drawings" if apart else "all",
         # a personal word list read with the model, kept whichever network is handed back
         "user_words": sorted(words_of([*base.info.user_words, *(t for _, t in labels)])[:MAX_WORDS]),
     })
     return FinetuneResult(user_before, user_after, cer(*gen_b), gen_after, len(final_train), len(ul),
                           time.time() - t0, False, model, info, history, lr, verdict, cand_user, cand_gen,
-                          done, final, apart, drawings)
+                          done, final, apart, drawings, [(t[0], t[4].claim) for t in tried])
+
+
+def blended(base: nn.Module, new: nn.Module, share: float) -> nn.Module:
+    """A copy of ``new`` whose weights lie ``share`` of the way from ``base``'s to ``new``'s (the
+    same network, other weights: fine-tuning's change scaled down)."""
+    out = copy.deepcopy(new)
+    start = base.state_dict()
+    out.load_state_dict({k: (start[k] + share * (v - start[k]) if v.is_floating_point() else v)
+                         for k, v in new.state_dict().items()})
+    return out.eval()
 
 
 def save_finetuned(result: FinetuneResult, path: str | Path) -> None:
