@@ -34,47 +34,40 @@ class EvalSet:
     make: str = ""
 
 
+def _written(name: str, what: str, greedy: bool = False) -> EvalSet:
+    """A set ``tools/make_eval_sets.py`` writes."""
+    return EvalSet(name, what, greedy=greedy, make=f"python tools/make_eval_sets.py --only {name}")
+
+
+def _traced(name: str, what: str, source: str, flags: str = "") -> EvalSet:
+    """``source`` written again as pen strokes (``tools/make_stroke_set.py``); with ``--reading`` in
+    ``flags``, as the Write tab hands writing to the recognizer (read with ``--drawings``)."""
+    return EvalSet(name, what, drawings="--reading" in flags,
+                   make=f"python tools/make_stroke_set.py {EVAL}/{source} --out {EVAL}/{name} {flags}".rstrip())
+
+
+EVAL = "data_cache/eval"
 SETS = (
-    EvalSet("lens_val", "photos", make="python tools/make_eval_sets.py --only lens_val"),
-    EvalSet("lens_val_strokes", "pen strokes drawn",
-            make="python tools/make_stroke_set.py data_cache/eval/lens_val --out data_cache/eval/lens_val_strokes"),
-    EvalSet("lens_val_mouse", "mouse drawn",
-            make="python tools/make_stroke_set.py data_cache/eval/lens_val --out data_cache/eval/lens_val_mouse --mouse"),
-    EvalSet("lens_val_strokes_read", "pen, as the Write tab reads", drawings=True,
-            make="python tools/make_stroke_set.py data_cache/eval/lens_val --out data_cache/eval/lens_val_strokes_read "
-                 "--reading"),
-    EvalSet("lens_val_mouse_read", "mouse, as the Write tab reads", drawings=True,
-            make="python tools/make_stroke_set.py data_cache/eval/lens_val --out data_cache/eval/lens_val_mouse_read "
-                 "--reading --mouse"),
+    _written("lens_val", "photos"),
+    _traced("lens_val_strokes", "pen strokes drawn", "lens_val"),
+    _traced("lens_val_mouse", "mouse drawn", "lens_val", "--mouse"),
+    _traced("lens_val_strokes_read", "pen, as the Write tab reads", "lens_val", "--reading"),
+    _traced("lens_val_mouse_read", "mouse, as the Write tab reads", "lens_val", "--reading --mouse"),
     EvalSet("lens_val_scanner", "scanner",
-            make="python tools/make_scanner_set.py data_cache/eval/lens_val --out data_cache/eval/lens_val_scanner"),
-    EvalSet("hands_heldout", "hands_heldout", make="python tools/make_hands_set.py --out data_cache/eval/hands_heldout"),
-    EvalSet("hands_more", "hands_more",
-            make="python tools/make_hands_set.py --out data_cache/eval/hands_more --n 1600 --seed 18"),
-    EvalSet("hands_more_read", "hands_more, as the Write tab reads", drawings=True,
-            make="python tools/make_stroke_set.py data_cache/eval/hands_more --out data_cache/eval/hands_more_read "
-                 "--reading"),
-    EvalSet("lens_val_strokes_read_t32", "pen, another tracer (32 rows, gaps open)", drawings=True,
-            make="python tools/make_stroke_set.py data_cache/eval/lens_val "
-                 "--out data_cache/eval/lens_val_strokes_read_t32 --reading --trace-height 32 --epsilon 1.5 "
-                 "--spur 0.5 --no-close"),
-    EvalSet("lens_val_strokes_read_h32", "pen, another tracer (32 rows)", drawings=True,
-            make="python tools/make_stroke_set.py data_cache/eval/lens_val "
-                 "--out data_cache/eval/lens_val_strokes_read_h32 --reading --trace-height 32"),
-    EvalSet("synth_heldout_fonts", "unseen fonts", make="python tools/make_eval_sets.py --only synth_heldout_fonts"),
-    EvalSet("synth_punct", "words with a mark after them", make="python tools/make_eval_sets.py --only synth_punct"),
-    EvalSet("synth_punct_strokes_read", "the same, as the Write tab reads", drawings=True,
-            make="python tools/make_stroke_set.py data_cache/eval/synth_punct "
-                 "--out data_cache/eval/synth_punct_strokes_read --reading"),
-    EvalSet("dhcd_heldout", "DHCD characters (greedy)", greedy=True,
-            make="python tools/make_eval_sets.py --only dhcd_heldout"),
-    EvalSet("synth_dev", "development: fonts", make="python tools/make_eval_sets.py --only synth_dev"),
-    EvalSet("synth_dev_strokes_read", "development: pen, as the Write tab reads", drawings=True,
-            make="python tools/make_stroke_set.py data_cache/eval/synth_dev --out data_cache/eval/synth_dev_strokes_read "
-                 "--reading"),
-    EvalSet("synth_dev_mouse_read", "development: mouse, as the Write tab reads", drawings=True,
-            make="python tools/make_stroke_set.py data_cache/eval/synth_dev --out data_cache/eval/synth_dev_mouse_read "
-                 "--reading --mouse"),
+            make=f"python tools/make_scanner_set.py {EVAL}/lens_val --out {EVAL}/lens_val_scanner"),
+    EvalSet("hands_heldout", "hands_heldout", make=f"python tools/make_hands_set.py --out {EVAL}/hands_heldout"),
+    EvalSet("hands_more", "hands_more", make=f"python tools/make_hands_set.py --out {EVAL}/hands_more --n 1600 --seed 18"),
+    _traced("hands_more_read", "hands_more, as the Write tab reads", "hands_more", "--reading"),
+    _traced("lens_val_strokes_read_t32", "pen, another tracer (32 rows, gaps open)", "lens_val",
+            "--reading --trace-height 32 --epsilon 1.5 --spur 0.5 --no-close"),
+    _traced("lens_val_strokes_read_h32", "pen, another tracer (32 rows)", "lens_val", "--reading --trace-height 32"),
+    _written("synth_heldout_fonts", "unseen fonts"),
+    _written("synth_punct", "words with a mark after them"),
+    _traced("synth_punct_strokes_read", "the same, as the Write tab reads", "synth_punct", "--reading"),
+    _written("dhcd_heldout", "DHCD characters (greedy)", greedy=True),
+    _written("synth_dev", "development: fonts"),
+    _traced("synth_dev_strokes_read", "development: pen, as the Write tab reads", "synth_dev", "--reading"),
+    _traced("synth_dev_mouse_read", "development: mouse, as the Write tab reads", "synth_dev", "--reading --mouse"),
 )
 
 
