@@ -61,3 +61,24 @@ def test_a_set_is_read_its_readings_kept_and_a_missing_one_listed(tmp_path, rend
 def test_an_unknown_set_is_a_usage_error(tmp_path):
     done = _tool("--out", str(tmp_path), "--sets", "photos_of_cats")
     assert done.returncode == 2 and "unknown set(s): photos_of_cats" in done.stderr
+
+
+def test_missing_sets_are_written_after_the_sets_they_come_from(tmp_path):
+    from eval_all import make_missing
+
+    by_name = {s.name: s for s in SETS}
+    (tmp_path / "lens_val").mkdir()
+    (tmp_path / "lens_val" / "labels.tsv").write_text("", encoding="utf-8")  # already there
+    ran: list[str] = []
+
+    def run(cmd: str) -> bool:
+        ran.append(cmd)
+        return "hands_more " not in cmd + " "  # the hands set fails to be written
+
+    wanted = [by_name["hands_more_read"], by_name["lens_val_strokes_read"], by_name["lens_val"]]
+    made = make_missing(wanted, tmp_path, run)
+    assert [c.split()[1] for c in ran] == ["tools/make_hands_set.py", "tools/make_stroke_set.py",
+                                          "tools/make_stroke_set.py"]
+    assert all(str(tmp_path) in c for c in ran)  # written where the sets are read from
+    assert "lens_val_strokes_read" in made and "hands_more" not in made
+    assert ran[1].endswith(f"{tmp_path.as_posix()}/hands_more_read --reading")

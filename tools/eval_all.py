@@ -10,7 +10,7 @@ of each set go to ``OUT/SET.tsv`` (path, label, reading: ``tools/compare_reading
 and the figures to ``OUT/figures.json``. With ``--against`` another such folder's figures are printed
 beside them. Sets missing from ``--eval`` are listed and left out; the sets themselves are written
 by ``tools/make_eval_sets.py``, ``make_stroke_set.py``, ``make_scanner_set.py`` and ``make_hands_set.py``
-(the model card gives each command; ``--commands`` prints them).
+(the model card gives each command; ``--commands`` prints them, ``--make`` runs them for the sets missing).
 """
 
 from __future__ import annotations
@@ -18,11 +18,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
@@ -31,22 +35,25 @@ class EvalSet:
     what: str
     drawings: bool = False
     greedy: bool = False
-    make: str = ""
+    make: str = ""      # the command that writes it, ``{eval}`` standing for the folder of the sets
+    source: str = ""    # the set it is written from, if any
+
+    def make_command(self, eval_dir: Path) -> str:
+        return self.make.format(eval=eval_dir.as_posix())
 
 
 def _written(name: str, what: str, greedy: bool = False) -> EvalSet:
     """A set ``tools/make_eval_sets.py`` writes."""
-    return EvalSet(name, what, greedy=greedy, make=f"python tools/make_eval_sets.py --only {name}")
+    return EvalSet(name, what, greedy=greedy, make=f"python tools/make_eval_sets.py --only {name} --out {{eval}}")
 
 
 def _traced(name: str, what: str, source: str, flags: str = "") -> EvalSet:
     """``source`` written again as pen strokes (``tools/make_stroke_set.py``); with ``--reading`` in
     ``flags``, as the Write tab hands writing to the recognizer (read with ``--drawings``)."""
-    return EvalSet(name, what, drawings="--reading" in flags,
-                   make=f"python tools/make_stroke_set.py {EVAL}/{source} --out {EVAL}/{name} {flags}".rstrip())
+    return EvalSet(name, what, drawings="--reading" in flags, source=source,
+                   make=f"python tools/make_stroke_set.py {{eval}}/{source} --out {{eval}}/{name} {flags}".rstrip())
 
 
-EVAL = "data_cache/eval"
 SETS = (
     _written("lens_val", "photos"),
     _traced("lens_val_strokes", "pen strokes drawn", "lens_val"),
@@ -54,9 +61,9 @@ SETS = (
     _traced("lens_val_strokes_read", "pen, as the Write tab reads", "lens_val", "--reading"),
     _traced("lens_val_mouse_read", "mouse, as the Write tab reads", "lens_val", "--reading --mouse"),
     EvalSet("lens_val_scanner", "scanner",
-            make=f"python tools/make_scanner_set.py {EVAL}/lens_val --out {EVAL}/lens_val_scanner"),
-    EvalSet("hands_heldout", "hands_heldout", make=f"python tools/make_hands_set.py --out {EVAL}/hands_heldout"),
-    EvalSet("hands_more", "hands_more", make=f"python tools/make_hands_set.py --out {EVAL}/hands_more --n 1600 --seed 18"),
+            make="python tools/make_scanner_set.py {eval}/lens_val --out {eval}/lens_val_scanner", source="lens_val"),
+    EvalSet("hands_heldout", "hands_heldout", make="python tools/make_hands_set.py --out {eval}/hands_heldout"),
+    EvalSet("hands_more", "hands_more", make="python tools/make_hands_set.py --out {eval}/hands_more --n 1600 --seed 18"),
     _traced("hands_more_read", "hands_more, as the Write tab reads", "hands_more", "--reading"),
     _traced("lens_val_strokes_read_t32", "pen, another tracer (32 rows, gaps open)", "lens_val",
             "--reading --trace-height 32 --epsilon 1.5 --spur 0.5 --no-close"),
@@ -69,6 +76,38 @@ SETS = (
     _traced("synth_dev_strokes_read", "development: pen, as the Write tab reads", "synth_dev", "--reading"),
     _traced("synth_dev_mouse_read", "development: mouse, as the Write tab reads", "synth_dev", "--reading --mouse"),
 )
+
+
+def _run_make(cmd: str) -> bool:
+    """Run one set's command from the project's folder; whether it succeeded."""
+    argv = shlex.split(cmd)
+    argv[0] = sys.executable if argv[0] == "python" else argv[0]
+    done = subprocess.run(argv, cwd=ROOT, check=False, capture_output=True, text=True)
+    if done.returncode != 0:
+        print(f"failed: {cmd}: {(done.stderr.strip().splitlines() or ['no output'])[-1]}", file=sys.stderr)
+    return done.returncode == 0
+
+
+def make_missing(chosen: list[EvalSet], eval_dir: Path, run: Callable[[str], bool] = _run_make) -> list[str]:
+    """Write the chosen sets that ``eval_dir`` lacks, each after the set it is written from; the
+    names of those written."""
+    known = {s.name: s for s in SETS}
+    made: list[str] = []
+    tried: set[str] = set()
+
+    def ensure(s: EvalSet) -> None:
+        if s.name in tried or (eval_dir / s.name / "labels.tsv").is_file():
+            return
+        tried.add(s.name)
+        if s.source:
+            ensure(known[s.source])
+        print(f"writing {eval_dir / s.name}", file=sys.stderr)
+        if run(s.make_command(eval_dir)):
+            made.append(s.name)
+
+    for s in chosen:
+        ensure(s)
+    return made
 
 
 def command(s: EvalSet, folder: Path, model: str | None, out: Path) -> list[str]:
@@ -103,10 +142,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--against", type=Path, help="another output folder whose figures are printed beside")
     ap.add_argument("--jobs", type=int, default=2, help="sets read at once (default 2)")
     ap.add_argument("--commands", action="store_true", help="print the commands that write the sets, and stop")
+    ap.add_argument("--make", action="store_true", help="write the sets that are missing first (minutes)")
     args = ap.parse_args(argv)
     if args.commands:
         for s in SETS:
-            print(f"{s.name}: {s.make}")
+            print(f"{s.name}: {s.make_command(args.eval)}")
         return 0
     if args.out is None:
         ap.error("--out is required")
@@ -117,10 +157,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.jobs < 1:
         ap.error("--jobs must be at least 1")
     chosen = [known[n] for n in args.sets] if args.sets else list(SETS)
+    if args.make:
+        make_missing(chosen, args.eval)
     present = [s for s in chosen if (args.eval / s.name / "labels.tsv").is_file()]
     for s in chosen:
         if s not in present:
-            print(f"missing, left out: {args.eval / s.name} ({s.make})", file=sys.stderr)
+            print(f"missing, left out: {args.eval / s.name} ({s.make_command(args.eval)}; or --make)",
+                  file=sys.stderr)
     args.out.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(args.jobs) as pool:
         results = dict(zip((s.name for s in present),
