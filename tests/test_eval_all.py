@@ -55,7 +55,8 @@ def test_a_set_is_read_its_readings_kept_and_a_missing_one_listed(tmp_path, rend
                   "--against", str(out))
     assert again.returncode == 0, again.stderr
     row = next(line for line in again.stdout.splitlines() if line.startswith("| lens_val"))
-    assert row.count("(") == 3  # the set's name, and the figures of both runs
+    assert row.count("(") == 4  # the set's name, the figures of both runs and the change
+    assert "+0.00 (+0.00 to +0.00; 0 better, 0 worse)" in row  # the same model reads alike
 
 
 def test_an_unknown_set_is_a_usage_error(tmp_path):

@@ -8,7 +8,7 @@ as the app reads it (``--lexicon``, with ``--drawings`` for the sets written as 
 writing to the recognizer; DHCD's characters greedily, as the model card gives them). The readings
 of each set go to ``OUT/SET.tsv`` (path, label, reading: ``tools/compare_readings.py`` compares two)
 and the figures to ``OUT/figures.json``. With ``--against`` another such folder's figures are printed
-beside them. Sets missing from ``--eval`` are listed and left out; the sets themselves are written
+beside them, with the change word by word and its 90% interval (``compare_readings.py``). Sets missing from ``--eval`` are listed and left out; the sets themselves are written
 by ``tools/make_eval_sets.py``, ``make_stroke_set.py``, ``make_scanner_set.py`` and ``make_hands_set.py``
 (the model card gives each command; ``--commands`` prints them, ``--make`` runs them for the sets missing).
 """
@@ -133,6 +133,19 @@ def run(s: EvalSet, folder: Path, model: str | None, out: Path) -> dict:
     return {"cer": fig["cer"], "wer": fig["wer"], "n": fig["n"]}
 
 
+def change(before: Path, after: Path) -> str:
+    """The change in CER between two runs' readings of one set, word by word, with its 90%
+    bootstrap interval (``tools/compare_readings.py``); empty where they cannot be compared."""
+    from compare_readings import compare, read_predictions
+
+    try:
+        c = compare(read_predictions(before), read_predictions(after))
+    except (OSError, SystemExit):
+        return ""
+    return (f"{100 * c['delta']:+.2f} ({100 * c['delta_low']:+.2f} to {100 * c['delta_high']:+.2f}; "
+            f"{c['b_better']} better, {c['b_worse']} worse)")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--eval", type=Path, default=Path("data_cache/eval"), help="the folder holding the sets")
@@ -175,9 +188,9 @@ def main(argv: list[str] | None = None) -> int:
             before = json.loads((args.against / "figures.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             print(f"{args.against}: no figures to compare with ({exc})", file=sys.stderr)
-    head = "| set | CER (WER) |" + (f" {args.against.name} |" if before else "")
+    head = "| set | CER (WER) |" + (f" {args.against.name} | change, 90% interval |" if before else "")
     print(head)
-    print("| --- | --- |" + (" --- |" if before else ""))
+    print("| --- | --- |" + (" --- | --- |" if before else ""))
     failed = 0
     for s in present:
         r = results[s.name]
@@ -190,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         if before:
             b = before.get(s.name, {})
             row += f" {100 * b['cer']:.2f} ({100 * b['wer']:.1f}) |" if "cer" in b else " |"
+            row += f" {change(args.against / f'{s.name}.tsv', args.out / f'{s.name}.tsv')} |"
         print(row)
     return 1 if failed else 0
 
