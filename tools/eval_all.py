@@ -8,9 +8,11 @@ as the app reads it (``--lexicon``, with ``--drawings`` for the sets written as 
 writing to the recognizer; DHCD's characters greedily, as the model card gives them). The readings
 of each set go to ``OUT/SET.tsv`` (path, label, reading: ``tools/compare_readings.py`` compares two)
 and the figures to ``OUT/figures.json``. With ``--against`` another such folder's figures are printed
-beside them, with the change word by word and its 90% interval (``compare_readings.py``). Sets missing from ``--eval`` are listed and left out; the sets themselves are written
-by ``tools/make_eval_sets.py``, ``make_stroke_set.py``, ``make_scanner_set.py`` and ``make_hands_set.py``
-(the model card gives each command; ``--commands`` prints them, ``--make`` runs them for the sets missing).
+beside them, with the change word by word and its 90% interval (``compare_readings.py``). Sets
+missing from ``--eval`` are listed and left out; the sets themselves are written by
+``tools/make_eval_sets.py``, ``make_stroke_set.py``, ``make_scanner_set.py`` and ``make_hands_set.py``
+(the model card gives each command; ``--commands`` prints them, ``--make`` runs them for the sets
+missing).
 """
 
 from __future__ import annotations
