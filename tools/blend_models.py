@@ -13,26 +13,8 @@ import argparse
 import copy
 from pathlib import Path
 
-import torch
-
 from nepocr_desktop.lib.read.modelio import build_trainable, load_model, save_model
-
-
-def blend_states(first: dict[str, torch.Tensor], second: dict[str, torch.Tensor],
-                 share: float) -> dict[str, torch.Tensor]:
-    """``share * first + (1 - share) * second`` for floating-point tensors; integer buffers
-    (BatchNorm's batch counts) are taken from ``second``."""
-    if not 0.0 <= share <= 1.0:
-        raise ValueError(f"share must be within [0, 1] (got {share})")
-    if first.keys() != second.keys():
-        raise ValueError("the models have different layers")
-    out = {}
-    for key, b in second.items():
-        a = first[key]
-        if a.shape != b.shape:
-            raise ValueError(f"{key}: shapes differ ({tuple(a.shape)} and {tuple(b.shape)})")
-        out[key] = (share * a.float() + (1.0 - share) * b.float()).to(b.dtype) if b.is_floating_point() else b.clone()
-    return out
+from nepocr_desktop.lib.training.weights import blend_states
 
 
 def main(argv: list[str] | None = None) -> int:

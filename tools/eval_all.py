@@ -78,6 +78,7 @@ SETS = (
     _traced("synth_dev_strokes_read", "development: pen, as the Write tab reads", "synth_dev", "--reading"),
     _traced("synth_dev_mouse_read", "development: mouse, as the Write tab reads", "synth_dev", "--reading --mouse"),
 )
+BY_NAME = {s.name: s for s in SETS}
 
 
 def _run_make(cmd: str) -> bool:
@@ -93,7 +94,6 @@ def _run_make(cmd: str) -> bool:
 def make_missing(chosen: list[EvalSet], eval_dir: Path, run: Callable[[str], bool] = _run_make) -> list[str]:
     """Write the chosen sets that ``eval_dir`` lacks, each after the set it is written from; the
     names of those written."""
-    known = {s.name: s for s in SETS}
     made: list[str] = []
     tried: set[str] = set()
 
@@ -102,7 +102,7 @@ def make_missing(chosen: list[EvalSet], eval_dir: Path, run: Callable[[str], boo
             return
         tried.add(s.name)
         if s.source:
-            ensure(known[s.source])
+            ensure(BY_NAME[s.source])
         print(f"writing {eval_dir / s.name}", file=sys.stderr)
         if run(s.make_command(eval_dir)):
             made.append(s.name)
@@ -165,13 +165,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.out is None:
         ap.error("--out is required")
-    known = {s.name: s for s in SETS}
-    unknown = [n for n in args.sets or () if n not in known]
+    unknown = [n for n in args.sets or () if n not in BY_NAME]
     if unknown:
-        ap.error(f"unknown set(s): {', '.join(unknown)}; known: {', '.join(known)}")
+        ap.error(f"unknown set(s): {', '.join(unknown)}; known: {', '.join(BY_NAME)}")
     if args.jobs < 1:
         ap.error("--jobs must be at least 1")
-    chosen = [known[n] for n in args.sets] if args.sets else list(SETS)
+    chosen = [BY_NAME[n] for n in args.sets] if args.sets else list(SETS)
     if args.make:
         make_missing(chosen, args.eval)
     present = [s for s in chosen if (args.eval / s.name / "labels.tsv").is_file()]

@@ -22,6 +22,7 @@ from ...read.preprocess import is_clean_drawing
 from ..recombine import Pieces, Recombined, word_pieces
 from ..sources import MixedStream, collate
 from ..train import EpochReport, distillation, freeze_batchnorm, prepare_validation
+from ..weights import blend_states
 from .anchor import fisher_diagonal, pull
 from .config import (
     FinetuneConfig,
@@ -335,9 +336,7 @@ def blended(base: nn.Module, new: nn.Module, share: float) -> nn.Module:
     """A copy of ``new`` whose weights lie ``share`` of the way from ``base``'s to ``new``'s (the
     same network, other weights: fine-tuning's change scaled down)."""
     out = copy.deepcopy(new)
-    start = base.state_dict()
-    out.load_state_dict({k: (start[k] + share * (v - start[k]) if v.is_floating_point() else v)
-                         for k, v in new.state_dict().items()})
+    out.load_state_dict(blend_states(new.state_dict(), base.state_dict(), share))
     return out.eval()
 
 

@@ -1,0 +1,24 @@
+"""Weights of two networks of one architecture mixed: a fine-tuned network moved part of the way
+back to the one it started from (fine-tuning's judge), or two trained models blended
+(``tools/blend_models.py``)."""
+
+from __future__ import annotations
+
+import torch
+
+
+def blend_states(first: dict[str, torch.Tensor], second: dict[str, torch.Tensor],
+                 share: float) -> dict[str, torch.Tensor]:
+    """``share * first + (1 - share) * second`` for floating-point tensors; integer buffers
+    (BatchNorm's batch counts) are taken from ``second``."""
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"share must be within [0, 1] (got {share})")
+    if first.keys() != second.keys():
+        raise ValueError("the models have different layers")
+    out = {}
+    for key, b in second.items():
+        a = first[key]
+        if a.shape != b.shape:
+            raise ValueError(f"{key}: shapes differ ({tuple(a.shape)} and {tuple(b.shape)})")
+        out[key] = (share * a.float() + (1.0 - share) * b.float()).to(b.dtype) if b.is_floating_point() else b.clone()
+    return out
