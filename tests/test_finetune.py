@@ -244,6 +244,14 @@ def test_pointer_survives_a_failed_write(tiny_model_path, tmp_path, monkeypatch)
     assert [p.name for p in (tmp_path / "models").iterdir() if p.name.endswith(".tmp")] == []
 
 
+def test_a_hundred_corrections_are_all_judged_by_cross_validation():
+    from nepocr_desktop.lib.training.finetune.config import cross_validated
+
+    cfg = FinetuneConfig()
+    assert cross_validated(30, cfg) and cross_validated(100, cfg)
+    assert not cross_validated(200, cfg) and not cross_validated(300, cfg)
+
+
 def test_automatic_learning_rate_is_the_measured_one_at_every_size():
     from nepocr_desktop.lib.training.finetune import auto_lr
 

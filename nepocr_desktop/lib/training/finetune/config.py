@@ -29,7 +29,9 @@ class FinetuneConfig:
     replay_reuse: float = 4.0   # times each prepared replayed word is drawn, on average (.replay)
     replay_pool_max: int = 1200
     folds: int = 3              # cross-validation folds below ``cv_below`` samples
-    cv_below: int = 60
+    cv_below: int = 120         # (100 corrections judged on all 100 words, not 20 held back: with the
+                                # shares of ``blends`` a new hand gained 20-22% there, where 20 words
+                                # with two or three errors between them told nothing; RESULTS.md)
     min_judge: int = 20         # fewer judged words than this: "too few to tell"
     margin: float = 0.002       # a gain must be at least this (absolute CER) ...
     margin_rel: float = 0.05    # ... and this share of the CER before
@@ -157,6 +159,12 @@ def auto_steps(train_samples: int, cfg: FinetuneConfig, apart: bool = False) -> 
     n_replay = round(cfg.batch_size * replay_share(train_samples, cfg, apart))
     per_batch = max(1, cfg.batch_size - n_replay)
     return int(min(cfg.max_steps, max(cfg.min_steps, math.ceil(epochs * train_samples / per_batch))))
+
+
+def cross_validated(samples: int, cfg: FinetuneConfig) -> bool:
+    """Whether ``samples`` corrections are judged by cross-validation (every word judged once, by a
+    network trained without it) rather than on a share of the words held back."""
+    return samples < cfg.cv_below
 
 
 def frozen_parts(train_samples: int, cfg: FinetuneConfig) -> list[str]:

@@ -28,6 +28,7 @@ from .config import (
     FinetuneConfig,
     auto_lr,
     auto_steps,
+    cross_validated,
     frozen_parts,
     l2sp_weight,
     learns_apart,
@@ -236,7 +237,7 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
     def pieces_for(ps: Sequence[Pair]) -> list[Pieces]:  # only the words a run learns from
         return [pc for pc in (cut.get(id(p)) for p in ps) if pc is not None]
 
-    cross = len(labels) < cfg.cv_below
+    cross = cross_validated(len(labels), cfg)
     if cross:
         parts = fold_user_samples(labels, cfg.folds)
         runs = [(tr, he) for tr, he in parts] + [(labels, [])]
