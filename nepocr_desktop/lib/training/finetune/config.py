@@ -38,8 +38,10 @@ class FinetuneConfig:
     general_tolerance: float = 0.005  # the general check may not get worse by more than this
     general_words: int = 200
     confidence: float = 0.9     # of the bootstrap intervals
-    blends: tuple[float, ...] = (1.0, 0.75, 0.5, 0.25)  # shares of the learned change tried in turn: the next
-                                            # only where the general check refused the one before
+    blends: tuple[float, ...] = (1.0, 0.75, 0.6, 0.5, 0.4, 0.33, 0.25)  # shares of the learned change tried
+                                            # in turn, the next only where the general check refused the one
+                                            # before (0.6, 0.4 and 0.33 between: `hand` 300 -29.1% at 0.4
+                                            # against -25.8% at 0.25; RESULTS.md)
     recombine: float | None = None  # share of the user's samples that are new words joined from
                                     # theirs (drawings and black-and-white scans only; see ..recombine;
                                     # None: recombine_share)
