@@ -449,6 +449,42 @@ def test_part_of_the_change_is_handed_back_where_the_whole_fails_the_general_che
     assert all(torch.allclose(handed[k], new.state_dict()[k]) for k in moved)
 
 
+def test_the_largest_share_the_general_check_allows_is_handed_back(tiny_model_path, user_pairs, kalam,
+                                                                   monkeypatch):
+    """The general check refuses every share above 0.4 of the change: 0.4 is handed back, not a
+    quarter, and each larger share tried before it is reported as refused."""
+    import importlib
+
+    ft = importlib.import_module("nepocr_desktop.lib.training.finetune.run")
+    real_errors, real_blend = ft.word_errors, ft.blended
+    share_of: dict[int, float] = {}
+    base_modules: list = []
+
+    def tagged(base, new, share):
+        out = real_blend(base, new, share)
+        share_of[id(out)] = share
+        return out
+
+    def rigged(model, charset, val, batch_size=64):
+        _, lengths = real_errors(model, charset, val, batch_size)
+        if not base_modules:
+            base_modules.append(model)
+        if model is base_modules[0]:
+            return lengths.copy(), lengths
+        if len(val) == FAST["general_words"]:
+            return (lengths.copy() if share_of.get(id(model), 1.0) <= 0.4 else lengths * 2), lengths
+        return np.zeros_like(lengths), lengths
+
+    monkeypatch.setattr(ft, "word_errors", rigged)
+    monkeypatch.setattr(ft, "blended", tagged)
+    res = ft.finetune(load_model(tiny_model_path), user_pairs, WORDS, kalam,
+                      FinetuneConfig(lr=3e-3, replay=0.25, **FAST))
+    assert res.accepted and res.info.metadata["share_learned"] == 0.4
+    assert res.blends == [(1.0, "general_worse"), (0.75, "general_worse"), (0.6, "general_worse"),
+                          (0.5, "general_worse"), (0.4, res.judgement.claim)]
+    assert "keeps 40% of what it learned" in res.judgement.reason
+
+
 def test_blended_weights_lie_between_the_two_networks(tiny_model_path):
     from nepocr_desktop.lib.training.finetune.run import blended
 
