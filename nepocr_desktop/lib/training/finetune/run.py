@@ -253,7 +253,8 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
     total = sum(steps)
     history: list[EpochReport] = []
     ub_e, u_len = [], []
-    held_runs: list[tuple[nn.Module, list]] = []  # each run's network and its held-back words, prepared
+    held_runs: list[tuple[nn.Module, list, np.ndarray]] = []  # each run's network, its held-back words
+    # (prepared) and its errors on them
     final: nn.Module | None = None
     done = 0
     pool = None
@@ -279,7 +280,7 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
             ea, _ = word_errors(run.model, info.charset, held_p)
             ub_e.append(eb)
             u_len.append(ln)
-            held_runs.append((run.model, held_p))
+            held_runs.append((run.model, held_p, ea))
             val_cer = cer(ea, ln)
         rep = EpochReport(r + 1, done, float(np.mean(run.losses)), val_cer, float("nan"), val_cer,
                           time.time() - t_run, lr)
@@ -293,8 +294,8 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
     tried = []  # (share, network, its errors on the held-back words, on the general check, verdict)
     for share in cfg.blends or (1.0,):  # the new networks, then nearer the base where the general check refused them
         candidate = final if share == 1.0 else blended(base_module, final, share)
-        ua_runs = [word_errors(m if share == 1.0 else blended(base_module, m, share), info.charset, held)[0]
-                   for m, held in held_runs]
+        ua_runs = [ea if share == 1.0 else word_errors(blended(base_module, m, share), info.charset, held)[0]
+                   for m, held, ea in held_runs]
         ua = np.concatenate(ua_runs) if ua_runs else np.zeros(0, np.int64)
         gen_a = word_errors(candidate, info.charset, general)
         tried.append((share, candidate, ua, gen_a, judge(ub, ua, ul, gen_b[0], gen_a[0], gen_b[1], cfg, method)))
