@@ -11,7 +11,7 @@ widths 2-8 page units in turn (``--pen W``: width W for every word; ``--reading`
 the Write tab hands drawings to the recognizer, with the one pen of ``for_reading``). ``--mouse`` adds
 a mouse's shake and sparse, angular input events. Words are written 130-220 page units high
 (``--height LOW HIGH`` for other sizes). The result is a folder ``nepocr eval`` reads, with the same
-labels. ``--trace-height``, ``--epsilon``, ``--spur`` and ``--no-close`` trace with another tracer
+labels. ``--trace-height``, ``--upscale``, ``--epsilon``, ``--spur`` and ``--no-close`` trace with another tracer
 than the sets' usual one (``TraceStyle``), to see how much a figure owes to one tracer's faults:
 
     python tools/make_stroke_set.py data_cache/eval/lens_val --out data_cache/eval/lens_val_strokes_read_t32 \
@@ -65,10 +65,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--spur", type=float, default=default.spur,
                     help=f"side branches shorter than this many stroke widths are dropped (default {default.spur:g})")
     ap.add_argument("--no-close", action="store_true", help="leave small gaps in the ink open before thinning")
+    ap.add_argument("--upscale", type=float, default=default.upscale,
+                    help=f"the gray image scaled up this much (cubic) before it is binarised (default {default.upscale:g})")
     args = ap.parse_args(argv)
-    if args.trace_height <= 0 or args.epsilon < 0 or args.spur < 0:
-        ap.error("--trace-height must be positive, --epsilon and --spur not negative")
-    tracer = TraceStyle(height=args.trace_height, epsilon=args.epsilon, spur=args.spur, close=not args.no_close)
+    if args.trace_height <= 0 or args.epsilon < 0 or args.spur < 0 or args.upscale < 1:
+        ap.error("--trace-height must be positive, --epsilon and --spur not negative, --upscale at least 1")
+    tracer = TraceStyle(height=args.trace_height, upscale=args.upscale, epsilon=args.epsilon, spur=args.spur,
+                        close=not args.no_close)
     if args.reading:
         args.pen = READING_PEN
     low, high = heights(ap, args)
