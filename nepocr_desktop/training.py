@@ -60,6 +60,10 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trace-variety", type=float, default=0.0, metavar="SHARE",
                    help="share of the words traced anew for redrawing as strokes that a random tracer "
                         "traces (other heights, thresholds, simplification and spur lengths; 0-1)")
+    p.add_argument("--trace-upscale", type=float, default=1.0, metavar="FACTOR",
+                   help="font-rendered and glyph-composed words redrawn as strokes are traced from their "
+                        "image scaled up FACTOR times (at least 1; 1: as the evaluation sets' tracer), which "
+                        "keeps the loops and counters of small and bold letters")
     p.add_argument("--stroke-join", type=float, default=0.0, metavar="SHARE",
                    help="share of the real writers' words among those redrawn as strokes that are new "
                         "words joined from the real crops' aksharas, as realjoin makes them, instead of "
@@ -119,6 +123,8 @@ def run_train(args: argparse.Namespace) -> int:
                         ("--punctuation", args.punctuation)):
         if not 0.0 <= share <= 1.0:
             raise UsageError(f"{flag} must be between 0 and 1, got {share}")
+    if not args.trace_upscale >= 1.0:
+        raise UsageError(f"--trace-upscale must be at least 1, got {args.trace_upscale}")
     if weights.get("realjoin") and args.init is None:
         raise UsageError("--weights realjoin needs --init: the model that finds the aksharas in the real crops")
     if args.stroke_join and not weights.get("strokes"):
@@ -178,7 +184,8 @@ def run_train(args: argparse.Namespace) -> int:
         if joined is not None and args.stroke_join:  # new words in the real writers' hands, as strokes
             redrawn.append((RealJoined(joined, exclude=frozenset(val_words), augment=0.0), args.stroke_join))
         sources.append((StrokeWords(real, redrawn, fresh=args.fresh_traces, reading=args.reading_pen,
-                                    real_weight=1.0 - args.stroke_join, trace_variety=args.trace_variety),
+                                    real_weight=1.0 - args.stroke_join, trace_variety=args.trace_variety,
+                                    others_upscale=args.trace_upscale),
                         weights["strokes"]))
     teacher = build_trainable(base.info, base).eval() if base is not None and args.distill else None
     init_meta = dict(base.info.metadata) if base is not None else {}

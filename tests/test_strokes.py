@@ -295,6 +295,32 @@ def test_a_trace_variety_share_traces_with_other_tracers(render_word, tmp_path, 
         run_train(_train_args("--trace-variety", "-0.1"))
 
 
+def test_rendered_words_are_traced_scaled_up_on_request_and_real_crops_as_before(render_word, tmp_path, monkeypatch):
+    from nepocr_desktop.lib.training import sources
+    render_word("कमल", size=40).save(tmp_path / "w.png")
+    real = RealWords([Sample(tmp_path / "w.png", "कमल")])
+    rendered = np.asarray(render_word("नमस्ते", size=40).convert("L"))
+    seen = []
+    original = sources.redraw_as_strokes
+
+    def spy(img, rng, style=None, paths=None, trace=None):
+        seen.append((img is rendered, trace))
+        return original(img, rng, style=style, paths=paths, trace=trace)
+
+    monkeypatch.setattr(sources, "redraw_as_strokes", spy)
+    for upscale in (1.0, 2.0):
+        seen.clear()
+        words = StrokeWords(real, [(lambda rng: (rendered, "नमस्ते"), 1.0)], fresh=1.0, real_weight=1.0,
+                            others_upscale=upscale)
+        for k in range(12):
+            words(np.random.default_rng(k))
+        traces = {is_rendered: {t for r, t in seen if r == is_rendered} for is_rendered in (True, False)}
+        assert traces[False] == {None}  # the real crops: the evaluation sets' tracer
+        assert traces[True] == ({None} if upscale == 1.0 else {TraceStyle(upscale=2.0)})
+    with pytest.raises(UsageError, match="trace-upscale"):
+        run_train(_train_args("--trace-upscale", "0.5"))
+
+
 def test_make_stroke_set_writes_a_readable_folder(render_word, tmp_path):
     src = tmp_path / "src"
     (src / "images").mkdir(parents=True)

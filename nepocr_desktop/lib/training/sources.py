@@ -314,7 +314,8 @@ class StrokeWords:
     with the one pen the Write tab hands drawings to the recognizer with (``READING_PEN``)."""
 
     def __init__(self, real: RealWords | None, others: Sequence[tuple[Source, float]] = (), fresh: float = 0.0,
-                 reading: float = 0.0, real_weight: float = 1.0, trace_variety: float = 0.0):
+                 reading: float = 0.0, real_weight: float = 1.0, trace_variety: float = 0.0,
+                 others_upscale: float = 1.0):
         self.real = real
         self.others = [s for s, _ in others]
         w = np.array([real_weight if real is not None else 0.0] + [wt for _, wt in others], np.float64)
@@ -323,6 +324,9 @@ class StrokeWords:
         self._traced: dict[int, tuple[list[np.ndarray], float]] = {}
         self.reading = reading
         self.trace_variety = trace_variety  # share of fresh traces made by a random tracer (TraceStyle.random)
+        # the usual tracer of the rendered and glyph-composed words (``others``): scaled up first, their
+        # small and bold letters keep their loops and counters
+        self.others_trace = TraceStyle(upscale=others_upscale) if others_upscale > 1.0 else None
 
     def _style(self, rng: np.random.Generator) -> WritingStyle:
         style = WritingStyle.random(rng)
@@ -348,7 +352,7 @@ class StrokeWords:
                 out = redraw_as_strokes(img, rng, style=self._style(rng), paths=self._traced[i])
         else:
             img, text = self.others[k - 1](rng)
-            out = redraw_as_strokes(img, rng, style=self._style(rng), trace=self._trace(rng))
+            out = redraw_as_strokes(img, rng, style=self._style(rng), trace=self._trace(rng) or self.others_trace)
         if rng.random() < 0.15:  # slightly slanted or rotated writing
             out = to_gray(np.clip(affine(to_ink(out), rng, rot=2.0, shear=0.2, stretch=0.1), 0, 1))
         return out, text
