@@ -29,6 +29,9 @@ def test_each_set_is_read_as_the_model_card_reports_it(tmp_path):
     dhcd = command(by_name["dhcd_heldout"], tmp_path / "x", None, tmp_path)
     assert "--lexicon" not in dhcd  # characters, greedily
     assert all(s.make.startswith("python tools/") for s in SETS)
+    for name in ("lens_val_strokes_read_u3", "synth_dev_strokes_read_u3"):  # traced from the image scaled up
+        assert "--drawings" in command(by_name[name], tmp_path / "x", None, tmp_path)
+        assert by_name[name].make.endswith("--reading --upscale 3")
 
 
 def test_a_set_is_read_its_readings_kept_and_a_missing_one_listed(tmp_path, render_word):

@@ -70,6 +70,7 @@ SETS = (
     _traced("lens_val_strokes_read_t32", "pen, another tracer (32 rows, gaps open)", "lens_val",
             "--reading --trace-height 32 --epsilon 1.5 --spur 0.5 --no-close"),
     _traced("lens_val_strokes_read_h32", "pen, another tracer (32 rows)", "lens_val", "--reading --trace-height 32"),
+    _traced("lens_val_strokes_read_u3", "pen, traced from the photo scaled up 3x", "lens_val", "--reading --upscale 3"),
     _written("synth_heldout_fonts", "unseen fonts"),
     _written("synth_punct", "words with a mark after them"),
     _traced("synth_punct_strokes_read", "the same, as the Write tab reads", "synth_punct", "--reading"),
@@ -77,6 +78,8 @@ SETS = (
     _written("synth_dev", "development: fonts"),
     _traced("synth_dev_strokes_read", "development: pen, as the Write tab reads", "synth_dev", "--reading"),
     _traced("synth_dev_mouse_read", "development: mouse, as the Write tab reads", "synth_dev", "--reading --mouse"),
+    _traced("synth_dev_strokes_read_u3", "development: pen, traced from the render scaled up 3x", "synth_dev",
+            "--reading --upscale 3"),
 )
 BY_NAME = {s.name: s for s in SETS}
 
