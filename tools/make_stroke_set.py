@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--upscale", type=float, default=default.upscale,
                     help=f"the gray image scaled up this much (cubic) before it is binarised (default {default.upscale:g})")
     args = ap.parse_args(argv)
-    if args.trace_height <= 0 or args.epsilon < 0 or args.spur < 0 or args.upscale < 1:
+    if args.trace_height <= 0 or args.epsilon < 0 or args.spur < 0 or not args.upscale >= 1:
         ap.error("--trace-height must be positive, --epsilon and --spur not negative, --upscale at least 1")
     tracer = TraceStyle(height=args.trace_height, upscale=args.upscale, epsilon=args.epsilon, spur=args.spur,
                         close=not args.no_close)
