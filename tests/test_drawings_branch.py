@@ -78,6 +78,25 @@ def test_a_branch_is_saved_beside_the_network_and_loaded_back(tiny_model_path, t
     assert not has_drawings_branch(same)
 
 
+def test_a_branch_whose_whole_network_learned_loads_back_with_its_batch_norm_counts(tiny_model_path, tmp_path):
+    base = load_model(tiny_model_path)
+    other = build_trainable(base.info, base)
+    counts = [k for k, v in other.state_dict().items() if k.endswith("num_batches_tracked")]
+    assert counts and all(other.state_dict()[k].dim() == 0 for k in counts)
+    with torch.no_grad():  # as a network trained whole differs: its layers' weights and counts
+        for k in counts:
+            other.state_dict()[k].add_(7)
+        other.head.bias.add_(0.5)
+    path = tmp_path / "whole.pt"
+    save_model(base.module, base.info, path, drawings=other)
+    back = load_model(path)
+    assert back.drawings is not None
+    for k in counts:
+        got = back.drawings.state_dict()[k]
+        assert got.shape == torch.Size([]) and int(got) == int(other.state_dict()[k]), k
+    assert torch.equal(back.drawings.head.bias, other.head.bias)
+
+
 @pytest.mark.parametrize("arrays, message", [
     ({"head.bias": np.zeros(3, np.float32)}, "do not match"),
     ({"nothing.here": np.zeros(3, np.float32)}, "unexpected nothing.here"),

@@ -51,7 +51,7 @@ def unpack(data: bytes, expected: dict[str, torch.Tensor]) -> dict[str, torch.Te
         want = expected.get(key)
         if want is None:
             raise BranchError(f"the weights for drawings do not match the network (unexpected {key})")
-        got = torch.from_numpy(np.ascontiguousarray(arr))
+        got = torch.from_numpy(np.array(arr, order="C"))  # keeps 0-d arrays 0-d (a batch norm's count)
         if got.shape != want.shape or got.dtype != want.dtype:
             raise BranchError(f"the weights for drawings do not match the network ({key} is "
                               f"{tuple(got.shape)} {str(got.dtype).replace('torch.', '')})")
