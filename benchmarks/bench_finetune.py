@@ -294,7 +294,7 @@ def main() -> int:
             kinds = ["canvas"] * len(train) if is_drawn(case) else None  # as the app passes them
             res = finetune(base, train, lex, fonts, cfg, kinds=kinds)
             secs, cpu = time.time() - t0, time.process_time() - c0
-            before = cer_of(base.module, base.info, test_p)
+            before = cer_of(reader(base.module, base.drawings, test), base.info, test_p)  # as the app read them
             after = cer_of(reader(res.model, res.drawings, test), res.info, test_p)
             cand_net = reader(res.model, res.candidate, test) if res.apart else res.candidate
             cand = cer_of(cand_net, res.info, test_p) if cand_net is not None else None
@@ -311,14 +311,14 @@ def main() -> int:
                    "threads": args.threads, "lr": res.lr}
             if control:  # the same test words in another hand: how much of the gain is this hand's
                 control_p = prepare_validation(control, base.info.preprocess)
-                row["control_cer_before"] = cer_of(base.module, base.info, control_p)
+                row["control_cer_before"] = cer_of(reader(base.module, base.drawings, control), base.info, control_p)
                 row["control_cer_after"] = cer_of(reader(res.model, res.drawings, control), res.info, control_p)
             if is_drawn(case):  # learning from drawings must not make photos worse: the other
                 # words' photos, or every photo for a hand whose words are not those of the photos
                 same_words = case.startswith("canvas")
                 shown = [p for w in (rest if same_words else photos) for p in photos.get(w, [])]
                 photo_p = prepare_validation(shown, base.info.preprocess)
-                row["photo_cer_before"] = cer_of(base.module, base.info, photo_p)
+                row["photo_cer_before"] = cer_of(reader(base.module, base.drawings, shown), base.info, photo_p)
                 row["photo_cer_after"] = cer_of(reader(res.model, res.drawings, shown), res.info, photo_p)
                 cand_net = reader(res.model, res.candidate, shown) if res.apart else res.candidate
                 if cand_net is not None:
