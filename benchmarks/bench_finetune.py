@@ -70,6 +70,7 @@ from nepocr_desktop.lib.read.charset import split_aksharas
 from nepocr_desktop.lib.read.modelio import load_model
 from nepocr_desktop.lib.read.preprocess import is_clean_drawing, load_gray
 from nepocr_desktop.lib.read.strokes import READING_PEN
+from nepocr_desktop.lib.read.surer import SurerOf
 from nepocr_desktop.lib.storage.dataset import read_dataset, write_dataset
 from nepocr_desktop.lib.training.augment import elastic, pen_strokes, to_gray, to_ink, warp
 from nepocr_desktop.lib.training.corpus import RESERVED_WRITERS, bucket, lens_words, load_glyphs
@@ -200,10 +201,10 @@ def cer_of(model, info, prepared) -> float:
 
 
 def reader(model, drawings, pairs: list) -> object:
-    """The network that reads ``pairs`` as the app would: a model learned for drawings alone
-    reads images of ink without grey (drawings, black-and-white scans) with ``drawings``."""
+    """What reads ``pairs`` as the app would: a model learned for drawings alone reads images of
+    ink without grey (drawings, black-and-white scans) with the surer of ``drawings`` and ``model``."""
     clean = sum(is_clean_drawing(img) for img, _ in pairs)
-    return drawings if drawings is not None and clean * 2 > len(pairs) else model
+    return SurerOf(model, drawings) if drawings is not None and clean * 2 > len(pairs) else model
 
 
 # FinetuneConfig fields the benchmark sets from the command line: field -> (type, help)

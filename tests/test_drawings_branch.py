@@ -154,6 +154,46 @@ def test_the_recognizer_reads_drawings_with_the_branch_and_photos_without(tiny_m
     assert again.reads_drawings_apart and again.recognize([drawn[2]])[0].text == both.recognize([drawn[2]])[0].text
 
 
+def _unsure(loaded):
+    """The same network with a classifier that is sure of nothing: every class equally likely."""
+    other = build_trainable(loaded.info, loaded)
+    with torch.no_grad():
+        other.head.weight.zero_()
+        other.head.bias.zero_()
+    return other
+
+
+def test_drawings_keep_the_general_networks_reading_where_the_branch_is_less_sure(tiny_model_path, tmp_path,
+                                                                                  drawn_pairs):
+    base = load_model(tiny_model_path)
+    path = tmp_path / "unsure.pt"
+    save_model(base.module, base.info, path, drawings=_unsure(base))
+    plain = Recognizer(tiny_model_path, device="cpu", int8=False)
+    both = Recognizer(path, device="cpu", int8=False)
+    drawn = [img for img, _ in drawn_pairs[:4]]
+    assert both.reads_drawings_apart
+    assert [r.text for r in both.recognize(drawn)] == [r.text for r in plain.recognize(drawn)]
+    assert [r.text for r in both.recognize_drawings(drawn)] == [r.text for r in plain.recognize_drawings(drawn)]
+    assert any(r.text for r in plain.recognize(drawn))  # the general network reads something
+
+
+def test_learning_for_drawings_is_judged_as_the_surer_of_two_networks_reads(tiny_model_path, drawn_pairs, kalam,
+                                                                            tmp_path):
+    base = load_model(tiny_model_path)
+    path = tmp_path / "unsure.pt"
+    save_model(base.module, base.info, path, drawings=_unsure(base))
+    cfg = FinetuneConfig(lr=3e-3, cv_below=0, freeze_cnn_below=100, blends=(1.0,), **FAST)
+    torch.manual_seed(0)
+    plain = finetune(base, drawn_pairs, WORDS, kalam, cfg)
+    torch.manual_seed(0)
+    unsure = finetune(load_model(path), drawn_pairs, WORDS, kalam, cfg)
+    assert plain.apart and unsure.apart
+    # the branch, sure of nothing, gives way to the general network everywhere: the words before
+    # learning read as the general network alone reads them (the branch alone reads nothing: CER 1)
+    assert unsure.general_cer_before == plain.general_cer_before != 1.0
+    assert unsure.user_cer_before == plain.user_cer_before != 1.0
+
+
 def test_drawings_alone_teach_a_branch_and_leave_the_photo_network(tiny_model_path, drawn_pairs, kalam,
                                                                   tmp_path):
     torch.manual_seed(0)

@@ -129,8 +129,9 @@ def about_text(summary: ModelSummary | None, samples: int | None) -> str:
                      f"<b>File:</b> {html.escape(summary.path)}<br>"
                      f"<b>Running on:</b> {html.escape(summary.runs_on)}</p>")
         if summary.drawings_apart and summary.metadata.get("learned_for") != "drawings":  # else its fact says so
-            lines.append("<p>Drawings and black-and-white scans are read by a network of their own; "
-                         "photos by the model's main network.</p>")
+            lines.append("<p>Drawings and black-and-white scans are read by a network of their own and by "
+                         "the model's main network, and keep the reading the surer of the two gives; "
+                         "photos are read by the main network.</p>")
         facts = [(FACT_NAMES.get(k, k.replace("_", " ")), _fmt(k, v)) for k, v in summary.metadata.items()
                  if isinstance(v, (str, int, float)) and k not in ("name", "command", "trained")]
         if facts:

@@ -19,6 +19,7 @@ from ...language.personal import MAX_WORDS, words_of
 from ...read.metrics import cer
 from ...read.modelio import LoadedModel, ModelInfo, build_trainable, save_model
 from ...read.preprocess import is_clean_drawing
+from ...read.surer import SurerOf
 from ..recombine import Pieces, Recombined, word_pieces
 from ..sources import MixedStream, collate
 from ..train import EpochReport, distillation, freeze_batchnorm, prepare_validation
@@ -209,8 +210,10 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
     drawings. The result's ``model`` is the new model when accepted, else a copy of the base.
     When the samples are drawings (canvas writing, black-and-white scans; :func:`learns_apart`),
     the new network is learned for drawings alone: it starts from the base's network for drawings,
-    is checked on the general words written as pen strokes, and is handed back as ``drawings``
-    beside the base's own network as ``model``, which goes on reading photos.
+    is handed back as ``drawings`` beside the base's own network as ``model``, which goes on reading
+    photos, and is judged as the app then reads drawings: by the surer of the two networks
+    (:class:`~nepocr_desktop.lib.read.surer.SurerOf`), on the user's words and on the general words written as pen
+    strokes.
     """
     t0 = time.time()
     info = copy.deepcopy(base.info)
@@ -224,7 +227,15 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
     general_raw = general_check_set(check_words, fonts, cfg.general_words, drawn=apart)
     general = prepare_validation(general_raw, info.preprocess)
     base_module = build_trainable(info, base, drawings=apart).eval()
-    gen_b = word_errors(base_module, info.charset, general)
+    # drawings are read by the surer of the general network and the one for drawings (SurerOf):
+    # the networks learned for drawings are judged as they will read
+    general_net = build_trainable(info, base).eval() if apart else None
+
+    def as_read(net: nn.Module) -> nn.Module:
+        return net if general_net is None or net is general_net else SurerOf(general_net, net)
+
+    reads_before = as_read(base_module) if base.drawings is not None else base_module
+    gen_b = word_errors(reads_before, info.charset, general)
 
     def kinds_for(ps: Sequence[Pair]) -> list[str] | None:
         return None if kind_of is None else [kind_of[id(p)] for p in ps]
@@ -276,8 +287,8 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
         val_cer = float("nan")
         if he:
             held_p = prepare_validation(he, info.preprocess)
-            eb, ln = word_errors(base_module, info.charset, held_p)
-            ea, _ = word_errors(run.model, info.charset, held_p)
+            eb, ln = word_errors(reads_before, info.charset, held_p)
+            ea, _ = word_errors(as_read(run.model), info.charset, held_p)
             ub_e.append(eb)
             u_len.append(ln)
             held_runs.append((run.model, held_p, ea))
@@ -294,10 +305,10 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
     tried = []  # (share, network, its errors on the held-back words, on the general check, verdict)
     for share in cfg.blends or (1.0,):  # the new networks, then nearer the base where the general check refused them
         candidate = final if share == 1.0 else blended(base_module, final, share)
-        ua_runs = [ea if share == 1.0 else word_errors(blended(base_module, m, share), info.charset, held)[0]
+        ua_runs = [ea if share == 1.0 else word_errors(as_read(blended(base_module, m, share)), info.charset, held)[0]
                    for m, held, ea in held_runs]
         ua = np.concatenate(ua_runs) if ua_runs else np.zeros(0, np.int64)
-        gen_a = word_errors(candidate, info.charset, general)
+        gen_a = word_errors(as_read(candidate), info.charset, general)
         tried.append((share, candidate, ua, gen_a, judge(ub, ua, ul, gen_b[0], gen_a[0], gen_b[1], cfg, method)))
         if tried[-1][4].accepted or tried[-1][4].claim != "general_worse":
             break
