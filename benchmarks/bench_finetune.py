@@ -70,7 +70,7 @@ from nepocr_desktop.lib.read.charset import split_aksharas
 from nepocr_desktop.lib.read.modelio import load_model
 from nepocr_desktop.lib.read.preprocess import is_clean_drawing, load_gray
 from nepocr_desktop.lib.read.strokes import READING_PEN
-from nepocr_desktop.lib.read.surer import SurerOf
+from nepocr_desktop.lib.read.surer import SurerOf, reads_surer
 from nepocr_desktop.lib.storage.dataset import read_dataset, write_dataset
 from nepocr_desktop.lib.training.augment import elastic, pen_strokes, to_gray, to_ink, warp
 from nepocr_desktop.lib.training.corpus import RESERVED_WRITERS, bucket, lens_words, load_glyphs
@@ -200,11 +200,14 @@ def cer_of(model, info, prepared) -> float:
     return round(evaluate(model, info.charset, prepared, torch.device("cpu"))[0], 4)
 
 
-def reader(model, drawings, pairs: list) -> object:
+def reader(model, drawings, pairs: list, metadata: dict) -> object:
     """What reads ``pairs`` as the app would: a model learned for drawings alone reads images of
-    ink without grey (drawings, black-and-white scans) with the surer of ``drawings`` and ``model``."""
+    ink without grey (drawings, black-and-white scans) with ``drawings``, or where its ``metadata``
+    says so, with the surer of ``drawings`` and ``model``."""
     clean = sum(is_clean_drawing(img) for img, _ in pairs)
-    return SurerOf(model, drawings) if drawings is not None and clean * 2 > len(pairs) else model
+    if drawings is None or clean * 2 <= len(pairs):
+        return model
+    return SurerOf(model, drawings) if reads_surer(metadata) else drawings
 
 
 # FinetuneConfig fields the benchmark sets from the command line: field -> (type, help)
@@ -295,9 +298,9 @@ def main() -> int:
             kinds = ["canvas"] * len(train) if is_drawn(case) else None  # as the app passes them
             res = finetune(base, train, lex, fonts, cfg, kinds=kinds)
             secs, cpu = time.time() - t0, time.process_time() - c0
-            before = cer_of(reader(base.module, base.drawings, test), base.info, test_p)  # as the app read them
-            after = cer_of(reader(res.model, res.drawings, test), res.info, test_p)
-            cand_net = reader(res.model, res.candidate, test) if res.apart else res.candidate
+            before = cer_of(reader(base.module, base.drawings, test, base.info.metadata), base.info, test_p)  # as the app read them
+            after = cer_of(reader(res.model, res.drawings, test, res.info.metadata), res.info, test_p)
+            cand_net = reader(res.model, res.candidate, test, res.info.metadata) if res.apart else res.candidate
             cand = cer_of(cand_net, res.info, test_p) if cand_net is not None else None
             j = res.judgement
             row = {"case": case, "split": args.split, "samples": len(train), "test_images": len(test), "cer_before": before,
@@ -308,20 +311,24 @@ def main() -> int:
                    "general_cer": [round(res.general_cer_before, 4), round(res.candidate_general_cer, 4)],
                    "general_delta": [round(j.general_delta_low, 4), round(j.general_delta_high, 4)] if j else None,
                    "share_learned": res.info.metadata.get("share_learned"), "blends": res.blends,
+                   "drawings_read": res.drawings_read,
                    "steps": res.steps, "learned_for": "drawings" if res.apart else "all", "seconds": round(secs, 1), "cpu_seconds": round(cpu, 1),
                    "threads": args.threads, "lr": res.lr}
             if control:  # the same test words in another hand: how much of the gain is this hand's
                 control_p = prepare_validation(control, base.info.preprocess)
-                row["control_cer_before"] = cer_of(reader(base.module, base.drawings, control), base.info, control_p)
-                row["control_cer_after"] = cer_of(reader(res.model, res.drawings, control), res.info, control_p)
+                row["control_cer_before"] = cer_of(reader(base.module, base.drawings, control, base.info.metadata), base.info,
+                                                   control_p)
+                row["control_cer_after"] = cer_of(reader(res.model, res.drawings, control, res.info.metadata), res.info,
+                                                  control_p)
             if is_drawn(case):  # learning from drawings must not make photos worse: the other
                 # words' photos, or every photo for a hand whose words are not those of the photos
                 same_words = case.startswith("canvas")
                 shown = [p for w in (rest if same_words else photos) for p in photos.get(w, [])]
                 photo_p = prepare_validation(shown, base.info.preprocess)
-                row["photo_cer_before"] = cer_of(reader(base.module, base.drawings, shown), base.info, photo_p)
-                row["photo_cer_after"] = cer_of(reader(res.model, res.drawings, shown), res.info, photo_p)
-                cand_net = reader(res.model, res.candidate, shown) if res.apart else res.candidate
+                row["photo_cer_before"] = cer_of(reader(base.module, base.drawings, shown, base.info.metadata), base.info,
+                                                 photo_p)
+                row["photo_cer_after"] = cer_of(reader(res.model, res.drawings, shown, res.info.metadata), res.info, photo_p)
+                cand_net = reader(res.model, res.candidate, shown, res.info.metadata) if res.apart else res.candidate
                 if cand_net is not None:
                     row["photo_candidate_cer_after"] = cer_of(cand_net, res.info, photo_p)
             print(json.dumps(row), flush=True)

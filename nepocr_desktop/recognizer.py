@@ -51,7 +51,7 @@ from .lib.read.preprocess import (
 from .lib.read.punctuation import MARK_CONFIDENCE, Trailing, keeps_mark, trailing_marks
 from .lib.read.quantize import QuantizationError, calibration_images, quantize_with_reference
 from .lib.read.results import Alternative, CharConfidence, GraphemeConfidence, Recognition, RecognitionFailure
-from .lib.read.surer import second_is_surer
+from .lib.read.surer import reads_surer, second_is_surer
 from .lib.system.memory import release_memory
 from .paths import bundled_model_path, calibration_path, int8_cache_dir, lexicon_dir
 
@@ -232,6 +232,7 @@ class Recognizer:
         # the network that reads drawings, for a model with its own (or what loads it on first use)
         self._drawings = drawings
         self._drawings_lock = threading.Lock()
+        self._drawings_surer = drawings is not None and reads_surer(info.metadata)
         self.precision = precision
         self._lock = threading.Lock()
         if lexicon is True and step is not None:
@@ -284,15 +285,16 @@ class Recognizer:
     def recognize(self, images: Sequence[ImageSource]) -> list[Recognition | RecognitionFailure]:
         """Read many images in batches; the output is in input order, one entry per input. With
         a model fine-tuned on drawings (:attr:`reads_drawings_apart`), images of ink on white
-        without grey (drawings, black-and-white scans) are read by its network for drawings and
-        by its general network, and keep the reading of the surer of the two (:mod:`.lib.read.surer`)."""
+        without grey (drawings, black-and-white scans) are read by its network for drawings, or
+        where fine-tuning chose so, by it and the general network, each keeping the reading of the
+        surer of the two (:mod:`.lib.read.surer`)."""
         return self._read(images, self.lexicon, None)
 
     def recognize_drawings(self, images: Sequence[ImageSource]) -> list[Recognition | RecognitionFailure]:
         """Read pen or mouse drawings as the Write tab hands them over (drawn with the reading
         pen): as :meth:`recognize`, with the language prior's weights for drawings
-        (:meth:`~nepocr_desktop.lib.language.prior.LanguagePrior.for_drawings`), and where the
-        model has a network for drawings, by the surer of it and the general one."""
+        (:meth:`~nepocr_desktop.lib.language.prior.LanguagePrior.for_drawings`), and by the
+        model's network for drawings where it has one (as :meth:`recognize` reads with it)."""
         return self._read(images, self._drawing_lexicon, True)
 
     def _drawings_module(self) -> torch.nn.Module:
@@ -362,8 +364,8 @@ class Recognizer:
             for chunk in _chunks(items):
                 t0 = time.perf_counter()
                 logprobs = self._forward([arr for _, arr, _ in chunk], module)
-                if module is not self._module:  # drawings: the general network reads them too, and
-                    # each keeps the reading of the surer of the two (lib/read/surer.py)
+                if module is not self._module and self._drawings_surer:  # the general network reads
+                    # the drawings too, and each keeps the reading of the surer of the two (lib/read/surer.py)
                     general = self._forward([arr for _, arr, _ in chunk])
                     logprobs = [mine if second_is_surer(theirs, mine) else theirs
                                 for theirs, mine in zip(general, logprobs)]

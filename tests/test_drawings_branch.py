@@ -3,6 +3,7 @@ image's look, and learned when the user's samples are all drawings."""
 
 from __future__ import annotations
 
+import copy
 import io
 import zipfile
 
@@ -18,7 +19,10 @@ from nepocr_desktop.lib.read.modelio import (
     save_model,
 )
 from nepocr_desktop.lib.read.preprocess import is_clean_drawing
+from nepocr_desktop.lib.read.surer import ALONE, METADATA_KEY, SURER
 from nepocr_desktop.lib.training.finetune import FinetuneConfig, finetune, save_finetuned
+from nepocr_desktop.lib.training.finetune.judge import Judgement
+from nepocr_desktop.lib.training.finetune.run import choose_way
 from nepocr_desktop.lib.training.synth import find_fonts, render_text
 from nepocr_desktop.recognizer import Recognizer
 
@@ -163,25 +167,47 @@ def _unsure(loaded):
     return other
 
 
+def _with_unsure_branch(base, path, way: str | None):
+    info = copy.deepcopy(base.info)
+    if way is not None:
+        info.metadata = {**info.metadata, METADATA_KEY: way}
+    save_model(base.module, info, path, drawings=_unsure(base))
+    return path
+
+
 def test_drawings_keep_the_general_networks_reading_where_the_branch_is_less_sure(tiny_model_path, tmp_path,
                                                                                   drawn_pairs):
     base = load_model(tiny_model_path)
-    path = tmp_path / "unsure.pt"
-    save_model(base.module, base.info, path, drawings=_unsure(base))
     plain = Recognizer(tiny_model_path, device="cpu", int8=False)
-    both = Recognizer(path, device="cpu", int8=False)
     drawn = [img for img, _ in drawn_pairs[:4]]
+    assert any(r.text for r in plain.recognize(drawn))  # the general network reads something
+    both = Recognizer(_with_unsure_branch(base, tmp_path / "surer.pt", SURER), device="cpu", int8=False)
     assert both.reads_drawings_apart
     assert [r.text for r in both.recognize(drawn)] == [r.text for r in plain.recognize(drawn)]
     assert [r.text for r in both.recognize_drawings(drawn)] == [r.text for r in plain.recognize_drawings(drawn)]
-    assert any(r.text for r in plain.recognize(drawn))  # the general network reads something
+    for way in (ALONE, None):  # the branch alone (every model without the entry): it reads nothing
+        alone = Recognizer(_with_unsure_branch(base, tmp_path / f"{way}.pt", way), device="cpu", int8=False)
+        assert [r.text for r in alone.recognize(drawn)] == [""] * len(drawn)
 
 
-def test_learning_for_drawings_is_judged_as_the_surer_of_two_networks_reads(tiny_model_path, drawn_pairs, kalam,
-                                                                            tmp_path):
+def test_the_way_drawings_are_read_is_the_accepted_one_that_reads_the_users_words_best():
+    def verdict(accepted: bool, user_after: float, general_after: float = 0.03) -> Judgement:
+        return Judgement(accepted, "better" if accepted else "general_worse", "", 30, "", 0.1, user_after,
+                         0, 0, 0.03, general_after, 0, 0, 200, 0.9)
+
+    assert choose_way({ALONE: verdict(True, 0.08), SURER: verdict(True, 0.06)}) == SURER
+    assert choose_way({ALONE: verdict(True, 0.06), SURER: verdict(True, 0.08)}) == ALONE
+    assert choose_way({ALONE: verdict(True, 0.07), SURER: verdict(True, 0.07)}) == ALONE  # a tie: the first
+    assert choose_way({ALONE: verdict(True, 0.07, 0.04), SURER: verdict(True, 0.07, 0.035)}) == SURER  # or the
+    # one that reads the general check better
+    assert choose_way({ALONE: verdict(False, 0.05), SURER: verdict(True, 0.08)}) == SURER  # accepted only
+    assert choose_way({ALONE: verdict(False, 0.05), SURER: verdict(False, 0.04)}) == ALONE  # none: the first
+
+
+def test_learning_for_drawings_is_judged_as_the_base_reads_and_says_how_it_will_read(tiny_model_path, drawn_pairs,
+                                                                                      kalam, tmp_path):
     base = load_model(tiny_model_path)
-    path = tmp_path / "unsure.pt"
-    save_model(base.module, base.info, path, drawings=_unsure(base))
+    path = _with_unsure_branch(base, tmp_path / "unsure.pt", SURER)
     cfg = FinetuneConfig(lr=3e-3, cv_below=0, freeze_cnn_below=100, blends=(1.0,), **FAST)
     torch.manual_seed(0)
     plain = finetune(base, drawn_pairs, WORDS, kalam, cfg)
@@ -192,6 +218,13 @@ def test_learning_for_drawings_is_judged_as_the_surer_of_two_networks_reads(tiny
     # learning read as the general network alone reads them (the branch alone reads nothing: CER 1)
     assert unsure.general_cer_before == plain.general_cer_before != 1.0
     assert unsure.user_cer_before == plain.user_cer_before != 1.0
+    alone = finetune(load_model(_with_unsure_branch(base, tmp_path / "alone.pt", ALONE)), drawn_pairs, WORDS,
+                     kalam, cfg)
+    assert alone.general_cer_before == 1.0  # read as that model reads: by its branch alone
+    for res in (plain, unsure, alone):  # how the model handed back reads its drawings, said where it learned
+        assert res.drawings_read == res.info.metadata.get("drawings_read") if res.accepted else res.drawings_read is None
+        if res.accepted:
+            assert res.drawings_read in (ALONE, SURER) and res.summary()["drawings_read"] == res.drawings_read
 
 
 def test_drawings_alone_teach_a_branch_and_leave_the_photo_network(tiny_model_path, drawn_pairs, kalam,

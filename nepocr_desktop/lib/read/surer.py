@@ -1,15 +1,19 @@
 """Two networks reading one image: the reading of the one that is surer of it.
 
 A model fine-tuned on a person's drawings carries two networks (:mod:`.branch`): the one it had,
-which reads everyone's writing, and one that learned this person's hand. Drawings are read by
-both, and each image keeps the reading of the network whose best path through the image is the
-likelier: the person's network where it knows the hand, the general one where the person's network
-has forgotten what the general one knew. Both networks have the same layers, so their posteriors
-for one image have the same number of frames and their path scores compare directly.
+which reads everyone's writing, and one that learned this person's hand. Fine-tuning chooses how
+its drawings are then read (``drawings_read`` in the model's metadata): by the new network alone
+(:data:`ALONE`, also every model without the entry), or by both (:data:`SURER`), each image keeping
+the reading of the network whose best path through it is the likelier: the person's network where
+it knows the hand, the general one where the person's network has forgotten what the general one
+knew. Both networks have the same layers, so their posteriors for one image have the same number of
+frames and their path scores compare directly.
 
-With 300 corrections of a new hand (benchmarks/RESULTS.md), the person's network alone read the
-hand's other words 31% better and the general check of drawn words 0.8 points worse; read this
-way, the hand's words kept the whole gain and the general check 0.07 points of the loss.
+With 300 corrections of a binarised new hand (benchmarks/RESULTS.md), the person's network alone
+read the hand's other words 31% better and the general check of drawn words 0.8 points worse; read
+by the surer of two, the hand's words kept the whole gain and the general check 0.07 points of the
+loss. A hand written on the Write tab kept less of its gain that way (the general network is sure of
+some of those words and reads them wrong), so neither way is always the better one.
 """
 
 from __future__ import annotations
@@ -17,6 +21,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 from torch import nn
+
+METADATA_KEY = "drawings_read"
+ALONE, SURER = "alone", "surer"
+
+
+def reads_surer(metadata: dict) -> bool:
+    """Whether a model with ``metadata`` reads its drawings by the surer of its two networks."""
+    return metadata.get(METADATA_KEY) == SURER
 
 
 def path_score(logprobs: np.ndarray) -> float:

@@ -19,7 +19,7 @@ from ...language.personal import MAX_WORDS, words_of
 from ...read.metrics import cer
 from ...read.modelio import LoadedModel, ModelInfo, build_trainable, save_model
 from ...read.preprocess import is_clean_drawing
-from ...read.surer import SurerOf
+from ...read.surer import ALONE, METADATA_KEY, SURER, SurerOf, reads_surer
 from ..recombine import Pieces, Recombined, word_pieces
 from ..sources import MixedStream, collate
 from ..train import EpochReport, distillation, freeze_batchnorm, prepare_validation
@@ -72,6 +72,7 @@ class FinetuneResult:
     apart: bool = False         # learned for drawings alone: ``drawings`` reads them, ``model`` the rest
     drawings: torch.nn.Module | None = None      # the network for drawings handed back, if any
     blends: list[tuple[float, str]] = field(default_factory=list)  # (share of the change, verdict) tried
+    drawings_read: str | None = None  # how the network for drawings handed back reads: lib/read/surer.py
 
     @property
     def accepted(self) -> bool:
@@ -90,6 +91,8 @@ class FinetuneResult:
                                              "seconds", "cancelled", "lr", "steps")}
         out["accepted"] = self.accepted
         out["learned_for"] = "drawings" if self.apart else "all"
+        if self.drawings_read is not None:
+            out["drawings_read"] = self.drawings_read
         if self.judgement is not None:
             out["judgement"] = self.judgement.to_dict()
         return out
@@ -211,9 +214,10 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
     When the samples are drawings (canvas writing, black-and-white scans; :func:`learns_apart`),
     the new network is learned for drawings alone: it starts from the base's network for drawings,
     is handed back as ``drawings`` beside the base's own network as ``model``, which goes on reading
-    photos, and is judged as the app then reads drawings: by the surer of the two networks
-    (:class:`~nepocr_desktop.lib.read.surer.SurerOf`), on the user's words and on the general words written as pen
-    strokes.
+    photos, and is judged on the user's words and on the general words written as pen strokes both
+    ways the app may then read drawings: by the new network alone, and by the surer of it and the
+    base's own (:class:`~nepocr_desktop.lib.read.surer.SurerOf`); of the ways accepted, the one that
+    reads the user's words best is kept (:func:`choose_way`; ``drawings_read`` in the metadata).
     """
     t0 = time.time()
     info = copy.deepcopy(base.info)
@@ -227,14 +231,16 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
     general_raw = general_check_set(check_words, fonts, cfg.general_words, drawn=apart)
     general = prepare_validation(general_raw, info.preprocess)
     base_module = build_trainable(info, base, drawings=apart).eval()
-    # drawings are read by the surer of the general network and the one for drawings (SurerOf):
-    # the networks learned for drawings are judged as they will read
+    # a network learned for drawings is judged both ways it may read them (lib/read/surer.py):
+    # alone, and by the surer of it and the general network
     general_net = build_trainable(info, base).eval() if apart else None
+    ways = (ALONE, SURER) if apart else (ALONE,)
 
-    def as_read(net: nn.Module) -> nn.Module:
-        return net if general_net is None or net is general_net else SurerOf(general_net, net)
+    def as_read(net: nn.Module, way: str) -> nn.Module:
+        return SurerOf(general_net, net) if way == SURER and general_net is not None else net
 
-    reads_before = as_read(base_module) if base.drawings is not None else base_module
+    reads_before = as_read(base_module, SURER if base.drawings is not None and reads_surer(base.info.metadata)
+                           else ALONE)
     gen_b = word_errors(reads_before, info.charset, general)
 
     def kinds_for(ps: Sequence[Pair]) -> list[str] | None:
@@ -264,8 +270,7 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
     total = sum(steps)
     history: list[EpochReport] = []
     ub_e, u_len = [], []
-    held_runs: list[tuple[nn.Module, list, np.ndarray]] = []  # each run's network, its held-back words
-    # (prepared) and its errors on them
+    held_runs: list[tuple[nn.Module, list]] = []  # each run's network and its held-back words (prepared)
     final: nn.Module | None = None
     done = 0
     pool = None
@@ -288,10 +293,10 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
         if he:
             held_p = prepare_validation(he, info.preprocess)
             eb, ln = word_errors(reads_before, info.charset, held_p)
-            ea, _ = word_errors(as_read(run.model), info.charset, held_p)
+            ea, _ = word_errors(run.model, info.charset, held_p)
             ub_e.append(eb)
             u_len.append(ln)
-            held_runs.append((run.model, held_p, ea))
+            held_runs.append((run.model, held_p))
             val_cer = cer(ea, ln)
         rep = EpochReport(r + 1, done, float(np.mean(run.losses)), val_cer, float("nan"), val_cer,
                           time.time() - t_run, lr)
@@ -302,21 +307,29 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
     assert final is not None
     ub = np.concatenate(ub_e) if ub_e else np.zeros(0, np.int64)
     ul = np.concatenate(u_len) if u_len else np.zeros(0, np.int64)
-    tried = []  # (share, network, its errors on the held-back words, on the general check, verdict)
-    for share in cfg.blends or (1.0,):  # the new networks, then nearer the base where the general check refused them
-        candidate = final if share == 1.0 else blended(base_module, final, share)
-        ua_runs = [ea if share == 1.0 else word_errors(as_read(blended(base_module, m, share)), info.charset, held)[0]
-                   for m, held, ea in held_runs]
-        ua = np.concatenate(ua_runs) if ua_runs else np.zeros(0, np.int64)
-        gen_a = word_errors(as_read(candidate), info.charset, general)
-        tried.append((share, candidate, ua, gen_a, judge(ub, ua, ul, gen_b[0], gen_a[0], gen_b[1], cfg, method)))
-        if tried[-1][4].accepted or tried[-1][4].claim != "general_worse":
-            break
+    ladders: dict[str, list] = {}  # way -> [(share, network, its errors on the held-back words, on the
+    # general check, verdict)]
+    for way in ways:
+        tried = ladders[way] = []
+        for share in cfg.blends or (1.0,):  # the new networks, then nearer the base where the check refused them
+            candidate = final if share == 1.0 else blended(base_module, final, share)
+            ua_runs = [word_errors(as_read(m if share == 1.0 else blended(base_module, m, share), way),
+                                   info.charset, held)[0] for m, held in held_runs]
+            ua = np.concatenate(ua_runs) if ua_runs else np.zeros(0, np.int64)
+            gen_a = word_errors(as_read(candidate, way), info.charset, general)
+            tried.append((share, candidate, ua, gen_a, judge(ub, ua, ul, gen_b[0], gen_a[0], gen_b[1], cfg, method)))
+            if tried[-1][4].accepted or tried[-1][4].claim != "general_worse":
+                break
+    way = choose_way({w: t[-1][4] for w, t in ladders.items()})
+    tried = ladders[way]
     # the one handed back, or where none is, the first tried (the new networks as learned)
     share, final, ua, gen_a, verdict = tried[-1] if tried[-1][4].accepted else tried[0]
     if verdict.accepted and share < 1.0:
         verdict = dataclasses.replace(verdict, reason=verdict.reason + (
             f" It keeps {round(100 * share)}% of what it learned: all of it read the general check worse."))
+    if verdict.accepted and way == SURER:
+        verdict = dataclasses.replace(verdict, reason=verdict.reason + (
+            " Your drawings are read by it and by the model's main network, each keeping the surer reading."))
     model = final if verdict.accepted else base_module
     drawings = None
     if apart:  # the base's own network goes on reading photos
@@ -337,12 +350,24 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
         "accepted": verdict.accepted, "judged_words": verdict.judged_words, "judgement": verdict.claim,
         "share_learned": share,
         "learned_for": "drawings" if apart else "all",
+        **({METADATA_KEY: way} if apart and verdict.accepted else {}),
         # a personal word list read with the model, kept whichever network is handed back
         "user_words": sorted(words_of([*base.info.user_words, *(t for _, t in labels)])[:MAX_WORDS]),
     })
     return FinetuneResult(user_before, user_after, cer(*gen_b), gen_after, len(final_train), len(ul),
                           time.time() - t0, False, model, info, history, lr, verdict, cand_user, cand_gen,
-                          done, final, apart, drawings, [(t[0], t[4].claim) for t in tried])
+                          done, final, apart, drawings, [(t[0], t[4].claim) for t in tried],
+                          way if apart and verdict.accepted else None)
+
+
+def choose_way(verdicts: dict[str, Judgement]) -> str:
+    """How drawings are read after learning: of the ways whose last judged network was accepted,
+    the one that read the user's judged words best, on a tie the one that read the general check
+    best (then the first given); the first way where none was accepted."""
+    accepted = [w for w, v in verdicts.items() if v.accepted]
+    if not accepted:
+        return next(iter(verdicts))
+    return min(accepted, key=lambda w: (verdicts[w].user_after, verdicts[w].general_after))
 
 
 def blended(base: nn.Module, new: nn.Module, share: float) -> nn.Module:
