@@ -103,6 +103,7 @@ def run_finetune(args: argparse.Namespace) -> int:
             print(j.reason)
         if res.apart:
             print("learned for drawings alone (the samples are drawings or black-and-white scans): "
-                  "photos are read by the base network, drawings by the surer of it and the new one")
+                  "photos are read by the base network, drawings " + (
+                      "by the surer of it and the new one" if res.drawings_read == "surer" else "by the new one"))
         print(f"wrote {what} to {args.out}, with {len(res.info.user_words)} of your words as known words")
     return 0

@@ -108,7 +108,10 @@ def test_about_names_the_model_and_its_scores():
     assert "nepocr-base" in text and "4.1 %" in text and "Saved samples:</b> 3" in text
     assert "network of their own" not in text
     attached = about_text(ModelSummary("/m/two.pt", "cpu", {"name": "nepocr-base"}, "int8", True), None)
-    assert "network of their own" in attached
+    assert "network of their own" in attached and "surer" not in attached
+    surer = about_text(ModelSummary("/m/two.pt", "cpu", {"name": "nepocr-base", "drawings_read": "surer"},
+                                    "int8", True), None)
+    assert "network of their own and by the model's main network" in surer and "surer of the two" in surer
     learned = about_text(ModelSummary("/m/mine.pt", "cpu", {"user_cer_before": 0.40, "user_cer_after": 0.36,
                                                             "learned_for": "drawings"}, "int8", True), None)
     assert "photos are read as before" in learned and "network of their own" not in learned  # said once
