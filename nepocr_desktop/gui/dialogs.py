@@ -118,7 +118,6 @@ def shortcuts_dialog(actions: list[QAction], parent: QWidget | None = None) -> Q
 
 def about_text(summary: ModelSummary | None, samples: int | None) -> str:
     """Rich text for the About box: version, model facts and where data is kept."""
-    from ..lib.read.surer import reads_surer  # torch: loaded with the model by now
     from ..paths import user_data_dir
 
     lines = [f"<h3>nepocr {__version__}</h3>",
@@ -130,6 +129,7 @@ def about_text(summary: ModelSummary | None, samples: int | None) -> str:
                      f"<b>File:</b> {html.escape(summary.path)}<br>"
                      f"<b>Running on:</b> {html.escape(summary.runs_on)}</p>")
         if summary.drawings_apart and summary.metadata.get("learned_for") != "drawings":  # else its fact says so
+            from ..lib.read.surer import reads_surer  # imports torch: a model is loaded here
             both = ("and by the model's main network, and keep the reading the surer of the two gives; "
                     if reads_surer(summary.metadata) else "; ")
             lines.append(f"<p>Drawings and black-and-white scans are read by a network of their own {both}"

@@ -233,7 +233,9 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
     base_module = build_trainable(info, base, drawings=apart).eval()
     # a network learned for drawings is judged both ways it may read them (lib/read/surer.py):
     # alone, and by the surer of it and the general network
-    general_net = build_trainable(info, base).eval() if apart else None
+    general_net = None  # the base's own network (the same as base_module where it has no network for drawings)
+    if apart:
+        general_net = base_module if base.drawings is None else build_trainable(info, base).eval()
     ways = (ALONE, SURER) if apart else (ALONE,)
 
     def as_read(net: nn.Module, way: str) -> nn.Module:
@@ -270,7 +272,8 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
     total = sum(steps)
     history: list[EpochReport] = []
     ub_e, u_len = [], []
-    held_runs: list[tuple[nn.Module, list]] = []  # each run's network and its held-back words (prepared)
+    held_runs: list[tuple[nn.Module, list, np.ndarray]] = []  # each run's network, its held-back words
+    # (prepared) and its errors on them read by the network alone
     final: nn.Module | None = None
     done = 0
     pool = None
@@ -296,7 +299,7 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
             ea, _ = word_errors(run.model, info.charset, held_p)
             ub_e.append(eb)
             u_len.append(ln)
-            held_runs.append((run.model, held_p))
+            held_runs.append((run.model, held_p, ea))
             val_cer = cer(ea, ln)
         rep = EpochReport(r + 1, done, float(np.mean(run.losses)), val_cer, float("nan"), val_cer,
                           time.time() - t_run, lr)
@@ -313,8 +316,9 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
         tried = ladders[way] = []
         for share in cfg.blends or (1.0,):  # the new networks, then nearer the base where the check refused them
             candidate = final if share == 1.0 else blended(base_module, final, share)
-            ua_runs = [word_errors(as_read(m if share == 1.0 else blended(base_module, m, share), way),
-                                   info.charset, held)[0] for m, held in held_runs]
+            ua_runs = [ea if share == 1.0 and way == ALONE else
+                       word_errors(as_read(m if share == 1.0 else blended(base_module, m, share), way),
+                                   info.charset, held)[0] for m, held, ea in held_runs]
             ua = np.concatenate(ua_runs) if ua_runs else np.zeros(0, np.int64)
             gen_a = word_errors(as_read(candidate, way), info.charset, general)
             tried.append((share, candidate, ua, gen_a, judge(ub, ua, ul, gen_b[0], gen_a[0], gen_b[1], cfg, method)))
@@ -334,7 +338,7 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
     drawings = None
     if apart:  # the base's own network goes on reading photos
         drawings = model if verdict.accepted or base.drawings is not None else None
-        model = build_trainable(info, base).eval()
+        model = general_net
     elif base.drawings is not None:  # drawings go on being read as they were
         drawings = build_trainable(info, base, drawings=True).eval()
     user_before, cand_user = cer(ub, ul), cer(ua, ul)
