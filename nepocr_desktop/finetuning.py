@@ -91,7 +91,8 @@ def run_finetune(args: argparse.Namespace) -> int:
            "accepted": res.accepted, "candidate_cer_after": res.candidate_user_cer,
            "candidate_general_cer_after": res.candidate_general_cer, "steps": res.steps, "lr": res.lr,
            "judgement": res.judgement.to_dict() if res.judgement else None,
-           "user_words": len(res.info.user_words), "learned_for": "drawings" if res.apart else "all"}
+           "user_words": len(res.info.user_words), "learned_for": "drawings" if res.apart else "all",
+           "drawings_read": res.drawings_read}  # alone | surer, where a network for drawings was learned
     if args.json:
         print(json.dumps(out))
     else:

@@ -317,6 +317,9 @@ def test_cli_keeps_its_json_keys_and_reports_the_judgement(tiny_model_path, user
     assert report["judgement"]["judged_words"] == len(user_pairs) and "accepted" in report
     assert out.exists() and read_info(out).metadata["accepted"] == report["accepted"]
     assert report["user_words"] == len(set(WORDS)) == len(read_info(out).user_words)
+    # how a network learned for drawings reads them, as the file says (none learned here: photos)
+    assert report["learned_for"] == "all" and report["drawings_read"] is None
+    assert "drawings_read" not in read_info(out).metadata
 
 
 def test_canvas_samples_are_redrawn_as_strokes(user_pairs):
