@@ -153,15 +153,17 @@ FACT_NAMES = {
     "base_model": "Based on", "finetuned": "Personalised", "user_samples": "Your samples used",
     "user_cer_before": "Your error rate before", "user_cer_after": "Your error rate after",
     "general_cer_before": "General error rate before", "general_cer_after": "General error rate after",
-    "learned_for": "Learned for",
+    "learned_for": "Learned for", "drawings_read": "Drawings read by",
 }
 LEARNED_FOR = {"drawings": "drawings and black-and-white scans (photos are read as before)",
                "all": "every kind of image"}
+DRAWINGS_READ = {"alone": "the network that learned them",
+                 "surer": "the network that learned them and the main one, each word keeping the surer reading"}
 
 
 def _fmt(key: str, value: object) -> str:
-    if key == "learned_for":
-        return LEARNED_FOR.get(str(value), str(value))
+    if key in ("learned_for", "drawings_read"):
+        return (LEARNED_FOR if key == "learned_for" else DRAWINGS_READ).get(str(value), str(value))
     if isinstance(value, float) and ("cer" in key or "wer" in key):
         return f"{value * 100:.1f} %"
     return f"{value:.4g}" if isinstance(value, float) else str(value)

@@ -115,6 +115,9 @@ def test_about_names_the_model_and_its_scores():
     learned = about_text(ModelSummary("/m/mine.pt", "cpu", {"user_cer_before": 0.40, "user_cer_after": 0.36,
                                                             "learned_for": "drawings"}, "int8", True), None)
     assert "photos are read as before" in learned and "network of their own" not in learned  # said once
+    both = about_text(ModelSummary("/m/mine.pt", "cpu", {"learned_for": "drawings", "drawings_read": "surer"},
+                                   "int8", True), None)
+    assert "Drawings read by" in both and "each word keeping the surer reading" in both
     assert learned.index("Your error rate before") < learned.index("Your error rate after")
 
 
