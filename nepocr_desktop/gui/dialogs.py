@@ -154,6 +154,8 @@ FACT_NAMES = {
     "user_cer_before": "Your error rate before", "user_cer_after": "Your error rate after",
     "general_cer_before": "General error rate before", "general_cer_after": "General error rate after",
     "learned_for": "Learned for", "drawings_read": "Drawings read by",
+    "learning_rate": "Learning rate", "accepted": "Kept after the checks", "judged_words": "Checked on",
+    "judgement": "Verdict", "share_learned": "Share of the change kept",
 }
 LEARNED_FOR = {"drawings": "drawings and black-and-white scans (photos are read as before)",
                "all": "every kind of image"}
@@ -161,9 +163,23 @@ DRAWINGS_READ = {"alone": "the network that learned them",
                  "surer": "the network that learned them and the main one, each word keeping the surer reading"}
 
 
+VERDICTS = {"better": "reads your handwriting better", "probably_better": "probably reads your handwriting better",
+            "too_few": "too few of your words to tell", "not_better": "not better on your words",
+            "general_worse": "reads general words worse",
+            "not_judged": "none of your words could be held back to check it"}
+
+
 def _fmt(key: str, value: object) -> str:
     if key in ("learned_for", "drawings_read"):
         return (LEARNED_FOR if key == "learned_for" else DRAWINGS_READ).get(str(value), str(value))
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if key == "judgement":
+        return VERDICTS.get(str(value), str(value).replace("_", " "))
+    if key == "judged_words" and isinstance(value, int):
+        return f"{value} of your words it had not learned from"
+    if key == "share_learned" and isinstance(value, (int, float)):
+        return f"{round(100 * value)} %"
     if isinstance(value, float) and ("cer" in key or "wer" in key):
         return f"{value * 100:.1f} %"
     return f"{value:.4g}" if isinstance(value, float) else str(value)

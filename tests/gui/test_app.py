@@ -119,6 +119,11 @@ def test_about_names_the_model_and_its_scores():
                                    "int8", True), None)
     assert "Drawings read by" in both and "each word keeping the surer reading" in both
     assert learned.index("Your error rate before") < learned.index("Your error rate after")
+    judged = about_text(ModelSummary("/m/mine.pt", "cpu", {"accepted": True, "judged_words": 30, "judgement":
+                                                           "probably_better", "share_learned": 0.75}), None)
+    assert "Kept after the checks</td><td>yes" in judged and "30 of your words" in judged
+    assert "probably reads your handwriting better" in judged and "75 %" in judged
+    assert "probably_better" not in judged and "True" not in judged
 
 
 def test_self_test_also_reads_an_image_given_as_a_user_would_open_it(qapp, tiny_model_path, tmp_path, capsys,
