@@ -250,6 +250,8 @@ def main() -> int:
     ap.add_argument("--write-split", type=Path, default=None,
                     help="write each case's corrections and other words to DIR/CASE-N/{corrections,others} "
                          "(labelled folders for nepocr finetune and eval) instead of learning")
+    ap.add_argument("--last-run", action="store_true",
+                    help="judged by cross-validation: hand back the last run's network, not the mean of every run's")
     ap.add_argument("--one-network", action="store_true",
                     help="one network for every image, even when learning from drawings alone")
     ap.add_argument("--user", choices=["crops", "writer", "writer_canvas", "nhcd"], default=None)
@@ -261,7 +263,7 @@ def main() -> int:
     lex, fonts = replay_material(lexicon_dir() / WORDS_FILE, fonts_dir())
     base = load_model(args.model)
     cfg = FinetuneConfig(**{field: getattr(args, field) for field in CONFIG_OPTIONS}, adapt=args.adapt,
-                         apart=not args.one_network, blends=tuple(args.blends))
+                         apart=not args.one_network, blends=tuple(args.blends), mean_of_runs=not args.last_run)
     jobs: list[tuple[str, list[str], dict, list]] = []
     if args.user or not args.case:
         user = args.user or "crops"

@@ -502,3 +502,66 @@ def test_blended_weights_lie_between_the_two_networks(tiny_model_path):
             assert torch.allclose(b, a + 0.25 * (c - a)), k
         else:
             assert torch.equal(b, c), k
+
+
+def _learned_runs(monkeypatch):
+    """Patches fine-tuning to record each run's weights; returns (the module, the list they go to)."""
+    import importlib
+
+    ft = importlib.import_module("nepocr_desktop.lib.training.finetune.run")
+    real_train = ft._train_once
+    learned: list[dict[str, torch.Tensor]] = []
+
+    def recorded(*args, **kwargs):
+        run = real_train(*args, **kwargs)
+        learned.append({k: v.clone() for k, v in run.model.state_dict().items()})
+        return run
+
+    monkeypatch.setattr(ft, "_train_once", recorded)
+    return ft, learned
+
+
+def _same_floats(got: dict[str, torch.Tensor], want: dict[str, torch.Tensor]) -> bool:
+    return all(torch.allclose(v, want[k], atol=1e-6) for k, v in got.items() if v.is_floating_point())
+
+
+@pytest.mark.parametrize("mean_of_runs", [True, False])
+def test_cross_validated_learning_hands_back_the_mean_of_its_runs(tiny_model_path, user_pairs, kalam,
+                                                                  monkeypatch, mean_of_runs):
+    """Judged by cross-validation, the new network is the mean of the weights of every run (each
+    fold's and the one on all samples); with ``mean_of_runs`` off, the last run's."""
+    ft, learned = _learned_runs(monkeypatch)
+    cfg = FinetuneConfig(lr=3e-3, replay=0.25, folds=2, blends=(1.0,), mean_of_runs=mean_of_runs, apart=False,
+                         **FAST)
+    res = ft.finetune(load_model(tiny_model_path), user_pairs, WORDS, kalam, cfg)
+    assert len(learned) == 3 and res.candidate is not None  # two folds and the run on every sample
+    floats = [k for k, v in learned[2].items() if v.is_floating_point()]
+    assert any(not torch.allclose(learned[0][k], learned[2][k]) for k in floats)  # the runs differ
+    mean = {k: torch.stack([st[k] for st in learned]).mean(0) for k in floats}
+    assert _same_floats(res.candidate.state_dict(), mean if mean_of_runs else learned[2])
+
+
+@pytest.mark.parametrize("way", ["alone", "surer"])
+def test_drawings_read_the_surer_way_keep_the_last_run(tiny_model_path, user_pairs, kalam, monkeypatch, way):
+    """A network for drawings that reads alone is the mean of the runs; one read the surer way
+    beside the general network is the last run's (the mean cedes more of the user's words to it)."""
+    ft, learned = _learned_runs(monkeypatch)
+    monkeypatch.setattr(ft, "choose_way", lambda verdicts: way)
+    cfg = FinetuneConfig(lr=3e-3, replay=0.25, folds=2, blends=(1.0,), **FAST)
+    res = ft.finetune(load_model(tiny_model_path), user_pairs, WORDS, kalam, cfg, kinds=["canvas"] * len(user_pairs))
+    assert res.apart and len(learned) == 3
+    mean = {k: torch.stack([st[k] for st in learned]).mean(0) for k, v in learned[2].items() if v.is_floating_point()}
+    assert _same_floats(res.candidate.state_dict(), mean if way == "alone" else learned[2])
+
+
+def test_mean_states_averages_floats_and_refuses_other_layers():
+    from nepocr_desktop.lib.training.weights import mean_states
+
+    out = mean_states([{"w": torch.tensor([0.0, 3.0]), "n": torch.tensor(2)},
+                       {"w": torch.tensor([6.0, 0.0]), "n": torch.tensor(7)}])
+    torch.testing.assert_close(out["w"], torch.tensor([3.0, 1.5]))
+    assert int(out["n"]) == 7
+    with pytest.raises(ValueError, match="different layers"):
+        mean_states([{"w": torch.zeros(2)}, {"v": torch.zeros(2)}])
+    with pytest.raises(ValueError, match="no networks"):
+        mean_states([])

@@ -1,6 +1,6 @@
-"""Weights of two networks of one architecture mixed: a fine-tuned network moved part of the way
-back to the one it started from (fine-tuning's judge), or two trained models blended
-(``tools/blend_models.py``)."""
+"""Weights of networks of one architecture mixed: a fine-tuned network moved part of the way
+back to the one it started from (fine-tuning's judge), two trained models blended
+(``tools/blend_models.py``), or the networks of one fine-tuning's runs averaged."""
 
 from __future__ import annotations
 
@@ -22,3 +22,18 @@ def blend_states(first: dict[str, torch.Tensor], second: dict[str, torch.Tensor]
             raise ValueError(f"{key}: shapes differ ({tuple(a.shape)} and {tuple(b.shape)})")
         out[key] = (share * a.float() + (1.0 - share) * b.float()).to(b.dtype) if b.is_floating_point() else b.clone()
     return out
+
+
+def mean_states(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """The mean of ``states`` for floating-point tensors; integer buffers are taken from the last."""
+    if not states:
+        raise ValueError("no networks to average")
+    last = states[-1]
+    for st in states[:-1]:
+        if st.keys() != last.keys():
+            raise ValueError("the models have different layers")
+        for key, b in last.items():
+            if st[key].shape != b.shape:
+                raise ValueError(f"{key}: shapes differ ({tuple(st[key].shape)} and {tuple(b.shape)})")
+    return {key: (sum(st[key].float() for st in states) / len(states)).to(b.dtype) if b.is_floating_point()
+            else b.clone() for key, b in last.items()}

@@ -42,6 +42,9 @@ class FinetuneConfig:
                                             # in turn, the next only where the general check refused the one
                                             # before (0.6, 0.4 and 0.33 between: `hand` 300 -29.1% at 0.4
                                             # against -25.8% at 0.25; RESULTS.md)
+    mean_of_runs: bool = True   # judged by cross-validation: a network that reads alone (not the surer
+                                # way) is the mean of every run's weights (the folds' and the one on all
+                                # samples) rather than the last run's
     recombine: float | None = None  # share of the user's samples that are new words joined from
                                     # theirs (drawings and black-and-white scans only; see ..recombine;
                                     # None: recombine_share)
