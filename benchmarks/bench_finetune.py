@@ -223,6 +223,7 @@ CONFIG_OPTIONS: dict[str, tuple[type, str | None]] = {
     "drawings_replay": (float, "replayed share of a batch when learning for drawings alone"),
     "freeze_cnn_below": (int, "fewer training samples than this: the convolutions stay as they are"),
     "cv_below": (int, "fewer samples than this: judged by cross-validation, else on held-back words"),
+    "folds": (int, "cross-validation folds"),
     "general_words": (int, "words of the general check set"),
     "distill": (float, "weight of reading the replayed words as the base model does"),
     "ewc": (float, "pull of the weights the general words depend on (elastic weight consolidation)"),
