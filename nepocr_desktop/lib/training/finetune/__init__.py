@@ -31,7 +31,8 @@ How it learns (:func:`finetune`):
 
 How it is judged (:func:`judge`): the user's samples are split by word. Below ``cv_below`` samples
 every sample is judged once by cross-validation (``folds`` models, each trained without that fold),
-and the model that is handed back is trained on all samples; from ``cv_below`` on, a share of the
+and the model that is handed back is trained on all samples (to be read alone, the mean of that
+network and the folds' networks: ``mean_of_runs``); from ``cv_below`` on, a share of the
 words (at least ``min_judge``) is held back and the model trained on the rest is the one judged and
 handed back. A fixed synthetic general check set is read by the base and the new model. Paired
 bootstrap intervals over words give the uncertainty of both differences. The new model is accepted
