@@ -10,6 +10,7 @@ from pathlib import Path
 from .lib.errors import NepocrError
 from .lib.language.lexicon import WORDS_FILE
 from .lib.read.modelio import load_model
+from .lib.read.surer import SURER
 from .lib.training.finetune import FinetuneConfig, finetune, load_pairs, replay_material, save_finetuned
 from .lib.training.train import EpochReport
 from .paths import bundled_model_path, fonts_dir, lexicon_dir
@@ -105,6 +106,6 @@ def run_finetune(args: argparse.Namespace) -> int:
         if res.apart:
             print("learned for drawings alone (the samples are drawings or black-and-white scans): "
                   "photos are read by the base network, drawings " + (
-                      "by the surer of it and the new one" if res.drawings_read == "surer" else "by the new one"))
+                      "by the surer of it and the new one" if res.drawings_read == SURER else "by the new one"))
         print(f"wrote {what} to {args.out}, with {len(res.info.user_words)} of your words as known words")
     return 0

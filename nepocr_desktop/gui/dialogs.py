@@ -169,13 +169,14 @@ VERDICTS = {"better": "reads your handwriting better", "probably_better": "proba
             "not_judged": "none of your words could be held back to check it"}
 
 
+WORDED = {"learned_for": LEARNED_FOR, "drawings_read": DRAWINGS_READ, "judgement": VERDICTS}  # values in words
+
+
 def _fmt(key: str, value: object) -> str:
-    if key in ("learned_for", "drawings_read"):
-        return (LEARNED_FOR if key == "learned_for" else DRAWINGS_READ).get(str(value), str(value))
+    if key in WORDED:
+        return WORDED[key].get(str(value), str(value).replace("_", " "))
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if key == "judgement":
-        return VERDICTS.get(str(value), str(value).replace("_", " "))
     if key == "judged_words" and isinstance(value, int):
         return f"{value} of your words it had not learned from"
     if key == "share_learned" and isinstance(value, (int, float)):

@@ -7,21 +7,23 @@ from __future__ import annotations
 import torch
 
 
+def _check_same_layers(first: dict[str, torch.Tensor], second: dict[str, torch.Tensor]) -> None:
+    if first.keys() != second.keys():
+        raise ValueError("the models have different layers")
+    for key, b in second.items():
+        if first[key].shape != b.shape:
+            raise ValueError(f"{key}: shapes differ ({tuple(first[key].shape)} and {tuple(b.shape)})")
+
+
 def blend_states(first: dict[str, torch.Tensor], second: dict[str, torch.Tensor],
                  share: float) -> dict[str, torch.Tensor]:
     """``share * first + (1 - share) * second`` for floating-point tensors; integer buffers
     (BatchNorm's batch counts) are taken from ``second``."""
     if not 0.0 <= share <= 1.0:
         raise ValueError(f"share must be within [0, 1] (got {share})")
-    if first.keys() != second.keys():
-        raise ValueError("the models have different layers")
-    out = {}
-    for key, b in second.items():
-        a = first[key]
-        if a.shape != b.shape:
-            raise ValueError(f"{key}: shapes differ ({tuple(a.shape)} and {tuple(b.shape)})")
-        out[key] = (share * a.float() + (1.0 - share) * b.float()).to(b.dtype) if b.is_floating_point() else b.clone()
-    return out
+    _check_same_layers(first, second)
+    return {key: (share * first[key].float() + (1.0 - share) * b.float()).to(b.dtype) if b.is_floating_point()
+            else b.clone() for key, b in second.items()}
 
 
 def mean_states(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
@@ -30,10 +32,6 @@ def mean_states(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor
         raise ValueError("no networks to average")
     last = states[-1]
     for st in states[:-1]:
-        if st.keys() != last.keys():
-            raise ValueError("the models have different layers")
-        for key, b in last.items():
-            if st[key].shape != b.shape:
-                raise ValueError(f"{key}: shapes differ ({tuple(st[key].shape)} and {tuple(b.shape)})")
+        _check_same_layers(st, last)
     return {key: (sum(st[key].float() for st in states) / len(states)).to(b.dtype) if b.is_floating_point()
             else b.clone() for key, b in last.items()}
