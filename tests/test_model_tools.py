@@ -14,7 +14,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
-from make_scanner_set import low_res_bilevel
+from make_scanner_set import binarised, low_res_bilevel
 from widen_model import widen
 
 from nepocr_desktop.lib.read.crnn import CRNN, ModelSpec
@@ -90,3 +90,33 @@ def test_make_scanner_set_writes_every_word(tmp_path):
     assert [line.split("\t")[1] for line in lines] == ["घर"]
     written = cv2.imread(str(out / lines[0].split("\t")[0]), cv2.IMREAD_GRAYSCALE)
     assert written.shape == img.shape and set(np.unique(written)) <= {0, 255}
+
+
+def test_binarised_scan_keeps_full_resolution_and_thin_strokes():
+    # thin strokes (2 px) on unevenly lit paper keep their place and width, and all the paper is white
+    paper = np.linspace(150, 235, 160, dtype=np.float32)[None, :].repeat(48, axis=0)
+    img = paper.copy()
+    img[23:25, 10:150] *= 0.45
+    img[10:38, 60:62] *= 0.45
+    out = binarised(img.astype(np.uint8))
+    assert out.shape == img.shape and set(np.unique(out)) <= {0, 255}
+    assert (out[23:25, 14:146] == 0).all() and (out[12:36, 60:62] == 0).all()
+    assert (out[:18, :55] == 255).all() and (out[30:, 70:] == 255).all()  # the paper, dim or bright, white
+    assert int((out == 0).sum()) <= 2 * int((img < paper * 0.7).sum())  # strokes not thickened much
+
+
+def test_make_scanner_set_binarise_writes_full_resolution_black_and_white(tmp_path):
+    import cv2
+    src = tmp_path / "src"
+    (src / "images").mkdir(parents=True)
+    img = np.full((40, 120), 210, np.uint8)
+    img[18:21, 10:110] = 60
+    cv2.imwrite(str(src / "images" / "a.png"), img)
+    (src / "labels.tsv").write_text("images/a.png\tघर\n", encoding="utf-8")
+    out = tmp_path / "out"
+    subprocess.run([sys.executable, str(ROOT / "tools" / "make_scanner_set.py"), str(src), "--binarise",
+                    "--out", str(out)], check=True, cwd=ROOT, capture_output=True)
+    line = (out / "labels.tsv").read_text(encoding="utf-8").splitlines()[0]
+    written = cv2.imread(str(out / line.split("\t")[0]), cv2.IMREAD_GRAYSCALE)
+    assert written.shape == img.shape and set(np.unique(written)) <= {0, 255}
+    assert (written[18:21, 14:106] == 0).all() and (written[:12] == 255).all()

@@ -64,6 +64,8 @@ SETS = (
     _traced("lens_val_mouse_read", "mouse, as the Write tab reads", "lens_val", "--reading --mouse"),
     EvalSet("lens_val_scanner", "scanner",
             make="python tools/make_scanner_set.py {eval}/lens_val --out {eval}/lens_val_scanner", source="lens_val"),
+    EvalSet("lens_val_bw", "binarised at full resolution",
+            make="python tools/make_scanner_set.py {eval}/lens_val --binarise --out {eval}/lens_val_bw", source="lens_val"),
     EvalSet("hands_heldout", "hands_heldout", make="python tools/make_hands_set.py --out {eval}/hands_heldout"),
     EvalSet("hands_more", "hands_more", make="python tools/make_hands_set.py --out {eval}/hands_more --n 1600 --seed 18"),
     _traced("hands_more_read", "hands_more, as the Write tab reads", "hands_more", "--reading"),
