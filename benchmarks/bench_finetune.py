@@ -16,6 +16,11 @@ handwritten characters the model never trained on).
 black-and-white document scanner gives them (``tools/make_scanner_set.py``), a device
 training never saw.
 
+``bw``: known writers in black and white at full resolution: ``data_cache/eval/lens_val_bw``, the
+lens_val photos binarised by the app's page binarisation (``tools/make_scanner_set.py
+data_cache/eval/lens_val --binarise --out data_cache/eval/lens_val_bw``), which the model reads
+1.3 times worse than the photos: a scan of writers it knows, sharp enough to learn from.
+
 ``canvas``: a new input domain, pen strokes drawn on the canvas, as the Write tab hands them to the
 recognizer (one reading pen): ``data_cache/eval/lens_val_strokes_read`` (the lens_val words redrawn as
 strokes, ``tools/make_stroke_set.py data_cache/eval/lens_val --out data_cache/eval/lens_val_strokes_read
@@ -170,6 +175,7 @@ EVAL = Path("data_cache/eval")
 # hand_large: the new hand of `hand` with four times the words (tools/make_hands_set.py --out
 # data_cache/eval/hands_more --n 1600 --seed 18), so that 300 corrections leave 1,300 other words
 CASES = {"same": "lens_val", "hand": "hands_heldout", "hand_large": "hands_more", "scanner": "lens_val_scanner",
+         "bw": "lens_val_bw",
          "canvas": "lens_val_strokes_read", "canvas_drawn": "lens_val_strokes", "hand_canvas": "hands_more_read"}
 
 

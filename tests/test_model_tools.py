@@ -75,21 +75,23 @@ def test_scanner_lights_the_page_evenly_before_the_threshold():
     assert (out[18:22, 12:108] == 0).all()  # all ink black, the bright side too
 
 
-def test_make_scanner_set_writes_every_word(tmp_path):
+@pytest.mark.parametrize("flags", [[], ["--binarise"]])
+def test_make_scanner_set_writes_every_word_in_black_and_white(tmp_path, flags):
     import cv2
     src = tmp_path / "src"
     (src / "images").mkdir(parents=True)
-    img = np.full((32, 90), 230, np.uint8)
-    img[8:24, 10:80] = 30
+    img = np.full((40, 120), 220, np.uint8)
+    img[16:24, 10:110] = 40
     cv2.imwrite(str(src / "images" / "a.png"), img)
     (src / "labels.tsv").write_text("images/a.png\tघर\n", encoding="utf-8")
     out = tmp_path / "out"
-    subprocess.run([sys.executable, str(ROOT / "tools" / "make_scanner_set.py"), str(src), "--out", str(out)],
+    subprocess.run([sys.executable, str(ROOT / "tools" / "make_scanner_set.py"), str(src), *flags, "--out", str(out)],
                    check=True, cwd=ROOT, capture_output=True)
     lines = (out / "labels.tsv").read_text(encoding="utf-8").splitlines()
     assert [line.split("\t")[1] for line in lines] == ["घर"]
     written = cv2.imread(str(out / lines[0].split("\t")[0]), cv2.IMREAD_GRAYSCALE)
     assert written.shape == img.shape and set(np.unique(written)) <= {0, 255}
+    assert (written[18:22, 16:104] == 0).all() and (written[:8] == 255).all()
 
 
 def test_binarised_scan_keeps_full_resolution_and_thin_strokes():
@@ -103,20 +105,3 @@ def test_binarised_scan_keeps_full_resolution_and_thin_strokes():
     assert (out[23:25, 14:146] == 0).all() and (out[12:36, 60:62] == 0).all()
     assert (out[:18, :55] == 255).all() and (out[30:, 70:] == 255).all()  # the paper, dim or bright, white
     assert int((out == 0).sum()) <= 2 * int((img < paper * 0.7).sum())  # strokes not thickened much
-
-
-def test_make_scanner_set_binarise_writes_full_resolution_black_and_white(tmp_path):
-    import cv2
-    src = tmp_path / "src"
-    (src / "images").mkdir(parents=True)
-    img = np.full((40, 120), 210, np.uint8)
-    img[18:21, 10:110] = 60
-    cv2.imwrite(str(src / "images" / "a.png"), img)
-    (src / "labels.tsv").write_text("images/a.png\tघर\n", encoding="utf-8")
-    out = tmp_path / "out"
-    subprocess.run([sys.executable, str(ROOT / "tools" / "make_scanner_set.py"), str(src), "--binarise",
-                    "--out", str(out)], check=True, cwd=ROOT, capture_output=True)
-    line = (out / "labels.tsv").read_text(encoding="utf-8").splitlines()[0]
-    written = cv2.imread(str(out / line.split("\t")[0]), cv2.IMREAD_GRAYSCALE)
-    assert written.shape == img.shape and set(np.unique(written)) <= {0, 255}
-    assert (written[18:21, 14:106] == 0).all() and (written[:12] == 255).all()
