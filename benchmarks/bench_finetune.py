@@ -19,7 +19,8 @@ training never saw.
 ``bw``: known writers in black and white at full resolution: ``data_cache/eval/lens_val_bw``, the
 lens_val photos binarised by the app's page binarisation (``tools/make_scanner_set.py
 data_cache/eval/lens_val --binarise --out data_cache/eval/lens_val_bw``), which the model reads
-1.3 times worse than the photos: a scan of writers it knows, sharp enough to learn from.
+1.3 times worse than the photos: a sharp, legible scan of writers it knows, where what there is to
+learn is the look of black-and-white ink.
 
 ``canvas``: a new input domain, pen strokes drawn on the canvas, as the Write tab hands them to the
 recognizer (one reading pen): ``data_cache/eval/lens_val_strokes_read`` (the lens_val words redrawn as
