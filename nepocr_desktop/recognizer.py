@@ -26,6 +26,7 @@ from PIL import Image
 from .lib.errors import NepocrError
 from .lib.language.lexicon import Lexicon
 from .lib.language.prior import LanguagePrior, default_prior
+from .lib.read.branch import canvas_only
 from .lib.read.charset import is_well_formed
 from .lib.read.ctc_decoder import Decoded, akshara_confidences, beam_decode, greedy_decode
 from .lib.read.int8cache import CacheKey, Int8Cache
@@ -233,6 +234,9 @@ class Recognizer:
         self._drawings = drawings
         self._drawings_lock = threading.Lock()
         self._drawings_surer = drawings is not None and reads_surer(info.metadata)
+        # images (not handed over as drawings) that look drawn go to that network too, unless it
+        # reads only the Write tab's writing (lib/read/branch.py)
+        self._drawings_for_images = drawings is not None and not canvas_only(info.metadata)
         self.precision = precision
         self._lock = threading.Lock()
         if lexicon is True and step is not None:
@@ -284,8 +288,9 @@ class Recognizer:
 
     def recognize(self, images: Sequence[ImageSource]) -> list[Recognition | RecognitionFailure]:
         """Read many images in batches; the output is in input order, one entry per input. With
-        a model fine-tuned on drawings (:attr:`reads_drawings_apart`), images of ink on white
-        without grey (drawings, black-and-white scans) are read by its network for drawings, or
+        a model fine-tuned on drawings (:attr:`reads_drawings_apart`; not one whose network for
+        drawings reads only the Write tab's writing, :func:`~.lib.read.branch.canvas_only`), images
+        of ink on white without grey (drawings, black-and-white scans) are read by its network for drawings, or
         where fine-tuning chose so, by it and the general network, each keeping the reading of the
         surer of the two (:mod:`.lib.read.surer`)."""
         return self._read(images, self.lexicon, None)
@@ -306,14 +311,15 @@ class Recognizer:
 
     @property
     def reads_drawings_apart(self) -> bool:
-        """Whether the model has its own network for drawings (it was fine-tuned on drawings)."""
+        """Whether the model has its own network for drawings (fine-tuned on drawings, or one that
+        reads the Write tab's writing)."""
         return self._drawings is not None
 
     def _read(self, images: Sequence[ImageSource], prior: Lexicon | LanguagePrior | None, drawn: bool | None
               ) -> list[Recognition | RecognitionFailure]:
         """``drawn``: True, every image is a drawing; None, tell each by its look: images of ink
-        without grey go to the network for drawings (where the model has one), and writing
-        rendered by software (:func:`looks_drawn`) is decoded with the weights for drawings.
+        without grey go to the network for drawings (where the model has one that reads images),
+        and writing rendered by software (:func:`looks_drawn`) is decoded with the weights for drawings.
         With a word list, an image that ends in a danda or a comma standing apart from the word
         (:func:`trailing_marks`) is also read without it, and the mark is kept where
         :func:`keeps_mark` says so (the first such way, where there are two)."""
@@ -328,7 +334,7 @@ class Recognizer:
             t0 = time.perf_counter()
             try:
                 gray = load_gray(src)
-                if self._drawings is not None and (drawn or is_clean_drawing(gray)):
+                if self._drawings is not None and (drawn or (self._drawings_for_images and is_clean_drawing(gray))):
                     apart.add(i)
                 if drawing_prior is not prior and looks_drawn(gray):
                     as_drawing.add(i)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from nepocr_desktop.lib.read.branch import CANVAS, SCOPE_KEY
 from nepocr_desktop.lib.read.modelio import (
     ModelError,
     build_trainable,
@@ -175,6 +176,54 @@ def _with_unsure_branch(base, path, way: str | None):
     return path
 
 
+def _with_canvas_branch(base, path, branch):
+    info = copy.deepcopy(base.info)
+    info.metadata = {**info.metadata, SCOPE_KEY: CANVAS}
+    save_model(base.module, info, path, drawings=branch)
+    return path
+
+
+def test_a_branch_for_the_canvas_reads_the_write_tabs_writing_and_leaves_scans_to_the_main_network(
+        tiny_model_path, tmp_path, drawn_pairs, grey_pairs):
+    base = load_model(tiny_model_path)
+    plain = Recognizer(tiny_model_path, device="cpu", int8=False)
+    canvas = Recognizer(_with_canvas_branch(base, tmp_path / "canvas.pt", _other_head(base)), device="cpu",
+                        int8=False)
+    assert canvas.reads_drawings_apart
+    shown = base.info.charset.shown[4]  # what the branch reads everywhere
+    drawn = [img for img, _ in drawn_pairs[:3]]
+    grey = [img for img, _ in grey_pairs[:2]]
+    # images, black-and-white ones among them, are read by the main network...
+    assert [r.text for r in canvas.recognize(drawn + grey)] == [r.text for r in plain.recognize(drawn + grey)]
+    assert not isinstance(canvas._drawings, torch.nn.Module)  # ...which never loads the branch
+    # ...and what the Write tab hands over by the branch
+    assert all(r.text and set(r.text) == {shown} for r in canvas.recognize_drawings(drawn + grey))
+    again = Recognizer.from_loaded(load_model(tmp_path / "canvas.pt"), device="cpu", int8=False)
+    assert [r.text for r in again.recognize(drawn)] == [r.text for r in plain.recognize(drawn)]
+    assert set(again.recognize_drawings(drawn[:1])[0].text) == {shown}
+
+
+@pytest.mark.parametrize("kind", ["canvas", "import"])
+def test_learning_from_a_base_with_a_branch_for_the_canvas_judges_each_word_as_that_base_reads_it(
+        tiny_model_path, tmp_path, drawn_pairs, kalam, kind):
+    """The user's black-and-white scans were read by the base's main network, their Write-tab
+    writing by its branch for the canvas: each is judged against that reading. A network learned
+    from them reads every drawing, so an accepted one drops the canvas-only scope."""
+    base = load_model(tiny_model_path)
+    path = _with_canvas_branch(base, tmp_path / "canvas.pt", _unsure(base))  # the branch reads nothing
+    cfg = FinetuneConfig(lr=3e-3, cv_below=0, freeze_cnn_below=100, blends=(1.0,), **FAST)
+    torch.manual_seed(0)
+    plain = finetune(base, drawn_pairs, WORDS, kalam, cfg, kinds=[kind] * len(drawn_pairs))
+    torch.manual_seed(0)
+    res = finetune(load_model(path), drawn_pairs, WORDS, kalam, cfg, kinds=[kind] * len(drawn_pairs))
+    assert res.apart and res.general_cer_before == 1.0  # the drawn general check: read by the branch
+    if kind == "canvas":
+        assert res.user_cer_before == 1.0
+    else:  # scans: as the main network reads them, the same as a base without a branch
+        assert res.user_cer_before == plain.user_cer_before != 1.0
+    assert res.info.metadata.get(SCOPE_KEY) == (None if res.accepted else CANVAS)
+
+
 def test_drawings_keep_the_general_networks_reading_where_the_branch_is_less_sure(tiny_model_path, tmp_path,
                                                                                   drawn_pairs):
     base = load_model(tiny_model_path)
@@ -281,6 +330,12 @@ def test_attach_drawings_makes_one_file_of_two_models(tiny_model_path, tmp_path)
     assert both.drawings is not None and torch.equal(both.drawings.head.bias, load_model(other_path).module.head.bias)
     assert torch.equal(both.module.head.bias, base.module.head.bias)
     assert both.info.metadata["note"] == base.info.metadata["note"] and "drawings" in both.info.metadata
+    assert SCOPE_KEY not in both.info.metadata
+    canvas = tmp_path / "canvas.pt"
+    assert attach([str(out), str(other_path), "--out", str(canvas), "--canvas-only"]) == 0
+    assert load_model(canvas).info.metadata[SCOPE_KEY] == CANVAS
+    assert attach([str(canvas), str(other_path), "--out", str(out)]) == 0  # read for every drawing again
+    assert SCOPE_KEY not in load_model(out).info.metadata
 
 
 def test_replayed_words_for_a_network_for_drawings_are_drawn(tiny_model_path, kalam, monkeypatch):

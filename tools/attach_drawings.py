@@ -1,10 +1,11 @@
 """Give a model its own network for drawings: another model's weights, read for drawings only.
 
-    python tools/attach_drawings.py --out OUT.pt MAIN.pt DRAWINGS.pt
+    python tools/attach_drawings.py --out OUT.pt MAIN.pt DRAWINGS.pt [--canvas-only]
 
 OUT reads photos and grey images with MAIN's network and drawings (the Write tab's writing, and
 images of ink without grey: black-and-white scans) with DRAWINGS's, as a model fine-tuned on
-drawings does (``lib/read/branch.py``). Both must share the architecture and the character set;
+drawings does (``lib/read/branch.py``); with ``--canvas-only``, DRAWINGS's reads only the Write
+tab's writing (``nepocr eval --drawings``) and MAIN's every image, scans among them. Both must share the architecture and the character set;
 OUT has MAIN's metadata, with a ``drawings`` entry naming the other model. Compare OUT with
 ``nepocr eval`` first.
 """
@@ -15,6 +16,7 @@ import argparse
 import copy
 from pathlib import Path
 
+from nepocr_desktop.lib.read.branch import CANVAS, SCOPE_KEY
 from nepocr_desktop.lib.read.modelio import load_model, save_model
 
 NAMED = ("name", "trained", "epoch", "command", "blend")
@@ -25,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("main", type=Path, help="the model whose network reads photos (and whose metadata is kept)")
     ap.add_argument("drawings", type=Path, help="the model whose network reads drawings")
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--canvas-only", action="store_true",
+                    help="the network for drawings reads only the Write tab's writing, not black-and-white scans")
     args = ap.parse_args(argv)
     a, b = load_model(args.main), load_model(args.drawings)
     if a.info.spec != b.info.spec or a.info.charset != b.info.charset:
@@ -33,8 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     info = copy.deepcopy(a.info)
     info.metadata = dict(info.metadata)
     info.metadata["drawings"] = {k: b.info.metadata[k] for k in NAMED if k in b.info.metadata}
+    info.metadata.pop(SCOPE_KEY, None)
+    if args.canvas_only:
+        info.metadata[SCOPE_KEY] = CANVAS
     save_model(a.module, info, args.out, drawings=drawings)
-    print(f"{args.out}: {args.main.name} reads photos, {args.drawings.name} reads drawings")
+    what = "the Write tab's writing" if args.canvas_only else "drawings"
+    print(f"{args.out}: {args.main.name} reads photos, {args.drawings.name} reads {what}")
     return 0
 
 

@@ -129,13 +129,17 @@ def about_text(summary: ModelSummary | None, samples: int | None) -> str:
                      f"<b>File:</b> {html.escape(summary.path)}<br>"
                      f"<b>Running on:</b> {html.escape(summary.runs_on)}</p>")
         if summary.drawings_apart and summary.metadata.get("learned_for") != "drawings":  # else its fact says so
-            from ..lib.read.surer import reads_surer  # imports torch: a model is loaded here
+            from ..lib.read.branch import canvas_only  # imports torch: a model is loaded here
+            from ..lib.read.surer import reads_surer
             both = ("and by the model's main network, and keep the reading the surer of the two gives; "
                     if reads_surer(summary.metadata) else "; ")
-            lines.append(f"<p>Drawings and black-and-white scans are read by a network of their own {both}"
+            lines.append("<p>Writing on the Write tab is read by a network of its own; photos and scans are "
+                         "read by the main network.</p>" if canvas_only(summary.metadata) else
+                         f"<p>Drawings and black-and-white scans are read by a network of their own {both}"
                          "photos are read by the main network.</p>")
         facts = [(FACT_NAMES.get(k, k.replace("_", " ")), _fmt(k, v)) for k, v in summary.metadata.items()
-                 if isinstance(v, (str, int, float)) and k not in ("name", "command", "trained")]
+                 if isinstance(v, (str, int, float))
+                 and k not in ("name", "command", "trained", "drawings_scope")]  # the scope: said above
         if facts:
             rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>"
                            for k, v in facts)  # as the file lists them: "before" ahead of "after"

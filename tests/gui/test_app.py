@@ -109,6 +109,10 @@ def test_about_names_the_model_and_its_scores():
     assert "network of their own" not in text
     attached = about_text(ModelSummary("/m/two.pt", "cpu", {"name": "nepocr-base"}, "int8", True), None)
     assert "network of their own" in attached and "surer" not in attached
+    canvas = about_text(ModelSummary("/m/two.pt", "cpu", {"name": "nepocr-base", "drawings_scope": "canvas"},
+                                     "int8", True), None)
+    assert "Write tab is read by a network of its own" in canvas and "scans are read by the main" in canvas
+    assert "black-and-white scans are read by a network" not in canvas and "canvas" not in canvas
     surer = about_text(ModelSummary("/m/two.pt", "cpu", {"name": "nepocr-base", "drawings_read": "surer"},
                                     "int8", True), None)
     assert "network of their own and by the model's main network" in surer and "surer of the two" in surer

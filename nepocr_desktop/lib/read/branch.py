@@ -7,6 +7,10 @@ is stored in the model file as the extra file ``drawings.npz``: the tensors in w
 from the main network (the layers fine-tuning changed), as plain arrays. It is read with
 ``numpy.load(allow_pickle=False)`` and checked like the main weights (names, shapes, dtypes,
 finite values); nothing in it is run.
+
+A branch read only for the Write tab's writing (``drawings_scope`` "canvas" in the metadata,
+:func:`canvas_only`) leaves black-and-white scans to the main network: a network trained for the
+canvas's pen reads that pen better and scans no better. Fine-tuned branches read every drawing.
 """
 
 from __future__ import annotations
@@ -19,6 +23,13 @@ import torch
 
 BRANCH_NAME = "drawings.npz"
 MAX_BRANCH_BYTES = 256 * 1024 * 1024
+SCOPE_KEY, CANVAS = "drawings_scope", "canvas"
+
+
+def canvas_only(metadata: dict) -> bool:
+    """Whether a model with ``metadata`` reads only writing handed over as drawings (the Write
+    tab's) with its network for drawings, and images (scans among them) with its main network."""
+    return metadata.get(SCOPE_KEY) == CANVAS
 
 
 class BranchError(ValueError):

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ...language.personal import MAX_WORDS, words_of
+from ...read.branch import SCOPE_KEY, canvas_only
 from ...read.metrics import cer
 from ...read.modelio import LoadedModel, ModelInfo, build_trainable, save_model
 from ...read.preprocess import is_clean_drawing
@@ -244,6 +245,17 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
     reads_before = as_read(base_module, SURER if base.drawings is not None and reads_surer(base.info.metadata)
                            else ALONE)
     gen_b = word_errors(reads_before, info.charset, general)
+    # a base whose network for drawings reads only the Write tab's writing reads the user's other
+    # images (black-and-white scans) with its main network: they are judged as it reads them
+    scans_by_main = apart and general_net is not base_module and canvas_only(base.info.metadata)
+
+    def errors_before(held: Sequence[Pair], prepared: list) -> tuple[np.ndarray, np.ndarray]:
+        eb, ln = word_errors(reads_before, info.charset, prepared)
+        on_canvas = np.array([kind_of is not None and kind_of[id(p)] == "canvas" for p in held], bool)
+        if scans_by_main and not on_canvas.all():
+            assert general_net is not None
+            eb = np.where(on_canvas, eb, word_errors(general_net, info.charset, prepared)[0])
+        return eb, ln
 
     def kinds_for(ps: Sequence[Pair]) -> list[str] | None:
         return None if kind_of is None else [kind_of[id(p)] for p in ps]
@@ -295,7 +307,7 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
         val_cer = float("nan")
         if he:
             held_p = prepare_validation(he, info.preprocess)
-            eb, ln = word_errors(reads_before, info.charset, held_p)
+            eb, ln = errors_before(he, held_p)
             ea, _ = word_errors(run.model, info.charset, held_p)
             ub_e.append(eb)
             u_len.append(ln)
@@ -351,6 +363,8 @@ def finetune(base: LoadedModel, pairs: Sequence[Pair], words: Sequence[str],
     user_after = cand_user if verdict.accepted else user_before
     gen_after = cand_gen if verdict.accepted else cer(*gen_b)
     info.metadata = dict(info.metadata)
+    if apart and verdict.accepted:  # the new network reads every drawing, scans among them
+        info.metadata.pop(SCOPE_KEY, None)
     info.metadata.update({
         "base_model": base.info.metadata.get("name", Path(base.path).name),
         "finetuned": time.strftime("%Y-%m-%d %H:%M:%S"), "user_samples": len(labels),
