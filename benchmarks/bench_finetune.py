@@ -72,6 +72,7 @@ import numpy as np
 import torch
 
 from nepocr_desktop.lib.language.lexicon import WORDS_FILE
+from nepocr_desktop.lib.read.branch import canvas_only
 from nepocr_desktop.lib.read.charset import split_aksharas
 from nepocr_desktop.lib.read.modelio import load_model
 from nepocr_desktop.lib.read.preprocess import is_clean_drawing, load_gray
@@ -207,12 +208,14 @@ def cer_of(model, info, prepared) -> float:
     return round(evaluate(model, info.charset, prepared, torch.device("cpu"))[0], 4)
 
 
-def reader(model, drawings, pairs: list, metadata: dict) -> object:
+def reader(model, drawings, pairs: list, metadata: dict, canvas: bool = False) -> object:
     """What reads ``pairs`` as the app would: a model learned for drawings alone reads images of
     ink without grey (drawings, black-and-white scans) with ``drawings``, or where its ``metadata``
-    says so, with the surer of ``drawings`` and ``model``."""
-    clean = sum(is_clean_drawing(img) for img, _ in pairs)
-    if drawings is None or clean * 2 <= len(pairs):
+    says so, with the surer of ``drawings`` and ``model``; ``canvas``: the Write tab's writing,
+    which a network for drawings reads even where it reads nothing else (``canvas_only``)."""
+    if drawings is None:
+        return model
+    if not canvas and (canvas_only(metadata) or sum(is_clean_drawing(img) for img, _ in pairs) * 2 <= len(pairs)):
         return model
     return SurerOf(model, drawings) if reads_surer(metadata) else drawings
 
@@ -308,9 +311,11 @@ def main() -> int:
             kinds = ["canvas"] * len(train) if is_drawn(case) else None  # as the app passes them
             res = finetune(base, train, lex, fonts, cfg, kinds=kinds)
             secs, cpu = time.time() - t0, time.process_time() - c0
-            before = cer_of(reader(base.module, base.drawings, test, base.info.metadata), base.info, test_p)  # as the app read them
-            after = cer_of(reader(res.model, res.drawings, test, res.info.metadata), res.info, test_p)
-            cand_net = reader(res.model, res.candidate, test, res.info.metadata) if res.apart else res.candidate
+            drawn = is_drawn(case)
+            before = cer_of(reader(base.module, base.drawings, test, base.info.metadata, drawn), base.info,
+                            test_p)  # as the app read them
+            after = cer_of(reader(res.model, res.drawings, test, res.info.metadata, drawn), res.info, test_p)
+            cand_net = reader(res.model, res.candidate, test, res.info.metadata, drawn) if res.apart else res.candidate
             cand = cer_of(cand_net, res.info, test_p) if cand_net is not None else None
             j = res.judgement
             row = {"case": case, "split": args.split, "samples": len(train), "test_images": len(test), "cer_before": before,
@@ -326,10 +331,10 @@ def main() -> int:
                    "threads": args.threads, "lr": res.lr}
             if control:  # the same test words in another hand: how much of the gain is this hand's
                 control_p = prepare_validation(control, base.info.preprocess)
-                row["control_cer_before"] = cer_of(reader(base.module, base.drawings, control, base.info.metadata), base.info,
-                                                   control_p)
-                row["control_cer_after"] = cer_of(reader(res.model, res.drawings, control, res.info.metadata), res.info,
-                                                  control_p)
+                row["control_cer_before"] = cer_of(reader(base.module, base.drawings, control, base.info.metadata, drawn),
+                                                   base.info, control_p)
+                row["control_cer_after"] = cer_of(reader(res.model, res.drawings, control, res.info.metadata, drawn),
+                                                  res.info, control_p)
             if is_drawn(case):  # learning from drawings must not make photos worse: the other
                 # words' photos, or every photo for a hand whose words are not those of the photos
                 same_words = case.startswith("canvas")

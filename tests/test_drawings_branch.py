@@ -300,18 +300,23 @@ def test_drawings_alone_teach_a_branch_and_leave_the_photo_network(tiny_model_pa
     assert not one.apart and one.drawings is None and one.summary()["learned_for"] == "all"
 
 
-def test_learning_from_photos_keeps_the_branch_for_drawings(tiny_model_path, grey_pairs, kalam, tmp_path):
+@pytest.mark.parametrize("scope", [None, CANVAS])
+def test_learning_from_photos_keeps_the_branch_for_drawings(tiny_model_path, grey_pairs, kalam, tmp_path, scope):
     base = load_model(tiny_model_path)
     other = _other_head(base)
     path = tmp_path / "branch.pt"
-    save_model(base.module, base.info, path, drawings=other)
+    if scope is None:
+        save_model(base.module, base.info, path, drawings=other)
+    else:
+        _with_canvas_branch(base, path, other)
     res = finetune(load_model(path), grey_pairs, WORDS, kalam, FinetuneConfig(lr=3e-3, cv_below=0, **FAST))
     assert not res.apart and res.drawings is not None
     for k, v in other.state_dict().items():
         assert torch.equal(res.drawings.state_dict()[k], v), k
     out = tmp_path / "ft.pt"
     save_finetuned(res, out)
-    assert load_model(out).drawings is not None
+    loaded = load_model(out)
+    assert loaded.drawings is not None and loaded.info.metadata.get(SCOPE_KEY) == scope  # read where it was
 
 
 def test_attach_drawings_makes_one_file_of_two_models(tiny_model_path, tmp_path):
