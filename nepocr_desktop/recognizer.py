@@ -289,10 +289,10 @@ class Recognizer:
     def recognize(self, images: Sequence[ImageSource]) -> list[Recognition | RecognitionFailure]:
         """Read many images in batches; the output is in input order, one entry per input. With
         a model fine-tuned on drawings (:attr:`reads_drawings_apart`; not one whose network for
-        drawings reads only the Write tab's writing, :func:`~.lib.read.branch.canvas_only`), images
-        of ink on white without grey (drawings, black-and-white scans) are read by its network for drawings, or
-        where fine-tuning chose so, by it and the general network, each keeping the reading of the
-        surer of the two (:mod:`.lib.read.surer`)."""
+        drawings reads only the Write tab's writing, :func:`~.lib.read.branch.canvas_only`),
+        images of ink on white without grey (drawings, black-and-white scans) are read by its
+        network for drawings, or where fine-tuning chose so, by it and the general network, each
+        keeping the reading of the surer of the two (:mod:`.lib.read.surer`)."""
         return self._read(images, self.lexicon, None)
 
     def recognize_drawings(self, images: Sequence[ImageSource]) -> list[Recognition | RecognitionFailure]:
