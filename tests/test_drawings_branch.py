@@ -83,6 +83,33 @@ def test_a_branch_is_saved_beside_the_network_and_loaded_back(tiny_model_path, t
     assert not has_drawings_branch(same)
 
 
+def test_a_branch_stored_as_half_precision_changes_loads_back_within_their_precision(tiny_model_path, tmp_path):
+    base = load_model(tiny_model_path)
+    other = build_trainable(base.info, base)
+    torch.manual_seed(3)
+    with torch.no_grad():
+        for name, t in other.named_parameters():
+            t.add_(0.01 * torch.randn_like(t))  # every layer learned a little
+        other.head.bias[5] = 50.0
+    exact, half = tmp_path / "exact.pt", tmp_path / "half.pt"
+    save_model(base.module, base.info, exact, drawings=other)
+    save_model(base.module, base.info, half, drawings=other, half_deltas=True)
+    assert half.stat().st_size < exact.stat().st_size - 0.3 * (exact.stat().st_size - tiny_model_path.stat().st_size)
+    with zipfile.ZipFile(half) as z:
+        entry = next(n for n in z.namelist() if n.endswith("/extra/drawings.npz"))
+        stored = np.load(io.BytesIO(z.read(entry)), allow_pickle=False).files
+    assert stored and all(k.endswith("@half_delta") for k in stored)
+    back = load_model(half).drawings
+    assert back is not None
+    main = base.module.state_dict()
+    for k, v in other.state_dict().items():
+        got = back.state_dict()[k]
+        assert got.dtype == v.dtype
+        # each weight is the main network's plus its change rounded to half precision
+        assert torch.allclose(got, v, rtol=0, atol=float((v - main[k]).abs().max()) / 1024 + 1e-7), k
+    assert not torch.equal(back.state_dict()["head.weight"], main["head.weight"])
+
+
 def test_a_branch_whose_whole_network_learned_loads_back_with_its_batch_norm_counts(tiny_model_path, tmp_path):
     base = load_model(tiny_model_path)
     other = build_trainable(base.info, base)
@@ -106,11 +133,15 @@ def test_a_branch_whose_whole_network_learned_loads_back_with_its_batch_norm_cou
     ({"head.bias": np.zeros(3, np.float32)}, "do not match"),
     ({"nothing.here": np.zeros(3, np.float32)}, "unexpected nothing.here"),
     ({"head.bias": None}, "not finite"),
+    ({"head.bias@half_delta": np.zeros(1, np.float16)}, "do not match"),  # a change of another shape
+    ({"head.bias@half_delta": "float32"}, "do not match"),  # a change not in half precision
+    ({"head.bias@half_delta": "float16", "head.bias": "float32"}, "twice"),
 ])
 def test_a_damaged_branch_is_refused_with_a_message(tiny_model_path, tmp_path, arrays, message):
     base = load_model(tiny_model_path)
     if arrays.get("head.bias", 0) is None:
         arrays = {"head.bias": np.full(base.module.head.bias.shape, np.nan, np.float32)}
+    arrays = {k: np.zeros(base.module.head.bias.shape, v) if isinstance(v, str) else v for k, v in arrays.items()}
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     path = tmp_path / "bad.pt"
@@ -337,8 +368,11 @@ def test_attach_drawings_makes_one_file_of_two_models(tiny_model_path, tmp_path)
     assert both.info.metadata["note"] == base.info.metadata["note"] and "drawings" in both.info.metadata
     assert SCOPE_KEY not in both.info.metadata
     canvas = tmp_path / "canvas.pt"
-    assert attach([str(out), str(other_path), "--out", str(canvas), "--canvas-only"]) == 0
+    assert attach([str(out), str(other_path), "--out", str(canvas), "--canvas-only", "--half-deltas"]) == 0
     assert load_model(canvas).info.metadata[SCOPE_KEY] == CANVAS
+    half = load_model(canvas).drawings.head.bias  # within half precision of the change (up to 50)
+    assert torch.allclose(half, load_model(other_path).module.head.bias, rtol=0, atol=0.05)
+    assert int(half.argmax()) == 5
     assert attach([str(canvas), str(other_path), "--out", str(out)]) == 0  # read for every drawing again
     assert SCOPE_KEY not in load_model(out).info.metadata
 

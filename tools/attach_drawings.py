@@ -27,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("main", type=Path, help="the model whose network reads photos (and whose metadata is kept)")
     ap.add_argument("drawings", type=Path, help="the model whose network reads drawings")
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--half-deltas", action="store_true",
+                    help="store DRAWINGS's network as its changes from MAIN's in half precision (about half "
+                         "the bytes; each weight within 1/2048 of its change)")
     ap.add_argument("--canvas-only", action="store_true",
                     help="the network for drawings reads only the Write tab's writing, not black-and-white scans")
     args = ap.parse_args(argv)
@@ -40,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     info.metadata.pop(SCOPE_KEY, None)
     if args.canvas_only:
         info.metadata[SCOPE_KEY] = CANVAS
-    save_model(a.module, info, args.out, drawings=drawings)
+    save_model(a.module, info, args.out, drawings=drawings, half_deltas=args.half_deltas)
     what = "the Write tab's writing" if args.canvas_only else "drawings"
     print(f"{args.out}: {args.main.name} reads photos, {args.drawings.name} reads {what}")
     return 0

@@ -178,16 +178,17 @@ class LoadedModel:
 
 
 def save_model(model: torch.nn.Module, info: ModelInfo, path: str | os.PathLike,
-               drawings: torch.nn.Module | None = None) -> None:
+               drawings: torch.nn.Module | None = None, half_deltas: bool = False) -> None:
     """Script (if needed) and save ``model`` with its metadata, atomically; ``drawings``: the
-    network that reads drawings, stored as the tensors in which it differs from ``model``."""
+    network that reads drawings, stored as the tensors in which it differs from ``model``
+    (``half_deltas``: as their changes in half precision, :func:`.branch.pack`)."""
     was_training = model.training
     model.eval()
     try:
         scripted = model if isinstance(model, torch.jit.ScriptModule) else torch.jit.script(model)
         extra = {META_NAME: info.to_json()}
         if drawings is not None:
-            branch = pack(model, drawings)
+            branch = pack(model, drawings, half_deltas)
             if branch is not None:
                 extra[BRANCH_NAME] = branch
         buf = io.BytesIO()
